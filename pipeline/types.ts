@@ -1,0 +1,64 @@
+/**
+ * The contract between `consumers/` (shards, leases, checkpoints) and `pipeline/` (decode → land).
+ *
+ * A consumer hands the pipeline records of one shard, in order, and gets back a checkpoint only
+ * when everything up to it is durable (landed as Parquet or in the dead-letter sink). The
+ * pipeline never sees leases or iterators; the consumer never sees rows.
+ */
+
+/** A record as read from a Kinesis shard (or replayed from an archive). */
+export interface SourceRecord {
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly partitionKey: string;
+  /** Kinesis ApproximateArrivalTimestamp. */
+  readonly arrivedAt: Date;
+  /** The record's Data, exactly as stored in the stream. */
+  readonly data: Uint8Array;
+}
+
+/** Where a shard's processing may resume. `subSequenceNumber` is set for KPL-aggregated records. */
+export interface Checkpoint {
+  readonly sequenceNumber: string;
+  readonly subSequenceNumber?: number;
+}
+
+/** What the pipeline did with what it was given; every record ends up in exactly one bucket. */
+export interface PipelineCounters {
+  /** Kinesis records received. */
+  records: number;
+  /** Request logs decoded from them (one record may carry many). */
+  logs: number;
+  /** Rows written to Parquet and landed. */
+  landed: number;
+  /** Logs dropped as duplicates of an earlier request id. */
+  deduplicated: number;
+  /** Logs (or whole undecodable records) sent to the dead-letter sink. */
+  deadLettered: number;
+  /** Health-check or other intentionally filtered logs. */
+  filtered: number;
+  /** Parquet files landed. */
+  files: number;
+}
+
+/**
+ * KCL's ShardRecordProcessor, reduced to what Shardline needs. One instance per shard lease.
+ * Every method that may land data resolves with the checkpoint that is now safe to store, or
+ * `undefined` when nothing new became durable.
+ */
+export interface ShardRecordProcessor {
+  /** Records of this shard, in order. Resolves when the processor can take more (back-pressure). */
+  processRecords(records: readonly SourceRecord[], millisBehindLatest?: number): Promise<Checkpoint | undefined>;
+  /** Called on every poll, records or not, so that batches flush on age. */
+  tick(now: number): Promise<Checkpoint | undefined>;
+  /** The shard is closed (split/merge) and fully read: land everything. */
+  shardEnded(): Promise<Checkpoint | undefined>;
+  /** Graceful shutdown: land everything buffered. */
+  shutdownRequested(): Promise<Checkpoint | undefined>;
+  /** The lease is gone: drop buffered work without landing or checkpointing it. */
+  leaseLost(): void;
+}
+
+export interface ShardRecordProcessorFactory {
+  create(shardId: string): ShardRecordProcessor;
+}
