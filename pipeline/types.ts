@@ -62,3 +62,33 @@ export interface ShardRecordProcessor {
 export interface ShardRecordProcessorFactory {
   create(shardId: string): ShardRecordProcessor;
 }
+
+/** Why a record or log was sent to the dead-letter sink. Stable strings: they are metric labels. */
+export type DeadLetterReason =
+  | 'decompress_failed'
+  | 'kpl_corrupt'
+  | 'not_utf8'
+  | 'invalid_json'
+  | 'not_an_object'
+  | 'schema_violation'
+  | 'too_large'
+  | 'enrich_failed';
+
+/**
+ * A record (or one log inside it) that can never be processed. It keeps its original bytes so
+ * that a data engineer can fix and replay it, and everything needed to find it in the stream.
+ */
+export interface DeadLetter {
+  readonly reason: DeadLetterReason;
+  /** Human-readable detail: which field, what was expected. */
+  readonly message: string;
+  readonly stage: 'decode' | 'validate' | 'enrich';
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  /** Index of the log inside the record, when the failure concerns one log of many. */
+  readonly subSequence?: number;
+  readonly partitionKey: string;
+  readonly arrivedAt: Date;
+  /** Original bytes: the log line when `subSequence` is set, else the record's whole Data. */
+  readonly data: Uint8Array;
+}
