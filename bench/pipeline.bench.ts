@@ -1,0 +1,122 @@
+/**
+ * bench:pipeline — pushes generated request logs, formatted exactly as Fluent Bit sends them,
+ * through decode → validate → deduplicate → enrich → batch → encode (Parquet, zstd) in one
+ * process, and prints one JSON line of figures last.
+ *
+ *   npm run bench:pipeline -- [--records 1000000] [--batch 50000] [--geoip true|false]
+ *
+ * Generation is excluded from the timed figure (it is measured apart); landing is to memory, so
+ * this measures the CPU cost of the pipeline, not a disk or network.
+ */
+import { parseArgs } from 'node:util';
+import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
+import { BatchConfig, PipelineConfig } from '../pipeline/config.ts';
+import type { ObjectStore } from '../pipeline/land/object-store.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import type { SourceRecord } from '../pipeline/types.ts';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    batch: { type: 'string', default: '50000' },
+    chunk: { type: 'string', default: '10000' },
+    geoip: { type: 'string', default: 'true' },
+  },
+});
+const total = Number(values.records);
+const chunk = Number(values.chunk);
+
+/** Keeps nothing: the benchmark measures the pipeline, not a disk. */
+class MemoryCountingStore implements ObjectStore {
+  bytes = 0;
+  objects = 0;
+  async put(_key: string, body: Uint8Array): Promise<void> {
+    this.bytes += body.byteLength;
+    this.objects += 1;
+  }
+  async get(): Promise<Uint8Array> {
+    throw new Error('not kept');
+  }
+  async list(): Promise<string[]> {
+    return [];
+  }
+  describe(): string {
+    return 'memory';
+  }
+}
+
+let peakRss = 0;
+const sampleRss = () => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+};
+const rssTimer = setInterval(sampleRss, 50);
+
+const store = new MemoryCountingStore();
+const config = PipelineConfig.parse({
+  batch: BatchConfig.parse({ maxRows: Number(values.batch), maxAgeMs: 15 * 60_000 }),
+  enrich: { geoIp: values.geoip !== 'false' },
+});
+const pipeline = await Pipeline.create(config, { store });
+const processor = pipeline.create('shardId-000000000000');
+
+const logs = generateRequestLogs(total, { seed: 42, startTime: Date.parse('2026-11-22T10:00:00Z'), ratePerSecond: 2_000 });
+const encoder = new TextEncoder();
+let generatedMs = 0;
+let pipelineMs = 0;
+let seq = 10n ** 20n;
+let sourceBytes = 0;
+
+for (let done = 0; done < total; ) {
+  const n = Math.min(chunk, total - done);
+  const g0 = performance.now();
+  const records: SourceRecord[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const next = logs.next();
+    if (next.done) throw new Error('generator ended early');
+    const log = next.value;
+    const data = encoder.encode(toFluentBitLine(log, String(log.timestamp)));
+    sourceBytes += data.byteLength;
+    seq += 1n;
+    records[i] = {
+      shardId: 'shardId-000000000000',
+      sequenceNumber: seq.toString(),
+      partitionKey: 'bench',
+      arrivedAt: new Date(1_795_000_000_000 + done + i),
+      data,
+    };
+  }
+  const p0 = performance.now();
+  generatedMs += p0 - g0;
+  await processor.processRecords(records);
+  pipelineMs += performance.now() - p0;
+  done += n;
+  sampleRss();
+}
+const f0 = performance.now();
+await processor.shutdownRequested();
+pipelineMs += performance.now() - f0;
+clearInterval(rssTimer);
+sampleRss();
+await pipeline.close();
+
+const c = pipeline.counters;
+const seconds = pipelineMs / 1000;
+process.stdout.write(
+  `${JSON.stringify({
+    bench: 'pipeline',
+    records: c.records,
+    rows: c.landed,
+    deduplicated: c.deduplicated,
+    deadLettered: c.deadLettered,
+    seconds: Math.round(seconds * 100) / 100,
+    recordsPerSecond: Math.round(c.records / seconds),
+    inputMbPerSecond: Math.round((sourceBytes / 1e6 / seconds) * 10) / 10,
+    parquetFiles: store.objects,
+    parquetMb: Math.round((store.bytes / 1e6) * 10) / 10,
+    bytesPerRow: Math.round(store.bytes / Math.max(1, c.landed)),
+    generatorSecondsExcluded: Math.round(generatedMs / 10) / 100,
+    peakRssMb: Math.round(peakRss / 1e6),
+    geoIp: values.geoip !== 'false',
+    node: process.version,
+  })}\n`,
+);

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../pipeline/errors.ts';
+import { parseConsumeConfig } from './consume-config.ts';
+
+describe('consume config', () => {
+  it('fills every default from a minimal config', () => {
+    const config = parseConsumeConfig({ stream: { name: 'api-logs' } });
+    expect(config.stream.initialPosition).toBe('TRIM_HORIZON');
+    expect(config.batch.maxAgeMs).toBe(5_000);
+    expect(config.lake).toEqual({ type: 'local', dir: '.shardline/lake' });
+    expect(config.warehouse.type).toBe('duckdb');
+  });
+
+  it('names the field and the fix when a value is wrong', () => {
+    const act = () => parseConsumeConfig({ stream: { name: 'x' }, batch: { maxAgeMs: 'soon' } }, 'my.json');
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(/batch\.maxAgeMs/);
+  });
+
+  it('rejects unknown keys, as a typo would otherwise be ignored silently', () => {
+    expect(() => parseConsumeConfig({ stream: { name: 'x', shardz: 4 } })).toThrow(/stream/);
+  });
+
+  it('asks for a timestamp when starting AT_TIMESTAMP', () => {
+    expect(() => parseConsumeConfig({ stream: { name: 'x', initialPosition: 'AT_TIMESTAMP' } })).toThrow(
+      /stream\.initialTimestamp/,
+    );
+  });
+});

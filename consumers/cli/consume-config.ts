@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from '../../pipeline/errors.ts';
+import { PipelineConfig } from '../../pipeline/config.ts';
+
+/**
+ * `shardline consume --config <file>`: which stream to read, where checkpoints live, and the
+ * pipeline and warehouse settings. JSON; every key is checked, unknown keys are errors.
+ *
+ * @example
+ * { "stream": { "name": "api-logs", "region": "eu-west-1" },
+ *   "lake": { "type": "s3", "bucket": "acme-api-logs", "prefix": "shardline/" } }
+ */
+
+export const StreamConfig = z
+  .object({
+    name: z.string().min(1).max(128).describe('Kinesis data stream name.'),
+    region: z.string().min(1).default('us-east-1').describe('AWS region of the stream.'),
+    endpoint: z
+      .string()
+      .url()
+      .optional()
+      .describe('Kinesis API endpoint; omit for AWS. Local stack: http://127.0.0.1:4567.'),
+    initialPosition: z
+      .enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'])
+      .default('TRIM_HORIZON')
+      .describe('Where a shard without a checkpoint starts. TRIM_HORIZON reads everything retained.'),
+    initialTimestamp: z
+      .string()
+      .datetime({ offset: true })
+      .optional()
+      .describe('With AT_TIMESTAMP: ISO 8601 time to start reading from.'),
+    maxRecordsPerCall: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(10_000)
+      .describe('GetRecords Limit. Kinesis returns at most 10,000 records or 10 MiB a call.'),
+    idleTimeBetweenReadsMs: z
+      .number()
+      .int()
+      .min(200)
+      .default(500)
+      .describe('Pause between GetRecords calls on a shard that is caught up. Never below 200 ms (5 calls/s/shard).'),
+  })
+  .strict()
+  .refine((s) => s.initialPosition !== 'AT_TIMESTAMP' || s.initialTimestamp !== undefined, {
+    message: 'initialPosition AT_TIMESTAMP needs initialTimestamp (ISO 8601), e.g. "2026-11-22T10:00:00Z"',
+    path: ['initialTimestamp'],
+  });
+
+export const CheckpointConfig = z
+  .object({
+    type: z.literal('file').default('file').describe('Where shard checkpoints are kept (one process).'),
+    path: z.string().min(1).default('.shardline/checkpoints.json').describe('Checkpoint file.'),
+  })
+  .strict();
+
+export const WarehouseConfig = z
+  .discriminatedUnion('type', [
+    z
+      .object({
+        type: z.literal('duckdb'),
+        file: z.string().min(1).default('.shardline/warehouse.duckdb').describe('DuckDB database file.'),
+        loadIntervalMs: z
+          .number()
+          .int()
+          .min(100)
+          .default(1_000)
+          .describe('How often new Parquet files are loaded, as a SingleStore pipeline batch interval.'),
+      })
+      .strict(),
+    z.object({ type: z.literal('none') }).strict(),
+  ])
+  .describe('The embedded warehouse loaded from the lake; `none` when SingleStore loads it.');
+
+export const ConsumeConfig = z
+  .object({
+    stream: StreamConfig,
+    checkpoints: CheckpointConfig.default(CheckpointConfig.parse({})),
+    warehouse: WarehouseConfig.default({ type: 'duckdb', file: '.shardline/warehouse.duckdb', loadIntervalMs: 1_000 }),
+  })
+  .extend(PipelineConfig.shape)
+  .strict();
+
+export type ConsumeConfig = z.infer<typeof ConsumeConfig>;
+
+/** Turns zod issues into one error that names each field and what it expected. */
+export const configErrorFrom = (source: string, error: z.ZodError): ConfigError => {
+  const lines = error.issues.map((i) => {
+    const field = i.path.length ? i.path.join('.') : '(root)';
+    return `  ${field}: ${i.message}`;
+  });
+  const first = error.issues[0]?.path.join('.') || '(root)';
+  return new ConfigError(first, `${source} is invalid:\n${lines.join('\n')}\nFix the field(s) above and start again.`);
+};
+
+export const parseConsumeConfig = (value: unknown, source = 'config'): ConsumeConfig => {
+  const result = ConsumeConfig.safeParse(value);
+  if (!result.success) throw configErrorFrom(source, result.error);
+  return result.data;
+};
+
+export const loadConsumeConfig = (file: string): ConsumeConfig => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError('--config', `cannot read ${file}: check the path`, { cause });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError('--config', `${file} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  return parseConsumeConfig(json, file);
+};

@@ -1,0 +1,158 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runDemoProducer } from '../demo/demo-producer.ts';
+import type { DemoProducerResult } from '../demo/demo-producer.ts';
+import { createKinesisClient } from '../kinesis-client.ts';
+import { ensureStream } from '../local-stack/ensure-stream.ts';
+import { startLocalKinesis } from '../local-stack/kinesis-server.ts';
+import { createLogger } from '../../pipeline/observability/logger.ts';
+import { parseConsumeConfig } from './consume-config.ts';
+import { ProgressReporter } from './progress-reporter.ts';
+import { runPipeline } from './run-pipeline.ts';
+
+export interface DevOptions {
+  dir: string;
+  stream: string;
+  shards: number;
+  httpPort: number;
+  httpsPort: number;
+  demo: boolean;
+  demoEvents?: number;
+  demoRate: number;
+  exit: boolean;
+  fresh: boolean;
+  timeoutSeconds: number;
+}
+
+const REGION = 'us-east-1';
+
+/**
+ * `shardline dev`: the whole pipeline on this machine. Kinesis is kinesalite in this process (HTTP for
+ * the SDK, HTTPS for Fluent Bit), the lake is a directory, the warehouse is DuckDB. State lives
+ * under `--dir` and survives restarts, so stopping (even with SIGKILL) and starting again resumes
+ * from the checkpoints without loss. `--exit` makes a self-contained run that starts from empty
+ * state, so that its figures add up.
+ */
+export const runDev = async (opts: DevOptions): Promise<number> => {
+  const started = Date.now();
+  const dir = resolve(opts.dir);
+  const logger = createLogger({ component: 'dev' }, (process.env.SHARDLINE_LOG_LEVEL as never) ?? 'warn');
+  if (opts.fresh || opts.exit) {
+    for (const part of ['kinesis', 'lake', 'warehouse.duckdb', 'warehouse.duckdb.wal', 'checkpoints.json']) {
+      rmSync(join(dir, part), { recursive: true, force: true });
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+
+  const kinesis = await startLocalKinesis({ dir, httpPort: opts.httpPort, httpsPort: opts.httpsPort });
+  const client = createKinesisClient({ region: REGION, endpoint: kinesis.httpEndpoint });
+  await ensureStream(client, opts.stream, opts.shards);
+
+  const config = parseConsumeConfig(
+    {
+      stream: { name: opts.stream, region: REGION, endpoint: kinesis.httpEndpoint, idleTimeBetweenReadsMs: 250 },
+      checkpoints: { type: 'file', path: join(dir, 'checkpoints.json') },
+      lake: { type: 'local', dir: join(dir, 'lake') },
+      warehouse: { type: 'duckdb', file: join(dir, 'warehouse.duckdb'), loadIntervalMs: 500 },
+    },
+    'dev settings',
+  );
+
+  const err = process.stderr;
+  err.write(
+    [
+      'Shardline dev stack',
+      `  Kinesis (SDK, HTTP)        ${kinesis.httpEndpoint}   stream "${opts.stream}", ${opts.shards} shards`,
+      `  Kinesis (Fluent Bit, TLS)  ${kinesis.httpsEndpoint}   tls.ca_file ${kinesis.caFile}`,
+      `  Parquet lake               ${join(dir, 'lake')}`,
+      `  Warehouse (DuckDB)         ${join(dir, 'warehouse.duckdb')}   try: npx shardline query "select count(*) from requests"`,
+      '',
+    ].join('\n'),
+  );
+
+  const running = await runPipeline(config, { logger, client });
+  const progress = new ProgressReporter(running, err);
+  progress.start();
+
+  let stopping = false;
+  const demoResults: DemoProducerResult[] = [];
+  const totals = () =>
+    demoResults.reduce(
+      (t, r) => ({ sent: t.sent + r.sent, malformed: t.malformed + r.malformed, duplicates: t.duplicates + r.duplicates }),
+      { sent: 0, malformed: 0, duplicates: 0 },
+    );
+
+  const produce = async (): Promise<void> => {
+    if (!opts.demo) return;
+    const runSeed = started % 1_000_000_007;
+    if (opts.demoEvents !== undefined) {
+      demoResults.push(
+        await runDemoProducer({ client, streamName: opts.stream, events: opts.demoEvents, seed: runSeed }),
+      );
+      return;
+    }
+    // Continuous trickle: one second of events at a time, until stopped.
+    for (let second = 0; !stopping; second++) {
+      const tick = Date.now();
+      demoResults.push(
+        await runDemoProducer({ client, streamName: opts.stream, events: opts.demoRate, seed: runSeed + second }),
+      );
+      await new Promise((r) => setTimeout(r, Math.max(0, 1_000 - (Date.now() - tick))));
+    }
+  };
+
+  const shutdown = async () => {
+    stopping = true;
+    progress.stop();
+    await running.stop();
+    await kinesis.close();
+  };
+
+  const producing = produce();
+
+  if (!opts.exit) {
+    await new Promise<void>((resolveSignal) => {
+      process.once('SIGINT', resolveSignal);
+      process.once('SIGTERM', resolveSignal);
+    });
+    err.write('\nstopping: landing buffered batches and storing checkpoints…\n');
+    stopping = true;
+    await producing;
+    await shutdown();
+    progress.printSummary(totals().sent, (Date.now() - started) / 1000);
+    return 0;
+  }
+
+  await producing;
+  const { counters } = running.pipeline;
+  const sent = totals().sent;
+  const deadline = started + opts.timeoutSeconds * 1000;
+  // Every sent event must be accounted for, and every landed row loaded, before the run may end.
+  while (Date.now() < deadline) {
+    const accounted = counters.landed + counters.deduplicated + counters.deadLettered;
+    if (accounted >= sent) {
+      await running.loadNow();
+      if (running.warehouseProgress.files >= running.warehouseProgress.landedFiles) break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const warehouseRows = await running.warehouse!.rowCount();
+  await shutdown();
+  const summary = {
+    sent,
+    landed: counters.landed,
+    deduplicated: counters.deduplicated,
+    deadLettered: counters.deadLettered,
+    files: counters.files,
+    warehouseRows,
+    malformedSent: totals().malformed,
+    duplicatesSent: totals().duplicates,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+  };
+  const balanced =
+    summary.landed + summary.deduplicated + summary.deadLettered === sent && warehouseRows === summary.landed;
+  progress.printSummary(sent, summary.seconds);
+  if (!balanced) err.write('error: the figures do not add up (see the JSON below); nothing should be lost\n');
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  return balanced ? 0 : 1;
+};

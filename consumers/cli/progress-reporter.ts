@@ -1,0 +1,66 @@
+import type { RunningPipeline } from './run-pipeline.ts';
+
+/**
+ * Live progress on the terminal: one line, rewritten every second on a TTY, printed every five
+ * seconds otherwise (CI logs stay short). Goes to stderr so stdout carries only results.
+ */
+export class ProgressReporter {
+  private timer: NodeJS.Timeout | undefined;
+  private lastRecords = 0;
+  private lastAt = Date.now();
+  private ticks = 0;
+
+  constructor(
+    private readonly running: RunningPipeline,
+    private readonly out: NodeJS.WriteStream,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.render(), 1_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.out.isTTY) this.out.write('\n');
+  }
+
+  line(): string {
+    const { counters } = this.running.pipeline;
+    const now = Date.now();
+    const rate = ((counters.records - this.lastRecords) * 1000) / Math.max(1, now - this.lastAt);
+    this.lastRecords = counters.records;
+    this.lastAt = now;
+    const lagMs = Math.max(0, ...this.running.consumer.stats().shards.map((s) => s.millisBehindLatest ?? 0));
+    const wh = this.running.warehouseProgress;
+    return (
+      `records ${counters.records} (${Math.round(rate)}/s) | rows landed ${counters.landed} | ` +
+      `duplicates ${counters.deduplicated} | dead letters ${counters.deadLettered} | files ${counters.files} | ` +
+      `lag ${(lagMs / 1000).toFixed(1)}s | warehouse rows ${wh.rows}`
+    );
+  }
+
+  private render(): void {
+    this.ticks += 1;
+    if (this.out.isTTY) this.out.write(`\r\x1b[2K${this.line()}`);
+    else if (this.ticks % 5 === 0) this.out.write(`${this.line()}\n`);
+  }
+
+  printSummary(sent: number, seconds: number): void {
+    const c = this.running.pipeline.counters;
+    this.out.write(
+      [
+        '',
+        `Summary after ${seconds.toFixed(1)} s`,
+        `  demo events sent        ${sent}`,
+        `  Kinesis records read    ${c.records}`,
+        `  rows landed (Parquet)   ${c.landed} in ${c.files} files`,
+        `  duplicates dropped      ${c.deduplicated}`,
+        `  dead letters            ${c.deadLettered}`,
+        `  warehouse rows loaded   ${this.running.warehouseProgress.rows}`,
+        '',
+      ].join('\n'),
+    );
+  }
+}

@@ -1,0 +1,104 @@
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { Logger } from '../../pipeline/observability/logger.ts';
+import { Pipeline } from '../../pipeline/pipeline.ts';
+import type { LandedBatch } from '../../pipeline/shard-processor.ts';
+import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
+import { FileCheckpointStore } from '../file-checkpoint-store.ts';
+import { createKinesisClient } from '../kinesis-client.ts';
+import { StreamConsumer } from '../stream-consumer.ts';
+import type { ConsumeConfig } from './consume-config.ts';
+
+/** Rows and files the warehouse loaded since this process started. */
+export interface WarehouseProgress {
+  /** Parquet files of `requests` landed by this process. */
+  landedFiles: number;
+  /** Of those, or of earlier ones, files the warehouse loaded. */
+  files: number;
+  rows: number;
+  lastError?: string;
+}
+
+export interface RunningPipeline {
+  readonly pipeline: Pipeline;
+  readonly consumer: StreamConsumer;
+  readonly warehouse: DuckDbWarehouse | undefined;
+  readonly warehouseProgress: WarehouseProgress;
+  /** Loads whatever landed since the last load, now. */
+  loadNow(): Promise<void>;
+  /** Graceful: lands buffered batches, stores checkpoints, loads the last files, closes everything. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Composition root shared by `shardline consume` and `shardline dev`: a stream consumer feeding the
+ * pipeline, and the embedded warehouse loading what lands, every `loadIntervalMs`, each file once.
+ */
+export const runPipeline = async (
+  config: ConsumeConfig,
+  options: { logger: Logger; client?: KinesisClient; onLanded?: (batch: LandedBatch) => void },
+): Promise<RunningPipeline> => {
+  const { logger } = options;
+  const client =
+    options.client ?? createKinesisClient({ region: config.stream.region, endpoint: config.stream.endpoint });
+  const progress: WarehouseProgress = { landedFiles: 0, files: 0, rows: 0 };
+  const pipeline = await Pipeline.create(config, {
+    logger,
+    onLanded: (batch) => {
+      if (batch.rows > 0) progress.landedFiles += 1;
+      options.onLanded?.(batch);
+    },
+  });
+  const warehouse =
+    config.warehouse.type === 'duckdb' ? await DuckDbWarehouse.open(config.warehouse.file) : undefined;
+
+  let loading: Promise<void> = Promise.resolve();
+  const loadNow = (): Promise<void> => {
+    if (!warehouse) return Promise.resolve();
+    // Loads never overlap: each waits for the previous one, as a pipeline's batches do.
+    loading = loading.then(async () => {
+      try {
+        const loaded = await warehouse.loadNewFiles(pipeline.store);
+        progress.files += loaded.files;
+        progress.rows += loaded.rows;
+        if (loaded.files > 0) logger.debug('warehouse loaded files', loaded);
+      } catch (err) {
+        progress.lastError = err instanceof Error ? err.message : String(err);
+        logger.error('warehouse load failed; will retry', { err });
+      }
+    });
+    return loading;
+  };
+  const timer =
+    config.warehouse.type === 'duckdb'
+      ? setInterval(() => void loadNow(), config.warehouse.loadIntervalMs)
+      : undefined;
+
+  const consumer = new StreamConsumer({
+    client,
+    streamName: config.stream.name,
+    checkpointStore: new FileCheckpointStore(config.checkpoints.path),
+    processorFactory: pipeline,
+    initialPosition: config.stream.initialPosition,
+    initialTimestamp: config.stream.initialTimestamp ? new Date(config.stream.initialTimestamp) : undefined,
+    maxRecordsPerCall: config.stream.maxRecordsPerCall,
+    idleTimeBetweenReadsMs: config.stream.idleTimeBetweenReadsMs,
+    logger,
+  });
+  await consumer.start();
+
+  return {
+    pipeline,
+    consumer,
+    warehouse,
+    warehouseProgress: progress,
+    loadNow,
+    stop: async () => {
+      await consumer.stop();
+      if (timer) clearInterval(timer);
+      await loadNow();
+      await warehouse?.close();
+      await pipeline.close();
+      if (!options.client) client.destroy();
+    },
+  };
+};

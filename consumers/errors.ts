@@ -1,0 +1,24 @@
+import { ShardlineError } from '../pipeline/errors.ts';
+
+/**
+ * Errors of the Kinesis consumer. Failures of single Kinesis calls never surface here: a shard
+ * reader backs off and retries them. These are the conditions a reader cannot fix by waiting.
+ */
+
+/** The stream does not exist or did not become ACTIVE in time. */
+export class StreamNotActiveError extends ShardlineError {
+  readonly streamName: string;
+  constructor(streamName: string, message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable: true });
+    this.name = 'StreamNotActiveError';
+    this.streamName = streamName;
+  }
+}
+
+/** The checkpoint store could not be read or written. */
+export class CheckpointStoreError extends ShardlineError {
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, { retriable: true, ...options });
+    this.name = 'CheckpointStoreError';
+  }
+}

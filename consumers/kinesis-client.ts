@@ -1,0 +1,55 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Kinesis } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export interface KinesisClientOptions {
+  readonly region: string;
+  /** e.g. `http://127.0.0.1:4567` for kinesalite; omit for AWS. */
+  readonly endpoint?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** SDK attempts per call, including the first. Readers back off on their own, so keep it low. */
+  readonly maxAttempts?: number;
+  /** PEM certificate(s) to trust for an HTTPS endpoint with a private CA (the local stack's `ca.crt`). */
+  readonly ca?: string | Buffer;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** True for plain-HTTP endpoints and for loopback hosts: the emulators. */
+export function isLocalEndpoint(endpoint: string): boolean {
+  const url = new URL(endpoint);
+  if (url.protocol === 'http:') return true;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/**
+ * A Kinesis client that works against AWS and against the local emulators. The emulators fail
+ * intermittently over HTTP/2 (the SDK's default for Kinesis), so local endpoints get an
+ * HTTP/1.1 keep-alive handler, and dummy credentials when none are given (they accept any
+ * signature).
+ */
+export function createKinesisClient(options: KinesisClientOptions): Kinesis {
+  const maxAttempts = options.maxAttempts ?? 3;
+  if (options.endpoint === undefined || !isLocalEndpoint(options.endpoint)) {
+    return new Kinesis({
+      region: options.region,
+      endpoint: options.endpoint,
+      credentials: options.credentials,
+      maxAttempts,
+    });
+  }
+  return new Kinesis({
+    region: options.region,
+    endpoint: options.endpoint,
+    credentials: options.credentials ?? LOCAL_CREDENTIALS,
+    maxAttempts,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      httpAgent: new HttpAgent({ keepAlive: true }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, ca: options.ca }),
+    }),
+  });
+}

@@ -1,0 +1,456 @@
+import type { _Record, GetShardIteratorInput } from '@aws-sdk/client-kinesis';
+import type {
+  Checkpoint,
+  ShardRecordProcessor,
+  ShardRecordProcessorFactory,
+  SourceRecord,
+} from '../pipeline/types.ts';
+import { type CheckpointStore, isShardEnd, SHARD_END, type StoredCheckpoint } from './checkpoint-store.ts';
+import { type ConsumerClock, systemClock } from './consumer-clock.ts';
+import { type ConsumerLogger, silentLogger } from './consumer-logger.ts';
+import { ExponentialBackoff } from './exponential-backoff.ts';
+import type { KinesisApi } from './kinesis-api.ts';
+import { kinesisErrorKind } from './kinesis-error-kind.ts';
+import type { StreamConsumerConfig } from './stream-consumer-config.ts';
+
+/*
+ * One shard, one polling loop, in KCL's shard-consumer states:
+ *
+ *   WAITING_ON_PARENT_SHARDS ──► INITIALIZING ──────► PROCESSING ─────────────► SHUTTING_DOWN ──► SHUTDOWN_COMPLETE
+ *   until every parent has a     read checkpoint,     GetRecords → processor,   stop(): shutdownRequested(), checkpoint
+ *   SHARD_END checkpoint         create processor,    store the checkpoint it   shard end: shardEnded(), checkpoint SHARD_END
+ *                                get an iterator      returns                   lease lost: leaseLost(), no checkpoint
+ *
+ * Invariant: a checkpoint is stored only after the processor returned it, i.e. after everything
+ * up to it landed; checkpoints only move forward. When the processor fails, its buffered work is
+ * dropped (leaseLost) and a new processor re-reads the shard from the last durable checkpoint,
+ * so a failure can cause duplicates (removed downstream by request id) but never loss.
+ */
+
+export type ShardReaderState =
+  | 'WAITING_ON_PARENT_SHARDS'
+  | 'INITIALIZING'
+  | 'PROCESSING'
+  | 'SHUTTING_DOWN'
+  | 'SHUTDOWN_COMPLETE';
+
+export interface ShardReaderStats {
+  readonly shardId: string;
+  readonly state: ShardReaderState;
+  /** Records and Data bytes handed to the processor. */
+  readonly records: number;
+  readonly bytes: number;
+  readonly getRecordsCalls: number;
+  /** From the last GetRecords answer; 0 means at the tip of the shard. */
+  readonly millisBehindLatest: number | undefined;
+  /** Last checkpoint known to be durable. */
+  readonly lastCheckpoint: StoredCheckpoint | undefined;
+  readonly throttled: number;
+  readonly errors: number;
+  readonly processorRestarts: number;
+  readonly lastError: string | undefined;
+}
+
+export type ShardReaderConfig = Pick<
+  StreamConsumerConfig,
+  | 'initialPosition'
+  | 'initialTimestamp'
+  | 'getRecordsLimit'
+  | 'minPollIntervalMs'
+  | 'idlePollIntervalMs'
+  | 'backoffBaseMs'
+  | 'backoffMaxMs'
+  | 'parentPollIntervalMs'
+>;
+
+export interface ShardReaderOptions {
+  readonly api: Pick<KinesisApi, 'getShardIterator' | 'getRecords'>;
+  readonly streamName: string;
+  readonly shardId: string;
+  /** Parents still in the stream; this shard waits until each has a SHARD_END checkpoint. */
+  readonly parentShardIds?: readonly string[];
+  readonly checkpointStore: CheckpointStore;
+  readonly processorFactory: ShardRecordProcessorFactory;
+  /** Parsed with `streamConsumerConfigSchema`. */
+  readonly config: ShardReaderConfig;
+  readonly clock?: ConsumerClock;
+  readonly random?: () => number;
+  readonly logger?: ConsumerLogger;
+}
+
+/** Attempts at a final checkpoint once stop() was called, before giving up on it. */
+const FINAL_CHECKPOINT_ATTEMPTS = 3;
+const EMPTY = new Uint8Array(0);
+
+export class ShardReader {
+  readonly shardId: string;
+  readonly #options: ShardReaderOptions;
+  readonly #config: ShardReaderConfig;
+  readonly #clock: ConsumerClock;
+  readonly #log: ConsumerLogger;
+  readonly #parents: readonly string[];
+  readonly #readBackoff: ExponentialBackoff;
+  readonly #checkpointBackoff: ExponentialBackoff;
+  readonly #abort = new AbortController();
+  #stopReason: 'shutdown' | 'lease_lost' | undefined;
+  #done: Promise<void> | undefined;
+  #state: ShardReaderState = 'WAITING_ON_PARENT_SHARDS';
+  #processor: ShardRecordProcessor | undefined;
+  #iterator: string | undefined;
+  /** Durable checkpoint. */
+  #committed: StoredCheckpoint | undefined;
+  /** Returned by the processor (so landed) but not yet stored. */
+  #pending: Checkpoint | undefined;
+  /** Last record handed to the current processor: where to resume after an expired iterator. */
+  #lastSeen: string | undefined;
+  #lastCallAt = Number.NEGATIVE_INFINITY;
+  #records = 0;
+  #bytes = 0;
+  #calls = 0;
+  #millisBehindLatest: number | undefined;
+  #throttled = 0;
+  #errors = 0;
+  #processorRestarts = 0;
+  #lastError: string | undefined;
+
+  constructor(options: ShardReaderOptions) {
+    this.#options = options;
+    this.#config = options.config;
+    this.shardId = options.shardId;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.logger ?? silentLogger;
+    this.#parents = options.parentShardIds ?? [];
+    const backoff = { baseMs: options.config.backoffBaseMs, maxMs: options.config.backoffMaxMs, random: options.random };
+    this.#readBackoff = new ExponentialBackoff(backoff);
+    this.#checkpointBackoff = new ExponentialBackoff(backoff);
+  }
+
+  get state(): ShardReaderState {
+    return this.#state;
+  }
+
+  /** Runs the loop; the promise settles at SHUTDOWN_COMPLETE (shard end or stop) and never rejects. */
+  start(): Promise<void> {
+    this.#done ??= this.#run();
+    return this.#done;
+  }
+
+  /** Graceful: the processor lands what it buffered and the checkpoint is stored. */
+  stop(): Promise<void> {
+    return this.#halt('shutdown');
+  }
+
+  /** Another worker owns the shard now: drop buffered work, store nothing. */
+  loseLease(): Promise<void> {
+    return this.#halt('lease_lost');
+  }
+
+  stats(): ShardReaderStats {
+    return {
+      shardId: this.shardId,
+      state: this.#state,
+      records: this.#records,
+      bytes: this.#bytes,
+      getRecordsCalls: this.#calls,
+      millisBehindLatest: this.#millisBehindLatest,
+      lastCheckpoint: this.#committed,
+      throttled: this.#throttled,
+      errors: this.#errors,
+      processorRestarts: this.#processorRestarts,
+      lastError: this.#lastError,
+    };
+  }
+
+  #halt(reason: 'shutdown' | 'lease_lost'): Promise<void> {
+    this.#stopReason ??= reason;
+    this.#abort.abort();
+    if (!this.#done) this.#state = 'SHUTDOWN_COMPLETE';
+    return this.#done ?? Promise.resolve();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      if (!(await this.#waitForParents())) return;
+      this.#state = 'INITIALIZING';
+      const checkpoint = await this.#retry('read the checkpoint', () =>
+        this.#options.checkpointStore.get(this.shardId),
+      );
+      if (this.#stopReason || isShardEnd(checkpoint)) return;
+      this.#committed = checkpoint;
+      this.#processor = this.#options.processorFactory.create(this.shardId);
+      this.#state = 'PROCESSING';
+      if (await this.#process()) return;
+      this.#state = 'SHUTTING_DOWN';
+      await this.#shutdown(this.#processor);
+    } catch (error) {
+      this.#recordError(error);
+      this.#log.error({ shardId: this.shardId, error }, 'shard reader stopped on an unexpected error');
+    } finally {
+      this.#state = 'SHUTDOWN_COMPLETE';
+    }
+  }
+
+  async #waitForParents(): Promise<boolean> {
+    for (const parent of this.#parents) {
+      while (!this.#stopReason) {
+        const checkpoint = await this.#retry('read a parent checkpoint', () =>
+          this.#options.checkpointStore.get(parent),
+        );
+        if (isShardEnd(checkpoint)) break;
+        await this.#sleep(this.#config.parentPollIntervalMs);
+      }
+    }
+    return !this.#stopReason;
+  }
+
+  /** The PROCESSING loop. Resolves true once the shard ended and SHARD_END is stored. */
+  async #process(): Promise<boolean> {
+    while (!this.#stopReason) {
+      this.#iterator ??= await this.#getIterator();
+      if (this.#iterator === undefined) break;
+      await this.#sleep(this.#lastCallAt + this.#config.minPollIntervalMs - this.#clock.now());
+      if (this.#stopReason) break;
+
+      this.#lastCallAt = this.#clock.now();
+      this.#calls++;
+      let output: Awaited<ReturnType<KinesisApi['getRecords']>>;
+      try {
+        output = await this.#options.api.getRecords({
+          ShardIterator: this.#iterator,
+          Limit: this.#config.getRecordsLimit,
+        });
+      } catch (error) {
+        await this.#onReadError(error);
+        continue;
+      }
+      this.#readBackoff.reset();
+      const records = output.Records ?? [];
+      this.#millisBehindLatest = output.MillisBehindLatest;
+
+      const processor = this.#processor!;
+      try {
+        let checkpoint: Checkpoint | undefined;
+        if (records.length > 0) {
+          const batch = this.#toSourceRecords(records);
+          this.#lastSeen = batch[batch.length - 1]!.sequenceNumber;
+          checkpoint = await processor.processRecords(batch, output.MillisBehindLatest);
+        }
+        this.#offer(checkpoint);
+        this.#offer(await processor.tick(this.#clock.now()));
+        if (!output.NextShardIterator) {
+          this.#state = 'SHUTTING_DOWN';
+          this.#offer(await processor.shardEnded());
+          // Everything of the shard is durable now; SHARD_END supersedes any pending checkpoint.
+          if (await this.#storeUntilDurable(SHARD_END)) return true;
+          this.#state = 'PROCESSING';
+          continue;
+        }
+      } catch (error) {
+        await this.#onProcessorError(error);
+        continue;
+      }
+      this.#iterator = output.NextShardIterator;
+      await this.#storePending();
+      if (records.length === 0 && (output.MillisBehindLatest ?? 0) === 0) {
+        await this.#sleep(this.#config.idlePollIntervalMs);
+      }
+    }
+    return false;
+  }
+
+  async #shutdown(processor: ShardRecordProcessor): Promise<void> {
+    if (this.#stopReason === 'lease_lost') {
+      processor.leaseLost();
+      return;
+    }
+    try {
+      this.#offer(await processor.shutdownRequested());
+    } catch (error) {
+      this.#recordError(error);
+      this.#log.error(
+        { shardId: this.shardId, error },
+        'processor failed to land its buffer at shutdown; those records will be read again from the last checkpoint',
+      );
+      processor.leaseLost();
+      return;
+    }
+    if (this.#pending) await this.#storeUntilDurable(this.#pending);
+  }
+
+  #toSourceRecords(records: readonly _Record[]): SourceRecord[] {
+    const shardId = this.shardId;
+    const batch = new Array<SourceRecord>(records.length);
+    let bytes = 0;
+    let now: Date | undefined;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      const data = record.Data ?? EMPTY;
+      bytes += data.byteLength;
+      batch[i] = {
+        shardId,
+        sequenceNumber: record.SequenceNumber ?? '',
+        partitionKey: record.PartitionKey ?? '',
+        arrivedAt: record.ApproximateArrivalTimestamp ?? (now ??= new Date(this.#clock.now())),
+        data,
+      };
+    }
+    this.#records += records.length;
+    this.#bytes += bytes;
+    return batch;
+  }
+
+  async #getIterator(): Promise<string | undefined> {
+    const input: GetShardIteratorInput = {
+      StreamName: this.#options.streamName,
+      ShardId: this.shardId,
+      ...this.#startingPosition(),
+    };
+    return this.#retry('get a shard iterator', async () => {
+      const { ShardIterator } = await this.#options.api.getShardIterator(input);
+      if (!ShardIterator) throw new Error(`GetShardIterator returned no iterator for ${this.shardId}`);
+      return ShardIterator;
+    });
+  }
+
+  /**
+   * Where to resume: after the last record this processor saw, else after the durable
+   * checkpoint. A checkpoint inside a KPL-aggregated record (subSequenceNumber set) resumes AT
+   * that record, so the whole aggregate is delivered again and its already-landed user records
+   * become duplicates that the pipeline's dedupe stage drops (the processor contract has no
+   * way to tell it where inside the aggregate to resume).
+   */
+  #startingPosition(): Pick<GetShardIteratorInput, 'ShardIteratorType' | 'StartingSequenceNumber' | 'Timestamp'> {
+    if (this.#lastSeen !== undefined) {
+      return { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this.#lastSeen };
+    }
+    const resumeFrom = this.#pending ?? this.#committed;
+    if (resumeFrom !== undefined && !isShardEnd(resumeFrom)) {
+      const type = resumeFrom.subSequenceNumber === undefined ? 'AFTER_SEQUENCE_NUMBER' : 'AT_SEQUENCE_NUMBER';
+      return { ShardIteratorType: type, StartingSequenceNumber: resumeFrom.sequenceNumber };
+    }
+    // A child shard holds exactly what its parents did not: reading it from its start loses nothing.
+    if (this.#parents.length > 0) return { ShardIteratorType: 'TRIM_HORIZON' };
+    if (this.#config.initialPosition === 'AT_TIMESTAMP') {
+      return { ShardIteratorType: 'AT_TIMESTAMP', Timestamp: this.#config.initialTimestamp };
+    }
+    return { ShardIteratorType: this.#config.initialPosition };
+  }
+
+  async #onReadError(error: unknown): Promise<void> {
+    const kind = kinesisErrorKind(error);
+    if (kind === 'expired_iterator') {
+      this.#iterator = undefined;
+      return;
+    }
+    if (kind === 'throttled') {
+      this.#throttled++;
+    } else {
+      this.#recordError(error);
+      this.#log.warn({ shardId: this.shardId, kind, error }, 'GetRecords failed; backing off');
+      // The iterator itself may be what was rejected: start from a fresh one.
+      if (kind === 'rejected') this.#iterator = undefined;
+    }
+    await this.#sleep(this.#readBackoff.next());
+  }
+
+  async #onProcessorError(error: unknown): Promise<void> {
+    this.#recordError(error);
+    this.#processorRestarts++;
+    this.#log.error(
+      { shardId: this.shardId, error },
+      'processor failed; dropping its buffer and reading again from the last checkpoint',
+    );
+    this.#processor?.leaseLost();
+    this.#processor = this.#options.processorFactory.create(this.shardId);
+    this.#state = 'PROCESSING';
+    this.#iterator = undefined;
+    this.#lastSeen = undefined;
+    await this.#sleep(this.#readBackoff.next());
+  }
+
+  /** Keeps the newest landed checkpoint; older or equal ones (e.g. repeated by tick) change nothing. */
+  #offer(checkpoint: Checkpoint | undefined): void {
+    if (checkpoint !== undefined && isAfter(checkpoint, this.#pending ?? this.#committed)) {
+      this.#pending = checkpoint;
+    }
+  }
+
+  /** One attempt per loop; a failed write is retried on the next loop, after a back-off. */
+  async #storePending(): Promise<void> {
+    const checkpoint = this.#pending;
+    if (checkpoint === undefined) return;
+    try {
+      await this.#options.checkpointStore.put(this.shardId, checkpoint);
+      this.#committed = checkpoint;
+      if (this.#pending === checkpoint) this.#pending = undefined;
+      this.#checkpointBackoff.reset();
+    } catch (error) {
+      this.#recordError(error);
+      this.#log.warn({ shardId: this.shardId, error }, 'checkpoint write failed; retrying');
+      await this.#sleep(this.#checkpointBackoff.next());
+    }
+  }
+
+  async #storeUntilDurable(checkpoint: StoredCheckpoint): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#options.checkpointStore.put(this.shardId, checkpoint);
+        this.#committed = checkpoint;
+        this.#pending = undefined;
+        return true;
+      } catch (error) {
+        this.#recordError(error);
+        this.#log.warn({ shardId: this.shardId, error, attempt }, 'checkpoint write failed; retrying');
+        if (this.#stopReason && attempt >= FINAL_CHECKPOINT_ATTEMPTS) return false;
+        await this.#clock.sleep(this.#checkpointBackoff.next());
+      }
+    }
+  }
+
+  /** Retries `action` with back-off until it succeeds; undefined once stop() was called. */
+  async #retry<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
+    const backoff = new ExponentialBackoff({
+      baseMs: this.#config.backoffBaseMs,
+      maxMs: this.#config.backoffMaxMs,
+      random: this.#options.random,
+    });
+    while (!this.#stopReason) {
+      try {
+        return await action();
+      } catch (error) {
+        const kind = kinesisErrorKind(error);
+        if (kind === 'throttled') this.#throttled++;
+        else this.#recordError(error);
+        this.#log.warn({ shardId: this.shardId, kind, error }, `could not ${what}; backing off`);
+        await this.#sleep(backoff.next());
+      }
+    }
+    return undefined;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return ms > 0 && !this.#stopReason ? this.#clock.sleep(ms, this.#abort.signal) : Promise.resolve();
+  }
+
+  #recordError(error: unknown): void {
+    this.#errors++;
+    this.#lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+}
+
+/** Whether `a` is further along the shard than `b`. A whole record is past any part of it. */
+function isAfter(a: Checkpoint, b: StoredCheckpoint | undefined): boolean {
+  if (b === undefined) return true;
+  if (isShardEnd(b)) return false;
+  if (a.sequenceNumber !== b.sequenceNumber) {
+    try {
+      return BigInt(a.sequenceNumber) > BigInt(b.sequenceNumber);
+    } catch {
+      return a.sequenceNumber > b.sequenceNumber;
+    }
+  }
+  if (a.subSequenceNumber === b.subSequenceNumber) return false;
+  if (a.subSequenceNumber === undefined) return true;
+  if (b.subSequenceNumber === undefined) return false;
+  return a.subSequenceNumber > b.subSequenceNumber;
+}

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/**
+ * Pipeline configuration: one strict zod schema per component, with defaults and the reason for
+ * each default in its description (the reference docs are generated from these descriptions).
+ */
+
+export const BatchConfig = z
+  .object({
+    maxRows: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(100_000)
+      .describe(
+        'Flush a shard batch at this many rows. 100k rows of ~35 columns encode to a few MiB of Parquet: large enough for efficient columnar files, small enough to keep memory per shard bounded.',
+      ),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1_024)
+      .default(32 * 1024 * 1024)
+      .describe(
+        'Flush at this many bytes of received record Data. A shard takes at most 1 MiB/s of writes, so 32 MiB is ~30 s of a saturated shard; it bounds memory, not freshness.',
+      ),
+    maxAgeMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(15 * 60_000)
+      .default(5_000)
+      .describe(
+        'Flush a batch this long after its first record. Sets end-to-end freshness: 5 s keeps a request queryable within ~5-7 s, at the cost of at most 720 files per shard per hour on a quiet stream.',
+      ),
+  })
+  .strict();
+
+export const DedupeConfig = z
+  .object({
+    windowMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(15 * 60_000)
+      .describe(
+        'A request id seen again within this window is a duplicate. Fluent Bit resends a whole chunk after a failed call, usually within seconds to minutes of the first send; 15 minutes covers its back-off.',
+      ),
+    maxKeys: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(2_000_000)
+      .describe('Upper bound on remembered request ids (~100 bytes each); the oldest are forgotten first.'),
+  })
+  .strict();
+
+export const EnrichConfig = z
+  .object({
+    geoIp: z
+      .union([z.literal(true), z.literal(false), z.string().min(1)])
+      .default(true)
+      .describe('true: the bundled DB-IP Lite city database; a path: your own .mmdb file; false: no geo-IP.'),
+    bodyCapChars: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_048_576)
+      .default(16_384)
+      .describe('Request and response bodies are truncated to this many characters before storage.'),
+  })
+  .strict();
+
+export const LakeConfig = z
+  .discriminatedUnion('type', [
+    z
+      .object({
+        type: z.literal('local'),
+        dir: z.string().min(1).default('.shardline/lake').describe('Directory that receives the Parquet files.'),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('s3'),
+        bucket: z.string().min(3).describe('S3 bucket that receives the Parquet files.'),
+        prefix: z.string().default('').describe('Key prefix inside the bucket, e.g. `shardline/`.'),
+        region: z.string().default('us-east-1').describe('AWS region of the bucket.'),
+        endpoint: z
+          .string()
+          .url()
+          .optional()
+          .describe('S3 API endpoint for S3-compatible stores (s3rver, MinIO); omit for AWS.'),
+        forcePathStyle: z.boolean().optional().describe('Path-style addressing; defaults to true when `endpoint` is set.'),
+      })
+      .strict(),
+  ])
+  .describe('Where Parquet and dead letters land.');
+
+export const PipelineConfig = z
+  .object({
+    batch: BatchConfig.default(BatchConfig.parse({})),
+    dedupe: DedupeConfig.default(DedupeConfig.parse({})),
+    enrich: EnrichConfig.default(EnrichConfig.parse({})),
+    lake: LakeConfig.default({ type: 'local', dir: '.shardline/lake' }),
+  })
+  .strict();
+
+export type PipelineConfig = z.infer<typeof PipelineConfig>;
+export type BatchConfig = z.infer<typeof BatchConfig>;
+export type LakeConfig = z.infer<typeof LakeConfig>;

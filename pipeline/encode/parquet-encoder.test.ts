@@ -1,0 +1,182 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { duckdbType, REQUEST_COLUMNS, type RequestRow } from '../../schemas/request-row.ts';
+import { PARQUET_ROW_GROUP_SIZE, ParquetEncoder } from './parquet-encoder.ts';
+import { sampleRequestRows } from './sample-request-rows.ts';
+
+let dir: string;
+let reader: DuckDBInstance;
+let db: DuckDBConnection;
+let encoder: ParquetEncoder;
+let fileCount = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'parquet-encoder-test-'));
+  reader = await DuckDBInstance.create(':memory:');
+  db = await reader.connect();
+  encoder = await ParquetEncoder.create();
+});
+
+afterAll(async () => {
+  await encoder.close();
+  db.closeSync();
+  reader.closeSync();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const toFile = async (bytes: Uint8Array): Promise<string> => {
+  const file = join(dir, `${fileCount++}.parquet`);
+  await writeFile(file, bytes);
+  return file;
+};
+
+const query = async (sql: string): Promise<Record<string, unknown>[]> =>
+  (await db.runAndReadAll(sql)).getRowObjects() as Record<string, unknown>[];
+
+/** Reads a file back as RequestRow-shaped objects, in file order. */
+const readRows = async (file: string): Promise<RequestRow[]> => {
+  const select = REQUEST_COLUMNS.map((c) => {
+    if (c.type === 'timestamp') return `epoch_us("${c.name}") AS "${c.name}"`;
+    if (c.type === 'int64') return `"${c.name}"::DOUBLE AS "${c.name}"`;
+    return `"${c.name}"`;
+  }).join(', ');
+  return (await query(`SELECT ${select} FROM read_parquet('${file}')`)) as unknown as RequestRow[];
+};
+
+const byRequestId = (a: RequestRow, b: RequestRow): number =>
+  a.request_id < b.request_id ? -1 : a.request_id > b.request_id ? 1 : 0;
+
+/** Sample rows plus the edge cases a plain sample does not hit. */
+const edgeCaseRows = (): RequestRow[] => {
+  const rows = sampleRequestRows(5_000, { seed: 7 }).reverse();
+  const [first, second] = rows as [RequestRow, RequestRow];
+  first.bytes_out = 5_000_000_000;
+  first.bytes_in = null;
+  first.path = "/v1/o'reilly/\"quoted\"/ünïcödé/😀";
+  first.ts = 1_736_935_200_123_457n;
+  second.bytes_out = -1;
+  second.host = null;
+  second.headers = null;
+  return rows;
+};
+
+describe('ParquetEncoder', () => {
+  it('round-trips every value of every column', async () => {
+    // Prepare
+    const rows = edgeCaseRows();
+
+    // Act
+    const file = await toFile(await encoder.encode(rows));
+
+    // Assess
+    const back = await readRows(file);
+    expect(back.length).toBe(rows.length);
+    expect([...back].sort(byRequestId)).toEqual([...rows].sort(byRequestId));
+  });
+
+  it('writes the schema columns in order with their DuckDB types and logical TIMESTAMP(µs)', async () => {
+    // Prepare
+    const rows = sampleRequestRows(100);
+
+    // Act
+    const file = await toFile(await encoder.encode(rows));
+
+    // Assess
+    const described = await query(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
+    expect(described.map((d) => [d.column_name, d.column_type])).toEqual(
+      REQUEST_COLUMNS.map((c) => [c.name, duckdbType(c.type)]),
+    );
+    const ts = await query(`SELECT logical_type FROM parquet_schema('${file}') WHERE name = 'ts'`);
+    expect(String(ts[0]?.logical_type)).toMatch(/TimestampType.*MICROS=MicroSeconds/);
+  });
+
+  it('compresses with zstd and dictionary-encodes repetitive strings', async () => {
+    // Prepare
+    const rows = sampleRequestRows(3_000);
+
+    // Act
+    const file = await toFile(await encoder.encode(rows));
+
+    // Assess
+    const codecs = await query(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`);
+    expect(codecs.map((c) => c.compression)).toEqual(['ZSTD']);
+    const encodings = await query(
+      `SELECT path_in_schema, encodings FROM parquet_metadata('${file}') WHERE path_in_schema IN ('project_id', 'endpoint', 'user_agent')`,
+    );
+    expect(encodings).toHaveLength(3);
+    for (const e of encodings) expect(String(e.encodings)).toMatch(/DICTIONARY/);
+  });
+
+  it('sorts rows by (project_id, ts) and splits them into row groups of the chosen size', async () => {
+    // Prepare
+    const rows = sampleRequestRows(PARQUET_ROW_GROUP_SIZE + 5_000, { seed: 3 }).reverse();
+
+    // Act
+    const file = await toFile(await encoder.encode(rows));
+
+    // Assess
+    const back = await readRows(file);
+    for (let i = 1; i < back.length; i++) {
+      const [a, b] = [back[i - 1] as RequestRow, back[i] as RequestRow];
+      const ordered = a.project_id < b.project_id || (a.project_id === b.project_id && a.ts <= b.ts);
+      if (!ordered) expect.fail(`row ${i} is out of (project_id, ts) order`);
+    }
+    const groups = await query(
+      `SELECT DISTINCT row_group_id, row_group_num_rows::INTEGER AS n FROM parquet_metadata('${file}') ORDER BY row_group_id`,
+    );
+    expect(groups.map((g) => g.n)).toEqual([PARQUET_ROW_GROUP_SIZE, 5_000]);
+  });
+
+  it('serialises concurrent encode calls without mixing their rows', async () => {
+    // Prepare
+    const a = sampleRequestRows(2_000, { seed: 11 });
+    const b = sampleRequestRows(3_000, { seed: 12 });
+
+    // Act
+    const [bytesA, bytesB] = await Promise.all([encoder.encode(a), encoder.encode(b)]);
+
+    // Assess
+    const backA = await readRows(await toFile(bytesA));
+    const backB = await readRows(await toFile(bytesB));
+    expect(backA.map((r) => r.request_id).sort()).toEqual(a.map((r) => r.request_id).sort());
+    expect(backB.map((r) => r.request_id).sort()).toEqual(b.map((r) => r.request_id).sort());
+  });
+
+  it('encodes an empty batch as a valid file with no rows', async () => {
+    // Act
+    const file = await toFile(await encoder.encode([]));
+
+    // Assess
+    const count = await query(`SELECT count(*)::INTEGER AS n FROM read_parquet('${file}')`);
+    expect(count[0]?.n).toBe(0);
+  });
+
+  it('rejects a row that breaks the schema with a retriable EncodeError and keeps working', async () => {
+    // Prepare
+    const bad = sampleRequestRows(10);
+    (bad[3] as { project_id: unknown }).project_id = null;
+
+    // Act
+    const failed = encoder.encode(bad);
+
+    // Assess
+    await expect(failed).rejects.toMatchObject({ name: 'EncodeError', retriable: true });
+    const file = await toFile(await encoder.encode(sampleRequestRows(10)));
+    expect((await readRows(file)).length).toBe(10);
+  });
+
+  it('refuses to encode after close', async () => {
+    // Prepare
+    const closed = await ParquetEncoder.create();
+    await closed.close();
+
+    // Act
+    const attempt = closed.encode(sampleRequestRows(1));
+
+    // Assess
+    await expect(attempt).rejects.toThrow(/after close/);
+  });
+});

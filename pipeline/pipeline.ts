@@ -1,0 +1,93 @@
+import type { PipelineConfig } from './config.ts';
+import { Deduplicator } from './dedupe/deduplicator.ts';
+import { ParquetEncoder } from './encode/parquet-encoder.ts';
+import { createEnricher } from './enrich/enrich-log.ts';
+import { GeoIp } from './enrich/geo-ip.ts';
+import { UserAgentClassifier } from './enrich/user-agent.ts';
+import { LocalDirStore } from './land/local-dir-store.ts';
+import type { ObjectStore } from './land/object-store.ts';
+import { S3Store } from './land/s3-store.ts';
+import type { Logger } from './observability/logger.ts';
+import { silentLogger } from './observability/logger.ts';
+import type { LandedBatch } from './shard-processor.ts';
+import { ShardProcessor } from './shard-processor.ts';
+import type { PipelineCounters, ShardRecordProcessorFactory } from './types.ts';
+
+export const newCounters = (): PipelineCounters => ({
+  records: 0,
+  logs: 0,
+  landed: 0,
+  deduplicated: 0,
+  deadLettered: 0,
+  filtered: 0,
+  files: 0,
+});
+
+export const createObjectStore = (lake: PipelineConfig['lake']): ObjectStore =>
+  lake.type === 'local'
+    ? new LocalDirStore(lake.dir)
+    : new S3Store({
+        bucket: lake.bucket,
+        prefix: lake.prefix,
+        region: lake.region,
+        endpoint: lake.endpoint,
+        forcePathStyle: lake.forcePathStyle ?? lake.endpoint !== undefined,
+      });
+
+export interface PipelineOptions {
+  readonly store?: ObjectStore;
+  readonly logger?: Logger;
+  readonly onLanded?: (batch: LandedBatch) => void;
+}
+
+/**
+ * Everything the shard processors of one process share: the deduplication window (a resent record
+ * may arrive on any shard), the enrichment caches, the Parquet encoder and the object store.
+ */
+export class Pipeline implements ShardRecordProcessorFactory {
+  readonly counters = newCounters();
+
+  private constructor(
+    readonly config: PipelineConfig,
+    readonly store: ObjectStore,
+    private readonly encoder: ParquetEncoder,
+    private readonly shared: Omit<
+      ConstructorParameters<typeof ShardProcessor>[1],
+      'counters' | 'encoder' | 'store' | 'batch'
+    >,
+  ) {}
+
+  static async create(config: PipelineConfig, options: PipelineOptions = {}): Promise<Pipeline> {
+    const geoIp =
+      config.enrich.geoIp === false
+        ? GeoIp.disabled()
+        : await GeoIp.open(config.enrich.geoIp === true ? undefined : config.enrich.geoIp);
+    const enrich = createEnricher({
+      geoIp,
+      userAgents: new UserAgentClassifier(),
+      bodyCapChars: config.enrich.bodyCapChars,
+    });
+    const encoder = await ParquetEncoder.create();
+    const store = options.store ?? createObjectStore(config.lake);
+    return new Pipeline(config, store, encoder, {
+      dedupe: new Deduplicator({ windowMs: config.dedupe.windowMs, maxKeys: config.dedupe.maxKeys }),
+      enrich,
+      logger: options.logger ?? silentLogger,
+      onLanded: options.onLanded,
+    });
+  }
+
+  create(shardId: string): ShardProcessor {
+    return new ShardProcessor(shardId, {
+      ...this.shared,
+      batch: this.config.batch,
+      counters: this.counters,
+      encoder: this.encoder,
+      store: this.store,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.encoder.close();
+  }
+}

@@ -1,0 +1,224 @@
+import type { RequestRow } from '../schemas/request-row.ts';
+import { REQUESTS_TABLE } from '../schemas/request-row.ts';
+import type { BatchConfig } from './config.ts';
+import { MicroBatch } from './batch/micro-batch.ts';
+import type { FlushReason } from './batch/micro-batch.ts';
+import { encodeDeadLetters } from './dead-letter/dead-letter-sink.ts';
+import { decodeRecord } from './decode/decode-record.ts';
+import type { Deduplicator } from './dedupe/deduplicator.ts';
+import { dedupeKey, requestKey } from './dedupe/deduplicator.ts';
+import type { ParquetEncoder } from './encode/parquet-encoder.ts';
+import type { Enricher } from './enrich/enrich-log.ts';
+import { batchObjectKey } from './land/object-key.ts';
+import type { ObjectStore } from './land/object-store.ts';
+import type { Logger } from './observability/logger.ts';
+import { retryForever } from './retry.ts';
+import type { Checkpoint, DeadLetter, PipelineCounters, ShardRecordProcessor, SourceRecord } from './types.ts';
+import { parseTimestampMicros, validateLog } from './validate/validate-log.ts';
+
+export const DEAD_LETTERS_TABLE = 'dead_letters';
+
+/** What a flush landed; observers use it for progress and metrics. */
+export interface LandedBatch {
+  readonly shardId: string;
+  readonly reason: FlushReason;
+  readonly rows: number;
+  readonly deadLetters: number;
+  readonly keys: readonly string[];
+  readonly checkpoint: Checkpoint;
+  readonly millis: number;
+}
+
+export interface ShardProcessorDeps {
+  readonly batch: BatchConfig;
+  readonly dedupe: Deduplicator;
+  readonly enrich: Enricher;
+  readonly encoder: ParquetEncoder;
+  readonly store: ObjectStore;
+  readonly counters: PipelineCounters;
+  readonly logger: Logger;
+  readonly onLanded?: (batch: LandedBatch) => void;
+  readonly now?: () => number;
+}
+
+/**
+ * Runs one shard's records through decode → validate → deduplicate → enrich into a micro-batch,
+ * and lands the batch (Parquet, then dead letters) before handing back its checkpoint.
+ *
+ * Invariant: the checkpoint returned by a flush is the last record of the landed batch, and every
+ * log of every record up to it is in exactly one place: a landed Parquet row, a landed dead letter,
+ * or the duplicate counter. A record is always added to a batch whole, so no checkpoint ever falls
+ * inside a record.
+ */
+export class ShardProcessor implements ShardRecordProcessor {
+  private batch: MicroBatch;
+  private lost = false;
+  private readonly now: () => number;
+  private readonly log: Logger;
+
+  constructor(
+    readonly shardId: string,
+    private readonly deps: ShardProcessorDeps,
+  ) {
+    this.batch = new MicroBatch(deps.batch);
+    this.now = deps.now ?? Date.now;
+    this.log = deps.logger.child({ shardId });
+  }
+
+  async processRecords(records: readonly SourceRecord[]): Promise<Checkpoint | undefined> {
+    let checkpoint: Checkpoint | undefined;
+    for (const record of records) {
+      this.ingest(record);
+      const reason = this.batch.due(this.now());
+      if (reason) checkpoint = (await this.flush(reason)) ?? checkpoint;
+    }
+    return checkpoint;
+  }
+
+  async tick(now: number): Promise<Checkpoint | undefined> {
+    const reason = this.batch.due(now);
+    return reason ? this.flush(reason) : undefined;
+  }
+
+  shardEnded(): Promise<Checkpoint | undefined> {
+    return this.flush('shard_end');
+  }
+
+  shutdownRequested(): Promise<Checkpoint | undefined> {
+    return this.flush('shutdown');
+  }
+
+  leaseLost(): void {
+    this.lost = true;
+    this.batch = new MicroBatch(this.deps.batch);
+  }
+
+  private ingest(record: SourceRecord): void {
+    const { counters, dedupe, enrich } = this.deps;
+    const batch = this.batch;
+    const arrivedMs = record.arrivedAt.getTime();
+    counters.records += 1;
+    const decoded = decodeRecord(record);
+    for (const dl of decoded.deadLetters) this.deadLetter(dl);
+    for (const line of decoded.logs) {
+      counters.logs += 1;
+      const valid = validateLog(line.value);
+      if (!valid.ok) {
+        this.deadLetter(this.letter(record, line.subSequence, line.bytes, 'schema_violation', 'validate', valid.message));
+        continue;
+      }
+      const log = valid.log;
+      const tsMicros = parseTimestampMicros(log.timestamp ?? log.fb_time ?? arrivedMs);
+      if (tsMicros === undefined) {
+        const message = 'timestamp: expected ISO 8601 text or epoch milliseconds';
+        this.deadLetter(this.letter(record, line.subSequence, line.bytes, 'schema_violation', 'validate', message));
+        continue;
+      }
+      const { requestId } = requestKey(log, line.bytes);
+      if (dedupe.isDuplicate(dedupeKey(log.project_id, requestId), arrivedMs)) {
+        counters.deduplicated += 1;
+        continue;
+      }
+      let row: RequestRow;
+      try {
+        row = enrich(log, {
+          shardId: record.shardId,
+          sequenceNumber: record.sequenceNumber,
+          subSequence: line.subSequence,
+          arrivedAt: record.arrivedAt,
+          requestId,
+          tsMicros,
+        });
+      } catch (e) {
+        const message = `enrichment failed: ${e instanceof Error ? e.message : String(e)}`;
+        this.deadLetter(this.letter(record, line.subSequence, line.bytes, 'enrich_failed', 'enrich', message));
+        continue;
+      }
+      batch.rows.push(row);
+    }
+    batch.addRecord(record.sequenceNumber, arrivedMs, record.data.byteLength, this.now());
+  }
+
+  private deadLetter(dl: DeadLetter): void {
+    this.batch.deadLetters.push(dl);
+  }
+
+  private letter(
+    record: SourceRecord,
+    subSequence: number,
+    data: Uint8Array,
+    reason: DeadLetter['reason'],
+    stage: DeadLetter['stage'],
+    message: string,
+  ): DeadLetter {
+    return {
+      reason,
+      stage,
+      message,
+      shardId: record.shardId,
+      sequenceNumber: record.sequenceNumber,
+      subSequence,
+      partitionKey: record.partitionKey,
+      arrivedAt: record.arrivedAt,
+      data,
+    };
+  }
+
+  /**
+   * Lands the current batch. Parquet first, then dead letters, then the checkpoint is returned to
+   * the consumer to store. A crash anywhere before the checkpoint is stored re-reads the same
+   * records; their object keys are derived from the records themselves, so the re-landed files
+   * replace the earlier ones instead of adding to them.
+   */
+  private async flush(reason: FlushReason): Promise<Checkpoint | undefined> {
+    const batch = this.batch;
+    if (batch.isEmpty || this.lost) return undefined;
+    this.batch = new MicroBatch(this.deps.batch);
+    const started = this.now();
+    const { encoder, store, counters } = this.deps;
+    const keyOf = (table: string, ext: string) =>
+      batchObjectKey({
+        table,
+        shardId: this.shardId,
+        firstSequence: batch.firstSequence!,
+        lastSequence: batch.lastSequence!,
+        time: new Date(batch.newestArrival),
+        ext,
+      });
+    const retry = {
+      cancelled: () => this.lost,
+      onRetry: (err: unknown, attempt: number, delayMs: number) =>
+        this.log.warn('landing failed, retrying', { err, attempt, delayMs: Math.round(delayMs) }),
+    };
+    const keys: string[] = [];
+    if (batch.rows.length > 0) {
+      const key = keyOf(REQUESTS_TABLE, 'parquet');
+      const body = await retryForever(() => encoder.encode(batch.rows), retry);
+      await retryForever(() => store.put(key, body), retry);
+      keys.push(key);
+    }
+    if (batch.deadLetters.length > 0) {
+      const key = keyOf(DEAD_LETTERS_TABLE, 'jsonl');
+      const body = encodeDeadLetters(batch.deadLetters);
+      await retryForever(() => store.put(key, body), retry);
+      keys.push(key);
+    }
+    if (this.lost) return undefined;
+    counters.landed += batch.rows.length;
+    counters.deadLettered += batch.deadLetters.length;
+    counters.files += keys.length;
+    const checkpoint: Checkpoint = { sequenceNumber: batch.lastSequence! };
+    const landed: LandedBatch = {
+      shardId: this.shardId,
+      reason,
+      rows: batch.rows.length,
+      deadLetters: batch.deadLetters.length,
+      keys,
+      checkpoint,
+      millis: this.now() - started,
+    };
+    this.log.debug('batch landed', { ...landed });
+    this.deps.onLanded?.(landed);
+    return checkpoint;
+  }
+}
