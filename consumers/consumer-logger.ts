@@ -1,8 +1,8 @@
-/** What a consumer reports about itself. Structurally compatible with pino's `(fields, message)` order. */
+/** What a consumer reports about itself; the pipeline's `Logger` satisfies it. Errors go in `err`. */
 export interface ConsumerLogger {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-  error(fields: Record<string, unknown>, message: string): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
 }
 
 export const silentLogger: ConsumerLogger = {

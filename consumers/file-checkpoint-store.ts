@@ -1,14 +1,16 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../pipeline/errors.ts';
 import type { CheckpointStore, StoredCheckpoint } from './checkpoint-store.ts';
 import { CheckpointStoreError } from './errors.ts';
 
 export interface FileCheckpointStoreOptions {
-  /** Folder of checkpoint files, one per stream; created on the first write. */
-  readonly dir: string;
-  readonly streamName: string;
+  /**
+   * The stream whose checkpoints the file holds. Recorded in the file and checked on load, so
+   * that a file is never applied to another stream (shard ids repeat across streams).
+   */
+  readonly streamName?: string;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface FileCheckpointStoreOptions {
  */
 const checkpointFileSchema = z.object({
   version: z.literal(1),
-  streamName: z.string(),
+  streamName: z.string().optional(),
   shards: z.record(
     z.string(),
     z.object({
@@ -31,12 +33,10 @@ const checkpointFileSchema = z.object({
   ),
 });
 
-const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
-
 let tempCounter = 0;
 
 /**
- * Checkpoints of one stream in one JSON file, for a single consumer process. Every put rewrites
+ * Checkpoints of one stream in one JSON file (keyed by shard id), for a single consumer process. Every put rewrites
  * the whole file atomically (temp file, fsync, rename, fsync of the folder), so a crash leaves
  * either the old or the new file, never half of one. Concurrent puts from several shards are
  * coalesced: while a write is running, the next one waits and then carries all of them.
@@ -44,21 +44,17 @@ let tempCounter = 0;
 export class FileCheckpointStore implements CheckpointStore {
   readonly path: string;
   readonly #dir: string;
-  readonly #streamName: string;
+  #streamName: string | undefined;
   #shards: Promise<Map<string, { checkpoint: StoredCheckpoint; updatedAt: string }>> | undefined;
   #lastWrite: Promise<void> = Promise.resolve();
   #queuedWrite: Promise<void> | undefined;
 
-  constructor(options: FileCheckpointStoreOptions) {
-    if (!STREAM_NAME.test(options.streamName) || options.streamName.startsWith('.')) {
-      throw new ConfigError(
-        'streamName',
-        `"${options.streamName}" is not a Kinesis stream name; use 1-128 characters of a-z, A-Z, 0-9, _ . -`,
-      );
-    }
-    this.#dir = options.dir;
+  /** `path` is the checkpoint file, e.g. `.shardline/checkpoints.json`; its folder is created on the first write. */
+  constructor(path: string, options: FileCheckpointStoreOptions = {}) {
+    if (path === '') throw new ConfigError('checkpoints.path', 'is empty; give the checkpoint file to use');
+    this.path = path;
+    this.#dir = dirname(path);
     this.#streamName = options.streamName;
-    this.path = join(options.dir, `${options.streamName}.checkpoints.json`);
   }
 
   async get(shardId: string): Promise<StoredCheckpoint | undefined> {
@@ -112,12 +108,17 @@ export class FileCheckpointStore implements CheckpointStore {
         { cause: error, retriable: false },
       );
     }
-    if (parsed.streamName !== this.#streamName) {
+    if (
+      parsed.streamName !== undefined &&
+      this.#streamName !== undefined &&
+      parsed.streamName !== this.#streamName
+    ) {
       throw new CheckpointStoreError(
-        `checkpoint file ${this.path} belongs to stream "${parsed.streamName}", not "${this.#streamName}"; move it away`,
+        `checkpoint file ${this.path} belongs to stream "${parsed.streamName}", not "${this.#streamName}"; use another file for this stream`,
         { retriable: false },
       );
     }
+    this.#streamName ??= parsed.streamName;
     for (const [shardId, { updatedAt, ...checkpoint }] of Object.entries(parsed.shards)) {
       shards.set(shardId, { checkpoint: checkpoint as StoredCheckpoint, updatedAt: updatedAt ?? '' });
     }
@@ -126,8 +127,13 @@ export class FileCheckpointStore implements CheckpointStore {
 
   async #write(): Promise<void> {
     const shards = await this.#load();
-    const body: z.infer<typeof checkpointFileSchema> = { version: 1, streamName: this.#streamName, shards: {} };
-    for (const [shardId, { checkpoint, updatedAt }] of shards) body.shards[shardId] = { ...checkpoint, updatedAt };
+    const body: z.infer<typeof checkpointFileSchema> = {
+      version: 1,
+      streamName: this.#streamName,
+      shards: {},
+    };
+    for (const [shardId, { checkpoint, updatedAt }] of shards)
+      body.shards[shardId] = { ...checkpoint, updatedAt };
     const temp = `${this.path}.${process.pid}.${++tempCounter}.tmp`;
     try {
       await mkdir(this.#dir, { recursive: true });
@@ -142,9 +148,12 @@ export class FileCheckpointStore implements CheckpointStore {
       await syncFolder(this.#dir);
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
-      throw new CheckpointStoreError(`cannot write checkpoint file ${this.path}; check free space and permissions`, {
-        cause: error,
-      });
+      throw new CheckpointStoreError(
+        `cannot write checkpoint file ${this.path}; check free space and permissions`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

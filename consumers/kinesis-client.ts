@@ -7,7 +7,11 @@ export interface KinesisClientOptions {
   readonly region: string;
   /** e.g. `http://127.0.0.1:4567` for kinesalite; omit for AWS. */
   readonly endpoint?: string;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  readonly credentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
   /** SDK attempts per call, including the first. Readers back off on their own, so keep it low. */
   readonly maxAttempts?: number;
   /** PEM certificate(s) to trust for an HTTPS endpoint with a private CA (the local stack's `ca.crt`). */

@@ -55,9 +55,9 @@ export type ShardReaderConfig = Pick<
   StreamConsumerConfig,
   | 'initialPosition'
   | 'initialTimestamp'
-  | 'getRecordsLimit'
+  | 'maxRecordsPerCall'
   | 'minPollIntervalMs'
-  | 'idlePollIntervalMs'
+  | 'idleTimeBetweenReadsMs'
   | 'backoffBaseMs'
   | 'backoffMaxMs'
   | 'parentPollIntervalMs'
@@ -120,7 +120,11 @@ export class ShardReader {
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger ?? silentLogger;
     this.#parents = options.parentShardIds ?? [];
-    const backoff = { baseMs: options.config.backoffBaseMs, maxMs: options.config.backoffMaxMs, random: options.random };
+    const backoff = {
+      baseMs: options.config.backoffBaseMs,
+      maxMs: options.config.backoffMaxMs,
+      random: options.random,
+    };
     this.#readBackoff = new ExponentialBackoff(backoff);
     this.#checkpointBackoff = new ExponentialBackoff(backoff);
   }
@@ -184,7 +188,7 @@ export class ShardReader {
       await this.#shutdown(this.#processor);
     } catch (error) {
       this.#recordError(error);
-      this.#log.error({ shardId: this.shardId, error }, 'shard reader stopped on an unexpected error');
+      this.#log.error('shard reader stopped on an unexpected error', { shardId: this.shardId, err: error });
     } finally {
       this.#state = 'SHUTDOWN_COMPLETE';
     }
@@ -217,7 +221,7 @@ export class ShardReader {
       try {
         output = await this.#options.api.getRecords({
           ShardIterator: this.#iterator,
-          Limit: this.#config.getRecordsLimit,
+          Limit: this.#config.maxRecordsPerCall,
         });
       } catch (error) {
         await this.#onReadError(error);
@@ -241,9 +245,9 @@ export class ShardReader {
           this.#state = 'SHUTTING_DOWN';
           this.#offer(await processor.shardEnded());
           // Everything of the shard is durable now; SHARD_END supersedes any pending checkpoint.
-          if (await this.#storeUntilDurable(SHARD_END)) return true;
-          this.#state = 'PROCESSING';
-          continue;
+          const pending = this.#pending;
+          if (!(await this.#storeUntilDurable(SHARD_END)) && pending) await this.#storeUntilDurable(pending);
+          return true;
         }
       } catch (error) {
         await this.#onProcessorError(error);
@@ -252,7 +256,7 @@ export class ShardReader {
       this.#iterator = output.NextShardIterator;
       await this.#storePending();
       if (records.length === 0 && (output.MillisBehindLatest ?? 0) === 0) {
-        await this.#sleep(this.#config.idlePollIntervalMs);
+        await this.#sleep(this.#config.idleTimeBetweenReadsMs);
       }
     }
     return false;
@@ -268,8 +272,8 @@ export class ShardReader {
     } catch (error) {
       this.#recordError(error);
       this.#log.error(
-        { shardId: this.shardId, error },
         'processor failed to land its buffer at shutdown; those records will be read again from the last checkpoint',
+        { shardId: this.shardId, err: error },
       );
       processor.leaseLost();
       return;
@@ -281,7 +285,8 @@ export class ShardReader {
     const shardId = this.shardId;
     const batch = new Array<SourceRecord>(records.length);
     let bytes = 0;
-    let now: Date | undefined;
+    // Kinesis always sets the arrival time; the fallback only keeps the field total.
+    const polledAt = new Date(this.#clock.now());
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       const data = record.Data ?? EMPTY;
@@ -290,7 +295,7 @@ export class ShardReader {
         shardId,
         sequenceNumber: record.SequenceNumber ?? '',
         partitionKey: record.PartitionKey ?? '',
-        arrivedAt: record.ApproximateArrivalTimestamp ?? (now ??= new Date(this.#clock.now())),
+        arrivedAt: record.ApproximateArrivalTimestamp ?? polledAt,
         data,
       };
     }
@@ -319,13 +324,17 @@ export class ShardReader {
    * become duplicates that the pipeline's dedupe stage drops (the processor contract has no
    * way to tell it where inside the aggregate to resume).
    */
-  #startingPosition(): Pick<GetShardIteratorInput, 'ShardIteratorType' | 'StartingSequenceNumber' | 'Timestamp'> {
+  #startingPosition(): Pick<
+    GetShardIteratorInput,
+    'ShardIteratorType' | 'StartingSequenceNumber' | 'Timestamp'
+  > {
     if (this.#lastSeen !== undefined) {
       return { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this.#lastSeen };
     }
     const resumeFrom = this.#pending ?? this.#committed;
     if (resumeFrom !== undefined && !isShardEnd(resumeFrom)) {
-      const type = resumeFrom.subSequenceNumber === undefined ? 'AFTER_SEQUENCE_NUMBER' : 'AT_SEQUENCE_NUMBER';
+      const type =
+        resumeFrom.subSequenceNumber === undefined ? 'AFTER_SEQUENCE_NUMBER' : 'AT_SEQUENCE_NUMBER';
       return { ShardIteratorType: type, StartingSequenceNumber: resumeFrom.sequenceNumber };
     }
     // A child shard holds exactly what its parents did not: reading it from its start loses nothing.
@@ -346,7 +355,7 @@ export class ShardReader {
       this.#throttled++;
     } else {
       this.#recordError(error);
-      this.#log.warn({ shardId: this.shardId, kind, error }, 'GetRecords failed; backing off');
+      this.#log.warn('GetRecords failed; backing off', { shardId: this.shardId, kind, err: error });
       // The iterator itself may be what was rejected: start from a fresh one.
       if (kind === 'rejected') this.#iterator = undefined;
     }
@@ -356,11 +365,15 @@ export class ShardReader {
   async #onProcessorError(error: unknown): Promise<void> {
     this.#recordError(error);
     this.#processorRestarts++;
-    this.#log.error(
-      { shardId: this.shardId, error },
-      'processor failed; dropping its buffer and reading again from the last checkpoint',
-    );
-    this.#processor?.leaseLost();
+    this.#log.error('processor failed; dropping its buffer and reading again from the last checkpoint', {
+      shardId: this.shardId,
+      err: error,
+    });
+    try {
+      this.#processor?.leaseLost();
+    } catch (leaseLostError) {
+      this.#log.warn('processor failed to drop its buffer', { shardId: this.shardId, err: leaseLostError });
+    }
     this.#processor = this.#options.processorFactory.create(this.shardId);
     this.#state = 'PROCESSING';
     this.#iterator = undefined;
@@ -386,7 +399,7 @@ export class ShardReader {
       this.#checkpointBackoff.reset();
     } catch (error) {
       this.#recordError(error);
-      this.#log.warn({ shardId: this.shardId, error }, 'checkpoint write failed; retrying');
+      this.#log.warn('checkpoint write failed; retrying', { shardId: this.shardId, err: error });
       await this.#sleep(this.#checkpointBackoff.next());
     }
   }
@@ -400,7 +413,7 @@ export class ShardReader {
         return true;
       } catch (error) {
         this.#recordError(error);
-        this.#log.warn({ shardId: this.shardId, error, attempt }, 'checkpoint write failed; retrying');
+        this.#log.warn('checkpoint write failed; retrying', { shardId: this.shardId, err: error, attempt });
         if (this.#stopReason && attempt >= FINAL_CHECKPOINT_ATTEMPTS) return false;
         await this.#clock.sleep(this.#checkpointBackoff.next());
       }
@@ -421,7 +434,7 @@ export class ShardReader {
         const kind = kinesisErrorKind(error);
         if (kind === 'throttled') this.#throttled++;
         else this.#recordError(error);
-        this.#log.warn({ shardId: this.shardId, kind, error }, `could not ${what}; backing off`);
+        this.#log.warn(`could not ${what}; backing off`, { shardId: this.shardId, kind, err: error });
         await this.#sleep(backoff.next());
       }
     }

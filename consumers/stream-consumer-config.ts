@@ -17,8 +17,10 @@ export const streamConsumerConfigSchema = z
     initialTimestamp: z.coerce
       .date()
       .optional()
-      .describe('Start time for initialPosition AT_TIMESTAMP (ISO 8601); required with it, ignored otherwise.'),
-    getRecordsLimit: z
+      .describe(
+        'Start time for initialPosition AT_TIMESTAMP (ISO 8601); required with it, ignored otherwise.',
+      ),
+    maxRecordsPerCall: z
       .number()
       .int()
       .min(1)
@@ -30,20 +32,26 @@ export const streamConsumerConfigSchema = z
       .int()
       .min(200)
       .default(200)
-      .describe('Least time between two GetRecords calls on one shard; Kinesis allows 5 calls per second per shard.'),
-    idlePollIntervalMs: z
+      .describe(
+        'Least time between two GetRecords calls on one shard; Kinesis allows 5 calls per second per shard.',
+      ),
+    idleTimeBetweenReadsMs: z
       .number()
       .int()
       .min(200)
       .max(10_000)
       .default(500)
-      .describe('Pause after a GetRecords call that returned nothing and was not behind the tip of the shard.'),
+      .describe(
+        'Pause after a GetRecords call that returned nothing and was not behind the tip of the shard.',
+      ),
     backoffBaseMs: z
       .number()
       .int()
       .min(1)
       .default(100)
-      .describe('First back-off after a throttled or failed Kinesis call; it doubles per failure, with full jitter.'),
+      .describe(
+        'First back-off after a throttled or failed Kinesis call; it doubles per failure, with full jitter.',
+      ),
     backoffMaxMs: z
       .number()
       .int()

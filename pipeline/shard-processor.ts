@@ -14,7 +14,7 @@ import type { ObjectStore } from './land/object-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { retryForever } from './retry.ts';
 import type { Checkpoint, DeadLetter, PipelineCounters, ShardRecordProcessor, SourceRecord } from './types.ts';
-import { parseTimestampMicros, validateLog } from './validate/validate-log.ts';
+import { validateLog } from './validate/validate-log.ts';
 
 export const DEAD_LETTERS_TABLE = 'dead_letters';
 
@@ -108,12 +108,8 @@ export class ShardProcessor implements ShardRecordProcessor {
         continue;
       }
       const log = valid.log;
-      const tsMicros = parseTimestampMicros(log.timestamp ?? log.fb_time ?? arrivedMs);
-      if (tsMicros === undefined) {
-        const message = 'timestamp: expected ISO 8601 text or epoch milliseconds';
-        this.deadLetter(this.letter(record, line.subSequence, line.bytes, 'schema_violation', 'validate', message));
-        continue;
-      }
+      // A log with neither `timestamp` nor `fb_time` is dated by its arrival in Kinesis.
+      const tsMicros = valid.tsMicros ?? BigInt(arrivedMs) * 1000n;
       const { requestId } = requestKey(log, line.bytes);
       if (dedupe.isDuplicate(dedupeKey(log.project_id, requestId), arrivedMs)) {
         counters.deduplicated += 1;

@@ -17,7 +17,7 @@ export interface ColumnDef {
   readonly doc: string;
 }
 
-const col = (name: string, type: ColumnType, nullable: boolean, doc: string): ColumnDef => ({
+const col = <N extends string>(name: N, type: ColumnType, nullable: boolean, doc: string) => ({
   name,
   type,
   nullable,

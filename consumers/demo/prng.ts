@@ -1,3 +1,5 @@
+import { hex } from './hex.ts';
+
 /**
  * Mulberry32: a tiny, fast, seedable PRNG. Not for secrets; for reproducible demo traffic.
  *
@@ -59,7 +61,7 @@ export class Prng {
   /** `length` lower-case hex digits. */
   hex(length: number): string {
     let out = '';
-    while (out.length < length) out += this.u32().toString(16).padStart(8, '0');
+    while (out.length < length) out += hex.u32(this.u32());
     return out.length === length ? out : out.slice(0, length);
   }
 

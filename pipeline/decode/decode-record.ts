@@ -128,7 +128,13 @@ function decodeLine(ctx: Context, line: Uint8Array, kpl: number | undefined): vo
     ctx.deadLetters.push(letter(ctx.record, 'not_an_object', message, line, subSequence));
     return;
   }
-  ctx.logs.push({ subSequence, kplSubSequence: kpl, bytes: line, value: value as Record<string, unknown>, recoveredEscaped });
+  ctx.logs.push({
+    subSequence,
+    kplSubSequence: kpl,
+    bytes: line,
+    value: value as Record<string, unknown>,
+    recoveredEscaped,
+  });
 }
 
 /**

@@ -75,7 +75,8 @@ export function deaggregate(data: Uint8Array): KplSubRecord[] {
       if (field === AGG_PARTITION_KEYS && wire === WireType.bytes) partitionKeys.push(utf8.decode(r.bytes()));
       else if (field === AGG_HASH_KEYS && wire === WireType.bytes) hashKeys.push(utf8.decode(r.bytes()));
       else if (field === AGG_RECORDS && wire === WireType.bytes) raws.push(readRecord(r.bytes()));
-      else if (field >= 1 && field <= 3) throw new ProtoTruncatedError(`field ${field} has wire type ${wire}`);
+      else if (field >= 1 && field <= 3)
+        throw new ProtoTruncatedError(`field ${field} has wire type ${wire}`);
       else r.skip(wire);
     }
   } catch (e) {
@@ -118,7 +119,8 @@ function readRecord(body: Uint8Array): RawRecord {
     if (field === REC_PARTITION_KEY_INDEX && wire === WireType.varint) rec.pkIndex = r.varint();
     else if (field === REC_HASH_KEY_INDEX && wire === WireType.varint) rec.ehkIndex = r.varint();
     else if (field === REC_DATA && wire === WireType.bytes) rec.data = r.bytes();
-    else if (field >= 1 && field <= 3) throw new ProtoTruncatedError(`record field ${field} has wire type ${wire}`);
+    else if (field >= 1 && field <= 3)
+      throw new ProtoTruncatedError(`record field ${field} has wire type ${wire}`);
     else r.skip(wire);
   }
   return rec;
@@ -138,7 +140,9 @@ export function aggregate(records: readonly KplSubRecord[]): Uint8Array {
   for (const key of pkIndex.keys()) w.tag(AGG_PARTITION_KEYS, WireType.bytes).bytes(utf8Encoder.encode(key));
   for (const key of ehkIndex.keys()) w.tag(AGG_HASH_KEYS, WireType.bytes).bytes(utf8Encoder.encode(key));
   for (const rec of records) {
-    const inner = new ProtoWriter().tag(REC_PARTITION_KEY_INDEX, WireType.varint).varint(pkIndex.get(rec.partitionKey)!);
+    const inner = new ProtoWriter()
+      .tag(REC_PARTITION_KEY_INDEX, WireType.varint)
+      .varint(pkIndex.get(rec.partitionKey)!);
     if (rec.explicitHashKey !== undefined) {
       inner.tag(REC_HASH_KEY_INDEX, WireType.varint).varint(ehkIndex.get(rec.explicitHashKey)!);
     }

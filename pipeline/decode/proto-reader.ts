@@ -55,7 +55,9 @@ export class ProtoReader {
   bytes(): Uint8Array {
     const len = this.varint();
     if (len > this.end - this.pos) {
-      throw new ProtoTruncatedError(`field of ${len} bytes at byte ${this.pos} runs past the end (${this.end})`);
+      throw new ProtoTruncatedError(
+        `field of ${len} bytes at byte ${this.pos} runs past the end (${this.end})`,
+      );
     }
     const view = this.buf.subarray(this.pos, this.pos + len);
     this.pos += len;
@@ -83,7 +85,8 @@ export class ProtoReader {
   }
 
   private advance(n: number): void {
-    if (n > this.end - this.pos) throw new ProtoTruncatedError(`fixed field runs past the end at byte ${this.pos}`);
+    if (n > this.end - this.pos)
+      throw new ProtoTruncatedError(`fixed field runs past the end at byte ${this.pos}`);
     this.pos += n;
   }
 }

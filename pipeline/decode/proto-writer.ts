@@ -4,7 +4,8 @@ export class ProtoWriter {
   private len = 0;
 
   varint(value: number): this {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varint must be a safe unsigned integer, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError(`varint must be a safe unsigned integer, got ${value}`);
     let v = value;
     this.reserve(10);
     while (v >= 0x80) {

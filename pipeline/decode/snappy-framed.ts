@@ -36,12 +36,14 @@ export function unframeSnappy(data: Uint8Array, maxBytes: number): Uint8Array {
     const len = data[pos + 1]! | (data[pos + 2]! << 8) | (data[pos + 3]! << 16);
     const start = pos + 4;
     const end = start + len;
-    if (end > data.length) throw failed(`chunk at byte ${pos} claims ${len} bytes but only ${data.length - start} remain`);
+    if (end > data.length)
+      throw failed(`chunk at byte ${pos} claims ${len} bytes but only ${data.length - start} remain`);
     pos = end;
 
     if (type === CHUNK_COMPRESSED || type === CHUNK_UNCOMPRESSED) {
       if (len < 4) throw failed(`data chunk at byte ${start - 4} is shorter than its checksum`);
-      const expected = (data[start]! | (data[start + 1]! << 8) | (data[start + 2]! << 16) | (data[start + 3]! << 24)) >>> 0;
+      const expected =
+        (data[start]! | (data[start + 1]! << 8) | (data[start + 2]! << 16) | (data[start + 3]! << 24)) >>> 0;
       const body = data.subarray(start + 4, end);
       let block: Uint8Array;
       if (type === CHUNK_UNCOMPRESSED) {

@@ -55,7 +55,7 @@ const edgeCaseRows = (): RequestRow[] => {
   const [first, second] = rows as [RequestRow, RequestRow];
   first.bytes_out = 5_000_000_000;
   first.bytes_in = null;
-  first.path = "/v1/o'reilly/\"quoted\"/ünïcödé/😀";
+  first.path = '/v1/o\'reilly/"quoted"/ünïcödé/😀';
   first.ts = 1_736_935_200_123_457n;
   second.bytes_out = -1;
   second.host = null;

@@ -1,8 +1,18 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, DuckDBTimestampValue } from '@duckdb/node-api';
-import { type ColumnDef, duckdbColumnsDdl, REQUEST_COLUMNS, type RequestRow } from '../../schemas/request-row.ts';
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+} from '@duckdb/node-api';
+import {
+  type ColumnDef,
+  duckdbColumnsDdl,
+  REQUEST_COLUMNS,
+  type RequestRow,
+} from '../../schemas/request-row.ts';
 import { EncodeError } from '../errors.ts';
 
 /**
@@ -47,7 +57,9 @@ const appendCall = (c: ColumnDef): string => {
 const compileRowAppender = (): RowAppender => {
   const body = REQUEST_COLUMNS.map((c) => {
     const read = `v = r[${JSON.stringify(c.name)}];`;
-    return c.nullable ? `${read} if (v === null) a.appendNull(); else ${appendCall(c)};` : `${read} ${appendCall(c)};`;
+    return c.nullable
+      ? `${read} if (v === null) a.appendNull(); else ${appendCall(c)};`
+      : `${read} ${appendCall(c)};`;
   }).join('\n');
   const source = `return (a, rows) => {\nlet v;\nfor (let i = 0; i < rows.length; i++) {\nconst r = rows[i];\n${body}\na.endRow();\n}\n};`;
   return new Function('TS', source)(DuckDBTimestampValue) as RowAppender;

@@ -49,7 +49,8 @@ export const sampleRequestRows = (count: number, options: { seed?: number; start
       device_type: bot ? 'bot' : pick(DEVICES),
       is_bot: bot,
       headers: `{"accept":"application/json","x-request-id":"req-${i}"}`,
-      request_body: method === 'GET' ? null : `{"name":"user ${id}","email":"[REDACTED]","items":[${id % 7}]}`,
+      request_body:
+        method === 'GET' ? null : `{"name":"user ${id}","email":"[REDACTED]","items":[${id % 7}]}`,
       response_body: status >= 400 ? `{"error":"status ${status}","request":"${i}"}` : null,
       redacted: method === 'GET' ? null : 'request_body.email',
       protocol: 'HTTP/1.1',
@@ -57,7 +58,9 @@ export const sampleRequestRows = (count: number, options: { seed?: number; start
       environment: 'production',
       ingest_ts: ts + 800_000n,
       shard_id: `shardId-00000000000${i % 4}`,
-      sequence_number: (49_590_338_271_490_256_608_559_692_538_361_571_095_921_575_989_136_588_898n + BigInt(i)).toString(),
+      sequence_number: (
+        49_590_338_271_490_256_608_559_692_538_361_571_095_921_575_989_136_588_898n + BigInt(i)
+      ).toString(),
       sub_sequence: i % 10,
     };
   }

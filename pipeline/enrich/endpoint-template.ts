@@ -10,9 +10,8 @@ import { LruCache } from './lru-cache.ts';
 
 const ID = '{id}';
 const DATE = '{date}';
+const REDACTED_MARK = '[REDACTED';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 const DATE_LIKE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}){1,2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
 const EMAIL = /^[^@\s]+(?:@|%40)[^@\s]+\.[a-z]{2,}$/i;
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
@@ -23,9 +22,15 @@ const SEPARATORS = /[-_]/;
 
 /** No route a person designs has a segment this long. */
 const MAX_WORD_LENGTH = 64;
-/** Longer paths are not cached: they are rare and would make the cache's memory unbounded. */
+/**
+ * Only paths without ids are cached: they are a small set that repeats, while paths with ids are
+ * mostly unique and would only churn the cache. Long paths are not cached, to bound its memory.
+ */
 const MAX_CACHED_PATH_LENGTH = 256;
 const cache = new LruCache<string, string>(20_000);
+
+const isUuidShaped = (s: string): boolean =>
+  s.charCodeAt(8) === 45 && s.charCodeAt(13) === 45 && s.charCodeAt(18) === 45 && s.charCodeAt(23) === 45;
 
 /** Letters and digits alternate often in generated ids (`dQw4w9WgXcQ`), rarely in words (`oauth2`). */
 const looksRandom = (length: number, transitions: number, mixedCase: boolean): boolean =>
@@ -45,8 +50,11 @@ const classifySeparated = (segment: string): string => {
   return segment.length >= 16 && !wordy ? ID : segment;
 };
 
-const classifyOther = (segment: string, digits: number): string => {
+const classifyOther = (segment: string, digits: number, letters: number): string => {
   if (digits >= 8 && DATE_LIKE.test(segment)) return DATE;
+  if (letters === 0 && digits >= 4) return ID;
+  // What redaction left of a secret (`[REDACTED:jwt]`) stands where an id or token was.
+  if (segment.startsWith(REDACTED_MARK)) return ID;
   if ((segment.includes('@') || segment.includes('%40')) && EMAIL.test(segment)) return ID;
   if (digits >= 4 && IPV4.test(segment)) return ID;
   if (segment.startsWith('eyJ') && JWT_LIKE.test(segment)) return ID;
@@ -94,16 +102,16 @@ function classifySegment(segment: string): string {
   }
 
   if (digits === n) return ID;
-  if (other > 0) return classifyOther(segment, digits);
+  if (other > 0) return classifyOther(segment, digits, lower + upper);
   if (digits >= 8 && separators === 2 && DATE_LIKE.test(segment)) return DATE;
-  if (n === 36 && separators === 4 && UUID.test(segment)) return ID;
+  if (n === 36 && digits + hexLetters === 32 && isUuidShaped(segment)) return ID;
   if (n > MAX_WORD_LENGTH) return ID;
   const letters = lower + upper;
   if (digits === 0) return segment;
   if (letters === 0) return digits >= 4 ? ID : segment;
   if (separators > 0) return classifySeparated(segment);
   if (n >= 8 && digits + hexLetters === n) return ID;
-  if (n === 26 && ULID.test(segment)) return ID;
+  // Long mixed runs of base64url characters: ULIDs, nanoids, API keys.
   if (n >= 16) return ID;
   return looksRandom(n, transitions, lower > 0 && upper > 0) ? ID : segment;
 }
@@ -140,6 +148,6 @@ export function endpointTemplate(path: string): string {
   }
   if (template === '') template = '/';
 
-  if (cacheable) cache.set(bare, template);
+  if (cacheable && !template.includes('{')) cache.set(bare, template);
   return template;
 }

@@ -2,40 +2,47 @@ import { describe, expect, it } from 'vitest';
 import { LruCache } from './lru-cache.ts';
 
 describe('LruCache', () => {
-  it('evicts the least recently used key when full', () => {
+  it('keeps entries that are used and drops those unused for a whole generation', () => {
     // Prepare
-    const cache = new LruCache<string, number>(2);
+    const cache = new LruCache<string, number>(4);
     cache.set('a', 1);
     cache.set('b', 2);
+
+    // Act
     cache.get('a');
-
-    // Act
     cache.set('c', 3);
+    cache.set('d', 4);
 
     // Assess
-    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('d')).toBe(4);
     expect(cache.get('a')).toBe(1);
-    expect(cache.get('c')).toBe(3);
-    expect(cache.size).toBe(2);
+    expect(cache.get('b')).toBeUndefined();
   });
 
-  it('overwrites an existing key without evicting another', () => {
+  it('never holds more than maxSize entries', () => {
     // Prepare
-    const cache = new LruCache<string, number>(2);
-    cache.set('a', 1);
-    cache.set('b', 2);
+    const cache = new LruCache<number, number>(100);
 
     // Act
-    cache.set('a', 10);
+    for (let i = 0; i < 10_000; i++) {
+      cache.set(i, i);
+      cache.get(i >> 1);
+    }
 
     // Assess
-    expect(cache.size).toBe(2);
-    expect(cache.get('a')).toBe(10);
-    expect(cache.get('b')).toBe(2);
+    expect(cache.size).toBeLessThanOrEqual(100);
+    expect(cache.get(9_999)).toBe(9_999);
   });
 
-  it('refuses a size that is not a positive integer', () => {
-    expect(() => new LruCache(0)).toThrow(/positive integer/);
-    expect(() => new LruCache(1.5)).toThrow(/positive integer/);
+  it('overwrites the value of a key', () => {
+    const cache = new LruCache<string, number>(10);
+    cache.set('a', 1);
+    cache.set('a', 10);
+    expect(cache.get('a')).toBe(10);
+  });
+
+  it('refuses a size below 2 or not an integer', () => {
+    expect(() => new LruCache(1)).toThrow(/at least 2/);
+    expect(() => new LruCache(10.5)).toThrow(/at least 2/);
   });
 });

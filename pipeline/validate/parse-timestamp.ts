@@ -76,7 +76,8 @@ function parseIso(s: string): bigint | undefined {
     }
     if (i !== n) return undefined;
   }
-  const ms = (daysFromCivil(year, month, day) * 86_400 + hour * 3_600 + (minute - offsetMinutes) * 60 + second) * 1000;
+  const ms =
+    (daysFromCivil(year, month, day) * 86_400 + hour * 3_600 + (minute - offsetMinutes) * 60 + second) * 1000;
   if (ms < -MAX_EPOCH_MS || ms > MAX_EPOCH_MS) return undefined;
   const total = ms * 1000 + micros;
   return Number.isSafeInteger(total) ? BigInt(total) : BigInt(ms) * 1000n + BigInt(micros);

@@ -1,0 +1,124 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createKinesisClient } from '../kinesis-client.ts';
+import { ensureStream } from './ensure-stream.ts';
+import { ensureLocalTls } from './local-tls.ts';
+
+export interface LocalKinesisOptions {
+  /**
+   * State folder: the streams (LevelDB in `<dir>/kinesis`) and the TLS files (`<dir>/tls`)
+   * survive restarts. Without it, streams live in memory and the TLS files in a temporary
+   * folder removed by close().
+   */
+  readonly dir?: string;
+  /** For the SDK. Default 4567 (kinesalite's); 0 picks a free port. */
+  readonly httpPort?: number;
+  /** For Fluent Bit, which only speaks TLS. Default 4443; 0 picks a free port. */
+  readonly httpsPort?: number;
+  /** Interface to listen on. Default 127.0.0.1: the emulator accepts any credentials. */
+  readonly host?: string;
+  /** Streams to create (if missing) before resolving. */
+  readonly streams?: readonly { readonly name: string; readonly shards: number }[];
+  /** Most shards a stream may have (splits included). Default 100. */
+  readonly shardLimit?: number;
+}
+
+export interface LocalKinesis {
+  /** `http://127.0.0.1:<port>`: for `createKinesisClient({ endpoint })`. */
+  readonly httpEndpoint: string;
+  /** `https://127.0.0.1:<port>`: for Fluent Bit's `endpoint`. */
+  readonly httpsEndpoint: string;
+  /** PEM file of the CA that signed the HTTPS certificate: Fluent Bit's `tls.ca_file`. */
+  readonly caFile: string;
+  close(): Promise<void>;
+}
+
+type KinesaliteServer = Server;
+type Kinesalite = (options: Record<string, unknown>) => KinesaliteServer;
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Kinesis on this machine: kinesalite in this process, served over HTTP and HTTPS from the same
+ * store. Kinesalite accepts any SigV4 signature, so Fluent Bit's signed requests go through.
+ * Kinesalite's own server is never started: its request listener is mounted on our two servers,
+ * so that close() can drop open keep-alive connections before the store closes.
+ */
+export async function startLocalKinesis(options: LocalKinesisOptions = {}): Promise<LocalKinesis> {
+  const host = options.host ?? '127.0.0.1';
+  const tempDir = options.dir === undefined ? await mkdtemp(join(tmpdir(), 'shardline-kinesis-')) : undefined;
+  const stateDir = options.dir ?? (tempDir as string);
+  if (options.dir !== undefined) await mkdir(join(options.dir, 'kinesis'), { recursive: true });
+  const tls = await ensureLocalTls(join(stateDir, 'tls'), { shareWithinProcess: options.dir === undefined });
+
+  const kinesalite = require('kinesalite') as Kinesalite;
+  const emulator = kinesalite({
+    path: options.dir === undefined ? undefined : join(options.dir, 'kinesis'),
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    shardLimit: options.shardLimit ?? 100,
+  });
+  const handler = emulator.listeners('request')[0] as RequestListener;
+  const http = createHttpServer({ keepAliveTimeout: 60_000 }, handler);
+  const https = createHttpsServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 60_000 }, handler);
+
+  const close = async (): Promise<void> => {
+    await Promise.all([stopServer(http), stopServer(https)]);
+    await new Promise<void>((resolve, reject) =>
+      // Closes the store; its server was never listening, which it reports as an error.
+      emulator.close((error?: Error) =>
+        error && (error as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING'
+          ? reject(error)
+          : resolve(),
+      ),
+    );
+    if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
+  };
+
+  try {
+    const httpPort = await listen(http, options.httpPort ?? 4567, host);
+    const httpsPort = await listen(https, options.httpsPort ?? 4443, host);
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    const local: LocalKinesis = {
+      httpEndpoint: `http://${urlHost}:${httpPort}`,
+      httpsEndpoint: `https://${urlHost}:${httpsPort}`,
+      caFile: tls.caFile,
+      close,
+    };
+    if (options.streams?.length) {
+      const client = createKinesisClient({ region: 'us-east-1', endpoint: local.httpEndpoint });
+      try {
+        for (const stream of options.streams) await ensureStream(client, stream.name, stream.shards);
+      } finally {
+        client.destroy();
+      }
+    }
+    return local;
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function stopServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  return closed;
+}

@@ -1,0 +1,123 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LocalDirStore } from '../land/local-dir-store.ts';
+import { batchObjectKey } from '../land/object-key.ts';
+import type { DeadLetter } from '../types.ts';
+import { decodeDeadLetters, encodeDeadLetters } from './dead-letter-sink.ts';
+
+const deadLetter = (overrides: Partial<DeadLetter> = {}): DeadLetter => ({
+  reason: 'invalid_json',
+  message: 'Unexpected token } in JSON at position 14',
+  stage: 'decode',
+  shardId: 'shardId-000000000001',
+  sequenceNumber: '49590338271490256608559692538361571095921575989136588898',
+  partitionKey: 'a1b2c3d4e5',
+  arrivedAt: new Date('2025-01-15T10:00:00.123Z'),
+  data: new TextEncoder().encode('{"request_id":}'),
+  ...overrides,
+});
+
+describe('encodeDeadLetters / decodeDeadLetters', () => {
+  it('writes one JSON line per letter with the original bytes in base64', () => {
+    // Prepare
+    const letter = deadLetter({ subSequence: 3 });
+
+    // Act
+    const text = new TextDecoder().decode(encodeDeadLetters([letter, deadLetter()]));
+
+    // Assess
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe('');
+    expect(JSON.parse(lines[0] as string)).toEqual({
+      reason: 'invalid_json',
+      message: letter.message,
+      stage: 'decode',
+      shardId: letter.shardId,
+      sequenceNumber: letter.sequenceNumber,
+      subSequence: 3,
+      partitionKey: letter.partitionKey,
+      arrivedAt: '2025-01-15T10:00:00.123Z',
+      data_base64: Buffer.from('{"request_id":}').toString('base64'),
+    });
+    expect(JSON.parse(lines[1] as string).subSequence).toBeNull();
+  });
+
+  it('round-trips letters, including binary data that is not UTF-8', () => {
+    // Prepare
+    const binary = new Uint8Array([0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe, 0x00, 0x0a, 0x0d]);
+    const letters = [
+      deadLetter({ reason: 'decompress_failed', data: binary }),
+      deadLetter({
+        reason: 'schema_violation',
+        stage: 'validate',
+        subSequence: 0,
+        message: 'status: expected int\nline 2',
+      }),
+      deadLetter({ reason: 'enrich_failed', stage: 'enrich', data: new Uint8Array() }),
+    ];
+
+    // Act
+    const back = decodeDeadLetters(encodeDeadLetters(letters));
+
+    // Assess
+    expect(back).toEqual(letters);
+  });
+
+  it('encodes no letters as an empty file', () => {
+    // Act
+    const bytes = encodeDeadLetters([]);
+
+    // Assess
+    expect(bytes.byteLength).toBe(0);
+    expect(decodeDeadLetters(bytes)).toEqual([]);
+  });
+
+  it('rejects a damaged line and names it', () => {
+    // Prepare
+    const good = new TextDecoder().decode(encodeDeadLetters([deadLetter()]));
+    const bytes = new TextEncoder().encode(`${good}{"reason":"nope"}\n`);
+
+    // Act
+    const decode = () => decodeDeadLetters(bytes);
+
+    // Assess
+    expect(decode).toThrow(/line 2 is not a dead letter/);
+  });
+
+  it('lands through an ObjectStore under dead_letters/ and reads back for replay', async () => {
+    // Prepare
+    const root = await mkdtemp(join(tmpdir(), 'dead-letters-'));
+    const store = new LocalDirStore(root);
+    const letters = [
+      deadLetter(),
+      deadLetter({
+        subSequence: 1,
+        sequenceNumber: '49590338271490256608559692538361571095921575989136588899',
+      }),
+    ];
+    const key = batchObjectKey({
+      table: 'dead_letters',
+      shardId: letters[0]!.shardId,
+      firstSequence: letters[0]!.sequenceNumber,
+      lastSequence: letters[1]!.sequenceNumber,
+      time: letters[1]!.arrivedAt,
+      ext: 'jsonl',
+    });
+
+    try {
+      // Act
+      await store.put(key, encodeDeadLetters(letters));
+      const [listed] = await store.list('dead_letters/');
+      const back = decodeDeadLetters(await store.get(listed as string));
+
+      // Assess
+      expect(listed).toBe(key);
+      expect(back).toEqual(letters);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { ShardlineError } from '../errors.ts';
+import type { DeadLetter, DeadLetterReason } from '../types.ts';
+
+const REASONS = [
+  'decompress_failed',
+  'kpl_corrupt',
+  'not_utf8',
+  'invalid_json',
+  'not_an_object',
+  'schema_violation',
+  'too_large',
+  'enrich_failed',
+] as const satisfies readonly DeadLetterReason[];
+
+/**
+ * One line of a dead-letter file. `data_base64` holds the original bytes (the log line, or the
+ * whole record's Data when `subSequence` is null), so a replay tool can rebuild the record.
+ *
+ * @example
+ * {"reason":"invalid_json","message":"Unexpected token } at 14","stage":"decode",
+ *  "shardId":"shardId-000000000001","sequenceNumber":"4959…","subSequence":null,
+ *  "partitionKey":"a1b2c3","arrivedAt":"2025-01-15T10:00:00.123Z","data_base64":"eyJiYWQiOn0="}
+ */
+export const DeadLetterLine = z
+  .object({
+    reason: z.enum(REASONS),
+    message: z.string(),
+    stage: z.enum(['decode', 'validate', 'enrich']),
+    shardId: z.string(),
+    sequenceNumber: z.string(),
+    subSequence: z.number().int().nonnegative().nullable(),
+    partitionKey: z.string(),
+    arrivedAt: z.iso.datetime(),
+    data_base64: z.base64(),
+  })
+  .strict();
+
+/** Dead letters as JSON lines (UTF-8, one letter per line, each line ending in `\n`). */
+export const encodeDeadLetters = (letters: readonly DeadLetter[]): Uint8Array => {
+  const lines = letters.map((l) =>
+    JSON.stringify({
+      reason: l.reason,
+      message: l.message,
+      stage: l.stage,
+      shardId: l.shardId,
+      sequenceNumber: l.sequenceNumber,
+      subSequence: l.subSequence ?? null,
+      partitionKey: l.partitionKey,
+      arrivedAt: l.arrivedAt.toISOString(),
+      data_base64: Buffer.from(l.data.buffer, l.data.byteOffset, l.data.byteLength).toString('base64'),
+    } satisfies z.input<typeof DeadLetterLine>),
+  );
+  return Buffer.from(lines.length === 0 ? '' : `${lines.join('\n')}\n`, 'utf8');
+};
+
+/** Reads a dead-letter file back (replay, tests). Throws on a line that is not a dead letter. */
+export const decodeDeadLetters = (bytes: Uint8Array): DeadLetter[] => {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const letters: DeadLetter[] = [];
+  let lineNumber = 0;
+  for (const line of text.split('\n')) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    let parsed: z.output<typeof DeadLetterLine>;
+    try {
+      parsed = DeadLetterLine.parse(JSON.parse(line));
+    } catch (cause) {
+      throw new ShardlineError(
+        `dead-letter file: line ${lineNumber} is not a dead letter (${cause instanceof Error ? cause.message.slice(0, 200) : String(cause)}); the file is damaged or not a dead-letter file`,
+        { cause },
+      );
+    }
+    const data = Buffer.from(parsed.data_base64, 'base64');
+    letters.push({
+      reason: parsed.reason,
+      message: parsed.message,
+      stage: parsed.stage,
+      shardId: parsed.shardId,
+      sequenceNumber: parsed.sequenceNumber,
+      ...(parsed.subSequence === null ? {} : { subSequence: parsed.subSequence }),
+      partitionKey: parsed.partitionKey,
+      arrivedAt: new Date(parsed.arrivedAt),
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+  }
+  return letters;
+};

@@ -1,0 +1,184 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { SourceRecord } from '../types.ts';
+import { decodeRecord } from './decode-record.ts';
+import { readCapturedRecords, readDecodedRecords } from './fluent-bit-captures.ts';
+import { aggregate } from './kpl.ts';
+import { frameSnappy } from './snappy-framed.ts';
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const str = (b: Uint8Array): string => Buffer.from(b).toString();
+
+function sourceRecord(
+  data: Uint8Array,
+  sequenceNumber = '49600000000000000000000000000000000000000000000001',
+): SourceRecord {
+  return {
+    shardId: 'shardId-000000000000',
+    sequenceNumber,
+    partitionKey: 'pk',
+    arrivedAt: new Date(0),
+    data,
+  };
+}
+
+describe('decodeRecord on real Fluent Bit captures', () => {
+  it('decodes every gzip record of kinesis_gzip to the line Fluent Bit compressed', () => {
+    // Prepare
+    const records = readCapturedRecords('kinesis_gzip');
+    const expected = readDecodedRecords('kinesis_gzip');
+    expect(records).toHaveLength(expected.length);
+    records.forEach((rec, i) => {
+      // Act
+      const out = decodeRecord(sourceRecord(rec.data));
+      // Assess
+      const want = expected[i]!.data;
+      expect(out.deadLetters).toEqual([]);
+      expect(out.logs).toHaveLength(1);
+      expect(`${str(out.logs[0]!.bytes)}\n`).toBe(want);
+      expect(out.logs[0]!.value).toEqual(JSON.parse(want));
+      expect(out.logs[0]!.subSequence).toBe(0);
+      expect(out.logs[0]!.kplSubSequence).toBeUndefined();
+    });
+  });
+
+  it('splits a simple_aggregation record into its 40 logs, in order', () => {
+    const [rec] = readCapturedRecords('kinesis_simple_agg');
+    const out = decodeRecord(sourceRecord(rec!.data));
+    expect(out.deadLetters).toEqual([]);
+    expect(out.logs.map((l) => l.subSequence)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(out.logs.map((l) => l.value.request_id)).toEqual(
+      Array.from({ length: 40 }, (_, i) => `req-${String(i).padStart(6, '0')}`),
+    );
+  });
+
+  it('recovers the backslash-escaped lines of log_key without a parser, and flags them', () => {
+    // Prepare: the same requests, shipped with a JSON parser (kinesis_tail) and without (noparser)
+    const escaped = readCapturedRecords('kinesis_tail_noparser_logkey');
+    const parsed = readDecodedRecords('kinesis_tail').map(
+      (r) => JSON.parse(r.data) as Record<string, unknown>,
+    );
+    escaped.forEach((rec, i) => {
+      // Act
+      const out = decodeRecord(sourceRecord(rec.data));
+      // Assess
+      expect(out.deadLetters).toEqual([]);
+      expect(out.logs[0]!.recoveredEscaped).toBe(true);
+      const { fb_time: _ignored, ...want } = parsed[i]!;
+      expect(out.logs[0]!.value).toEqual(want);
+    });
+  });
+
+  it('does not flag ordinary lines as recovered', () => {
+    const [rec] = readCapturedRecords('kinesis_tail');
+    expect(decodeRecord(sourceRecord(rec!.data)).logs[0]!.recoveredEscaped).toBe(false);
+  });
+});
+
+describe('decodeRecord', () => {
+  it('keeps good neighbours of bad lines and dead-letters each bad line with its own bytes', () => {
+    // Prepare
+    const lines = [
+      '{"n":0}',
+      '{"n":1', // invalid JSON
+      '',
+      '[1,2]', // not an object
+      '{"n":4}\r', // CRLF
+      '   ',
+      'null',
+    ];
+    const bad = Buffer.concat([
+      text(`${lines.join('\n')}\n`),
+      Uint8Array.of(0xc3, 0x28, 0x0a),
+      text('{"n":9}'),
+    ]);
+    // Act
+    const out = decodeRecord(sourceRecord(bad));
+    // Assess
+    expect(out.logs.map((l) => [l.subSequence, l.value.n])).toEqual([
+      [0, 0],
+      [3, 4],
+      [6, 9],
+    ]);
+    expect(str(out.logs[1]!.bytes)).toBe('{"n":4}');
+    expect(out.deadLetters.map((d) => [d.reason, d.subSequence, str(d.data)])).toEqual([
+      ['invalid_json', 1, '{"n":1'],
+      ['not_an_object', 2, '[1,2]'],
+      ['not_an_object', 4, 'null'],
+      ['not_utf8', 5, '\ufffd('],
+    ]);
+    for (const d of out.deadLetters) {
+      expect(d).toMatchObject({ stage: 'decode', shardId: 'shardId-000000000000', partitionKey: 'pk' });
+      expect(d.message.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('dead-letters an undecodable record once, with its whole Data', () => {
+    const gz = gzipSync('{"a":1}\n{"a":2}\n');
+    const data = gz.subarray(0, gz.length - 4);
+    const out = decodeRecord(sourceRecord(data, '42'));
+    expect(out.logs).toEqual([]);
+    expect(out.deadLetters).toHaveLength(1);
+    expect(out.deadLetters[0]).toMatchObject({
+      reason: 'decompress_failed',
+      sequenceNumber: '42',
+      subSequence: undefined,
+    });
+    expect(out.deadLetters[0]!.data).toBe(data);
+  });
+
+  it('dead-letters a corrupt KPL record once, with its whole Data', () => {
+    const agg = aggregate([{ partitionKey: 'a', data: text('{"a":1}\n') }]);
+    agg[agg.length - 1]! ^= 1;
+    const out = decodeRecord(sourceRecord(agg));
+    expect(out.deadLetters.map((d) => [d.reason, d.data])).toEqual([['kpl_corrupt', agg]]);
+  });
+
+  it('numbers logs across KPL sub-records, each decompressed on its own', () => {
+    // Prepare
+    const agg = aggregate([
+      { partitionKey: 'a', data: gzipSync('{"n":0}\n{"n":1}\n') },
+      { partitionKey: 'b', data: Uint8Array.of(0x1f, 0x8b, 0x08, 0x00) }, // broken gzip
+      { partitionKey: 'c', data: frameSnappy(text('{"n":3}\n')) },
+      { partitionKey: 'd', data: text('{"n":4}') },
+    ]);
+    // Act
+    const out = decodeRecord(sourceRecord(agg));
+    // Assess
+    expect(out.logs.map((l) => [l.subSequence, l.kplSubSequence, l.value.n])).toEqual([
+      [0, 0, 0],
+      [1, 0, 1],
+      [3, 2, 3],
+      [4, 3, 4],
+    ]);
+    expect(out.deadLetters).toHaveLength(1);
+    expect(out.deadLetters[0]).toMatchObject({ reason: 'decompress_failed', subSequence: 2 });
+    expect(out.deadLetters[0]!.message).toMatch(/^KPL sub-record 1: /);
+  });
+
+  it('reports a record without any line instead of dropping it silently', () => {
+    const out = decodeRecord(sourceRecord(text('\n \r\n')));
+    expect(out.logs).toEqual([]);
+    expect(out.deadLetters.map((d) => [d.reason, d.subSequence])).toEqual([['invalid_json', undefined]]);
+  });
+
+  it('refuses a line over the 1 MiB request-log limit but keeps the others', () => {
+    const long = `{"pad":"${'x'.repeat(1_048_576)}"}`;
+    const out = decodeRecord(sourceRecord(gzipSync(`{"n":0}\n${long}\n{"n":2}\n`)));
+    expect(out.logs.map((l) => l.value.n)).toEqual([0, 2]);
+    expect(out.deadLetters.map((d) => [d.reason, d.subSequence, d.data.length])).toEqual([
+      ['too_large', 1, long.length],
+    ]);
+  });
+
+  it('dead-letters decompression bombs as too_large', () => {
+    const out = decodeRecord(sourceRecord(gzipSync(new Uint8Array(20 * 1024 * 1024))));
+    expect(out.deadLetters.map((d) => d.reason)).toEqual(['too_large']);
+  });
+
+  it('does not mistake invalid JSON that merely starts like an escaped line for one', () => {
+    const out = decodeRecord(sourceRecord(text('{\\"a\\":1\n{\\"a\\":\\"b\\"}\n')));
+    expect(out.deadLetters.map((d) => [d.reason, d.subSequence])).toEqual([['invalid_json', 0]]);
+    expect(out.logs.map((l) => [l.value, l.recoveredEscaped])).toEqual([[{ a: 'b' }, true]]);
+  });
+});

@@ -1,0 +1,337 @@
+import { describe, expect, it } from 'vitest';
+import { redactBody, redactHeaders, redactPath, redactQuery } from './redact.ts';
+
+const JWT =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+const CARD = '4111111111111111';
+const AMEX = '378282246310005';
+const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
+const TOKEN = 'tok_9f8e7d6c5b4a39281706';
+
+const expectNoneOf = (text: string | null, secrets: readonly string[]): void => {
+  for (const s of secrets) expect(text ?? '').not.toContain(s);
+};
+
+describe('redactHeaders', () => {
+  it('redacts secret headers, keeps the auth scheme and lower-cases names', () => {
+    // Prepare
+    const headers = {
+      Host: 'api.example.com',
+      Authorization: `Bearer ${TOKEN}`,
+      'Proxy-Authorization': 'Basic dXNlcjpwYXNzd29yZA==',
+      Cookie: 'sid=s3cr3t-cookie; theme=dark',
+      'Set-Cookie': ['a=set-cookie-1', 'b=set-cookie-2'],
+      'X-Api-Key': 'key-abc-123',
+      'x-auth-token': 'auth-token-value',
+      'x-csrf-token': 'csrf-token-value',
+      'x-client-secret': 'client-secret-value',
+      'X-Session-Id': 'session-id-value',
+      'x-hub-signature-256': 'sha256=signature-value',
+      'Content-Type': 'application/json',
+      'x-request-id': 'req-1',
+    };
+
+    // Act
+    const { json, host, redacted } = redactHeaders(headers);
+
+    // Assess
+    expectNoneOf(json, [
+      TOKEN,
+      'dXNlcjpwYXNzd29yZA',
+      's3cr3t-cookie',
+      'set-cookie-1',
+      'set-cookie-2',
+      'key-abc-123',
+      'auth-token-value',
+      'csrf-token-value',
+      'client-secret-value',
+      'session-id-value',
+      'signature-value',
+    ]);
+    const parsed = JSON.parse(json ?? '{}');
+    expect(parsed).toMatchObject({
+      host: 'api.example.com',
+      authorization: 'Bearer [REDACTED]',
+      'proxy-authorization': 'Basic [REDACTED]',
+      cookie: '[REDACTED]',
+      'set-cookie': ['[REDACTED]', '[REDACTED]'],
+      'content-type': 'application/json',
+      'x-request-id': 'req-1',
+    });
+    expect(Object.keys(parsed)).toEqual(Object.keys(headers).map((k) => k.toLowerCase()));
+    expect(host).toBe('api.example.com');
+    expect([...redacted].sort()).toEqual(
+      [
+        'header:authorization',
+        'header:proxy-authorization',
+        'header:cookie',
+        'header:set-cookie',
+        'header:x-api-key',
+        'header:x-auth-token',
+        'header:x-csrf-token',
+        'header:x-client-secret',
+        'header:x-session-id',
+        'header:x-hub-signature-256',
+      ].sort(),
+    );
+  });
+
+  it('serialises clean headers exactly as given', () => {
+    // Prepare
+    const headers = { host: 'api.example.com', accept: ['a/b', 'c/d'], 'content-length': 12, dnt: true };
+
+    // Act
+    const result = redactHeaders(headers);
+
+    // Assess
+    expect(result).toEqual({ json: JSON.stringify(headers), host: 'api.example.com', redacted: [] });
+  });
+
+  it('redacts a token in the query of a referer and a JWT in any header', () => {
+    // Prepare
+    const headers = {
+      referer: `https://app.example.com/cb?state=xyz&access_token=${TOKEN}#top`,
+      'x-forwarded-jwt': JWT,
+    };
+
+    // Act
+    const { json, redacted } = redactHeaders(headers);
+
+    // Assess
+    expectNoneOf(json, [TOKEN, JWT]);
+    expect(JSON.parse(json ?? '{}').referer).toBe(
+      'https://app.example.com/cb?state=xyz&access_token=REDACTED#top',
+    );
+    expect(redacted).toEqual(['header:referer:access_token', 'header:x-forwarded-jwt:jwt']);
+  });
+
+  it('keeps empty secret values and a scheme-less authorization is fully redacted', () => {
+    const { json } = redactHeaders({ authorization: 'opaque-credential', cookie: '' });
+    expect(JSON.parse(json ?? '{}')).toEqual({ authorization: '[REDACTED]', cookie: '' });
+  });
+
+  it('gives nulls for absent or empty headers', () => {
+    expect(redactHeaders(undefined)).toEqual({ json: null, host: null, redacted: [] });
+    expect(redactHeaders({})).toEqual({ json: null, host: null, redacted: [] });
+  });
+});
+
+describe('redactQuery', () => {
+  it.each([
+    'token',
+    'access_token',
+    'refresh_token',
+    'id_token',
+    'api_key',
+    'apikey',
+    'API-Key',
+    'key',
+    'password',
+    'passwd',
+    'secret',
+    'client_secret',
+    'signature',
+    'sig',
+    'X-Amz-Signature',
+    'X-Amz-Credential',
+    'X-Amz-Security-Token',
+    'auth',
+    'code',
+    'session',
+    'sessionid',
+    'jwt',
+    'user[password]',
+    'user%5Btoken%5D',
+  ])('redacts the value of %s and nothing else', (name) => {
+    // Prepare
+    const q = `?page=2&${name}=${TOKEN}&sort=-created_at&q=a+b%20c`;
+
+    // Act
+    const { query, redacted } = redactQuery(q);
+
+    // Assess
+    expect(query).toBe(`page=2&${name}=REDACTED&sort=-created_at&q=a+b%20c`);
+    expect(redacted).toHaveLength(1);
+    expect(redacted[0]).toMatch(/^query:/);
+  });
+
+  it.each(['page=2&limit=50', 'q=hello%20world&lang=en', 'max_tokens=100&model=x', 'a&b=&=c&&d=1', 'flag'])(
+    'keeps %s byte for byte',
+    (q) => {
+      expect(redactQuery(q)).toEqual({ query: q, redacted: [] });
+    },
+  );
+
+  it('redacts every occurrence and a JWT inside another value', () => {
+    // Act
+    const { query, redacted } = redactQuery(`token=a1&token=b2&next=/reset/${JWT}&x=1`);
+
+    // Assess
+    expect(query).toBe('token=REDACTED&token=REDACTED&next=/reset/[REDACTED:jwt]&x=1');
+    expect(redacted).toEqual(['query:token', 'query:jwt']);
+  });
+
+  it('gives an empty string for an empty query', () => {
+    expect(redactQuery('?')).toEqual({ query: '', redacted: [] });
+  });
+});
+
+describe('redactPath', () => {
+  it('redacts a JWT segment and a card number segment', () => {
+    // Act
+    const { path, redacted } = redactPath(`/v1/reset/${JWT}/cards/${CARD}`);
+
+    // Assess
+    expect(path).toBe('/v1/reset/[REDACTED:jwt]/cards/[REDACTED:card]');
+    expect(redacted).toEqual(['path:jwt', 'path:card']);
+  });
+
+  it.each(['/v1/users/42/orders/9f1c2a7b', '/v1/events/1736935200000', '/v1/ids/4111111111111112'])(
+    'keeps %s',
+    (p) => {
+      expect(redactPath(p)).toEqual({ path: p, redacted: [] });
+    },
+  );
+});
+
+describe('redactBody', () => {
+  it('redacts secret keys at any depth and keeps the rest byte for byte', () => {
+    // Prepare
+    const body = `{
+  "user": {"name": "Jane", "password": "hunter2", "profile": {"apiKey": "k-123", "age": 41}},
+  "items": [{"id": 1, "card_number": 4012888888881881}, {"id": 2, "cvv": "123"}],
+  "credentials": {"user": "u", "nested": ["x", {"y": 1}]},
+  "access_token"  :  "${TOKEN}",
+  "refresh_token": null,
+  "client_secret": "",
+  "note": "the \\"password\\": field is \\\\ escaped",
+  "max_tokens": 256,
+  "usage": {"total_tokens": 1000}
+}`;
+
+    // Act
+    const { body: out, redacted } = redactBody(body, 16_384);
+
+    // Assess
+    expect(out).toBe(`{
+  "user": {"name": "Jane", "password": "[REDACTED]", "profile": {"apiKey": "[REDACTED]", "age": 41}},
+  "items": [{"id": 1, "card_number": "[REDACTED]"}, {"id": 2, "cvv": "[REDACTED]"}],
+  "credentials": "[REDACTED]",
+  "access_token"  :  "[REDACTED]",
+  "refresh_token": null,
+  "client_secret": "",
+  "note": "the \\"password\\": field is \\\\ escaped",
+  "max_tokens": 256,
+  "usage": {"total_tokens": 1000}
+}`);
+    expect(JSON.parse(out ?? '')).toBeTruthy();
+    expect(redacted).toEqual([
+      'body:password',
+      'body:apikey',
+      'body:card_number',
+      'body:cvv',
+      'body:credentials',
+      'body:access_token',
+    ]);
+  });
+
+  it('redacts secrets found by shape in text', () => {
+    // Prepare
+    const body = [
+      `card ${CARD} and amex ${AMEX} and spaced 4111 1111 1111 1111 22`,
+      `Authorization: Bearer ${TOKEN}`,
+      `aws ${AWS_KEY} jwt ${JWT}`,
+      'url https://admin:pa55word@db.example.com/x',
+      'key sk_live_51HxyzABCdef1234567890',
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----',
+    ].join('\n');
+
+    // Act
+    const { body: out, redacted } = redactBody(body, 16_384, 'response_body');
+
+    // Assess
+    expectNoneOf(out, [
+      CARD,
+      AMEX,
+      '4111 1111 1111 1111',
+      TOKEN,
+      AWS_KEY,
+      JWT,
+      'pa55word',
+      'sk_live_51',
+      'MIIEpAIBAAKCAQEA',
+    ]);
+    expect(out).toContain('Bearer [REDACTED]');
+    expect(out).toContain('https://admin:[REDACTED]@db.example.com/x');
+    expect(out).toContain('[REDACTED:card] 22');
+    expect([...redacted].sort()).toEqual(
+      [
+        'response_body:card',
+        'response_body:bearer',
+        'response_body:aws_key',
+        'response_body:jwt',
+        'response_body:url_password',
+        'response_body:api_key',
+        'response_body:private_key',
+      ].sort(),
+    );
+  });
+
+  it.each([
+    '{"ts": 1736935200000, "order": 4111111111111112, "phone": "+1 415 555 2671"}',
+    'The bearer of bad news said: Basic information only.',
+    '{"id": "550e8400-e29b-41d4-a716-446655440000", "sessions_count": 3}',
+    'plain text without anything secret',
+    'ÄÖÜ ✓ 日本語 😀',
+  ])('keeps %s byte for byte', (body) => {
+    expect(redactBody(body, 16_384)).toEqual({ body, redacted: [] });
+  });
+
+  it('redacts form bodies like query strings', () => {
+    const { body, redacted } = redactBody('username=jane&password=hunter2&remember=1', 100, 'request_body');
+    expect(body).toBe('username=jane&password=REDACTED&remember=1');
+    expect(redacted).toEqual(['request_body:password']);
+  });
+
+  it('redacts before truncating, so a secret at the cut does not leak in part', () => {
+    // Prepare
+    const body = `${'x'.repeat(20)} ${CARD}`;
+
+    // Act
+    const { body: out, redacted } = redactBody(body, 30);
+
+    // Assess
+    expect(out).toBe(`${'x'.repeat(20)} [REDACTED`);
+    expect(redacted).toEqual(['body:card']);
+  });
+
+  it('redacts an unterminated secret value in truncated JSON', () => {
+    const { body } = redactBody(`{"a": 1, "password": "hunter2-and-more`, 100);
+    expect(body).toBe('{"a": 1, "password": "[REDACTED]"');
+  });
+
+  it('does not cut a surrogate pair in half', () => {
+    const { body } = redactBody('ab😀cd', 3);
+    expect(body).toBe('ab');
+  });
+
+  it('bounds the work on a huge body and caps the result', () => {
+    // Prepare
+    const body = `{"password": "p", "data": "${'y'.repeat(2_000_000)}"}`;
+
+    // Act
+    const { body: out } = redactBody(body, 1000);
+
+    // Assess
+    expect(out).toHaveLength(1000);
+    expect(out?.startsWith('{"password": "[REDACTED]", "data": "yyy')).toBe(true);
+  });
+
+  it.each([
+    [undefined, 100],
+    ['', 100],
+    ['{"a":1}', 0],
+  ])('gives null for %j with cap %d', (body, cap) => {
+    expect(redactBody(body, cap)).toEqual({ body: null, redacted: [] });
+  });
+});

@@ -1,0 +1,227 @@
+import { redactJsonFields } from './json-fields.ts';
+import { LruCache } from './lru-cache.ts';
+import { isSecretFieldName, isSecretHeaderName, isSecretQueryName } from './secret-names.ts';
+import { mayHoldSecret, redactSecretsInText } from './secret-text.ts';
+
+/**
+ * Redaction of everything a request log carries before any of it is stored. Secrets are found by
+ * name (headers, query parameters, JSON keys) and by shape (JWTs, card numbers, … anywhere, see
+ * `secret-text.ts`). Each function also returns what it redacted, as `where:what` names
+ * (`header:authorization`, `query:token`, `body:card`) for the row's `redacted` column.
+ * Content that is not secret is kept byte for byte.
+ */
+
+const REDACTED = '[REDACTED]';
+const QUERY_REDACTED = 'REDACTED';
+const NONE: readonly string[] = Object.freeze([]);
+
+/** Headers whose values are URLs that may carry secrets in their query string. */
+const URL_HEADERS = new Set(['referer', 'location', 'content-location', 'origin']);
+
+const record = (found: string[], name: string): void => {
+  if (!found.includes(name)) found.push(name);
+};
+
+const decodeName = (raw: string): string => {
+  if (raw.indexOf('%') === -1 && raw.indexOf('+') === -1) return raw;
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return raw;
+  }
+};
+
+const redactParams = (params: string, label: string, found: string[]): string => {
+  let out = '';
+  let copied = 0;
+  let start = 0;
+  while (start < params.length) {
+    let amp = params.indexOf('&', start);
+    if (amp === -1) amp = params.length;
+    const eq = params.indexOf('=', start);
+    if (eq !== -1 && eq + 1 < amp) {
+      const name = decodeName(params.slice(start, eq));
+      if (isSecretQueryName(name)) {
+        out += `${params.slice(copied, eq + 1)}${QUERY_REDACTED}`;
+        copied = amp;
+        record(found, `${label}:${name.toLowerCase().replace(/,/g, '_')}`);
+      }
+    }
+    start = amp + 1;
+  }
+  const redacted = copied === 0 ? params : out + params.slice(copied);
+  return redactSecretsInText(redacted, label, found);
+};
+
+/** `q` without its leading `?`, with the values of secret parameters replaced by `REDACTED`. */
+export function redactQuery(q: string, label = 'query'): { query: string; redacted: readonly string[] } {
+  const params = q.charCodeAt(0) === 63 ? q.slice(1) : q;
+  if (params === '') return { query: '', redacted: NONE };
+  const found: string[] = [];
+  const query = redactParams(params, label, found);
+  return { query, redacted: found.length === 0 ? NONE : found };
+}
+
+/** A request path with credentials that appear in it (a JWT in `/reset/<token>`, a card number) redacted. */
+export function redactPath(path: string): { path: string; redacted: readonly string[] } {
+  const found: string[] = [];
+  const redacted = redactSecretsInText(path, 'path', found);
+  return { path: redacted, redacted: found.length === 0 ? NONE : found };
+}
+
+/** What is known of a header name; names repeat on every request, so this is worked out once per name. */
+interface HeaderName {
+  readonly name: string;
+  readonly label: string;
+  readonly secret: boolean;
+  readonly url: boolean;
+}
+
+const headerNames = new LruCache<string, HeaderName>(4_096);
+
+const headerName = (raw: string): HeaderName => {
+  let known = headerNames.get(raw);
+  if (known === undefined) {
+    const name = raw.toLowerCase();
+    known = { name, label: `header:${name}`, secret: isSecretHeaderName(name), url: URL_HEADERS.has(name) };
+    if (raw.length <= 256) headerNames.set(raw, known);
+  }
+  return known;
+};
+
+const redactSecretHeader = (name: string, value: string): string => {
+  if (name === 'authorization' || name === 'proxy-authorization') {
+    // Keep the scheme (`Bearer`, `Basic`, `AWS4-HMAC-SHA256`): which kind of auth was used is useful.
+    const m = /^([A-Za-z][\w-]*)\s+\S/.exec(value);
+    if (m !== null) return `${m[1]} ${REDACTED}`;
+  }
+  return REDACTED;
+};
+
+const redactHeaderString = (header: HeaderName, value: string, found: string[]): string => {
+  if (header.secret) {
+    if (value === '') return value;
+    record(found, header.label);
+    return redactSecretHeader(header.name, value);
+  }
+  if (header.url) {
+    const q = value.indexOf('?');
+    if (q !== -1) {
+      const hash = value.indexOf('#', q);
+      const end = hash === -1 ? value.length : hash;
+      const params = redactParams(value.slice(q + 1, end), header.label, found);
+      return redactSecretsInText(value.slice(0, q + 1), header.label, found) + params + value.slice(end);
+    }
+  }
+  return mayHoldSecret(value) ? redactSecretsInText(value, header.label, found) : value;
+};
+
+const redactHeaderValue = (header: HeaderName, value: unknown, found: string[]): unknown => {
+  if (typeof value === 'string') return redactHeaderString(header, value, found);
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      const r = typeof v === 'string' ? redactHeaderString(header, v, found) : v;
+      if (r !== v && copy === null) copy = value.slice(0, i);
+      if (copy !== null) copy.push(r);
+    }
+    return copy ?? value;
+  }
+  if ((typeof value === 'number' || typeof value === 'boolean') && header.secret) {
+    record(found, header.label);
+    return REDACTED;
+  }
+  return value;
+};
+
+const firstString = (value: unknown): string | null => {
+  if (typeof value === 'string') return value === '' ? null : value;
+  if (Array.isArray(value)) return firstString(value[0]);
+  return null;
+};
+
+/**
+ * Headers as a JSON object with lower-case names and secret values redacted (`authorization`
+ * keeps its scheme: `Bearer [REDACTED]`), plus the `host` header. `json` is null when there are no headers.
+ */
+export function redactHeaders(h: Record<string, unknown> | undefined): {
+  json: string | null;
+  host: string | null;
+  redacted: readonly string[];
+} {
+  if (h === undefined || h === null) return { json: null, host: null, redacted: NONE };
+  const keys = Object.keys(h);
+  if (keys.length === 0) return { json: null, host: null, redacted: NONE };
+  const found: string[] = [];
+  // Built only once a header needs a change, so that clean headers are serialised as they are.
+  let copy: Record<string, unknown> | null = null;
+  let host: string | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const header = headerName(key);
+    const value = h[key];
+    const redacted = redactHeaderValue(header, value, found);
+    if (copy === null && (header.name !== key || redacted !== value)) {
+      copy = {};
+      for (let j = 0; j < i; j++) {
+        const earlier = keys[j] as string;
+        copy[earlier.toLowerCase()] = h[earlier];
+      }
+    }
+    if (copy !== null) copy[header.name] = redacted;
+    if (header.name === 'host' || (header.name === ':authority' && host === null)) host = firstString(value);
+  }
+  return {
+    json: JSON.stringify(copy ?? h),
+    host,
+    redacted: found.length === 0 ? NONE : found,
+  };
+}
+
+/** Form bodies (`a=1&password=x`) are redacted like query strings. */
+const FORM_START = /^[\w.%[\]-]+=/;
+const WHITESPACE = /\s/;
+/** Any of these in a JSON body means some key may be secret: only then is the body scanned key by key. */
+const SECRET_KEY_HINT =
+  /secret|passw|pwd|pass"|credential|private|api.?key|signature|token|auth|cookie|session|sid|sig|jwt|otp|cv[cv]|card|ssn|pin/i;
+/** Work on at most this many times the cap, so that a huge body costs little; the tail is cut anyway. */
+const WORK_FACTOR = 2;
+
+const truncate = (text: string, cap: number): string => {
+  if (text.length <= cap) return text;
+  let end = cap;
+  // Do not leave half of a surrogate pair at the end.
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end);
+};
+
+/**
+ * A body, redacted then cut to `capChars` characters. JSON bodies have the values of secret keys
+ * redacted at any depth, form bodies the values of secret fields; in any body, credentials found
+ * by shape are redacted. `label` names the body in `redacted` (`request_body:password`).
+ * An empty or absent body, or a cap of 0, gives null.
+ */
+export function redactBody(
+  body: string | undefined,
+  capChars: number,
+  label = 'body',
+): { body: string | null; redacted: readonly string[] } {
+  if (body === undefined || body === '' || capChars <= 0) return { body: null, redacted: NONE };
+  const found: string[] = [];
+  const workLimit = capChars * WORK_FACTOR + 1024;
+  let text = body.length > workLimit ? body.slice(0, workLimit) : body;
+  let first = 0;
+  while (first < text.length && text.charCodeAt(first) <= 32) first++;
+  const c = text.charCodeAt(first);
+  if (c === 123 || c === 91) {
+    if (SECRET_KEY_HINT.test(text)) text = redactJsonFields(text, isSecretFieldName, label, found);
+    text = redactSecretsInText(text, label, found);
+  } else if (FORM_START.test(text) && !WHITESPACE.test(text)) {
+    text = redactParams(text, label, found);
+  } else {
+    text = redactSecretsInText(text, label, found);
+  }
+  return { body: truncate(text, capChars), redacted: found.length === 0 ? NONE : found };
+}

@@ -1,0 +1,223 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ParquetEncoder } from '../../pipeline/encode/parquet-encoder.ts';
+import { sampleRequestRows } from '../../pipeline/encode/sample-request-rows.ts';
+import { LocalDirStore } from '../../pipeline/land/local-dir-store.ts';
+import { batchObjectKey } from '../../pipeline/land/object-key.ts';
+import type { ObjectStore } from '../../pipeline/land/object-store.ts';
+import { S3Store } from '../../pipeline/land/s3-store.ts';
+import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
+import type { RequestRow } from '../../schemas/request-row.ts';
+import { type S3Server, startS3Server } from '../support/s3-server.ts';
+
+let dir: string;
+let encoder: ParquetEncoder;
+let s3: S3Server;
+const s3Stores: S3Store[] = [];
+let files = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'duckdb-warehouse-'));
+  encoder = await ParquetEncoder.create();
+  s3 = await startS3Server('warehouse-test');
+});
+
+/** A store of its own per test (a fresh prefix), so that tests do not see each other's files. */
+const newS3Store = (): S3Store => {
+  const store = new S3Store({
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    prefix: `landing-${files}`,
+  });
+  s3Stores.push(store);
+  return store;
+};
+
+afterAll(async () => {
+  await encoder.close();
+  for (const store of s3Stores) store.destroy();
+  await s3.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Encodes rows and lands them as a batch file, keyed like the pipeline does. */
+const land = async (store: ObjectStore, rows: readonly RequestRow[]): Promise<string> => {
+  const n = files++;
+  const key = batchObjectKey({
+    table: 'requests',
+    shardId: 'shardId-000000000000',
+    firstSequence: String(n * 1000),
+    lastSequence: String(n * 1000 + rows.length),
+    time: new Date(Date.UTC(2025, 0, 15, 10, 0, n)),
+    ext: 'parquet',
+  });
+  await store.put(key, await encoder.encode(rows));
+  return key;
+};
+
+const freshDb = (name: string): string => join(dir, `${name}.duckdb`);
+
+describe.each([
+  ['a local directory', () => new LocalDirStore(join(dir, `landing-${files}`))],
+  ['s3rver', newS3Store],
+])('DuckDbWarehouse loading from %s', (name, makeStore) => {
+  it('loads each landed file exactly once', async () => {
+    // Prepare
+    const store = makeStore();
+    const warehouse = await DuckDbWarehouse.open(freshDb(`once-${name}`));
+    await land(store, sampleRequestRows(1_000, { seed: 21 }));
+    await land(store, sampleRequestRows(500, { seed: 22 }));
+
+    // Act
+    const first = await warehouse.loadNewFiles(store);
+    const second = await warehouse.loadNewFiles(store);
+
+    // Assess
+    expect(first).toEqual({ files: 2, rows: 1_500 });
+    expect(second).toEqual({ files: 0, rows: 0 });
+    expect(await warehouse.rowCount()).toBe(1_500);
+    await warehouse.close();
+  });
+
+  it('picks up files landed after an earlier load', async () => {
+    // Prepare
+    const store = makeStore();
+    const warehouse = await DuckDbWarehouse.open(freshDb(`later-${name}`));
+    await land(store, sampleRequestRows(300, { seed: 31 }));
+    await warehouse.loadNewFiles(store);
+
+    // Act
+    await land(store, sampleRequestRows(200, { seed: 32 }));
+    const result = await warehouse.loadNewFiles(store);
+
+    // Assess
+    expect(result.files).toBe(1);
+    expect(result.rows).toBe(200);
+    expect(await warehouse.rowCount()).toBe(500);
+    await warehouse.close();
+  });
+
+  it('skips rows whose (project_id, request_id) is already loaded, and duplicates inside a file', async () => {
+    // Prepare
+    const store = makeStore();
+    const warehouse = await DuckDbWarehouse.open(freshDb(`dupes-${name}`));
+    const original = sampleRequestRows(400, { seed: 41 });
+    await land(store, original);
+    await warehouse.loadNewFiles(store);
+    const fresh = sampleRequestRows(100, { seed: 42 });
+    const slipped = original.slice(0, 50).map((r) => ({ ...r, status: 599 }));
+    const first = fresh[0] as RequestRow;
+    const retried = { ...first, latency_ms: -1, ingest_ts: first.ingest_ts + 1_000_000n };
+    const key = await land(store, [retried, ...slipped, ...fresh]);
+
+    // Act
+    const result = await warehouse.loadNewFiles(store);
+
+    // Assess
+    expect(result).toEqual({ files: 1, rows: 100 });
+    expect(await warehouse.rowCount()).toBe(500);
+    const overwritten = await warehouse.query(
+      'SELECT count(*) AS n FROM requests WHERE status = 599 OR latency_ms = -1',
+    );
+    expect(overwritten).toEqual([{ n: 0 }]);
+    const recorded = await warehouse.query(`SELECT rows FROM _shardline_loaded_files WHERE key = '${key}'`);
+    expect(recorded).toEqual([{ rows: 100 }]);
+    await warehouse.close();
+  });
+});
+
+describe('DuckDbWarehouse queries and locking', () => {
+  it('returns plain values: numbers for counts, ISO strings with microseconds for timestamps', async () => {
+    // Prepare
+    const store = new LocalDirStore(join(dir, 'landing-query'));
+    const rows = sampleRequestRows(10, { seed: 51 });
+    (rows[0] as RequestRow).ts = 1_736_935_200_123_456n;
+    (rows[0] as RequestRow).bytes_out = 5_000_000_000;
+    await land(store, rows);
+    const warehouse = await DuckDbWarehouse.open(freshDb('query'));
+    await warehouse.loadNewFiles(store, store.rootDir);
+
+    // Act
+    const result = await warehouse.query(
+      `SELECT ts, bytes_out, project_id FROM requests WHERE request_id = '${(rows[0] as RequestRow).request_id}'`,
+    );
+
+    // Assess
+    expect(result).toEqual([
+      {
+        ts: '2025-01-15T10:00:00.123456Z',
+        bytes_out: 5_000_000_000,
+        project_id: (rows[0] as RequestRow).project_id,
+      },
+    ]);
+    await warehouse.close();
+  });
+
+  it('lets a read-only reader query while the writer is idle, and refuses to load through it', async () => {
+    // Prepare
+    const store = new LocalDirStore(join(dir, 'landing-readonly'));
+    await land(store, sampleRequestRows(25, { seed: 61 }));
+    const file = freshDb('readonly');
+    const writer = await DuckDbWarehouse.open(file);
+    await writer.loadNewFiles(store);
+
+    // Act
+    const reader = await DuckDbWarehouse.open(file, { readOnly: true });
+    const count = await reader.rowCount();
+    const load = reader.loadNewFiles(store);
+
+    // Assess
+    expect(count).toBe(25);
+    await expect(load).rejects.toThrow(/read-only/);
+    expect(await writer.rowCount()).toBe(25);
+    await Promise.all([reader.close(), writer.close()]);
+  });
+
+  it('waits for another process that holds the file, and says so when it waits too long', async () => {
+    // Prepare
+    const file = freshDb('locked');
+    await (await DuckDbWarehouse.open(file)).close();
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const { DuckDBInstance } = require('@duckdb/node-api');
+         DuckDBInstance.create(process.argv[1]).then(async (i) => {
+           const c = await i.connect();
+           process.stdout.write('locked\\n');
+           setTimeout(() => { c.closeSync(); i.closeSync(); process.exit(0); }, 1500);
+         });`,
+        file,
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = once(holder, 'exit');
+    await once(holder.stdout, 'data');
+
+    // Act
+    const impatient = (await DuckDbWarehouse.open(file, { readOnly: true, lockTimeoutMs: 100 })).rowCount();
+    const patient = (await DuckDbWarehouse.open(file, { readOnly: true, lockTimeoutMs: 20_000 })).rowCount();
+
+    // Assess
+    await expect(impatient).rejects.toMatchObject({
+      retriable: true,
+      message: expect.stringMatching(/locked by another process/),
+    });
+    await expect(patient).resolves.toBe(0);
+    await exited;
+  });
+
+  it('refuses to open a missing file read-only, saying what to do', async () => {
+    // Act
+    const open = DuckDbWarehouse.open(join(dir, 'missing.duckdb'), { readOnly: true });
+
+    // Assess
+    await expect(open).rejects.toThrow(/no database at .*load data first/);
+  });
+});
