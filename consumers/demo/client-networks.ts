@@ -105,7 +105,10 @@ const parseCidr = (cidr: string): V4Range => {
 };
 
 const v4Pools = Object.fromEntries(
-  Object.entries(V4).map(([kind, blocks]) => [kind, new WeightedPool(blocks.map(([c, w]) => [parseCidr(c), w]))]),
+  Object.entries(V4).map(([kind, blocks]) => [
+    kind,
+    new WeightedPool(blocks.map(([c, w]) => [parseCidr(c), w])),
+  ]),
 ) as Record<NetworkKind, WeightedPool<V4Range>>;
 
 const v6Pools = Object.fromEntries(

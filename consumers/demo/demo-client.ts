@@ -32,7 +32,11 @@ const jwt = (rng: Prng, userId: number): string => {
   return `${JWT_HEADER}.${claims.toString('base64url')}.${rng.alnum(43)}`;
 };
 
-export const createDemoClient = (rng: Prng, project: Project, kinds: WeightedPool<UserAgent['kind']>): DemoClient => {
+export const createDemoClient = (
+  rng: Prng,
+  project: Project,
+  kinds: WeightedPool<UserAgent['kind']>,
+): DemoClient => {
   const ua = USER_AGENTS[kinds.pick(rng)].pick(rng);
   const ip = randomClientIp(rng, ua.network);
   const userId = 1 + Math.floor(2_000_000 * rng.next() ** 1.5);

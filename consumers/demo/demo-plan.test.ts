@@ -50,14 +50,19 @@ describe('DemoPlan', () => {
     const lines = run(plan).flat();
     const copies = new Map<string, number>();
     const valid = lines.filter(isValid);
-    for (const line of valid) copies.set(line.toString('latin1'), (copies.get(line.toString('latin1')) ?? 0) + 1);
+    for (const line of valid)
+      copies.set(line.toString('latin1'), (copies.get(line.toString('latin1')) ?? 0) + 1);
     const repeated = [...copies.entries()].filter(([, n]) => n > 1);
 
     // Assess
     expect(valid).toHaveLength(plan.tally.valid);
     expect(lines.length - valid.length).toBe(plan.tally.malformed);
     expect(repeated.reduce((sum, [, n]) => sum + n - 1, 0)).toBe(plan.tally.duplicates);
-    const ids = new Set(valid.map((l) => JSON.parse(l.toString()).request_id ?? JSON.parse(l.toString()).headers['x-request-id']));
+    const ids = new Set(
+      valid.map(
+        (l) => JSON.parse(l.toString()).request_id ?? JSON.parse(l.toString()).headers['x-request-id'],
+      ),
+    );
     expect(ids).toEqual(plan.tally.requestIds);
   });
 

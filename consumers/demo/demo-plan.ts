@@ -62,7 +62,10 @@ export class DemoPlan {
       malformed: 0,
       duplicates: 0,
       uniqueValid: 0,
-      malformedByKind: Object.fromEntries(MALFORMED_KINDS.map((k) => [k, 0])) as Record<MalformedKind, number>,
+      malformedByKind: Object.fromEntries(MALFORMED_KINDS.map((k) => [k, 0])) as Record<
+        MalformedKind,
+        number
+      >,
       requestIds: options.collectRequestIds ? new Set() : undefined,
     };
   }

@@ -99,9 +99,21 @@ export const runDemoProducer = async (options: DemoProducerOptions): Promise<Dem
   const rate = options.ratePerSecond ?? 500;
   check('events', Number.isInteger(events) && events >= 0, `must be a whole number >= 0, got ${events}`);
   check('streamName', streamName.length > 0, 'must name an existing Kinesis stream');
-  check('malformedRatio', malformedRatio >= 0 && malformedRatio <= 0.5, `must be within 0..0.5, got ${malformedRatio}`);
-  check('duplicateRatio', duplicateRatio >= 0 && duplicateRatio <= 0.5, `must be within 0..0.5, got ${duplicateRatio}`);
-  check('concurrency', Number.isInteger(concurrency) && concurrency >= 1, `must be a whole number >= 1, got ${concurrency}`);
+  check(
+    'malformedRatio',
+    malformedRatio >= 0 && malformedRatio <= 0.5,
+    `must be within 0..0.5, got ${malformedRatio}`,
+  );
+  check(
+    'duplicateRatio',
+    duplicateRatio >= 0 && duplicateRatio <= 0.5,
+    `must be within 0..0.5, got ${duplicateRatio}`,
+  );
+  check(
+    'concurrency',
+    Number.isInteger(concurrency) && concurrency >= 1,
+    `must be a whole number >= 1, got ${concurrency}`,
+  );
   check('ratePerSecond', rate > 0, `must be > 0, got ${rate}`);
 
   const started = Date.now();
@@ -154,7 +166,10 @@ export const runDemoProducer = async (options: DemoProducerOptions): Promise<Dem
       const raw = data[i] as Buffer;
       const record = gzip ? compressGzip(raw) : raw;
       const key = newPartitionKey();
-      if (entries.length === MAX_RECORDS_PER_CALL || bytes + record.length + key.length > MAX_BYTES_PER_CALL) {
+      if (
+        entries.length === MAX_RECORDS_PER_CALL ||
+        bytes + record.length + key.length > MAX_BYTES_PER_CALL
+      ) {
         while (inFlight.size >= concurrency) await Promise.race(inFlight);
         if (failure !== undefined) break outer;
         send(entries, linesInCall);

@@ -42,7 +42,18 @@ export const VOCABULARY = {
     'João Silva',
     'Noah Müller',
   ],
-  cities: ['São Paulo', 'Zürich', 'München', 'London', 'Kraków', 'Paris', 'Seattle', 'Toronto', '東京', 'Malmö'],
+  cities: [
+    'São Paulo',
+    'Zürich',
+    'München',
+    'London',
+    'Kraków',
+    'Paris',
+    'Seattle',
+    'Toronto',
+    '東京',
+    'Malmö',
+  ],
   comments: [
     'Great product, fast delivery!',
     'Très bien 👍',
@@ -65,8 +76,22 @@ export const VOCABULARY = {
   ],
   tags: ['travel', 'food', 'tech', 'outdoors', 'reviews', 'guides'],
   currencies: ['usd', 'eur', 'gbp', 'jpy', 'brl', 'inr'],
-  locales: ['en-US,en;q=0.9', 'de-DE,de;q=0.9,en;q=0.8', 'fr-FR,fr;q=0.9', 'es-ES,es;q=0.9', 'ja-JP,ja;q=0.9', 'pt-BR,pt;q=0.9'],
-  scannerPaths: ['/wp-login.php', '/.env', '/.git/config', '/admin/config.php', '/phpmyadmin/index.php', '/xmlrpc.php'],
+  locales: [
+    'en-US,en;q=0.9',
+    'de-DE,de;q=0.9,en;q=0.8',
+    'fr-FR,fr;q=0.9',
+    'es-ES,es;q=0.9',
+    'ja-JP,ja;q=0.9',
+    'pt-BR,pt;q=0.9',
+  ],
+  scannerPaths: [
+    '/wp-login.php',
+    '/.env',
+    '/.git/config',
+    '/admin/config.php',
+    '/phpmyadmin/index.php',
+    '/xmlrpc.php',
+  ],
 } as const;
 
 const SKUS: readonly string[] = Array.from({ length: 1_500 }, (_, i) => {

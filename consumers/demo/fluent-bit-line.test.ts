@@ -3,7 +3,7 @@ import { formatDouble16g, toFluentBitLine } from './fluent-bit-line.ts';
 
 /** Record Data captured from a real Fluent Bit 5.1.1 (fluent-bit/README.md, kinesis_tail and kinesis_dummy runs). */
 const CAPTURED_TAIL = String.raw`{"timestamp":"2025-01-15T10:00:00.411Z","request_id":"req-000003","project_id":"proj_alpha","method":"POST","path":"/v1/orders/9f1c/items","status":201,"latency_ms":121.5,"ip":"203.0.113.22","user_agent":"python-requests/2.32.3","headers":{"host":"api.example.com","content-type":"application/json","x-forwarded-for":"198.51.100.4","x-request-id":"req-000003"},"bytes_in":123,"bytes_out":521,"note":"unicode \u00e9 \u00fc \u65e5\u672c \"quoted\" back\\slash\ttab","fb_time":"2025-01-15T10:00:00.411Z"}`;
-const CAPTURED_DUMMY = String.raw`{"method":"GET","path":"/v1/users/42","status":200,"latency_ms":12.7,"ip":"203.0.113.9","user_agent":"curl/8.5.0","headers":{"host":"api.example.com","x-request-id":"abc-123"},"project_id":"proj_alpha","timestamp":"2025-01-15T10:00:00.000Z","fb_time":"2026-11-22T09:45:40"}`;
+const CAPTURED_DUMMY = `{"method":"GET","path":"/v1/users/42","status":200,"latency_ms":12.7,"ip":"203.0.113.9","user_agent":"curl/8.5.0","headers":{"host":"api.example.com","x-request-id":"abc-123"},"project_id":"proj_alpha","timestamp":"2025-01-15T10:00:00.000Z","fb_time":"2026-11-22T09:45:40"}`;
 
 const tailLog = () => ({
   timestamp: '2025-01-15T10:00:00.411Z',
@@ -60,7 +60,8 @@ describe('toFluentBitLine', () => {
     const line = toFluentBitLine({ text: 'Très bien 👍 ☃', nested: ['Zoë'] }, 'x');
 
     // Assess
-    expect(line).toBe(String.raw`{"text":"Tr\u00e8s bien \ud83d\udc4d \u2603","nested":["Zo\u00eb"],"fb_time":"x"}` + '\n');
+    const expected = String.raw`{"text":"Tr\u00e8s bien \ud83d\udc4d \u2603","nested":["Zo\u00eb"],"fb_time":"x"}`;
+    expect(line).toBe(`${expected}\n`);
     expect(/^[\x00-\x7f]*$/.test(line)).toBe(true);
     expect(JSON.parse(line).text).toBe('Très bien 👍 ☃');
   });
@@ -70,7 +71,9 @@ describe('toFluentBitLine', () => {
     const line = toFluentBitLine({ latency_ms: 71.546, ok: 9.5, n: 12, deep: { v: 9.95 } }, 'x');
 
     // Assess
-    expect(line).toBe('{"latency_ms":71.54600000000001,"ok":9.5,"n":12,"deep":{"v":9.949999999999999},"fb_time":"x"}\n');
+    expect(line).toBe(
+      '{"latency_ms":71.54600000000001,"ok":9.5,"n":12,"deep":{"v":9.949999999999999},"fb_time":"x"}\n',
+    );
   });
 });
 

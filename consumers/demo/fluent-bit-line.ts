@@ -66,7 +66,8 @@ const value = (v: unknown): string => {
       return formatDouble16g(v);
     case 'object':
       if (v === null) return 'null';
-      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return value((v as { toJSON: () => unknown }).toJSON());
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
+        return value((v as { toJSON: () => unknown }).toJSON());
       if (Array.isArray(v)) {
         let out = '[';
         for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + value(v[i] ?? null);
@@ -93,7 +94,8 @@ const object = (o: Record<string, unknown>, skip: string | undefined): string =>
 
 /** True when some float prints differently under `%.16g` than under JS's shortest round-trip form. */
 const hasReprintedFloat = (v: unknown): boolean => {
-  if (typeof v === 'number') return !Number.isInteger(v) && Number.isFinite(v) && formatDouble16g(v) !== String(v);
+  if (typeof v === 'number')
+    return !Number.isInteger(v) && Number.isFinite(v) && formatDouble16g(v) !== String(v);
   if (typeof v !== 'object' || v === null) return false;
   if (Array.isArray(v)) return v.some(hasReprintedFloat);
   for (const key in v) if (hasReprintedFloat((v as Record<string, unknown>)[key])) return true;

@@ -26,23 +26,26 @@ const EXPECTED = {
 } as const;
 
 describe('malformedLine', () => {
-  it.each(MALFORMED_KINDS)('makes %s lines that the pipeline must reject, for the expected reason', (kind) => {
-    // Prepare
-    const rng = new Prng(3);
-    const logs = Array.from({ length: 300 }, (_, i) => createRequestLog(i, { seed: 4 }));
+  it.each(MALFORMED_KINDS)(
+    'makes %s lines that the pipeline must reject, for the expected reason',
+    (kind) => {
+      // Prepare
+      const rng = new Prng(3);
+      const logs = Array.from({ length: 300 }, (_, i) => createRequestLog(i, { seed: 4 }));
 
-    // Act
-    const lines = logs.map((log) => malformedLine(rng, log, '2025-01-15T10:00:00.000Z', kind));
+      // Act
+      const lines = logs.map((log) => malformedLine(rng, log, '2025-01-15T10:00:00.000Z', kind));
 
-    // Assess
-    for (const { kind: made, line } of lines) {
-      expect(made).toBe(kind);
-      expect(line.endsWith('\n')).toBe(true);
-      expect(line.indexOf('\n')).toBe(line.length - 1);
-      expect(/^[\x00-\x7f]*$/.test(line)).toBe(true);
-      expect(verdict(line.slice(0, -1)), line).toBe(EXPECTED[kind]);
-    }
-  });
+      // Assess
+      for (const { kind: made, line } of lines) {
+        expect(made).toBe(kind);
+        expect(line.endsWith('\n')).toBe(true);
+        expect(line.indexOf('\n')).toBe(line.length - 1);
+        expect(/^[\x00-\x7f]*$/.test(line)).toBe(true);
+        expect(verdict(line.slice(0, -1)), line).toBe(EXPECTED[kind]);
+      }
+    },
+  );
 
   it('picks every kind when none is asked for', () => {
     // Prepare

@@ -75,7 +75,9 @@ export const malformedLine = (
       return {
         kind,
         line: toFluentBitLine(
-          rng.chance(0.5) ? { ...log, status: String(log.status) } : { ...log, latency_ms: `${log.latency_ms}ms` },
+          rng.chance(0.5)
+            ? { ...log, status: String(log.status) }
+            : { ...log, latency_ms: `${log.latency_ms}ms` },
           fbTime,
         ),
       };

@@ -59,7 +59,10 @@ export const putRecordsWithRetry = async (
       requests++;
       const out = await client.send(new PutRecordsCommand({ StreamName: streamName, Records: [...pending] }));
       const results = out.Records ?? [];
-      failed = (out.FailedRecordCount ?? 0) === 0 ? [] : pending.filter((_, i) => results[i]?.ErrorCode !== undefined);
+      failed =
+        (out.FailedRecordCount ?? 0) === 0
+          ? []
+          : pending.filter((_, i) => results[i]?.ErrorCode !== undefined);
       lastError = results.find((r) => r.ErrorCode !== undefined);
     } catch (e) {
       if (!isRetriable(e)) {

@@ -4,8 +4,9 @@ import { type RequestLog, RequestLogV1 } from '../../schemas/request-log.ts';
 import { createRequestLog, generateRequestLogs } from './traffic-generator.ts';
 
 const START = Date.parse('2025-01-15T10:00:00.000Z');
-const sample = (n: number, seed = 11): RequestLog[] =>
-  [...generateRequestLogs(n, { seed, startTime: START, ratePerSecond: 100 })];
+const sample = (n: number, seed = 11): RequestLog[] => [
+  ...generateRequestLogs(n, { seed, startTime: START, ratePerSecond: 100 }),
+];
 
 const share = (logs: readonly RequestLog[], predicate: (log: RequestLog) => boolean): number =>
   logs.filter(predicate).length / logs.length;
@@ -81,7 +82,9 @@ describe('generateRequestLogs', () => {
 
   it('spaces timestamps by the rate, starting at startTime', () => {
     // Act
-    const times = logs.map((log) => (typeof log.timestamp === 'number' ? log.timestamp : Date.parse(String(log.timestamp))));
+    const times = logs.map((log) =>
+      typeof log.timestamp === 'number' ? log.timestamp : Date.parse(String(log.timestamp)),
+    );
 
     // Assess
     expect(Math.min(...times)).toBeGreaterThanOrEqual(START - 10);
@@ -126,7 +129,11 @@ describe('generateRequestLogs', () => {
     expect(method('PATCH') + method('PUT')).toBeGreaterThan(0.005);
     expect(method('DELETE')).toBeGreaterThan(0.003);
     expect(logs.some((log) => /^\/v1\/users\/\d+$/.test(log.path))).toBe(true);
-    expect(logs.some((log) => /^\/v1\/orders\/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(log.path))).toBe(true);
+    expect(
+      logs.some((log) =>
+        /^\/v1\/orders\/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(log.path),
+      ),
+    ).toBe(true);
     expect(logs.some((log) => /^\/v2\/products\/sku-[A-Z]{2}\d+$/.test(log.path))).toBe(true);
     expect(logs.some((log) => /^\/v1\/search\?q=[^&]+&page=\d+$/.test(log.path))).toBe(true);
   });
@@ -165,17 +172,28 @@ describe('generateRequestLogs', () => {
 
     // Assess
     expect(uas.size).toBeGreaterThan(30);
-    for (const re of [/Chrome\/\d+/, /Firefox\/\d+/, /Version\/[\d.]+ Safari/, /iPhone OS/, /iPad/, /Android/, /^curl\//]) {
+    for (const re of [
+      /Chrome\/\d+/,
+      /Firefox\/\d+/,
+      /Version\/[\d.]+ Safari/,
+      /iPhone OS/,
+      /iPad/,
+      /Android/,
+      /^curl\//,
+    ]) {
       expect(has(re), String(re)).toBe(true);
     }
-    for (const re of [/^python-requests\//, /^okhttp\//, /Googlebot/, /^k6\//]) expect(has(re), String(re)).toBe(true);
+    for (const re of [/^python-requests\//, /^okhttp\//, /Googlebot/, /^k6\//])
+      expect(has(re), String(re)).toBe(true);
   });
 
   it('carries secrets for the pipeline to redact: bearer tokens, cookies, keys in query strings', () => {
     // Act
     const auth = share(logs, (log) => /^Bearer \S{20,}/.test(String(log.headers?.authorization ?? '')));
     const cookie = share(logs, (log) => /session=\w+/.test(String(log.headers?.cookie ?? '')));
-    const inQuery = share(logs, (log) => /[?&](api_key|token|access_token)=/.test(`${log.path}?${log.query ?? ''}`));
+    const inQuery = share(logs, (log) =>
+      /[?&](api_key|token|access_token)=/.test(`${log.path}?${log.query ?? ''}`),
+    );
     const password = share(logs, (log) => (log.request_body ?? '').includes('"password"'));
 
     // Assess
