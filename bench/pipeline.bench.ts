@@ -59,7 +59,11 @@ const config = PipelineConfig.parse({
 const pipeline = await Pipeline.create(config, { store });
 const processor = pipeline.create('shardId-000000000000');
 
-const logs = generateRequestLogs(total, { seed: 42, startTime: Date.parse('2026-11-22T10:00:00Z'), ratePerSecond: 2_000 });
+const logs = generateRequestLogs(total, {
+  seed: 42,
+  startTime: Date.parse('2026-11-22T10:00:00Z'),
+  ratePerSecond: 2_000,
+});
 const encoder = new TextEncoder();
 let generatedMs = 0;
 let pipelineMs = 0;

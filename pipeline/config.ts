@@ -76,7 +76,11 @@ export const LakeConfig = z
     z
       .object({
         type: z.literal('local'),
-        dir: z.string().min(1).default('.shardline/lake').describe('Directory that receives the Parquet files.'),
+        dir: z
+          .string()
+          .min(1)
+          .default('.shardline/lake')
+          .describe('Directory that receives the Parquet files.'),
       })
       .strict(),
     z
@@ -90,7 +94,10 @@ export const LakeConfig = z
           .url()
           .optional()
           .describe('S3 API endpoint for S3-compatible stores (s3rver, MinIO); omit for AWS.'),
-        forcePathStyle: z.boolean().optional().describe('Path-style addressing; defaults to true when `endpoint` is set.'),
+        forcePathStyle: z
+          .boolean()
+          .optional()
+          .describe('Path-style addressing; defaults to true when `endpoint` is set.'),
       })
       .strict(),
   ])

@@ -1,8 +1,8 @@
 import type { RequestRow } from '../schemas/request-row.ts';
 import { REQUESTS_TABLE } from '../schemas/request-row.ts';
-import type { BatchConfig } from './config.ts';
-import { MicroBatch } from './batch/micro-batch.ts';
 import type { FlushReason } from './batch/micro-batch.ts';
+import { MicroBatch } from './batch/micro-batch.ts';
+import type { BatchConfig } from './config.ts';
 import { encodeDeadLetters } from './dead-letter/dead-letter-sink.ts';
 import { decodeRecord } from './decode/decode-record.ts';
 import type { Deduplicator } from './dedupe/deduplicator.ts';
@@ -13,7 +13,13 @@ import { batchObjectKey } from './land/object-key.ts';
 import type { ObjectStore } from './land/object-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { retryForever } from './retry.ts';
-import type { Checkpoint, DeadLetter, PipelineCounters, ShardRecordProcessor, SourceRecord } from './types.ts';
+import type {
+  Checkpoint,
+  DeadLetter,
+  PipelineCounters,
+  ShardRecordProcessor,
+  SourceRecord,
+} from './types.ts';
 import { validateLog } from './validate/validate-log.ts';
 
 export const DEAD_LETTERS_TABLE = 'dead_letters';
@@ -104,7 +110,9 @@ export class ShardProcessor implements ShardRecordProcessor {
       counters.logs += 1;
       const valid = validateLog(line.value);
       if (!valid.ok) {
-        this.deadLetter(this.letter(record, line.subSequence, line.bytes, 'schema_violation', 'validate', valid.message));
+        this.deadLetter(
+          this.letter(record, line.subSequence, line.bytes, 'schema_violation', 'validate', valid.message),
+        );
         continue;
       }
       const log = valid.log;
@@ -127,7 +135,9 @@ export class ShardProcessor implements ShardRecordProcessor {
         });
       } catch (e) {
         const message = `enrichment failed: ${e instanceof Error ? e.message : String(e)}`;
-        this.deadLetter(this.letter(record, line.subSequence, line.bytes, 'enrich_failed', 'enrich', message));
+        this.deadLetter(
+          this.letter(record, line.subSequence, line.bytes, 'enrich_failed', 'enrich', message),
+        );
         continue;
       }
       batch.rows.push(row);

@@ -48,7 +48,10 @@ export interface PipelineCounters {
  */
 export interface ShardRecordProcessor {
   /** Records of this shard, in order. Resolves when the processor can take more (back-pressure). */
-  processRecords(records: readonly SourceRecord[], millisBehindLatest?: number): Promise<Checkpoint | undefined>;
+  processRecords(
+    records: readonly SourceRecord[],
+    millisBehindLatest?: number,
+  ): Promise<Checkpoint | undefined>;
   /** Called on every poll, records or not, so that batches flush on age. */
   tick(now: number): Promise<Checkpoint | undefined>;
   /** The shard is closed (split/merge) and fully read: land everything. */

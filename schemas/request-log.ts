@@ -54,7 +54,9 @@ export const RequestLogV1 = z
       .min(1)
       .max(LIMITS.maxIdLength)
       .optional()
-      .describe('Unique id of the request (also accepted from the `x-request-id` header). Used for deduplication.'),
+      .describe(
+        'Unique id of the request (also accepted from the `x-request-id` header). Used for deduplication.',
+      ),
     project_id: z
       .string()
       .min(1)
@@ -83,12 +85,20 @@ export const RequestLogV1 = z
         message: `at most ${LIMITS.maxHeaders} headers`,
       })
       .describe('Selected request headers, lower-case names. Secrets are redacted before storage.'),
-    request_body: z.string().optional().describe(`Request body, truncated to ${LIMITS.bodyCapChars} characters.`),
-    response_body: z.string().optional().describe(`Response body, truncated to ${LIMITS.bodyCapChars} characters.`),
+    request_body: z
+      .string()
+      .optional()
+      .describe(`Request body, truncated to ${LIMITS.bodyCapChars} characters.`),
+    response_body: z
+      .string()
+      .optional()
+      .describe(`Response body, truncated to ${LIMITS.bodyCapChars} characters.`),
     protocol: z.string().max(16).optional().describe('HTTP version, e.g. HTTP/1.1.'),
     service: z.string().max(LIMITS.maxIdLength).optional().describe('Service name (added by the sidecar).'),
     environment: z.string().max(64).optional().describe('Deployment environment (added by the sidecar).'),
-    fb_time: timestamp.optional().describe('Time Fluent Bit read the line (its `time_key`); fallback for `timestamp`.'),
+    fb_time: timestamp
+      .optional()
+      .describe('Time Fluent Bit read the line (its `time_key`); fallback for `timestamp`.'),
   })
   .describe('Shardline request log, schema v1');
 

@@ -58,7 +58,12 @@ export const REQUEST_COLUMNS = [
   col('ingest_ts', 'timestamp', false, 'When Kinesis accepted the record (ApproximateArrivalTimestamp).'),
   col('shard_id', 'string', false, 'Kinesis shard the record came from.'),
   col('sequence_number', 'string', false, 'Kinesis sequence number of the record.'),
-  col('sub_sequence', 'int32', false, 'Position inside the record (KPL sub-record or line of an aggregated record).'),
+  col(
+    'sub_sequence',
+    'int32',
+    false,
+    'Position inside the record (KPL sub-record or line of an aggregated record).',
+  ),
 ] as const satisfies readonly ColumnDef[];
 
 export type ColumnName = (typeof REQUEST_COLUMNS)[number]['name'];
@@ -163,4 +168,6 @@ export const duckdbType = (t: ColumnType): string => {
 
 /** `CREATE TABLE` column list for DuckDB, derived from the one column definition. */
 export const duckdbColumnsDdl = (): string =>
-  REQUEST_COLUMNS.map((c) => `"${c.name}" ${duckdbType(c.type)}${c.nullable ? '' : ' NOT NULL'}`).join(',\n  ');
+  REQUEST_COLUMNS.map((c) => `"${c.name}" ${duckdbType(c.type)}${c.nullable ? '' : ' NOT NULL'}`).join(
+    ',\n  ',
+  );

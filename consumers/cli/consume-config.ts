@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../../pipeline/errors.ts';
 import { PipelineConfig } from '../../pipeline/config.ts';
+import { ConfigError } from '../../pipeline/errors.ts';
 
 /**
  * `shardline consume --config <file>`: which stream to read, where checkpoints live, and the
@@ -42,7 +42,9 @@ export const StreamConfig = z
       .int()
       .min(200)
       .default(500)
-      .describe('Pause between GetRecords calls on a shard that is caught up. Never below 200 ms (5 calls/s/shard).'),
+      .describe(
+        'Pause between GetRecords calls on a shard that is caught up. Never below 200 ms (5 calls/s/shard).',
+      ),
   })
   .strict()
   .refine((s) => s.initialPosition !== 'AT_TIMESTAMP' || s.initialTimestamp !== undefined, {
@@ -79,7 +81,11 @@ export const ConsumeConfig = z
   .object({
     stream: StreamConfig,
     checkpoints: CheckpointConfig.default(CheckpointConfig.parse({})),
-    warehouse: WarehouseConfig.default({ type: 'duckdb', file: '.shardline/warehouse.duckdb', loadIntervalMs: 1_000 }),
+    warehouse: WarehouseConfig.default({
+      type: 'duckdb',
+      file: '.shardline/warehouse.duckdb',
+      loadIntervalMs: 1_000,
+    }),
   })
   .extend(PipelineConfig.shape)
   .strict();
@@ -93,7 +99,10 @@ export const configErrorFrom = (source: string, error: z.ZodError): ConfigError 
     return `  ${field}: ${i.message}`;
   });
   const first = error.issues[0]?.path.join('.') || '(root)';
-  return new ConfigError(first, `${source} is invalid:\n${lines.join('\n')}\nFix the field(s) above and start again.`);
+  return new ConfigError(
+    first,
+    `${source} is invalid:\n${lines.join('\n')}\nFix the field(s) above and start again.`,
+  );
 };
 
 export const parseConsumeConfig = (value: unknown, source = 'config'): ConsumeConfig => {

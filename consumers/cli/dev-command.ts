@@ -1,14 +1,15 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runDemoProducer } from '../demo/demo-producer.ts';
+import { createLogger } from '../../pipeline/observability/logger.ts';
 import type { DemoProducerResult } from '../demo/demo-producer.ts';
+import { runDemoProducer } from '../demo/demo-producer.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
 import { ensureStream } from '../local-stack/ensure-stream.ts';
 import { startLocalKinesis } from '../local-stack/kinesis-server.ts';
-import { createLogger } from '../../pipeline/observability/logger.ts';
 import { parseConsumeConfig } from './consume-config.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { runPipeline } from './run-pipeline.ts';
+import { lockStateDir } from './state-dir-lock.ts';
 
 export interface DevOptions {
   dir: string;
@@ -37,12 +38,13 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
   const started = Date.now();
   const dir = resolve(opts.dir);
   const logger = createLogger({ component: 'dev' }, (process.env.SHARDLINE_LOG_LEVEL as never) ?? 'warn');
+  mkdirSync(dir, { recursive: true });
+  const unlock = lockStateDir(dir);
   if (opts.fresh || opts.exit) {
     for (const part of ['kinesis', 'lake', 'warehouse.duckdb', 'warehouse.duckdb.wal', 'checkpoints.json']) {
       rmSync(join(dir, part), { recursive: true, force: true });
     }
   }
-  mkdirSync(dir, { recursive: true });
 
   const kinesis = await startLocalKinesis({ dir, httpPort: opts.httpPort, httpsPort: opts.httpsPort });
   const client = createKinesisClient({ region: REGION, endpoint: kinesis.httpEndpoint });
@@ -50,7 +52,12 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
 
   const config = parseConsumeConfig(
     {
-      stream: { name: opts.stream, region: REGION, endpoint: kinesis.httpEndpoint, idleTimeBetweenReadsMs: 250 },
+      stream: {
+        name: opts.stream,
+        region: REGION,
+        endpoint: kinesis.httpEndpoint,
+        idleTimeBetweenReadsMs: 250,
+      },
       checkpoints: { type: 'file', path: join(dir, 'checkpoints.json') },
       lake: { type: 'local', dir: join(dir, 'lake') },
       warehouse: { type: 'duckdb', file: join(dir, 'warehouse.duckdb'), loadIntervalMs: 500 },
@@ -78,7 +85,11 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
   const demoResults: DemoProducerResult[] = [];
   const totals = () =>
     demoResults.reduce(
-      (t, r) => ({ sent: t.sent + r.sent, malformed: t.malformed + r.malformed, duplicates: t.duplicates + r.duplicates }),
+      (t, r) => ({
+        sent: t.sent + r.sent,
+        malformed: t.malformed + r.malformed,
+        duplicates: t.duplicates + r.duplicates,
+      }),
       { sent: 0, malformed: 0, duplicates: 0 },
     );
 
@@ -95,7 +106,12 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     for (let second = 0; !stopping; second++) {
       const tick = Date.now();
       demoResults.push(
-        await runDemoProducer({ client, streamName: opts.stream, events: opts.demoRate, seed: runSeed + second }),
+        await runDemoProducer({
+          client,
+          streamName: opts.stream,
+          events: opts.demoRate,
+          seed: runSeed + second,
+        }),
       );
       await new Promise((r) => setTimeout(r, Math.max(0, 1_000 - (Date.now() - tick))));
     }
@@ -106,6 +122,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     progress.stop();
     await running.stop();
     await kinesis.close();
+    unlock();
   };
 
   const producing = produce();

@@ -22,15 +22,32 @@ program
   .description(
     'Run the whole pipeline on this machine: local Kinesis (HTTP + HTTPS for Fluent Bit), consumer, Parquet lake, DuckDB warehouse and demo traffic. Runs until Ctrl-C.',
   )
-  .option('--dir <dir>', 'state directory (stream, checkpoints, lake, warehouse, TLS certificate)', '.shardline')
+  .option(
+    '--dir <dir>',
+    'state directory (stream, checkpoints, lake, warehouse, TLS certificate)',
+    '.shardline',
+  )
   .option('--stream <name>', 'stream name', 'shardline-demo')
   .option('--shards <n>', 'shards of the stream when it is created', int('--shards', 1), 4)
-  .option('--http-port <port>', 'Kinesis API port for SDK clients (0 = any free port)', int('--http-port', 0), 4567)
-  .option('--https-port <port>', 'Kinesis API port over TLS for Fluent Bit (0 = any free port)', int('--https-port', 0), 4443)
+  .option(
+    '--http-port <port>',
+    'Kinesis API port for SDK clients (0 = any free port)',
+    int('--http-port', 0),
+    4567,
+  )
+  .option(
+    '--https-port <port>',
+    'Kinesis API port over TLS for Fluent Bit (0 = any free port)',
+    int('--https-port', 0),
+    4443,
+  )
   .option('--demo-events <n>', 'send this many demo events, then stop producing', int('--demo-events', 0))
   .option('--demo-rate <n>', 'events per second of continuous demo traffic', int('--demo-rate', 1), 200)
   .option('--no-demo', 'send no demo traffic; wait for your own producers (Fluent Bit)')
-  .option('--exit', 'exit once every event sent is queryable, printing a JSON summary as the last line (starts from empty state)')
+  .option(
+    '--exit',
+    'exit once every event sent is queryable, printing a JSON summary as the last line (starts from empty state)',
+  )
   .option('--fresh', 'delete the stream, checkpoints, lake and warehouse before starting')
   .option('--timeout <seconds>', 'with --exit: give up after this long', int('--timeout', 1), 600)
   .action(async (o) => {
@@ -51,13 +68,18 @@ program
 
 program
   .command('consume')
-  .description('Consume a Kinesis stream (local or AWS) into Parquet, as configured in a JSON file. Runs until SIGINT/SIGTERM.')
+  .description(
+    'Consume a Kinesis stream (local or AWS) into Parquet, as configured in a JSON file. Runs until SIGINT/SIGTERM.',
+  )
   .requiredOption('-c, --config <file>', 'JSON config file (see README: "Configuration")')
   .action(async (o) => {
     const config = loadConsumeConfig(o.config);
     const logger = createLogger({ component: 'consume', stream: config.stream.name });
     const running = await runPipeline(config, { logger });
-    logger.info('consuming', { endpoint: config.stream.endpoint ?? 'aws', lake: running.pipeline.store.describe() });
+    logger.info('consuming', {
+      endpoint: config.stream.endpoint ?? 'aws',
+      lake: running.pipeline.store.describe(),
+    });
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
@@ -70,9 +92,14 @@ program
 program
   .command('query')
   .description('Run SQL against the embedded DuckDB warehouse (table `requests`).')
-  .argument('<sql>', 'the SQL to run, e.g. "select endpoint, count(*) from requests group by 1 order by 2 desc limit 5"')
+  .argument(
+    '<sql>',
+    'the SQL to run, e.g. "select endpoint, count(*) from requests group by 1 order by 2 desc limit 5"',
+  )
   .option('--db <file>', 'warehouse file', '.shardline/warehouse.duckdb')
-  .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'))
+  .addOption(
+    new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
+  )
   .action(async (sql: string, o) => {
     process.exitCode = await runQuery(sql, { db: o.db, format: o.format as OutputFormat });
   });

@@ -14,11 +14,18 @@ export const formatRows = (rows: readonly Record<string, unknown>[], format: Out
   if (format === 'json') return rows.map((r) => JSON.stringify(r)).join('\n');
   const columns = rows.length > 0 ? Object.keys(rows[0]!) : [];
   if (format === 'csv') {
-    return [columns.map(csvCell).join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\n');
+    return [
+      columns.map(csvCell).join(','),
+      ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(',')),
+    ].join('\n');
   }
   const text = (v: unknown) => (v === null || v === undefined ? 'NULL' : String(v));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => text(r[c]).length)));
-  const fmt = (cells: string[]) => cells.map((s, i) => s.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((s, i) => s.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [
     fmt(columns),
     fmt(widths.map((w) => '-'.repeat(w))),

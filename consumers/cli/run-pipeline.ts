@@ -76,7 +76,7 @@ export const runPipeline = async (
   const consumer = new StreamConsumer({
     client,
     streamName: config.stream.name,
-    checkpointStore: new FileCheckpointStore(config.checkpoints.path),
+    checkpointStore: new FileCheckpointStore(config.checkpoints.path, { streamName: config.stream.name }),
     processorFactory: pipeline,
     initialPosition: config.stream.initialPosition,
     initialTimestamp: config.stream.initialTimestamp ? new Date(config.stream.initialTimestamp) : undefined,

@@ -118,6 +118,39 @@ describe('runDemoProducer (recorded calls)', () => {
     expect(progress.map((p) => p.sent)).toEqual([...progress.map((p) => p.sent)].sort((a, b) => a - b));
   });
 
+  it('resends records that PutRecords reports as failed, so the ground truth still holds', async () => {
+    // Prepare: a throttled stream that fails every fifth record of a call the first time it sees it.
+    const stored: PutRecordsRequestEntry[] = [];
+    const failedOnce = new Set<unknown>();
+    const client = {
+      send: async (command: PutRecordsCommand) => {
+        const results = (command.input.Records ?? []).map((r, i) => {
+          if (i % 5 === 0 && !failedOnce.has(r.Data)) {
+            failedOnce.add(r.Data);
+            return { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded' };
+          }
+          stored.push(r);
+          return { SequenceNumber: String(stored.length), ShardId: 's-0' };
+        });
+        return { FailedRecordCount: results.filter((r) => 'ErrorCode' in r).length, Records: results };
+      },
+    } as unknown as KinesisClient;
+
+    // Act
+    const result = await runDemoProducer({ client, streamName: 's', events: 2_000, seed: 5 });
+
+    // Assess
+    const lines = stored.flatMap((r) => linesOf(r.Data as Uint8Array, false));
+    expect(result.retriedRecords).toBeGreaterThan(300);
+    expect(lines).toHaveLength(2_000);
+    expect(tallyLines(lines)).toEqual({
+      sent: result.sent,
+      valid: result.valid,
+      malformed: result.malformed,
+      uniqueValid: result.uniqueValid,
+    });
+  });
+
   it('rejects options that cannot work, naming the field', async () => {
     // Prepare
     const kinesis = recordingClient();

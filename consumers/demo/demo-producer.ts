@@ -72,23 +72,55 @@ const compressGzip = (data: Buffer): Buffer => {
 };
 
 /** Groups lines into records: one line per record, or packed up to the size limit when aggregating. */
-const toRecords = (lines: readonly Buffer[], aggregate: boolean): Buffer[] => {
-  if (!aggregate) return [...lines];
-  const records: Buffer[] = [];
+const toRecords = (lines: readonly Buffer[], aggregate: boolean): { data: Buffer; lines: number }[] => {
+  if (!aggregate) return lines.map((data) => ({ data, lines: 1 }));
+  const records: { data: Buffer; lines: number }[] = [];
   let group: Buffer[] = [];
   let size = 0;
   for (const line of lines) {
     if (size + line.length > MAX_AGGREGATE_BYTES && group.length > 0) {
-      records.push(Buffer.concat(group, size));
+      records.push({ data: Buffer.concat(group, size), lines: group.length });
       group = [];
       size = 0;
     }
     group.push(line);
     size += line.length;
   }
-  if (group.length > 0) records.push(Buffer.concat(group, size));
+  if (group.length > 0) records.push({ data: Buffer.concat(group, size), lines: group.length });
   return records;
 };
+
+interface PutBatch {
+  readonly entries: PutRecordsRequestEntry[];
+  /** Log lines inside `entries`. */
+  readonly lines: number;
+}
+
+/** One send attempt's lines as PutRecords requests, each within the record and byte limits. */
+function* putBatches(
+  lines: readonly Buffer[],
+  aggregate: boolean,
+  gzip: boolean,
+  newKey: () => string,
+): Generator<PutBatch, void, undefined> {
+  let entries: PutRecordsRequestEntry[] = [];
+  let bytes = 0;
+  let count = 0;
+  for (const { data, lines: inRecord } of toRecords(lines, aggregate)) {
+    const record = gzip ? compressGzip(data) : data;
+    const key = newKey();
+    if (entries.length === MAX_RECORDS_PER_CALL || bytes + record.length + key.length > MAX_BYTES_PER_CALL) {
+      yield { entries, lines: count };
+      entries = [];
+      bytes = 0;
+      count = 0;
+    }
+    entries.push({ Data: record, PartitionKey: key });
+    bytes += record.length + key.length;
+    count += inRecord;
+  }
+  if (entries.length > 0) yield { entries, lines: count };
+}
 
 export const runDemoProducer = async (options: DemoProducerOptions): Promise<DemoProducerResult> => {
   const { client, streamName, events } = options;
@@ -135,7 +167,7 @@ export const runDemoProducer = async (options: DemoProducerOptions): Promise<Dem
   let failure: unknown;
   const inFlight = new Set<Promise<void>>();
 
-  const send = (entries: PutRecordsRequestEntry[], lines: number): void => {
+  const send = ({ entries, lines }: PutBatch): void => {
     const p = putRecordsWithRetry(client, streamName, entries, { newPartitionKey })
       .then((outcome) => {
         calls += outcome.requests;
@@ -158,43 +190,14 @@ export const runDemoProducer = async (options: DemoProducerOptions): Promise<Dem
   };
 
   outer: for (const lines of plan.attempts()) {
-    const data = toRecords(lines, options.simpleAggregation === true);
-    let entries: PutRecordsRequestEntry[] = [];
-    let bytes = 0;
-    let linesInCall = 0;
-    for (let i = 0; i < data.length; i++) {
-      const raw = data[i] as Buffer;
-      const record = gzip ? compressGzip(raw) : raw;
-      const key = newPartitionKey();
-      if (
-        entries.length === MAX_RECORDS_PER_CALL ||
-        bytes + record.length + key.length > MAX_BYTES_PER_CALL
-      ) {
-        while (inFlight.size >= concurrency) await Promise.race(inFlight);
-        if (failure !== undefined) break outer;
-        send(entries, linesInCall);
-        entries = [];
-        bytes = 0;
-        linesInCall = 0;
-      }
-      entries.push({ Data: record, PartitionKey: key });
-      bytes += record.length + key.length;
-      linesInCall += options.simpleAggregation ? countLines(raw) : 1;
-    }
-    if (entries.length > 0) {
+    for (const batch of putBatches(lines, options.simpleAggregation === true, gzip, newPartitionKey)) {
       while (inFlight.size >= concurrency) await Promise.race(inFlight);
-      if (failure !== undefined) break;
-      send(entries, linesInCall);
+      if (failure !== undefined) break outer;
+      send(batch);
     }
   }
   await Promise.all(inFlight);
   if (failure !== undefined) throw failure;
 
   return { ...plan.tally, records, calls, retriedRecords, elapsedMs: Date.now() - started };
-};
-
-const countLines = (data: Buffer): number => {
-  let n = 0;
-  for (let i = data.indexOf(10); i >= 0; i = data.indexOf(10, i + 1)) n++;
-  return n;
 };

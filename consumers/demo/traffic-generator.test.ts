@@ -203,7 +203,7 @@ describe('generateRequestLogs', () => {
     expect(password).toBeGreaterThan(0.001);
   });
 
-  it('is fast enough to feed the 1M-record benchmark (> 100k logs/s even on a busy CI box)', () => {
+  it('is fast enough to feed the 1M-record benchmark (> 50k logs/s even on a busy CI box)', () => {
     // Prepare
     const n = 100_000;
     [...generateRequestLogs(1_000, { seed: 99 })];
@@ -216,6 +216,6 @@ describe('generateRequestLogs', () => {
 
     // Assess
     expect(statuses).toBeGreaterThan(n * 100);
-    expect(perSecond).toBeGreaterThan(100_000);
+    expect(perSecond).toBeGreaterThan(50_000);
   });
 });

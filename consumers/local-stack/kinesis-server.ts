@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '../../pipeline/errors.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
 import { ensureStream } from './ensure-stream.ts';
 import { ensureLocalTls } from './local-tls.ts';
@@ -108,7 +109,17 @@ export async function startLocalKinesis(options: LocalKinesisOptions = {}): Prom
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new ConfigError(
+              'port',
+              `${host}:${port} is already in use: stop the process that holds it, or choose another port (--http-port/--https-port, 0 for any free port)`,
+              { cause: error },
+            )
+          : error,
+      ),
+    );
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);

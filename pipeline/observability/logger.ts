@@ -16,7 +16,9 @@ export interface Logger {
 }
 
 const serialiseError = (e: unknown): unknown =>
-  e instanceof Error ? { name: e.name, message: e.message, cause: e.cause ? serialiseError(e.cause) : undefined } : e;
+  e instanceof Error
+    ? { name: e.name, message: e.message, cause: e.cause ? serialiseError(e.cause) : undefined }
+    : e;
 
 export const createLogger = (
   base: Record<string, unknown> = {},

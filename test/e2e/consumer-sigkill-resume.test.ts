@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemoProducer } from '../../consumers/demo/demo-producer.ts';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
-import { startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
 import type { LocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
+import { startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
 
 /**
@@ -81,7 +81,12 @@ describe('shardline consume survives SIGKILL', () => {
     await writeFile(
       configFile,
       JSON.stringify({
-        stream: { name: 'api-logs', endpoint: kinesis.httpEndpoint, maxRecordsPerCall: 500, idleTimeBetweenReadsMs: 200 },
+        stream: {
+          name: 'api-logs',
+          endpoint: kinesis.httpEndpoint,
+          maxRecordsPerCall: 500,
+          idleTimeBetweenReadsMs: 200,
+        },
         checkpoints: { path: join(dir, 'checkpoints.json') },
         lake: { type: 'local', dir: join(dir, 'lake') },
         warehouse: { type: 'duckdb', file: join(dir, 'warehouse.duckdb'), loadIntervalMs: 200 },

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,7 +58,8 @@ const replay = async (run: string, httpsEndpoint: string, caFile: string) => {
   const url = new URL(httpsEndpoint);
   for (const req of readJsonl<CapturedRequest>(join(CAPTURES, `${run}.jsonl`))) {
     const headers: Record<string, string> = {};
-    for (let i = 0; i < req.raw_headers.length; i += 2) headers[req.raw_headers[i]!] = req.raw_headers[i + 1]!;
+    for (let i = 0; i < req.raw_headers.length; i += 2)
+      headers[req.raw_headers[i]!] = req.raw_headers[i + 1]!;
     headers.Host = url.host;
     const status = await new Promise<number>((ok, fail) => {
       const r = request(
@@ -119,7 +120,9 @@ describe('Fluent Bit captures → local HTTPS Kinesis → pipeline → warehouse
       await new Promise((r) => setTimeout(r, 100));
     }
     await running.stop();
-    const warehouse = await DuckDbWarehouse.open(config.warehouse.type === 'duckdb' ? config.warehouse.file : '');
+    const warehouse = await DuckDbWarehouse.open(
+      config.warehouse.type === 'duckdb' ? config.warehouse.file : '',
+    );
     cleanup.push(() => warehouse.close());
     const rows = await warehouse.query(
       'select project_id, request_id, method, path, status, latency_ms, client_ip from requests',
