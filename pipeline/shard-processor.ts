@@ -3,6 +3,7 @@ import { REQUESTS_TABLE } from '../schemas/request-row.ts';
 import type { FlushReason } from './batch/micro-batch.ts';
 import { MicroBatch } from './batch/micro-batch.ts';
 import type { BatchConfig } from './config.ts';
+import { deadLetterOf } from './dead-letter/dead-letter-of.ts';
 import { encodeDeadLetters } from './dead-letter/dead-letter-sink.ts';
 import { decodeRecord } from './decode/decode-record.ts';
 import type { Deduplicator } from './dedupe/deduplicator.ts';
@@ -111,7 +112,7 @@ export class ShardProcessor implements ShardRecordProcessor {
       const valid = validateLog(line.value);
       if (!valid.ok) {
         this.deadLetter(
-          this.letter(record, line.subSequence, line.bytes, 'schema_violation', 'validate', valid.message),
+          deadLetterOf(record, 'validate', 'schema_violation', valid.message, line.bytes, line.subSequence),
         );
         continue;
       }
@@ -136,7 +137,7 @@ export class ShardProcessor implements ShardRecordProcessor {
       } catch (e) {
         const message = `enrichment failed: ${e instanceof Error ? e.message : String(e)}`;
         this.deadLetter(
-          this.letter(record, line.subSequence, line.bytes, 'enrich_failed', 'enrich', message),
+          deadLetterOf(record, 'enrich', 'enrich_failed', message, line.bytes, line.subSequence),
         );
         continue;
       }
@@ -147,27 +148,6 @@ export class ShardProcessor implements ShardRecordProcessor {
 
   private deadLetter(dl: DeadLetter): void {
     this.batch.deadLetters.push(dl);
-  }
-
-  private letter(
-    record: SourceRecord,
-    subSequence: number,
-    data: Uint8Array,
-    reason: DeadLetter['reason'],
-    stage: DeadLetter['stage'],
-    message: string,
-  ): DeadLetter {
-    return {
-      reason,
-      stage,
-      message,
-      shardId: record.shardId,
-      sequenceNumber: record.sequenceNumber,
-      subSequence,
-      partitionKey: record.partitionKey,
-      arrivedAt: record.arrivedAt,
-      data,
-    };
   }
 
   /**

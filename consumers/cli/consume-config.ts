@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PipelineConfig } from '../../pipeline/config.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
+import { checkStreamConsumerFields, streamConsumerFields } from '../stream-consumer-config.ts';
 
 /**
  * `shardline consume --config <file>`: which stream to read, where checkpoints live, and the
@@ -21,36 +22,10 @@ export const StreamConfig = z
       .url()
       .optional()
       .describe('Kinesis API endpoint; omit for AWS. Local stack: http://127.0.0.1:4567.'),
-    initialPosition: z
-      .enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'])
-      .default('TRIM_HORIZON')
-      .describe('Where a shard without a checkpoint starts. TRIM_HORIZON reads everything retained.'),
-    initialTimestamp: z
-      .string()
-      .datetime({ offset: true })
-      .optional()
-      .describe('With AT_TIMESTAMP: ISO 8601 time to start reading from.'),
-    maxRecordsPerCall: z
-      .number()
-      .int()
-      .min(1)
-      .max(10_000)
-      .default(10_000)
-      .describe('GetRecords Limit. Kinesis returns at most 10,000 records or 10 MiB a call.'),
-    idleTimeBetweenReadsMs: z
-      .number()
-      .int()
-      .min(200)
-      .default(500)
-      .describe(
-        'Pause between GetRecords calls on a shard that is caught up. Never below 200 ms (5 calls/s/shard).',
-      ),
+    ...streamConsumerFields,
   })
   .strict()
-  .refine((s) => s.initialPosition !== 'AT_TIMESTAMP' || s.initialTimestamp !== undefined, {
-    message: 'initialPosition AT_TIMESTAMP needs initialTimestamp (ISO 8601), e.g. "2026-11-22T10:00:00Z"',
-    path: ['initialTimestamp'],
-  });
+  .superRefine(checkStreamConsumerFields);
 
 export const CheckpointConfig = z
   .object({

@@ -73,15 +73,13 @@ export const runPipeline = async (
       ? setInterval(() => void loadNow(), config.warehouse.loadIntervalMs)
       : undefined;
 
+  const { name: streamName, region: _region, endpoint: _endpoint, ...consumerConfig } = config.stream;
   const consumer = new StreamConsumer({
+    ...consumerConfig,
     client,
-    streamName: config.stream.name,
-    checkpointStore: new FileCheckpointStore(config.checkpoints.path, { streamName: config.stream.name }),
+    streamName,
+    checkpointStore: new FileCheckpointStore(config.checkpoints.path, { streamName }),
     processorFactory: pipeline,
-    initialPosition: config.stream.initialPosition,
-    initialTimestamp: config.stream.initialTimestamp ? new Date(config.stream.initialTimestamp) : undefined,
-    maxRecordsPerCall: config.stream.maxRecordsPerCall,
-    idleTimeBetweenReadsMs: config.stream.idleTimeBetweenReadsMs,
     logger,
   });
   await consumer.start();

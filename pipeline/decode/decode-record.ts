@@ -1,4 +1,5 @@
 import { LIMITS } from '../../schemas/request-log.ts';
+import { deadLetterOf } from '../dead-letter/dead-letter-of.ts';
 import { DecodeError } from '../errors.ts';
 import type { DeadLetter, DeadLetterReason, SourceRecord } from '../types.ts';
 import { decompress } from './decompress.ts';
@@ -54,7 +55,7 @@ export function decodeRecord(record: SourceRecord): DecodeResult {
     try {
       subs = deaggregate(data);
     } catch (e) {
-      ctx.deadLetters.push(letter(record, reasonOf(e), messageOf(e), data, undefined));
+      ctx.deadLetters.push(deadLetterOf(record, 'decode', reasonOf(e), messageOf(e), data, undefined));
       return ctx;
     }
     for (let k = 0; k < subs.length; k++) decodePayload(ctx, subs[k]!.data, k);
@@ -64,7 +65,7 @@ export function decodeRecord(record: SourceRecord): DecodeResult {
   if (ctx.logs.length === 0 && ctx.deadLetters.length === 0) {
     // Nothing is dropped silently: a record without a single line is itself a dead letter.
     const message = 'record holds no JSON line (empty or whitespace only); nothing to ingest';
-    ctx.deadLetters.push(letter(record, 'invalid_json', message, data, undefined));
+    ctx.deadLetters.push(deadLetterOf(record, 'decode', 'invalid_json', message, data, undefined));
   }
   return ctx;
 }
@@ -75,10 +76,10 @@ function decodePayload(ctx: Context, payload: Uint8Array, kpl: number | undefine
     bytes = decompress(payload).data;
   } catch (e) {
     if (kpl === undefined) {
-      ctx.deadLetters.push(letter(ctx.record, reasonOf(e), messageOf(e), payload, undefined));
+      ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', reasonOf(e), messageOf(e), payload, undefined));
     } else {
       const message = `KPL sub-record ${kpl}: ${messageOf(e)}`;
-      ctx.deadLetters.push(letter(ctx.record, reasonOf(e), message, payload, ctx.next++));
+      ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', reasonOf(e), message, payload, ctx.next++));
     }
     return;
   }
@@ -98,7 +99,7 @@ function decodeLine(ctx: Context, line: Uint8Array, kpl: number | undefined): vo
   const subSequence = ctx.next++;
   if (line.length > LIMITS.maxLineBytes) {
     const message = `line of ${line.length} bytes exceeds the ${LIMITS.maxLineBytes}-byte limit of a request log`;
-    ctx.deadLetters.push(letter(ctx.record, 'too_large', message, line, subSequence));
+    ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'too_large', message, line, subSequence));
     return;
   }
   let text: string;
@@ -106,7 +107,7 @@ function decodeLine(ctx: Context, line: Uint8Array, kpl: number | undefined): vo
     text = utf8.decode(line);
   } catch {
     const message = 'line is not valid UTF-8; request logs must be UTF-8 JSON';
-    ctx.deadLetters.push(letter(ctx.record, 'not_utf8', message, line, subSequence));
+    ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'not_utf8', message, line, subSequence));
     return;
   }
   let value: unknown;
@@ -117,7 +118,7 @@ function decodeLine(ctx: Context, line: Uint8Array, kpl: number | undefined): vo
     value = unescapeQuoted(text);
     if (value === undefined) {
       const message = `line is not valid JSON: ${clip(e instanceof Error ? e.message : String(e))}`;
-      ctx.deadLetters.push(letter(ctx.record, 'invalid_json', message, line, subSequence));
+      ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'invalid_json', message, line, subSequence));
       return;
     }
     recoveredEscaped = true;
@@ -125,7 +126,7 @@ function decodeLine(ctx: Context, line: Uint8Array, kpl: number | undefined): vo
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
     const message = `line is JSON ${kind}, expected an object (one request log per line)`;
-    ctx.deadLetters.push(letter(ctx.record, 'not_an_object', message, line, subSequence));
+    ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'not_an_object', message, line, subSequence));
     return;
   }
   ctx.logs.push({
@@ -177,24 +178,4 @@ function messageOf(e: unknown): string {
 
 function clip(s: string): string {
   return s.length > MAX_DETAIL_CHARS ? `${s.slice(0, MAX_DETAIL_CHARS)}…` : s;
-}
-
-function letter(
-  record: SourceRecord,
-  reason: DeadLetterReason,
-  message: string,
-  data: Uint8Array,
-  subSequence: number | undefined,
-): DeadLetter {
-  return {
-    reason,
-    message,
-    stage: 'decode',
-    shardId: record.shardId,
-    sequenceNumber: record.sequenceNumber,
-    subSequence,
-    partitionKey: record.partitionKey,
-    arrivedAt: record.arrivedAt,
-    data,
-  };
 }
