@@ -34,6 +34,8 @@ export interface LandedBatch {
   readonly keys: readonly string[];
   readonly checkpoint: Checkpoint;
   readonly millis: number;
+  /** Kinesis arrival time of the batch's oldest record: landing time minus this is its worst latency. */
+  readonly oldestArrivalMs: number;
 }
 
 export interface ShardProcessorDeps {
@@ -202,6 +204,7 @@ export class ShardProcessor implements ShardRecordProcessor {
       keys,
       checkpoint,
       millis: this.now() - started,
+      oldestArrivalMs: batch.oldestArrival,
     };
     this.log.debug('batch landed', { ...landed });
     this.deps.onLanded?.(landed);

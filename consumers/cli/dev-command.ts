@@ -165,6 +165,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     malformedSent: totals().malformed,
     duplicatesSent: totals().duplicates,
     seconds: Math.round((Date.now() - started) / 100) / 10,
+    arrivalToQueryableMs: running.freshness.stats(),
   };
   const balanced =
     summary.landed + summary.deduplicated + summary.deadLettered === sent && warehouseRows === summary.landed;

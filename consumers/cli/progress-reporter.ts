@@ -37,7 +37,8 @@ export class ProgressReporter {
     return (
       `records ${counters.records} (${Math.round(rate)}/s) | rows landed ${counters.landed} | ` +
       `duplicates ${counters.deduplicated} | dead letters ${counters.deadLettered} | files ${counters.files} | ` +
-      `lag ${(lagMs / 1000).toFixed(1)}s | warehouse rows ${wh.rows}`
+      `behind ${(lagMs / 1000).toFixed(1)}s | warehouse rows ${wh.rows} | ` +
+      `arrival→queryable p50 ${(this.running.freshness.stats().p50Ms / 1000).toFixed(1)}s`
     );
   }
 
@@ -49,6 +50,7 @@ export class ProgressReporter {
 
   printSummary(sent: number, seconds: number): void {
     const c = this.running.pipeline.counters;
+    const fresh = this.running.freshness.stats();
     this.out.write(
       [
         '',
@@ -59,6 +61,7 @@ export class ProgressReporter {
         `  duplicates dropped      ${c.deduplicated}`,
         `  dead letters            ${c.deadLettered}`,
         `  warehouse rows loaded   ${this.running.warehouseProgress.rows}`,
+        `  arrival → queryable     p50 ${(fresh.p50Ms / 1000).toFixed(1)} s, p95 ${(fresh.p95Ms / 1000).toFixed(1)} s, max ${(fresh.maxMs / 1000).toFixed(1)} s (${fresh.batches} batches)`,
         '',
       ].join('\n'),
     );

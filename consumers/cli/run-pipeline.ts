@@ -7,6 +7,7 @@ import { FileCheckpointStore } from '../file-checkpoint-store.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
 import { StreamConsumer } from '../stream-consumer.ts';
 import type { ConsumeConfig } from './consume-config.ts';
+import { FreshnessTracker } from './freshness-tracker.ts';
 
 /** Rows and files the warehouse loaded since this process started. */
 export interface WarehouseProgress {
@@ -23,6 +24,8 @@ export interface RunningPipeline {
   readonly consumer: StreamConsumer;
   readonly warehouse: DuckDbWarehouse | undefined;
   readonly warehouseProgress: WarehouseProgress;
+  /** Kinesis arrival → queryable in the embedded warehouse. */
+  readonly freshness: FreshnessTracker;
   /** Loads whatever landed since the last load, now. */
   loadNow(): Promise<void>;
   /** Graceful: lands buffered batches, stores checkpoints, loads the last files, closes everything. */
@@ -41,10 +44,12 @@ export const runPipeline = async (
   const client =
     options.client ?? createKinesisClient({ region: config.stream.region, endpoint: config.stream.endpoint });
   const progress: WarehouseProgress = { landedFiles: 0, files: 0, rows: 0 };
+  const freshness = new FreshnessTracker();
   const pipeline = await Pipeline.create(config, {
     logger,
     onLanded: (batch) => {
       if (batch.rows > 0) progress.landedFiles += 1;
+      freshness.landed(batch);
       options.onLanded?.(batch);
     },
   });
@@ -57,7 +62,9 @@ export const runPipeline = async (
     // Loads never overlap: each waits for the previous one, as a pipeline's batches do.
     loading = loading.then(async () => {
       try {
+        const startedAt = Date.now();
         const loaded = await warehouse.loadNewFiles(pipeline.store);
+        freshness.loaded(startedAt);
         progress.files += loaded.files;
         progress.rows += loaded.rows;
         if (loaded.files > 0) logger.debug('warehouse loaded files', loaded);
@@ -89,6 +96,7 @@ export const runPipeline = async (
     consumer,
     warehouse,
     warehouseProgress: progress,
+    freshness,
     loadNow,
     stop: async () => {
       await consumer.stop();

@@ -13,7 +13,12 @@ describe('MicroBatch', () => {
     const batch = new MicroBatch(limits);
     batch.addRecord('100', 2_000, 10, 0);
     batch.addRecord('105', 1_000, 10, 0);
-    expect([batch.firstSequence, batch.lastSequence, batch.newestArrival]).toEqual(['100', '105', 2_000]);
+    expect([batch.firstSequence, batch.lastSequence, batch.newestArrival, batch.oldestArrival]).toEqual([
+      '100',
+      '105',
+      2_000,
+      1_000,
+    ]);
   });
 
   it('is due on age, measured from its first record', () => {

@@ -21,6 +21,8 @@ export class MicroBatch {
   lastSequence: string | undefined;
   /** Newest ApproximateArrivalTimestamp in the batch: names the batch's files deterministically. */
   newestArrival = 0;
+  /** Oldest ApproximateArrivalTimestamp: how long the batch's first record has waited to land. */
+  oldestArrival = Number.POSITIVE_INFINITY;
   /** Bytes of Data received (before decompression), the measure Kinesis limits are expressed in. */
   bytes = 0;
   records = 0;
@@ -36,6 +38,7 @@ export class MicroBatch {
     }
     this.lastSequence = sequenceNumber;
     if (arrivedAtMs > this.newestArrival) this.newestArrival = arrivedAtMs;
+    if (arrivedAtMs < this.oldestArrival) this.oldestArrival = arrivedAtMs;
     this.bytes += dataBytes;
     this.records += 1;
   }

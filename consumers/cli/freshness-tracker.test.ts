@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { LandedBatch } from '../../pipeline/shard-processor.ts';
+import { FreshnessTracker } from './freshness-tracker.ts';
+
+const batch = (oldestArrivalMs: number, rows = 10): LandedBatch => ({
+  shardId: 's',
+  reason: 'age',
+  rows,
+  deadLetters: 0,
+  keys: [],
+  checkpoint: { sequenceNumber: '1' },
+  millis: 1,
+  oldestArrivalMs,
+});
+
+describe('FreshnessTracker', () => {
+  it('measures arrival to the end of the first load that started after landing', () => {
+    // Prepare
+    let now = 1_000;
+    const tracker = new FreshnessTracker(100, () => now);
+    tracker.landed(batch(0)); // landed at 1000
+    now = 1_500;
+    tracker.landed(batch(900)); // landed at 1500, after the load below started
+
+    // Act
+    now = 2_000;
+    tracker.loaded(1_200);
+    const afterFirst = tracker.stats();
+    now = 3_000;
+    tracker.loaded(2_500);
+
+    // Assess
+    expect(afterFirst).toEqual({ batches: 1, p50Ms: 2_000, p95Ms: 2_000, maxMs: 2_000 });
+    expect(tracker.stats()).toMatchObject({ batches: 2, maxMs: 2_100 });
+  });
+
+  it('ignores batches that landed only dead letters', () => {
+    const tracker = new FreshnessTracker(100, () => 10);
+    tracker.landed(batch(0, 0));
+    tracker.loaded(10);
+    expect(tracker.stats().batches).toBe(0);
+  });
+});
