@@ -1,5 +1,6 @@
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../pipeline/aws/local-endpoint.ts';
 import { createKinesisClient, isLocalEndpoint } from './kinesis-client.ts';
 
 describe('createKinesisClient', () => {
@@ -20,7 +21,7 @@ describe('createKinesisClient', () => {
 
     // Assess
     expect(client.config.requestHandler).toBeInstanceOf(NodeHttpHandler);
-    expect(await client.config.credentials()).toMatchObject({ accessKeyId: 'local' });
+    expect(await client.config.credentials()).toMatchObject({ accessKeyId: LOCAL_CREDENTIALS.accessKeyId });
     expect(await client.config.maxAttempts()).toBe(3);
     client.destroy();
   });

@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Kinesis } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { isLocalEndpoint, localCredentials } from '../pipeline/aws/local-endpoint.ts';
 
 export interface KinesisClientOptions {
   readonly region: string;
@@ -18,15 +19,7 @@ export interface KinesisClientOptions {
   readonly ca?: string | Buffer;
 }
 
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-
-/** True for plain-HTTP endpoints and for loopback hosts: the emulators. */
-export function isLocalEndpoint(endpoint: string): boolean {
-  const url = new URL(endpoint);
-  if (url.protocol === 'http:') return true;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
+export { isLocalEndpoint };
 
 /**
  * A Kinesis client that works against AWS and against the local emulators. The emulators fail
@@ -47,7 +40,7 @@ export function createKinesisClient(options: KinesisClientOptions): Kinesis {
   return new Kinesis({
     region: options.region,
     endpoint: options.endpoint,
-    credentials: options.credentials ?? LOCAL_CREDENTIALS,
+    credentials: options.credentials ?? localCredentials(),
     maxAttempts,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 5_000,

@@ -5,6 +5,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { isLocalEndpoint, localCredentials } from '../aws/local-endpoint.ts';
 import { LandError } from '../errors.ts';
 import type { ObjectStore } from './object-store.ts';
 
@@ -38,6 +39,8 @@ const PERMANENT: Record<string, string> = {
   AuthorizationHeaderMalformed: 'set `region` to the region the bucket lives in',
   PermanentRedirect: 'set `region` to the region the bucket lives in',
   NoSuchKey: 'list the store for existing keys',
+  CredentialsProviderError:
+    'give the process AWS credentials (environment, profile, or an IAM role), or set `lake.endpoint` for a local S3 API',
 };
 
 const errorName = (error: unknown): string =>
@@ -67,6 +70,8 @@ export class S3Store implements ObjectStore {
     this.endpoint = options.endpoint;
     const config: S3ClientConfig = { region: options.region };
     if (options.credentials) config.credentials = { ...options.credentials };
+    else if (options.endpoint !== undefined && isLocalEndpoint(options.endpoint))
+      config.credentials = localCredentials();
     if (options.endpoint !== undefined) {
       config.endpoint = options.endpoint;
       // s3rver stores the aws-chunked checksum framing inside the object (see DEPENDENCIES.md).
