@@ -7,14 +7,14 @@ import { runPipeline } from '../../consumers/cli/run-pipeline.ts';
 import { runDemoProducer } from '../../consumers/demo/demo-producer.ts';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
-import { startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
 import type { LocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
+import { startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
 import { decodeDeadLetters } from '../../pipeline/dead-letter/dead-letter-sink.ts';
-import { RequestLogV1 } from '../../schemas/request-log.ts';
 import { silentLogger } from '../../pipeline/observability/logger.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
-import { startS3Server } from '../support/s3-server.ts';
+import { RequestLogV1 } from '../../schemas/request-log.ts';
 import type { S3Server } from '../support/s3-server.ts';
+import { startS3Server } from '../support/s3-server.ts';
 
 /**
  * kinesis_to_s3: demo traffic through real kinesalite, landed in a real S3 API (s3rver), loaded into
@@ -28,7 +28,10 @@ describe('Kinesis → pipeline → S3 lake → warehouse', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'shardline-s3-'));
-    [kinesis, s3] = await Promise.all([startLocalKinesis({ httpPort: 0, httpsPort: 0 }), startS3Server('lake')]);
+    [kinesis, s3] = await Promise.all([
+      startLocalKinesis({ httpPort: 0, httpsPort: 0 }),
+      startS3Server('lake'),
+    ]);
   });
 
   afterAll(async () => {
@@ -68,7 +71,9 @@ describe('Kinesis → pipeline → S3 lake → warehouse', () => {
     expect(keys.some((k) => k.startsWith('requests/dt='))).toBe(true);
     const letters = (
       await Promise.all(
-        keys.filter((k) => k.startsWith('dead_letters/')).map(async (k) => decodeDeadLetters(await running.pipeline.store.get(k))),
+        keys
+          .filter((k) => k.startsWith('dead_letters/'))
+          .map(async (k) => decodeDeadLetters(await running.pipeline.store.get(k))),
       )
     ).flat();
     expect(letters).toHaveLength(sent.malformed);
