@@ -122,6 +122,22 @@ export class DuckDbWarehouse {
     });
   }
 
+  /**
+   * One prepared statement with `$name` parameters bound from `values` (a named dashboard query).
+   * Unlike `query`, the SQL must be a single statement.
+   */
+  queryWithParams(sql: string, values: Readonly<Record<string, string>>): Promise<Record<string, unknown>[]> {
+    return this.withConnection(async (db) => {
+      const reader = await db.runAndReadAll(sql, { ...values });
+      const names = reader.columnNames();
+      return reader.getRows().map((row) => {
+        const out: Record<string, unknown> = {};
+        for (let i = 0; i < names.length; i++) out[names[i] as string] = toPlainValue(row[i] ?? null);
+        return out;
+      });
+    });
+  }
+
   async rowCount(): Promise<number> {
     const [row] = await this.query(`SELECT count(*) AS n FROM ${REQUESTS_TABLE}`);
     return Number(row?.n ?? 0);
