@@ -22,3 +22,25 @@ export class CheckpointStoreError extends ShardlineError {
     this.name = 'CheckpointStoreError';
   }
 }
+
+/**
+ * This worker no longer owns the shard's lease (another worker took it, or it was released): a
+ * conditional write on the lease failed. Not retriable: the shard reader stops at once and
+ * drops its buffered work, so that only the new owner lands and checkpoints the shard.
+ */
+export class LeaseLostError extends ShardlineError {
+  readonly shardId: string;
+  constructor(shardId: string, message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable: false });
+    this.name = 'LeaseLostError';
+    this.shardId = shardId;
+  }
+}
+
+/** The lease table could not be created, read or written after retries (not a lost lease). */
+export class LeaseTableError extends ShardlineError {
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, { retriable: true, ...options });
+    this.name = 'LeaseTableError';
+  }
+}

@@ -1,6 +1,7 @@
 import type { _Record, GetShardIteratorInput } from '@aws-sdk/client-kinesis';
 import type {
   Checkpoint,
+  ProcessorStart,
   ShardRecordProcessor,
   ShardRecordProcessorFactory,
   SourceRecord,
@@ -8,6 +9,7 @@ import type {
 import { type CheckpointStore, isShardEnd, SHARD_END, type StoredCheckpoint } from './checkpoint-store.ts';
 import { type ConsumerClock, systemClock } from './consumer-clock.ts';
 import { type ConsumerLogger, silentLogger } from './consumer-logger.ts';
+import { LeaseLostError } from './errors.ts';
 import { ExponentialBackoff } from './exponential-backoff.ts';
 import type { KinesisApi } from './kinesis-api.ts';
 import { kinesisErrorKind } from './kinesis-error-kind.ts';
@@ -24,7 +26,9 @@ import type { StreamConsumerConfig } from './stream-consumer-config.ts';
  * Invariant: a checkpoint is stored only after the processor returned it, i.e. after everything
  * up to it landed; checkpoints only move forward. When the processor fails, its buffered work is
  * dropped (leaseLost) and a new processor re-reads the shard from the last durable checkpoint,
- * so a failure can cause duplicates (removed downstream by request id) but never loss.
+ * cutting its first batch where the failed one announced it (same object keys), so a failure
+ * never loses a record. A LeaseLostError from the store (another worker owns the shard now)
+ * stops the reader at once, without landing or checkpointing anything more.
  */
 
 export type ShardReaderState =
@@ -181,7 +185,7 @@ export class ShardReader {
       );
       if (this.#stopReason || isShardEnd(checkpoint)) return;
       this.#committed = checkpoint;
-      this.#processor = this.#options.processorFactory.create(this.shardId);
+      this.#processor = this.#createProcessor();
       this.#state = 'PROCESSING';
       if (await this.#process()) return;
       this.#state = 'SHUTTING_DOWN';
@@ -189,6 +193,7 @@ export class ShardReader {
     } catch (error) {
       this.#recordError(error);
       this.#log.error('shard reader stopped on an unexpected error', { shardId: this.shardId, err: error });
+      this.#processor?.leaseLost();
     } finally {
       this.#state = 'SHUTDOWN_COMPLETE';
     }
@@ -281,6 +286,18 @@ export class ShardReader {
     if (this.#pending) await this.#storeUntilDurable(this.#pending);
   }
 
+  /** A processor that knows where the shard resumes and, with a lease store, announces its batches. */
+  #createProcessor(): ShardRecordProcessor {
+    const store = this.#options.checkpointStore;
+    const resumeFrom = this.#pending ?? this.#committed;
+    const start: ProcessorStart = {
+      checkpoint: resumeFrom === undefined || isShardEnd(resumeFrom) ? undefined : resumeFrom,
+      pendingBatch: store.pendingBatch?.(this.shardId),
+      beforeLanding: store.announceBatch ? (range) => store.announceBatch!(this.shardId, range) : undefined,
+    };
+    return this.#options.processorFactory.create(this.shardId, start);
+  }
+
   #toSourceRecords(records: readonly _Record[]): SourceRecord[] {
     const shardId = this.shardId;
     const batch = new Array<SourceRecord>(records.length);
@@ -320,9 +337,9 @@ export class ShardReader {
   /**
    * Where to resume: after the last record this processor saw, else after the durable
    * checkpoint. A checkpoint inside a KPL-aggregated record (subSequenceNumber set) resumes AT
-   * that record, so the whole aggregate is delivered again and its already-landed user records
-   * become duplicates that the pipeline's dedupe stage drops (the processor contract has no
-   * way to tell it where inside the aggregate to resume).
+   * that record; the processor, told the checkpoint, skips the sub-records already landed.
+   * Without a checkpoint but with a batch an earlier owner announced, the shard resumes at the
+   * batch's first record, whatever the initial position (a LATEST start must not skip it).
    */
   #startingPosition(): Pick<
     GetShardIteratorInput,
@@ -336,6 +353,10 @@ export class ShardReader {
       const type =
         resumeFrom.subSequenceNumber === undefined ? 'AFTER_SEQUENCE_NUMBER' : 'AT_SEQUENCE_NUMBER';
       return { ShardIteratorType: type, StartingSequenceNumber: resumeFrom.sequenceNumber };
+    }
+    const announced = this.#options.checkpointStore.pendingBatch?.(this.shardId);
+    if (resumeFrom === undefined && announced !== undefined) {
+      return { ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: announced.firstSequence };
     }
     // A child shard holds exactly what its parents did not: reading it from its start loses nothing.
     if (this.#parents.length > 0) return { ShardIteratorType: 'TRIM_HORIZON' };
@@ -363,6 +384,7 @@ export class ShardReader {
   }
 
   async #onProcessorError(error: unknown): Promise<void> {
+    if (this.#leaseLost(error)) return;
     this.#recordError(error);
     this.#processorRestarts++;
     this.#log.error('processor failed; dropping its buffer and reading again from the last checkpoint', {
@@ -374,7 +396,7 @@ export class ShardReader {
     } catch (leaseLostError) {
       this.#log.warn('processor failed to drop its buffer', { shardId: this.shardId, err: leaseLostError });
     }
-    this.#processor = this.#options.processorFactory.create(this.shardId);
+    this.#processor = this.#createProcessor();
     this.#state = 'PROCESSING';
     this.#iterator = undefined;
     this.#lastSeen = undefined;
@@ -398,6 +420,7 @@ export class ShardReader {
       if (this.#pending === checkpoint) this.#pending = undefined;
       this.#checkpointBackoff.reset();
     } catch (error) {
+      if (this.#leaseLost(error)) return;
       this.#recordError(error);
       this.#log.warn('checkpoint write failed; retrying', { shardId: this.shardId, err: error });
       await this.#sleep(this.#checkpointBackoff.next());
@@ -412,6 +435,7 @@ export class ShardReader {
         this.#pending = undefined;
         return true;
       } catch (error) {
+        if (this.#leaseLost(error)) return false;
         this.#recordError(error);
         this.#log.warn('checkpoint write failed; retrying', { shardId: this.shardId, err: error, attempt });
         if (this.#stopReason && attempt >= FINAL_CHECKPOINT_ATTEMPTS) return false;
@@ -431,6 +455,7 @@ export class ShardReader {
       try {
         return await action();
       } catch (error) {
+        if (this.#leaseLost(error)) return undefined;
         const kind = kinesisErrorKind(error);
         if (kind === 'throttled') this.#throttled++;
         else this.#recordError(error);
@@ -439,6 +464,18 @@ export class ShardReader {
       }
     }
     return undefined;
+  }
+
+  /** True (and the reader is stopping without landing more) when `error` says the lease is gone. */
+  #leaseLost(error: unknown): boolean {
+    if (!(error instanceof LeaseLostError)) return false;
+    this.#log.warn('lease lost; dropping buffered work, landing and checkpointing nothing more', {
+      shardId: this.shardId,
+      reason: error.message,
+    });
+    this.#stopReason ??= 'lease_lost';
+    this.#abort.abort();
+    return true;
   }
 
   #sleep(ms: number): Promise<void> {

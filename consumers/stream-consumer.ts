@@ -8,6 +8,9 @@ import { StreamNotActiveError } from './errors.ts';
 import { ExponentialBackoff } from './exponential-backoff.ts';
 import { type KinesisApi, toKinesisApi } from './kinesis-api.ts';
 import { kinesisErrorKind } from './kinesis-error-kind.ts';
+import type { Lease } from './leases/lease.ts';
+import { LeaseCheckpointStore } from './leases/lease-checkpoint-store.ts';
+import { LeaseCoordinator, type LeaseCoordinatorOptions } from './leases/lease-coordinator.ts';
 import { ShardReader, type ShardReaderStats } from './shard-reader.ts';
 import {
   type StreamConsumerConfig,
@@ -19,7 +22,16 @@ export interface StreamConsumerOptions extends StreamConsumerConfigInput {
   /** `createKinesisClient(...)`, a bare `KinesisClient`, or a fake in tests. */
   readonly client: KinesisClient | KinesisApi;
   readonly streamName: string;
-  readonly checkpointStore: CheckpointStore;
+  /** Required without `leases`; with them, checkpoints live in the lease table. */
+  readonly checkpointStore?: CheckpointStore;
+  /**
+   * Share the stream with other workers through a DynamoDB lease table: this process reads only
+   * the shards it holds a lease on.
+   */
+  readonly leases?: Pick<
+    LeaseCoordinatorOptions,
+    'table' | 'workerId' | 'failoverTimeMs' | 'renewalIntervalMs' | 'maxLeasesToStealAtOneTime'
+  >;
   readonly processorFactory: ShardRecordProcessorFactory;
   readonly logger?: ConsumerLogger;
   readonly clock?: ConsumerClock;
@@ -45,8 +57,9 @@ const LIST_SHARDS_PAGE = 1000;
  * Reads every shard of one stream in this process: a ShardReader per shard, each feeding its own
  * processor. A child shard (split or merge) waits in its reader until its parents reached
  * SHARD_END, and the shard list is read again every `shardSyncIntervalMs` so that new shards are
- * picked up without a restart. Single-process: checkpoints are not shared; DynamoDB leases
- * replace that when several workers read one stream.
+ * picked up without a restart. With `leases`, the shards are shared among workers: a lease is
+ * created for each listed shard, and a reader runs only while this worker holds the shard's
+ * lease (started by the coordinator when it takes one, stopped without landing when it loses one).
  */
 export class StreamConsumer {
   readonly streamName: string;
@@ -56,6 +69,10 @@ export class StreamConsumer {
   readonly #clock: ConsumerClock;
   readonly #log: ConsumerLogger;
   readonly #readers = new Map<string, ShardReader>();
+  readonly #checkpoints: CheckpointStore;
+  readonly #leases: LeaseCoordinator | undefined;
+  /** Shard ids of the last listing, once there is one: parents outside it are gone (trimmed). */
+  #listed: Set<string> | undefined;
   readonly #abort = new AbortController();
   #state: StreamConsumerStats['state'] = 'idle';
   #starting: Promise<void> | undefined;
@@ -63,8 +80,17 @@ export class StreamConsumer {
   #stopping: Promise<void> | undefined;
 
   constructor(options: StreamConsumerOptions) {
-    const { client, streamName, checkpointStore, processorFactory, logger, clock, random, ...config } =
-      options;
+    const {
+      client,
+      streamName,
+      checkpointStore,
+      leases,
+      processorFactory,
+      logger,
+      clock,
+      random,
+      ...config
+    } = options;
     const parsed = streamConsumerConfigSchema.safeParse(config);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -78,6 +104,27 @@ export class StreamConsumer {
     this.#api = toKinesisApi(client);
     this.#clock = clock ?? systemClock;
     this.#log = logger ?? silentLogger;
+    if (leases) {
+      this.#leases = new LeaseCoordinator({
+        ...leases,
+        clock: this.#clock,
+        random,
+        logger: this.#log,
+        onAcquired: (lease) => this.#onAcquired(lease),
+        onLost: (shardId) => void this.#readers.get(shardId)?.loseLease(),
+        lagOf: (shardId) => this.#readers.get(shardId)?.stats().millisBehindLatest,
+      });
+      this.#checkpoints = new LeaseCheckpointStore(leases.table, this.#leases);
+    } else if (checkpointStore) {
+      this.#checkpoints = checkpointStore;
+    } else {
+      throw new ConfigError('checkpointStore', 'is missing; give a checkpoint store, or leases');
+    }
+  }
+
+  /** The lease coordinator, when the stream is shared with other workers. */
+  get leases(): LeaseCoordinator | undefined {
+    return this.#leases;
   }
 
   /**
@@ -122,6 +169,7 @@ export class StreamConsumer {
     this.#state = 'starting';
     await this.#waitUntilActive();
     if (this.#abort.signal.aborted) return;
+    await this.#options.leases?.table.ensureTable();
     const backoff = this.#backoff();
     for (let attempt = 1; ; attempt++) {
       if (this.#abort.signal.aborted) return;
@@ -140,6 +188,7 @@ export class StreamConsumer {
       }
     }
     this.#state = 'running';
+    await this.#leases?.start();
     this.#syncing = this.#syncPeriodically();
     this.#log.info('stream consumer started', { stream: this.streamName, shards: this.#readers.size });
   }
@@ -149,7 +198,9 @@ export class StreamConsumer {
     this.#abort.abort();
     await this.#starting?.catch(() => undefined);
     await this.#syncing;
+    // Readers land and checkpoint while the leases are still renewed; then they are given up.
     await Promise.all([...this.#readers.values()].map((reader) => reader.stop()));
+    await this.#leases?.stop(true);
     this.#state = 'stopped';
     this.#log.info('stream consumer stopped', { stream: this.streamName });
   }
@@ -212,9 +263,21 @@ export class StreamConsumer {
   /** Starts a reader for every listed shard that has none; forgets finished readers of shards gone from the list. */
   async #syncShards(): Promise<void> {
     const shards = await this.#listShards();
-    const listed = new Set(shards.map((shard) => shard.ShardId));
+    const listed = new Set(shards.map((shard) => shard.ShardId ?? ''));
+    this.#listed = listed;
     for (const [shardId, reader] of this.#readers) {
       if (!listed.has(shardId) && reader.state === 'SHUTDOWN_COMPLETE') this.#readers.delete(shardId);
+    }
+    if (this.#leases) {
+      await this.#leases.ensureLeases(
+        shards.map((shard) => ({
+          shardId: shard.ShardId ?? '',
+          parentShardIds: [shard.ParentShardId, shard.AdjacentParentShardId].filter(
+            (parent): parent is string => parent !== undefined,
+          ),
+        })),
+      );
+      return;
     }
     for (const shard of shards) {
       const shardId = shard.ShardId;
@@ -223,20 +286,42 @@ export class StreamConsumer {
       const parentShardIds = [shard.ParentShardId, shard.AdjacentParentShardId].filter(
         (parent): parent is string => parent !== undefined && listed.has(parent),
       );
-      const reader = new ShardReader({
-        api: this.#api,
-        streamName: this.streamName,
-        shardId,
-        parentShardIds,
-        checkpointStore: this.#options.checkpointStore,
-        processorFactory: this.#options.processorFactory,
-        config: this.#config,
-        clock: this.#clock,
-        random: this.#options.random,
-        logger: this.#log,
-      });
-      this.#readers.set(shardId, reader);
-      void reader.start();
+      this.#startReader(shardId, parentShardIds);
+    }
+  }
+
+  #startReader(shardId: string, parentShardIds: readonly string[]): void {
+    const reader = new ShardReader({
+      api: this.#api,
+      streamName: this.streamName,
+      shardId,
+      parentShardIds,
+      checkpointStore: this.#checkpoints,
+      processorFactory: this.#options.processorFactory,
+      config: this.#config,
+      clock: this.#clock,
+      random: this.#options.random,
+      logger: this.#log,
+    });
+    this.#readers.set(shardId, reader);
+    void reader.start();
+  }
+
+  /** A lease taken: read the shard, once a reader of an earlier hold on it has wound down. */
+  #onAcquired(lease: Lease): void {
+    const shardId = lease.leaseKey;
+    const listed = this.#listed;
+    const parents = lease.parentShardIds.filter((parent) => listed === undefined || listed.has(parent));
+    const previous = this.#readers.get(shardId);
+    const begin = () => {
+      if (this.#abort.signal.aborted || !this.#leases?.isHeld(shardId)) return;
+      if (this.#readers.get(shardId) !== previous) return;
+      this.#startReader(shardId, parents);
+    };
+    if (previous && previous.state !== 'SHUTDOWN_COMPLETE') {
+      void previous.loseLease().then(begin);
+    } else {
+      begin();
     }
   }
 

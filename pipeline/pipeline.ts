@@ -11,7 +11,7 @@ import type { Logger } from './observability/logger.ts';
 import { silentLogger } from './observability/logger.ts';
 import type { LandedBatch } from './shard-processor.ts';
 import { ShardProcessor } from './shard-processor.ts';
-import type { PipelineCounters, ShardRecordProcessorFactory } from './types.ts';
+import type { PipelineCounters, ProcessorStart, ShardRecordProcessorFactory } from './types.ts';
 
 export const newCounters = (): PipelineCounters => ({
   records: 0,
@@ -46,6 +46,7 @@ export interface PipelineOptions {
  */
 export class Pipeline implements ShardRecordProcessorFactory {
   readonly counters = newCounters();
+  private readonly released = new Map<string, number>();
 
   private constructor(
     readonly config: PipelineConfig,
@@ -53,7 +54,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
     private readonly encoder: ParquetEncoder,
     private readonly shared: Omit<
       ConstructorParameters<typeof ShardProcessor>[1],
-      'counters' | 'encoder' | 'store' | 'batch'
+      'counters' | 'encoder' | 'store' | 'batch' | 'released' | 'dedupeWindowMs'
     >,
   ) {}
 
@@ -77,14 +78,20 @@ export class Pipeline implements ShardRecordProcessorFactory {
     });
   }
 
-  create(shardId: string): ShardProcessor {
-    return new ShardProcessor(shardId, {
-      ...this.shared,
-      batch: this.config.batch,
-      counters: this.counters,
-      encoder: this.encoder,
-      store: this.store,
-    });
+  create(shardId: string, start?: ProcessorStart): ShardProcessor {
+    return new ShardProcessor(
+      shardId,
+      {
+        ...this.shared,
+        batch: this.config.batch,
+        counters: this.counters,
+        encoder: this.encoder,
+        store: this.store,
+        released: this.released,
+        dedupeWindowMs: this.config.dedupe.windowMs,
+      },
+      start,
+    );
   }
 
   async close(): Promise<void> {

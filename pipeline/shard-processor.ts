@@ -15,9 +15,11 @@ import type { ObjectStore } from './land/object-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { retryForever } from './retry.ts';
 import type {
+  BatchRange,
   Checkpoint,
   DeadLetter,
   PipelineCounters,
+  ProcessorStart,
   ShardRecordProcessor,
   SourceRecord,
 } from './types.ts';
@@ -25,10 +27,13 @@ import { validateLog } from './validate/validate-log.ts';
 
 export const DEAD_LETTERS_TABLE = 'dead_letters';
 
+/** `recovery`: the batch re-lands the range an earlier owner of the shard announced. */
+export type LandReason = FlushReason | 'recovery';
+
 /** What a flush landed; observers use it for progress and metrics. */
 export interface LandedBatch {
   readonly shardId: string;
-  readonly reason: FlushReason;
+  readonly reason: LandReason;
   readonly rows: number;
   readonly deadLetters: number;
   readonly keys: readonly string[];
@@ -45,6 +50,14 @@ export interface ShardProcessorDeps {
   readonly encoder: ParquetEncoder;
   readonly store: ObjectStore;
   readonly counters: PipelineCounters;
+  /**
+   * Request keys (→ arrival ms) whose first sighting was in a batch this process dropped without
+   * landing (lease lost, processor failure). The deduplicator still remembers them, so the next
+   * copy read must land after all: it may be the very same record read again. Shared by the
+   * processors of one process, like the deduplicator.
+   */
+  readonly released: Map<string, number>;
+  readonly dedupeWindowMs: number;
   readonly logger: Logger;
   readonly onLanded?: (batch: LandedBatch) => void;
   readonly now?: () => number;
@@ -64,20 +77,40 @@ export class ShardProcessor implements ShardRecordProcessor {
   private lost = false;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** Until the announced batch of an earlier owner is cut again, only its end closes a batch. */
+  private pendingBatch: BatchRange | undefined;
+  /** Sub-records of this KPL aggregate at or below `skipThrough` landed before the restart. */
+  private readonly resumeInside: Checkpoint | undefined;
 
   constructor(
     readonly shardId: string,
     private readonly deps: ShardProcessorDeps,
+    private readonly start: ProcessorStart = {},
   ) {
     this.batch = new MicroBatch(deps.batch);
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ shardId });
+    this.pendingBatch = start.pendingBatch;
+    this.resumeInside = start.checkpoint?.subSequenceNumber === undefined ? undefined : start.checkpoint;
   }
 
   async processRecords(records: readonly SourceRecord[]): Promise<Checkpoint | undefined> {
     let checkpoint: Checkpoint | undefined;
     for (const record of records) {
+      const pending = this.pendingBatch;
+      if (pending && compareSequence(record.sequenceNumber, pending.lastSequence) > 0) {
+        // The announced end was not met exactly (it cannot be, short of a changed stream): cut here.
+        this.pendingBatch = undefined;
+        checkpoint = (await this.flush('recovery')) ?? checkpoint;
+      }
       this.ingest(record);
+      if (this.pendingBatch) {
+        if (record.sequenceNumber === this.pendingBatch.lastSequence) {
+          this.pendingBatch = undefined;
+          checkpoint = (await this.flush('recovery')) ?? checkpoint;
+        }
+        continue;
+      }
       const reason = this.batch.due(this.now());
       if (reason) checkpoint = (await this.flush(reason)) ?? checkpoint;
     }
@@ -85,6 +118,7 @@ export class ShardProcessor implements ShardRecordProcessor {
   }
 
   async tick(now: number): Promise<Checkpoint | undefined> {
+    if (this.pendingBatch) return undefined;
     const reason = this.batch.due(now);
     return reason ? this.flush(reason) : undefined;
   }
@@ -99,17 +133,47 @@ export class ShardProcessor implements ShardRecordProcessor {
 
   leaseLost(): void {
     this.lost = true;
+    this.release(this.batch);
     this.batch = new MicroBatch(this.deps.batch);
   }
 
+  /** The batch will not land from here: its first sightings must not make their next copy a duplicate. */
+  private release(batch: MicroBatch): void {
+    const { released, dedupeWindowMs } = this.deps;
+    let newest = 0;
+    for (const row of batch.rows) {
+      const arrived = Number(row.ingest_ts / 1000n);
+      released.set(dedupeKey(row.project_id, row.request_id), arrived);
+      if (arrived > newest) newest = arrived;
+    }
+    // Past the window the deduplicator has forgotten the key too.
+    for (const [key, arrived] of released) {
+      if (newest - arrived < dedupeWindowMs) break;
+      released.delete(key);
+    }
+  }
+
+  /** A copy the deduplicator flags is a duplicate unless its first sighting was dropped unlanded. */
+  private isDuplicate(key: string, arrivedMs: number): boolean {
+    if (!this.deps.dedupe.isDuplicate(key, arrivedMs)) return false;
+    return !this.deps.released.delete(key);
+  }
+
   private ingest(record: SourceRecord): void {
-    const { counters, dedupe, enrich } = this.deps;
+    const { counters, enrich } = this.deps;
     const batch = this.batch;
     const arrivedMs = record.arrivedAt.getTime();
     counters.records += 1;
     const decoded = decodeRecord(record);
-    for (const dl of decoded.deadLetters) this.deadLetter(dl);
+    const skipThrough =
+      this.resumeInside?.sequenceNumber === record.sequenceNumber
+        ? (this.resumeInside.subSequenceNumber ?? -1)
+        : -1;
+    for (const dl of decoded.deadLetters) {
+      if (dl.subSequence === undefined || dl.subSequence > skipThrough) this.deadLetter(dl);
+    }
     for (const line of decoded.logs) {
+      if (line.subSequence !== undefined && line.subSequence <= skipThrough) continue;
       counters.logs += 1;
       const valid = validateLog(line.value);
       if (!valid.ok) {
@@ -122,7 +186,7 @@ export class ShardProcessor implements ShardRecordProcessor {
       // A log with neither `timestamp` nor `fb_time` is dated by its arrival in Kinesis.
       const tsMicros = valid.tsMicros ?? BigInt(arrivedMs) * 1000n;
       const { requestId } = requestKey(log, line.bytes);
-      if (dedupe.isDuplicate(dedupeKey(log.project_id, requestId), arrivedMs)) {
+      if (this.isDuplicate(dedupeKey(log.project_id, requestId), arrivedMs)) {
         counters.deduplicated += 1;
         continue;
       }
@@ -158,10 +222,25 @@ export class ShardProcessor implements ShardRecordProcessor {
    * records; their object keys are derived from the records themselves, so the re-landed files
    * replace the earlier ones instead of adding to them.
    */
-  private async flush(reason: FlushReason): Promise<Checkpoint | undefined> {
+  private async flush(reason: LandReason): Promise<Checkpoint | undefined> {
     const batch = this.batch;
     if (batch.isEmpty || this.lost) return undefined;
     this.batch = new MicroBatch(this.deps.batch);
+    try {
+      const checkpoint = await this.land(batch, reason);
+      if (checkpoint === undefined) this.release(batch);
+      return checkpoint;
+    } catch (error) {
+      this.release(batch);
+      throw error;
+    }
+  }
+
+  private async land(batch: MicroBatch, reason: LandReason): Promise<Checkpoint | undefined> {
+    await this.start.beforeLanding?.({
+      firstSequence: batch.firstSequence!,
+      lastSequence: batch.lastSequence!,
+    });
     const started = this.now();
     const { encoder, store, counters } = this.deps;
     const keyOf = (table: string, ext: string) =>
@@ -210,4 +289,10 @@ export class ShardProcessor implements ShardRecordProcessor {
     this.deps.onLanded?.(landed);
     return checkpoint;
   }
+}
+
+/** Orders Kinesis sequence numbers (decimal strings of up to 56 digits) without BigInt. */
+function compareSequence(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
 }

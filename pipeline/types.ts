@@ -62,8 +62,37 @@ export interface ShardRecordProcessor {
   leaseLost(): void;
 }
 
+/** The sequence range of one batch: its object keys are derived from it. */
+export interface BatchRange {
+  readonly firstSequence: string;
+  readonly lastSequence: string;
+}
+
+/**
+ * What a processor learns from the consumer when it starts on a shard. Everything is optional: a
+ * single-process consumer with a checkpoint file passes nothing.
+ */
+export interface ProcessorStart {
+  /**
+   * Where the shard resumes. With a `subSequenceNumber` the consumer re-delivers that KPL
+   * aggregate whole, and the processor skips its sub-records at or below the sub-sequence.
+   */
+  readonly checkpoint?: Checkpoint;
+  /**
+   * A batch an earlier owner announced but did not checkpoint: it may have landed. The processor
+   * cuts its first batch at exactly this end, so that the batch lands under the same object keys
+   * (replacing, never adding to, what the earlier owner landed).
+   */
+  readonly pendingBatch?: BatchRange;
+  /**
+   * Announces a batch's range before anything of it lands; rejects when the shard's lease is gone,
+   * and then nothing of the batch lands. The consumer's lease store makes the announcement durable.
+   */
+  readonly beforeLanding?: (range: BatchRange) => Promise<void>;
+}
+
 export interface ShardRecordProcessorFactory {
-  create(shardId: string): ShardRecordProcessor;
+  create(shardId: string, start?: ProcessorStart): ShardRecordProcessor;
 }
 
 /** Why a record or log was sent to the dead-letter sink. Stable strings: they are metric labels. */

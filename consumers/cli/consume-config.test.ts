@@ -26,4 +26,24 @@ describe('consume config', () => {
       /stream\.initialTimestamp/,
     );
   });
+
+  it('takes DynamoDB lease settings, with KCL-like defaults', () => {
+    const config = parseConsumeConfig({ stream: { name: 'x' }, checkpoints: { type: 'dynamodb' } });
+    expect(config.checkpoints).toEqual({
+      type: 'dynamodb',
+      failoverTimeMs: 10_000,
+      renewalIntervalMs: 2_000,
+      maxLeasesToStealAtOneTime: 1,
+    });
+  });
+
+  it('refuses a renewal interval that is not well under the failover time', () => {
+    const act = () =>
+      parseConsumeConfig({
+        stream: { name: 'x' },
+        checkpoints: { type: 'dynamodb', failoverTimeMs: 3_000, renewalIntervalMs: 1_500 },
+      });
+    expect(act).toThrow(/renewalIntervalMs/);
+    expect(act).toThrow(/at most 1000 ms/);
+  });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PipelineConfig } from '../../pipeline/config.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
+import { LeaseConfig } from '../leases/lease-config.ts';
 import { checkStreamConsumerFields, streamConsumerFields } from '../stream-consumer-config.ts';
 
 /**
@@ -27,10 +28,31 @@ export const StreamConfig = z
   .strict()
   .superRefine(checkStreamConsumerFields);
 
-export const CheckpointConfig = z
+export const FileCheckpointConfig = z
   .object({
     type: z.literal('file').default('file').describe('Where shard checkpoints are kept (one process).'),
     path: z.string().min(1).default('.shardline/checkpoints.json').describe('Checkpoint file.'),
+  })
+  .strict();
+
+export const CheckpointConfig = z
+  .union([FileCheckpointConfig, LeaseConfig])
+  .describe(
+    '`file`: one process reads every shard. `dynamodb`: shard leases shared by many workers (processes, machines).',
+  );
+
+export const MetricsConfig = z
+  .object({
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65_535)
+      .optional()
+      .describe(
+        'Serve Prometheus metrics on /metrics and health on /health; 0 = any free port; omit for none.',
+      ),
+    host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on; 0.0.0.0 for every one.'),
   })
   .strict();
 
@@ -55,7 +77,8 @@ export const WarehouseConfig = z
 export const ConsumeConfig = z
   .object({
     stream: StreamConfig,
-    checkpoints: CheckpointConfig.default(CheckpointConfig.parse({})),
+    checkpoints: CheckpointConfig.default(FileCheckpointConfig.parse({})),
+    metrics: MetricsConfig.default({ host: '127.0.0.1' }),
     warehouse: WarehouseConfig.default({
       type: 'duckdb',
       file: '.shardline/warehouse.duckdb',

@@ -4,6 +4,7 @@ import { createLogger } from '../../pipeline/observability/logger.ts';
 import type { DemoProducerResult } from '../demo/demo-producer.ts';
 import { runDemoProducer } from '../demo/demo-producer.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
+import { startLocalDynamo } from '../local-stack/dynamo-server.ts';
 import { ensureStream } from '../local-stack/ensure-stream.ts';
 import { startLocalKinesis } from '../local-stack/kinesis-server.ts';
 import { parseConsumeConfig } from './consume-config.ts';
@@ -41,7 +42,14 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
   mkdirSync(dir, { recursive: true });
   const unlock = lockStateDir(dir);
   if (opts.fresh || opts.exit) {
-    for (const part of ['kinesis', 'lake', 'warehouse.duckdb', 'warehouse.duckdb.wal', 'checkpoints.json']) {
+    for (const part of [
+      'kinesis',
+      'dynamodb',
+      'lake',
+      'warehouse.duckdb',
+      'warehouse.duckdb.wal',
+      'checkpoints.json',
+    ]) {
       rmSync(join(dir, part), { recursive: true, force: true });
     }
   }
@@ -49,6 +57,9 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
   const kinesis = await startLocalKinesis({ dir, httpPort: opts.httpPort, httpsPort: opts.httpsPort });
   const client = createKinesisClient({ region: REGION, endpoint: kinesis.httpEndpoint });
   await ensureStream(client, opts.stream, opts.shards);
+  // Leases and checkpoints in a local DynamoDB, as in production: more workers may join with
+  // `shardline consume` and checkpoints.endpoint set to it.
+  const dynamo = await startLocalDynamo({ dir });
 
   const config = parseConsumeConfig(
     {
@@ -58,7 +69,13 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
         endpoint: kinesis.httpEndpoint,
         idleTimeBetweenReadsMs: 250,
       },
-      checkpoints: { type: 'file', path: join(dir, 'checkpoints.json') },
+      checkpoints: {
+        type: 'dynamodb',
+        endpoint: dynamo.endpoint,
+        workerId: 'dev',
+        failoverTimeMs: 10_000,
+        renewalIntervalMs: 2_000,
+      },
       lake: { type: 'local', dir: join(dir, 'lake') },
       warehouse: { type: 'duckdb', file: join(dir, 'warehouse.duckdb'), loadIntervalMs: 500 },
     },
@@ -71,6 +88,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
       'Shardline dev stack',
       `  Kinesis (SDK, HTTP)        ${kinesis.httpEndpoint}   stream "${opts.stream}", ${opts.shards} shards`,
       `  Kinesis (Fluent Bit, TLS)  ${kinesis.httpsEndpoint}   tls.ca_file ${kinesis.caFile}`,
+      `  Leases (DynamoDB)          ${dynamo.endpoint}   table "shardline-leases-${opts.stream}"`,
       `  Parquet lake               ${join(dir, 'lake')}`,
       `  Warehouse (DuckDB)         ${join(dir, 'warehouse.duckdb')}   try: npx shardline query "select count(*) from requests"`,
       '',
@@ -122,6 +140,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     progress.stop();
     await running.stop();
     await kinesis.close();
+    await dynamo.close();
     unlock();
   };
 

@@ -1,11 +1,14 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { ShardlineError } from '../../pipeline/errors.ts';
 import { createLogger } from '../../pipeline/observability/logger.ts';
 import { loadConsumeConfig } from './consume-config.ts';
 import { runDev } from './dev-command.ts';
+import { runLeases } from './leases-command.ts';
+import { parseParamPairs, runNamedQuery, type WarehouseKind } from './named-query-command.ts';
 import type { OutputFormat } from './query-command.ts';
 import { runQuery } from './query-command.ts';
 import { runPipeline } from './run-pipeline.ts';
+import { runWarehouseCommand, type WarehouseAction } from './warehouse-command.ts';
 
 const int = (name: string, min: number) => (value: string) => {
   const n = Number(value);
@@ -72,13 +75,28 @@ program
     'Consume a Kinesis stream (local or AWS) into Parquet, as configured in a JSON file. Runs until SIGINT/SIGTERM.',
   )
   .requiredOption('-c, --config <file>', 'JSON config file (see README: "Configuration")')
+  .option(
+    '--worker-id <id>',
+    'this worker in the lease table (checkpoints.type "dynamodb"); default <host>-<pid>',
+  )
+  .option(
+    '--metrics-port <port>',
+    'serve /metrics and /health on this port (0 = any free port)',
+    int('--metrics-port', 0),
+  )
   .action(async (o) => {
-    const config = loadConsumeConfig(o.config);
+    const loaded = loadConsumeConfig(o.config);
+    const config =
+      o.metricsPort === undefined
+        ? loaded
+        : { ...loaded, metrics: { ...loaded.metrics, port: o.metricsPort } };
     const logger = createLogger({ component: 'consume', stream: config.stream.name });
-    const running = await runPipeline(config, { logger });
+    const running = await runPipeline(config, { logger, workerId: o.workerId });
     logger.info('consuming', {
       endpoint: config.stream.endpoint ?? 'aws',
       lake: running.pipeline.store.describe(),
+      worker: running.workerId,
+      metrics: running.metricsUrl,
     });
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -90,18 +108,88 @@ program
   });
 
 program
+  .command('leases')
+  .description(
+    'Print the lease table of a stream consumed with checkpoints.type "dynamodb": owner, checkpoint, lag.',
+  )
+  .requiredOption('-c, --config <file>', 'the JSON config file the workers use')
+  .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+  .action(async (o) => {
+    process.exitCode = await runLeases(loadConsumeConfig(o.config), { format: o.format as 'table' | 'json' });
+  });
+
+program
   .command('query')
-  .description('Run SQL against the embedded DuckDB warehouse (table `requests`).')
+  .description(
+    'Run SQL against the embedded DuckDB warehouse (table `requests`), or a named dashboard query (schemas/queries/) against the embedded warehouse or SingleStore.',
+  )
   .argument(
-    '<sql>',
+    '[sql]',
     'the SQL to run, e.g. "select endpoint, count(*) from requests group by 1 order by 2 desc limit 5"',
   )
   .option('--db <file>', 'warehouse file', '.shardline/warehouse.duckdb')
   .addOption(
     new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
   )
-  .action(async (sql: string, o) => {
+  .option('--named <query>', 'run a named query of schemas/queries/ instead of SQL, e.g. latency_by_endpoint')
+  .option('--project <id>', 'named query: project id')
+  .option('--from <time>', 'named query: start of the range, ISO 8601 UTC (default: an hour before --to)')
+  .option('--to <time>', 'named query: end of the range, exclusive (default: now)')
+  .option('--limit <n>', "named query: rows to return (default: the query's own)")
+  .option(
+    '--param <name=value>',
+    'named query: any other parameter (repeatable)',
+    (v: string, acc: string[]) => [...acc, v],
+    [] as string[],
+  )
+  .addOption(
+    new Option('--warehouse <kind>', 'named query: where to run it')
+      .choices(['embedded', 'singlestore'])
+      .default('embedded'),
+  )
+  .option('--url <url>', 'SingleStore URL, singlestore://user:pass@host:3306/db (default: $SINGLESTORE_URL)')
+  .action(async (sql: string | undefined, o) => {
+    if (o.named !== undefined) {
+      process.exitCode = await runNamedQuery({
+        name: o.named,
+        warehouse: o.warehouse as WarehouseKind,
+        db: o.db,
+        url: o.url ?? process.env.SINGLESTORE_URL,
+        format: o.format as OutputFormat,
+        params: { ...parseParamPairs(o.param), project: o.project, from: o.from, to: o.to, limit: o.limit },
+      });
+      return;
+    }
+    if (sql === undefined) throw new ShardlineError('query: give the SQL to run, or --named <query>');
     process.exitCode = await runQuery(sql, { db: o.db, format: o.format as OutputFormat });
+  });
+
+program
+  .command('warehouse')
+  .description(
+    'Manage the SingleStore warehouse: init (migrations + S3 pipeline, idempotent), status, pause, resume, errors.',
+  )
+  .addArgument(
+    new Argument('<action>', 'what to do').choices(['init', 'status', 'pause', 'resume', 'errors']),
+  )
+  .option('--url <url>', 'SingleStore URL, singlestore://user:pass@host:3306/db (default: $SINGLESTORE_URL)')
+  .option(
+    '--config <file>',
+    'init: JSON pipeline config (bucket, prefix, region, credentials); see schemas/README.md',
+  )
+  .option('--pipeline <name>', 'pipeline name', 'shardline_requests')
+  .option('--limit <n>', 'errors: how many', int('--limit', 1), 20)
+  .addOption(
+    new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
+  )
+  .action(async (action: string, o) => {
+    process.exitCode = await runWarehouseCommand(action as WarehouseAction, {
+      url: o.url ?? process.env.SINGLESTORE_URL,
+      config: o.config,
+      pipeline: o.pipeline,
+      format: o.format as OutputFormat,
+      limit: o.limit,
+    });
   });
 
 try {

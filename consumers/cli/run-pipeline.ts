@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Logger } from '../../pipeline/observability/logger.ts';
 import { Pipeline } from '../../pipeline/pipeline.ts';
@@ -5,9 +6,13 @@ import type { LandedBatch } from '../../pipeline/shard-processor.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
 import { FileCheckpointStore } from '../file-checkpoint-store.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
+import { createDynamoClient } from '../leases/dynamo-client.ts';
+import { LeaseTable } from '../leases/lease-table.ts';
 import { StreamConsumer } from '../stream-consumer.ts';
 import type { ConsumeConfig } from './consume-config.ts';
 import { FreshnessTracker } from './freshness-tracker.ts';
+import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
+import { WorkerMetrics } from './worker-metrics.ts';
 
 /** Rows and files the warehouse loaded since this process started. */
 export interface WarehouseProgress {
@@ -26,6 +31,11 @@ export interface RunningPipeline {
   readonly warehouseProgress: WarehouseProgress;
   /** Kinesis arrival → queryable in the embedded warehouse. */
   readonly freshness: FreshnessTracker;
+  /** This worker's id in the lease table (also a label of its metrics). */
+  readonly workerId: string;
+  readonly metrics: WorkerMetrics;
+  /** Where /metrics and /health are served, when `metrics.port` is set. */
+  readonly metricsUrl: string | undefined;
   /** Loads whatever landed since the last load, now. */
   loadNow(): Promise<void>;
   /** Graceful: lands buffered batches, stores checkpoints, loads the last files, closes everything. */
@@ -38,9 +48,22 @@ export interface RunningPipeline {
  */
 export const runPipeline = async (
   config: ConsumeConfig,
-  options: { logger: Logger; client?: KinesisClient; onLanded?: (batch: LandedBatch) => void },
+  options: {
+    logger: Logger;
+    client?: KinesisClient;
+    onLanded?: (batch: LandedBatch) => void;
+    /** Overrides `checkpoints.workerId` (`shardline consume --worker-id`). */
+    workerId?: string;
+  },
 ): Promise<RunningPipeline> => {
-  const { logger } = options;
+  const checkpoints = config.checkpoints;
+  const workerId =
+    options.workerId ??
+    (checkpoints.type === 'dynamodb' ? checkpoints.workerId : undefined) ??
+    `${hostname()}-${process.pid}`;
+  const logger =
+    checkpoints.type === 'dynamodb' ? options.logger.child({ worker: workerId }) : options.logger;
+  let metrics: WorkerMetrics | undefined;
   const client =
     options.client ?? createKinesisClient({ region: config.stream.region, endpoint: config.stream.endpoint });
   const progress: WarehouseProgress = { landedFiles: 0, files: 0, rows: 0 };
@@ -50,6 +73,7 @@ export const runPipeline = async (
     onLanded: (batch) => {
       if (batch.rows > 0) progress.landedFiles += 1;
       freshness.landed(batch);
+      metrics?.onLanded(batch);
       options.onLanded?.(batch);
     },
   });
@@ -80,15 +104,45 @@ export const runPipeline = async (
       ? setInterval(() => void loadNow(), config.warehouse.loadIntervalMs)
       : undefined;
 
-  const { name: streamName, region: _region, endpoint: _endpoint, ...consumerConfig } = config.stream;
+  const { name: streamName, region, endpoint: _endpoint, ...consumerConfig } = config.stream;
+  const dynamo =
+    checkpoints.type === 'dynamodb'
+      ? createDynamoClient({ region: checkpoints.region ?? region, endpoint: checkpoints.endpoint })
+      : undefined;
   const consumer = new StreamConsumer({
     ...consumerConfig,
     client,
     streamName,
-    checkpointStore: new FileCheckpointStore(config.checkpoints.path, { streamName }),
+    ...(checkpoints.type === 'dynamodb'
+      ? {
+          leases: {
+            table: new LeaseTable({
+              client: dynamo!,
+              tableName: checkpoints.table ?? `shardline-leases-${streamName}`,
+            }),
+            workerId,
+            failoverTimeMs: checkpoints.failoverTimeMs,
+            renewalIntervalMs: checkpoints.renewalIntervalMs,
+            maxLeasesToStealAtOneTime: checkpoints.maxLeasesToStealAtOneTime,
+          },
+        }
+      : { checkpointStore: new FileCheckpointStore(checkpoints.path, { streamName }) }),
     processorFactory: pipeline,
     logger,
   });
+  const workerMetrics = new WorkerMetrics(workerId, consumer, pipeline.counters);
+  metrics = workerMetrics;
+  let server: MetricsServer | undefined;
+  if (config.metrics.port !== undefined) {
+    const scanBudget = checkpoints.type === 'dynamodb' ? checkpoints.failoverTimeMs : 0;
+    server = await startMetricsServer({
+      port: config.metrics.port,
+      host: config.metrics.host,
+      metrics: () => workerMetrics.render(),
+      health: () => workerMetrics.health(scanBudget),
+    });
+    logger.info('metrics served', { url: `${server.url}/metrics`, health: `${server.url}/health` });
+  }
   await consumer.start();
 
   return {
@@ -97,9 +151,14 @@ export const runPipeline = async (
     warehouse,
     warehouseProgress: progress,
     freshness,
+    workerId,
+    metrics: workerMetrics,
+    metricsUrl: server?.url,
     loadNow,
     stop: async () => {
       await consumer.stop();
+      await server?.close();
+      dynamo?.destroy();
       if (timer) clearInterval(timer);
       await loadNow();
       await warehouse?.close();

@@ -1,0 +1,50 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface MetricsServerOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly metrics: () => string;
+  readonly health: () => { ok: boolean; detail: Record<string, unknown> };
+}
+
+export interface MetricsServer {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** `GET /metrics` (Prometheus text) and `GET /health` (200 or 503 with a JSON body). */
+export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405).end();
+    } else if (path === '/metrics') {
+      res
+        .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+        .end(options.metrics());
+    } else if (path === '/health') {
+      const { ok, detail } = options.health();
+      res
+        .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: ok ? 'ok' : 'unhealthy', ...detail }));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics or /health\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

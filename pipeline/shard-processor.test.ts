@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
+import { PipelineConfig } from './config.ts';
+import { aggregate } from './decode/kpl.ts';
+import type { ObjectStore } from './land/object-store.ts';
+import { Pipeline } from './pipeline.ts';
+import type { LandedBatch } from './shard-processor.ts';
+import type { BatchRange, SourceRecord } from './types.ts';
+
+const SHARD = 'shardId-000000000001';
+const encoder = new TextEncoder();
+
+/** Keeps every put, in order. */
+class MemoryStore implements ObjectStore {
+  readonly puts: string[] = [];
+  async put(key: string): Promise<void> {
+    this.puts.push(key);
+  }
+  async get(): Promise<Uint8Array> {
+    throw new Error('not kept');
+  }
+  async list(): Promise<string[]> {
+    return [];
+  }
+  describe(): string {
+    return 'memory';
+  }
+}
+
+const lines = (n: number, firstIndex = 0) =>
+  [...generateRequestLogs(n, { seed: 5, firstIndex, startTime: Date.parse('2026-11-22T10:00:00Z') })].map(
+    (log) => encoder.encode(toFluentBitLine(log, String(log.timestamp))),
+  );
+
+const recordFactory = (data: Uint8Array, seq: number): SourceRecord => ({
+  shardId: SHARD,
+  sequenceNumber: String(1_000 + seq),
+  partitionKey: 'pk',
+  arrivedAt: new Date(Date.parse('2026-11-22T10:00:00Z') + seq),
+  data,
+});
+
+const setup = async (maxRows: number) => {
+  const store = new MemoryStore();
+  const landed: LandedBatch[] = [];
+  const config = PipelineConfig.parse({ batch: { maxRows, maxAgeMs: 60_000 }, enrich: { geoIp: false } });
+  const pipeline = await Pipeline.create(config, { store, onLanded: (b) => landed.push(b) });
+  return { store, landed, pipeline };
+};
+
+describe('ShardProcessor and the consumer contract', () => {
+  it('skips the sub-records of a KPL aggregate at or below a sub-sequence checkpoint', async () => {
+    // Prepare: one aggregate of 5 logs, checkpointed after its sub-record 2.
+    const { landed, pipeline } = await setup(1_000);
+    const data = aggregate(lines(5).map((bytes) => ({ partitionKey: 'pk', data: bytes })));
+    const processor = pipeline.create(SHARD, {
+      checkpoint: { sequenceNumber: '1000', subSequenceNumber: 2 },
+    });
+
+    // Act
+    await processor.processRecords([recordFactory(data, 0)]);
+    await processor.shutdownRequested();
+
+    // Assess: sub-records 3 and 4 only.
+    expect(landed.map((b) => b.rows)).toEqual([2]);
+    await pipeline.close();
+  });
+
+  it('cuts the first batch at an announced range, so that it lands under the same key again', async () => {
+    // Prepare: a first owner lands batches of 3 records, announcing each range.
+    const records = lines(9).map(recordFactory);
+    const first = await setup(3);
+    const announced: BatchRange[] = [];
+    const owner = first.pipeline.create(SHARD, {
+      beforeLanding: async (range) => {
+        announced.push(range);
+      },
+    });
+    await owner.processRecords(records.slice(0, 3));
+
+    // Act: another owner with other batch limits resumes before that first batch was checkpointed.
+    const second = await setup(1_000);
+    const successor = second.pipeline.create(SHARD, { pendingBatch: announced[0] });
+    await successor.processRecords(records);
+    await successor.shutdownRequested();
+
+    // Assess: the announced batch gets the same key; the rest lands as one more batch.
+    expect(announced).toEqual([{ firstSequence: '1000', lastSequence: '1002' }]);
+    expect(second.store.puts[0]).toBe(first.store.puts[0]);
+    expect(second.landed.map((b) => [b.reason, b.rows])).toEqual([
+      ['recovery', 3],
+      ['shutdown', 6],
+    ]);
+    await first.pipeline.close();
+    await second.pipeline.close();
+  });
+
+  it('lands nothing when the announcement is refused, and lands the records when read again', async () => {
+    // Prepare
+    const { landed, pipeline } = await setup(2);
+    const records = lines(2).map(recordFactory);
+    const lost = pipeline.create(SHARD, {
+      beforeLanding: () => Promise.reject(new Error('lease lost')),
+    });
+
+    // Act: the first processor's batch is dropped; the same records are read again.
+    await expect(lost.processRecords(records)).rejects.toThrow('lease lost');
+    lost.leaseLost();
+    const again = pipeline.create(SHARD);
+    await again.processRecords(records);
+
+    // Assess: not dropped as duplicates of their own unlanded first sighting.
+    expect(landed.map((b) => b.rows)).toEqual([2]);
+    expect(pipeline.counters.deduplicated).toBe(0);
+    await pipeline.close();
+  });
+});
