@@ -25,8 +25,11 @@ FROM (
     method,
     endpoint,
     COUNT(*) AS requests,
-    {{count_true(redacted LIKE 'query:%' OR redacted LIKE '%,query:%' OR redacted LIKE 'path:%' OR redacted LIKE '%,path:%')}}
-      AS secret_in_url,
+    -- Two substring tests rule out most lists (header and body names) in one pass each; the exact
+    -- test, four patterns, runs only on the lists left.
+    {{count_true((CASE WHEN redacted LIKE '%query:%' OR redacted LIKE '%path:%'
+      THEN redacted LIKE 'query:%' OR redacted LIKE '%,query:%' OR redacted LIKE 'path:%' OR redacted LIKE '%,path:%'
+    END))}} AS secret_in_url,
     ROUND({{percentile(latency_ms, 0.95)}}, 3) AS p95_ms,
     {{ratio({{count_true(status >= 500)}}, COUNT(*))}} AS server_error_rate,
     ROUND({{percentile(bytes_out, 0.95)}}, 0) AS p95_response_bytes

@@ -4,19 +4,24 @@
 -- @param to timestamp  End of the range (exclusive, UTC).
 -- @param limit int 20  Rows to return.
 SELECT
-  c.browser,
-  c.requests,
-  {{ratio(c.requests, t.total)}} AS share
+  browser,
+  requests,
+  {{ratio(requests, total)}} AS share
 FROM (
-  SELECT COALESCE(browser, '(unknown)') AS browser, COUNT(*) AS requests
-  FROM requests
-  WHERE project_id = :project AND ts >= :from AND ts < :to
-  GROUP BY COALESCE(browser, '(unknown)')
-) c
-CROSS JOIN (
-  SELECT COUNT(*) AS total
-  FROM requests
-  WHERE project_id = :project AND ts >= :from AND ts < :to
-) t
-ORDER BY c.requests DESC, c.browser
+  -- The total is a window over the groups, so the rows are read once.
+  SELECT browser, requests, SUM(requests) OVER () AS total
+  FROM (
+    -- NULL is named once per group, not once per row; grouping again merges it with a value
+    -- really spelt (unknown), should there be one.
+    SELECT COALESCE(browser, '(unknown)') AS browser, SUM(requests) AS requests
+    FROM (
+      SELECT browser, COUNT(*) AS requests
+      FROM requests
+      WHERE project_id = :project AND ts >= :from AND ts < :to
+      GROUP BY browser
+    ) g
+    GROUP BY COALESCE(browser, '(unknown)')
+  ) c
+) s
+ORDER BY requests DESC, browser
 LIMIT :limit

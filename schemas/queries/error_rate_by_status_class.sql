@@ -3,18 +3,17 @@
 -- @param from timestamp  Start of the range (inclusive, UTC).
 -- @param to timestamp  End of the range (exclusive, UTC).
 SELECT
-  c.status_class,
-  c.requests,
-  {{ratio(c.requests, t.total)}} AS share
+  status_class,
+  requests,
+  {{ratio(requests, total)}} AS share
 FROM (
-  SELECT status_class, COUNT(*) AS requests
-  FROM requests
-  WHERE project_id = :project AND ts >= :from AND ts < :to
-  GROUP BY status_class
-) c
-CROSS JOIN (
-  SELECT COUNT(*) AS total
-  FROM requests
-  WHERE project_id = :project AND ts >= :from AND ts < :to
-) t
-ORDER BY c.status_class
+  -- The total is a window over the groups, so the rows are read once.
+  SELECT status_class, requests, SUM(requests) OVER () AS total
+  FROM (
+    SELECT status_class, COUNT(*) AS requests
+    FROM requests
+    WHERE project_id = :project AND ts >= :from AND ts < :to
+    GROUP BY status_class
+  ) c
+) s
+ORDER BY status_class

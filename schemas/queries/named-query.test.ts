@@ -58,6 +58,40 @@ describe('named queries: one library, two dialects', () => {
     expect(r.values).toEqual(['p1', '2025-01-15 11:30:00.000000']);
   });
 
+  it('computes percentiles of one column in one DuckDB aggregate and one PERCENTILE_CONT each on SingleStore', () => {
+    // Prepare
+    const q = parseNamedQuery(
+      'p',
+      `SELECT {{percentile(latency_ms, 0.5, [0.5, 0.95, 0.99])}} AS a, {{percentile(latency_ms, 0.99, [0.5, 0.95, 0.99])}} AS b FROM requests`,
+    );
+
+    // Act
+    const duckdb = renderNamedQuery(q, 'duckdb', {}).sql;
+    const singlestore = renderNamedQuery(q, 'singlestore', {}).sql;
+
+    // Assess
+    expect(duckdb).toBe(
+      'SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99])[1] AS a, quantile_cont(latency_ms, [0.5, 0.95, 0.99])[3] AS b FROM requests',
+    );
+    expect(singlestore).toBe(
+      'SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latency_ms) AS a, PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY latency_ms) AS b FROM requests',
+    );
+  });
+
+  it('refuses a percentile whose list lacks its fraction, naming the query', () => {
+    // Act
+    const missing = () => parseNamedQuery('q', 'SELECT {{percentile(x, 0.9, [0.5, 0.95])}}');
+    const notList = () => parseNamedQuery('q', 'SELECT {{percentile(x, 0.9, 0.9)}}');
+    const tooMany = () => parseNamedQuery('q', 'SELECT {{percentile(x, 0.9, [0.9], 1)}}');
+
+    // Assess
+    expect(missing).toThrow(
+      /query q: the third argument of percentile must list fractions .* including 0\.9/,
+    );
+    expect(notList).toThrow(/query q: the third argument of percentile/);
+    expect(tooMany).toThrow(/\{\{percentile\}\} takes 2 to 3 argument\(s\), got 4/);
+  });
+
   it('refuses missing, malformed and undeclared parameters, naming them', () => {
     // Prepare
     const q = parseNamedQuery('slow', TEMPLATE);

@@ -100,7 +100,7 @@ const paramTokens = (sql: string): Token[] => {
   return tokens;
 };
 
-/** Splits macro arguments on top-level commas (not inside parentheses or quotes). */
+/** Splits macro arguments on top-level commas (not inside parentheses, brackets or quotes). */
 const splitArgs = (args: string): string[] => {
   const out: string[] = [];
   let depth = 0;
@@ -109,8 +109,8 @@ const splitArgs = (args: string): string[] => {
   for (let i = 0; i < args.length; i++) {
     const ch = args[i];
     if (ch === "'") quoted = !quoted;
-    else if (!quoted && ch === '(') depth++;
-    else if (!quoted && ch === ')') depth--;
+    else if (!quoted && (ch === '(' || ch === '[')) depth++;
+    else if (!quoted && (ch === ')' || ch === ']')) depth--;
     else if (!quoted && depth === 0 && ch === ',') {
       out.push(args.slice(start, i).trim());
       start = i + 1;
@@ -138,13 +138,22 @@ const expandMacros = (
       );
     }
     const args = splitArgs(call[2] as string);
-    if (args.length !== MACRO_ARITY[macro]) {
+    const [min, max] = MACRO_ARITY[macro];
+    if (args.length < min || args.length > max) {
       throw new ConfigError(
         `query ${name}`,
-        `{{${macro}}} takes ${MACRO_ARITY[macro]} argument(s), got ${args.length}`,
+        `{{${macro}}} takes ${min === max ? min : `${min} to ${max}`} argument(s), got ${args.length}`,
       );
     }
-    out = out.slice(0, open) + macros[macro](...args) + out.slice(close + 2);
+    let expanded: string;
+    try {
+      expanded = macros[macro](...args);
+    } catch (cause) {
+      throw new ConfigError(`query ${name}`, cause instanceof Error ? cause.message : String(cause), {
+        cause,
+      });
+    }
+    out = out.slice(0, open) + expanded + out.slice(close + 2);
   }
   return out;
 };

@@ -4,19 +4,24 @@
 -- @param to timestamp  End of the range (exclusive, UTC).
 -- @param limit int 20  Rows to return.
 SELECT
-  c.os,
-  c.requests,
-  {{ratio(c.requests, t.total)}} AS share
+  os,
+  requests,
+  {{ratio(requests, total)}} AS share
 FROM (
-  SELECT COALESCE(os, '(unknown)') AS os, COUNT(*) AS requests
-  FROM requests
-  WHERE project_id = :project AND ts >= :from AND ts < :to
-  GROUP BY COALESCE(os, '(unknown)')
-) c
-CROSS JOIN (
-  SELECT COUNT(*) AS total
-  FROM requests
-  WHERE project_id = :project AND ts >= :from AND ts < :to
-) t
-ORDER BY c.requests DESC, c.os
+  -- The total is a window over the groups, so the rows are read once.
+  SELECT os, requests, SUM(requests) OVER () AS total
+  FROM (
+    -- NULL is named once per group, not once per row; grouping again merges it with a value
+    -- really spelt (unknown), should there be one.
+    SELECT COALESCE(os, '(unknown)') AS os, SUM(requests) AS requests
+    FROM (
+      SELECT os, COUNT(*) AS requests
+      FROM requests
+      WHERE project_id = :project AND ts >= :from AND ts < :to
+      GROUP BY os
+    ) g
+    GROUP BY COALESCE(os, '(unknown)')
+  ) c
+) s
+ORDER BY requests DESC, os
 LIMIT :limit

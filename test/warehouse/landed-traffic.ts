@@ -28,7 +28,15 @@ const SHARDS = 3;
  */
 export const landGeneratedTraffic = async (
   dir: string,
-  options: { count: number; seed: number; startTime: string; ratePerSecond: number; batchRows: number },
+  options: {
+    count: number;
+    seed: number;
+    startTime: string;
+    ratePerSecond: number;
+    batchRows: number;
+    /** Edits each enriched row before it is encoded, for values the generator never makes. */
+    edit?: (row: RequestRow, index: number) => RequestRow;
+  },
 ): Promise<LandedTraffic> => {
   const enrich = createEnricher({ geoIp: await GeoIp.open(), userAgents: new UserAgentClassifier() });
   const encoder = await ParquetEncoder.create();
@@ -42,7 +50,7 @@ export const landGeneratedTraffic = async (
     if (!valid.ok) throw new Error(`generated log ${index} is invalid: ${valid.message}`);
     const shard = index % SHARDS;
     const arrivedAt = new Date(Date.parse(options.startTime) + (index * 1000) / options.ratePerSecond + 500);
-    const row = enrich(valid.log, {
+    const enriched = enrich(valid.log, {
       shardId: `shardId-00000000000${shard}`,
       sequenceNumber: String(1_000_000 + index),
       subSequence: 0,
@@ -50,6 +58,7 @@ export const landGeneratedTraffic = async (
       requestId: requestKey(valid.log, text.encode(JSON.stringify(log))).requestId,
       tsMicros: valid.tsMicros ?? BigInt(arrivedAt.getTime()) * 1000n,
     });
+    const row = options.edit?.(enriched, index) ?? enriched;
     rows.push(row);
     perShard[shard]?.push(row);
     index++;

@@ -94,3 +94,91 @@ describe('named dashboard queries on DuckDB over Parquet written by the pipeline
     expectRowsToMatch(actual, expected);
   });
 });
+
+describe('named queries on values the generator never makes', () => {
+  let unknownDir: string;
+  let unknown: LandedTraffic;
+
+  beforeAll(async () => {
+    unknownDir = await mkdtemp(join(tmpdir(), 'named-queries-unknown-'));
+    // A third of the rows without browser, OS and country, a third with each spelt (unknown):
+    // the queries name NULL after grouping, so both must still end up in one row. And secrets
+    // in every place of the redacted list, including a body field whose name only looks like one.
+    const redacted = [
+      'header:authorization,query:sig',
+      'path:jwt',
+      'request_body:path:x,header:x-query:y',
+      'header:cookie,path:card,query:sig',
+    ];
+    unknown = await landGeneratedTraffic(unknownDir, {
+      count: 600,
+      seed: 7,
+      startTime: START,
+      ratePerSecond: 20,
+      batchRows: 100,
+      edit: (row, i) => ({
+        ...row,
+        ...(i % 3 === 0 ? { browser: null, os: null, country: null } : {}),
+        ...(i % 3 === 1 ? { browser: '(unknown)', os: '(unknown)', country: '(unknown)' } : {}),
+        ...(i % 5 < redacted.length ? { redacted: redacted[i % 5] as string } : {}),
+      }),
+    });
+  });
+
+  afterAll(async () => {
+    await unknown?.warehouse.close();
+    await rm(unknownDir, { recursive: true, force: true });
+  });
+
+  it.each(['browsers', 'operating_systems', 'countries'])(
+    '%s counts NULL and (unknown) in one row',
+    async (name) => {
+      // Prepare
+      const query = library.get(name);
+      if (query === undefined) throw new Error(`no query ${name}`);
+      const project = unknown.rows[0]?.project_id as string;
+      const whole: Range = { project, fromMicros: startMicros, toMicros: startMicros + 3_600_000_000n };
+      const rendered = renderNamedQuery(query, 'duckdb', {
+        project,
+        from: iso(whole.fromMicros),
+        to: iso(whole.toMicros),
+      });
+      const expected = EXPECTED[name]?.(unknown.rows, whole) ?? [];
+
+      // Act
+      const actual = await unknown.warehouse.queryWithParams(
+        rendered.sql,
+        rendered.values as Record<string, string>,
+      );
+
+      // Assess
+      const labels = actual.map((r) => Object.values(r)[0]);
+      expect(labels.filter((l) => l === '(unknown)')).toHaveLength(1);
+      expectRowsToMatch(actual, expected);
+    },
+  );
+
+  it('best_practice_failures finds secrets in the path and query string, and only there', async () => {
+    // Prepare
+    const query = library.get('best_practice_failures');
+    if (query === undefined) throw new Error('no query best_practice_failures');
+    const project = unknown.rows[0]?.project_id as string;
+    const whole: Range = { project, fromMicros: startMicros, toMicros: startMicros + 3_600_000_000n };
+    const rendered = renderNamedQuery(query, 'duckdb', {
+      project,
+      from: iso(whole.fromMicros),
+      to: iso(whole.toMicros),
+    });
+    const expected = EXPECTED.best_practice_failures?.(unknown.rows, whole) ?? [];
+
+    // Act
+    const actual = await unknown.warehouse.queryWithParams(
+      rendered.sql,
+      rendered.values as Record<string, string>,
+    );
+
+    // Assess
+    expect(expected.some((r) => (r.secret_in_url as number) > 0)).toBe(true);
+    expectRowsToMatch(actual, expected);
+  });
+});
