@@ -10,6 +10,7 @@
  * Generation is excluded from the timed figure (it is measured apart); landing is to memory, so
  * this measures the CPU cost of the pipeline, not a disk or network.
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
 import { BatchConfig, PipelineConfig } from '../pipeline/config.ts';
@@ -130,6 +131,7 @@ process.stdout.write(
     peakRssMb: Math.round(peakRss / 1e6),
     geoIp: values.geoip !== 'false',
     shards: shardIds.length,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     node: process.version,
   })}\n`,
 );

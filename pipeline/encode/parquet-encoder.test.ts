@@ -130,19 +130,34 @@ describe('ParquetEncoder', () => {
     expect(groups.map((g) => g.n)).toEqual([PARQUET_ROW_GROUP_SIZE, 5_000]);
   });
 
-  it('serialises concurrent encode calls without mixing their rows', async () => {
-    // Prepare
-    const a = sampleRequestRows(2_000, { seed: 11 });
-    const b = sampleRequestRows(3_000, { seed: 12 });
+  it('runs more concurrent encode calls than connections without mixing their rows', async () => {
+    // Prepare: the default pool has 2 connections, so the third call waits for one.
+    const batches = [11, 12, 13].map((seed, i) => sampleRequestRows(1_000 * (i + 2), { seed }));
 
     // Act
-    const [bytesA, bytesB] = await Promise.all([encoder.encode(a), encoder.encode(b)]);
+    const encoded = await Promise.all(batches.map((rows) => encoder.encode(rows)));
 
     // Assess
-    const backA = await readRows(await toFile(bytesA));
-    const backB = await readRows(await toFile(bytesB));
-    expect(backA.map((r) => r.request_id).sort()).toEqual(a.map((r) => r.request_id).sort());
-    expect(backB.map((r) => r.request_id).sort()).toEqual(b.map((r) => r.request_id).sort());
+    for (const [i, bytes] of encoded.entries()) {
+      const back = await readRows(await toFile(bytes));
+      expect(back.map((r) => r.request_id).sort()).toEqual(batches[i]!.map((r) => r.request_id).sort());
+    }
+  });
+
+  it('lets encode calls already made finish when closed, including one waiting for a connection', async () => {
+    // Prepare
+    const own = await ParquetEncoder.create({ connections: 1 });
+    const a = sampleRequestRows(1_000, { seed: 21 });
+    const b = sampleRequestRows(500, { seed: 22 });
+
+    // Act
+    const pending = [own.encode(a), own.encode(b)];
+    await own.close();
+
+    // Assess
+    const [bytesA, bytesB] = await Promise.all(pending);
+    expect((await readRows(await toFile(bytesA!))).length).toBe(1_000);
+    expect((await readRows(await toFile(bytesB!))).length).toBe(500);
   });
 
   it('encodes an empty batch as a valid file with no rows', async () => {

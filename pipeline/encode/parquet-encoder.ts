@@ -70,30 +70,48 @@ const appendRows = compileRowAppender();
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 /**
+ * DuckDB connections, each with its own staging table. Appending runs on the JS thread while
+ * sorting and writing run on DuckDB's threads, so with two a shard can append its batch while the
+ * previous batch is still being written; more would only queue behind the same two cores.
+ */
+const DEFAULT_CONNECTIONS = 2;
+
+/**
  * Encodes request rows into one zstd Parquet file, sorted by (project_id, ts), with the columns,
- * order and types of REQUEST_COLUMNS. Uses an in-memory DuckDB with one connection; concurrent
- * `encode` calls (several shard processors) run one after the other.
+ * order and types of REQUEST_COLUMNS. Uses an in-memory DuckDB; concurrent `encode` calls (several
+ * shard processors) each take a free connection or wait for one, and never share a staging table.
  *
  * Appending runs on the JS thread; sorting and writing run on DuckDB's threads while the event
  * loop serves other shards, which is why the sort is an ORDER BY and not an Array.sort.
  */
 export class ParquetEncoder {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly idle: DuckDBConnection[];
+  private readonly waiting: ((connection: DuckDBConnection) => void)[] = [];
+  /** `encode` calls under way or waiting for a connection; `close` waits for them. */
+  private pending = 0;
+  private drained: (() => void) | undefined;
   private files = 0;
   private closed = false;
 
   private constructor(
     private readonly instance: DuckDBInstance,
-    private readonly connection: DuckDBConnection,
+    connections: DuckDBConnection[],
     private readonly workDir: string,
-  ) {}
+  ) {
+    this.idle = connections;
+  }
 
-  static async create(): Promise<ParquetEncoder> {
+  static async create(options: { connections?: number } = {}): Promise<ParquetEncoder> {
+    const count = options.connections ?? DEFAULT_CONNECTIONS;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new RangeError(`ParquetEncoder: connections must be an integer >= 1, got ${count}`);
+    }
     const workDir = await mkdtemp(join(tmpdir(), 'shardline-encode-'));
     try {
       const instance = await DuckDBInstance.create(':memory:');
-      const connection = await instance.connect();
-      return new ParquetEncoder(instance, connection, workDir);
+      const connections: DuckDBConnection[] = [];
+      for (let i = 0; i < count; i++) connections.push(await instance.connect());
+      return new ParquetEncoder(instance, connections, workDir);
     } catch (cause) {
       await rm(workDir, { recursive: true, force: true });
       throw new EncodeError(
@@ -103,34 +121,41 @@ export class ParquetEncoder {
     }
   }
 
-  encode(rows: readonly RequestRow[]): Promise<Uint8Array> {
-    return this.serialised(() => this.encodeNow(rows));
-  }
-
-  close(): Promise<void> {
-    return this.serialised(async () => {
-      if (this.closed) return;
-      this.closed = true;
-      this.connection.closeSync();
-      this.instance.closeSync();
-      await rm(this.workDir, { recursive: true, force: true });
-    });
-  }
-
-  private serialised<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(task);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
-
-  private async encodeNow(rows: readonly RequestRow[]): Promise<Uint8Array> {
+  async encode(rows: readonly RequestRow[]): Promise<Uint8Array> {
     if (this.closed) {
       throw new EncodeError('encode() called after close(); create a new ParquetEncoder');
     }
+    this.pending++;
+    try {
+      const connection =
+        this.idle.pop() ?? (await new Promise<DuckDBConnection>((r) => this.waiting.push(r)));
+      try {
+        return await this.encodeNow(connection, rows);
+      } finally {
+        const next = this.waiting.shift();
+        if (next) next(connection);
+        else this.idle.push(connection);
+      }
+    } finally {
+      if (--this.pending === 0) this.drained?.();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Calls already made still run; only new calls are refused.
+    if (this.pending > 0) await new Promise<void>((r) => (this.drained = r));
+    for (const connection of this.idle) connection.closeSync();
+    this.instance.closeSync();
+    await rm(this.workDir, { recursive: true, force: true });
+  }
+
+  private async encodeNow(connection: DuckDBConnection, rows: readonly RequestRow[]): Promise<Uint8Array> {
     const file = join(this.workDir, `${this.files++}.parquet`);
     try {
-      await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${STAGING} (${duckdbColumnsDdl()})`);
-      const appender = await this.connection.createAppender(STAGING);
+      await connection.run(`CREATE OR REPLACE TEMP TABLE ${STAGING} (${duckdbColumnsDdl()})`);
+      const appender = await connection.createAppender(STAGING);
       try {
         appendRows(appender, rows);
         appender.closeSync();
@@ -143,7 +168,7 @@ export class ParquetEncoder {
         }
         throw cause;
       }
-      await this.connection.run(
+      await connection.run(
         `COPY (SELECT * FROM ${STAGING} ORDER BY project_id, ts) TO ${sqlString(file)} ` +
           `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP_SIZE})`,
       );
@@ -157,7 +182,7 @@ export class ParquetEncoder {
     } finally {
       await Promise.all([
         rm(file, { force: true }),
-        this.connection.run(`DROP TABLE IF EXISTS ${STAGING}`).catch(() => undefined),
+        connection.run(`DROP TABLE IF EXISTS ${STAGING}`).catch(() => undefined),
       ]);
     }
   }

@@ -105,6 +105,28 @@ describe('redactHeaders', () => {
     expect(redacted).toEqual(['header:referer:access_token', 'header:x-forwarded-jwt:jwt']);
   });
 
+  it('redacts short card numbers split by dashes or spaces in any header and keeps ids with digit runs', () => {
+    // Prepare: a 13-digit card across groups, a spaced 16-digit card, and ids that hold 4-digit runs.
+    const headers = {
+      'x-note': '4222-2222-22222',
+      'x-card': '5555 5555 5555 4444',
+      'x-request-id': '31656d5d-66e6-4364-a9ba-ce1924f8ca17',
+      'x-amzn-trace-id': 'Root=1-6b02bd20-7166b5aea3f7ea3f415ecb0c',
+    };
+
+    // Act
+    const { json, redacted } = redactHeaders(headers);
+
+    // Assess
+    expect(JSON.parse(json ?? '{}')).toEqual({
+      'x-note': '[REDACTED:card]',
+      'x-card': '[REDACTED:card]',
+      'x-request-id': headers['x-request-id'],
+      'x-amzn-trace-id': headers['x-amzn-trace-id'],
+    });
+    expect(redacted).toEqual(['header:x-note:card', 'header:x-card:card']);
+  });
+
   it('keeps empty secret values and a scheme-less authorization is fully redacted', () => {
     const { json } = redactHeaders({ authorization: 'opaque-credential', cookie: '' });
     expect(JSON.parse(json ?? '{}')).toEqual({ authorization: '[REDACTED]', cookie: '' });

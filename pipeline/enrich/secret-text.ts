@@ -22,8 +22,12 @@ const SECRET_SHAPES = new RegExp(
   'g',
 );
 
-/** Every shape above contains one of these; a short text without any needs no full scan. */
-const SHAPE_HINT = /eyJ|A[KS]IA|earer|Basic|_live_|gh[pousr]_|xox|-----BEGIN|:\/\/|\d{4}/;
+/**
+ * Every shape above contains one of these; a short text without any needs no full scan. The card
+ * hint is the card pattern's first 13 digits, not just 4: ids and trace ids (UUIDs, hex) often
+ * hold 4 digits in a row, rarely 13, and they are most of the header values scanned.
+ */
+const SHAPE_HINT = /eyJ|A[KS]IA|earer|Basic|_live_|gh[pousr]_|xox|-----BEGIN|:\/\/|[2-6]\d{3}(?:[ -]?\d){9}/;
 const HINT_WORTHWHILE_BELOW = 256;
 
 /** False when `text` certainly holds no credential of a known shape. */

@@ -1,0 +1,140 @@
+/**
+ * bench:stages — runs each pipeline stage alone over the same generated input, formatted exactly
+ * as Fluent Bit sends it, and prints one JSON line last with records/s per stage, so that the
+ * stage that limits `bench:pipeline` can be named.
+ *
+ *   npm run bench:stages -- [--records 200000] [--batch 50000] [--geoip true|false]
+ *
+ * Each stage is timed on the previous stage's output, kept in memory: decode (record → JSON
+ * object), validate (schema), dedupe (request key + window), enrich (redaction, endpoint, user
+ * agent, geo-IP), encode (Parquet, zstd, in `--batch`-row files). `serialRecordsPerSecond` is what
+ * one core would do running the stages one after another (1 / Σ 1/rate): the pipeline's ceiling
+ * before batching, GC of held batches and event-loop overheads.
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
+import type { DecodedLog } from '../pipeline/decode/decode-record.ts';
+import { decodeRecord } from '../pipeline/decode/decode-record.ts';
+import { Deduplicator, dedupeKey, requestKey } from '../pipeline/dedupe/deduplicator.ts';
+import { ParquetEncoder } from '../pipeline/encode/parquet-encoder.ts';
+import { createEnricher } from '../pipeline/enrich/enrich-log.ts';
+import { GeoIp } from '../pipeline/enrich/geo-ip.ts';
+import { UserAgentClassifier } from '../pipeline/enrich/user-agent.ts';
+import type { SourceRecord } from '../pipeline/types.ts';
+import { validateLog } from '../pipeline/validate/validate-log.ts';
+import type { RequestLog } from '../schemas/request-log.ts';
+import type { RequestRow } from '../schemas/request-row.ts';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '200000' },
+    batch: { type: 'string', default: '50000' },
+    geoip: { type: 'string', default: 'true' },
+  },
+});
+const total = Number(values.records);
+const batchRows = Number(values.batch);
+const shardId = 'shardId-000000000000';
+
+const encoder = new TextEncoder();
+const records: SourceRecord[] = new Array(total);
+let seq = 10n ** 20n;
+let i = 0;
+for (const log of generateRequestLogs(total, {
+  seed: 42,
+  startTime: Date.parse('2026-11-22T10:00:00Z'),
+  ratePerSecond: 2_000,
+})) {
+  seq += 1n;
+  records[i] = {
+    shardId,
+    sequenceNumber: seq.toString(),
+    partitionKey: 'bench',
+    arrivedAt: new Date(1_795_000_000_000 + i),
+    data: encoder.encode(toFluentBitLine(log, String(log.timestamp))),
+  };
+  i++;
+}
+
+const rates: Record<string, number> = {};
+const time = async (stage: string, count: number, run: () => unknown): Promise<void> => {
+  globalThis.gc?.();
+  const t0 = performance.now();
+  await run();
+  rates[stage] = Math.round(count / ((performance.now() - t0) / 1000));
+};
+
+const decoded: DecodedLog[] = [];
+await time('decode', total, () => {
+  for (const record of records) for (const line of decodeRecord(record).logs) decoded.push(line);
+});
+
+interface Valid {
+  readonly line: DecodedLog;
+  readonly log: RequestLog;
+  readonly tsMicros: bigint;
+}
+const valid: Valid[] = [];
+await time('validate', decoded.length, () => {
+  for (const line of decoded) {
+    const v = validateLog(line.value);
+    if (v.ok) valid.push({ line, log: v.log, tsMicros: v.tsMicros ?? 0n });
+  }
+});
+
+const dedupe = new Deduplicator({ windowMs: 10 * 60_000 });
+const unique: { readonly v: Valid; readonly requestId: string }[] = [];
+await time('dedupe', valid.length, () => {
+  for (let k = 0; k < valid.length; k++) {
+    const v = valid[k]!;
+    const { requestId } = requestKey(v.log, v.line.bytes);
+    if (!dedupe.isDuplicate(dedupeKey(v.log.project_id, requestId), 1_795_000_000_000 + k)) {
+      unique.push({ v, requestId });
+    }
+  }
+});
+
+const geoIp = values.geoip === 'false' ? GeoIp.disabled() : await GeoIp.open();
+const enrich = createEnricher({ geoIp, userAgents: new UserAgentClassifier() });
+const arrivedAt = new Date(1_795_000_000_000);
+const rows: RequestRow[] = [];
+await time('enrich', unique.length, () => {
+  for (const { v, requestId } of unique) {
+    rows.push(
+      enrich(v.log, {
+        shardId,
+        sequenceNumber: '49650000000000000000000000000000000000000000000000000001',
+        subSequence: v.line.subSequence,
+        arrivedAt,
+        requestId,
+        tsMicros: v.tsMicros,
+      }),
+    );
+  }
+});
+
+const parquet = await ParquetEncoder.create();
+let parquetBytes = 0;
+await time('encode', rows.length, async () => {
+  for (let start = 0; start < rows.length; start += batchRows) {
+    parquetBytes += (await parquet.encode(rows.slice(start, start + batchRows))).byteLength;
+  }
+});
+await parquet.close();
+
+const serial = 1 / Object.values(rates).reduce((sum, rate) => sum + 1 / rate, 0);
+process.stdout.write(
+  `${JSON.stringify({
+    bench: 'stages',
+    records: total,
+    logs: decoded.length,
+    rows: rows.length,
+    recordsPerSecond: rates,
+    serialRecordsPerSecond: Math.round(serial),
+    parquetMb: Math.round((parquetBytes / 1e6) * 10) / 10,
+    geoIp: values.geoip !== 'false',
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    node: process.version,
+  })}\n`,
+);
