@@ -91,7 +91,12 @@ export const runPipeline = async (
         freshness.loaded(startedAt);
         progress.files += loaded.files;
         progress.rows += loaded.rows;
-        if (loaded.files > 0) logger.debug('warehouse loaded files', loaded);
+        if (loaded.files > 0)
+          logger.debug('warehouse loaded files', { files: loaded.files, rows: loaded.rows });
+        for (const f of loaded.failed) {
+          progress.lastError = `${f.key}: ${f.message}`;
+          logger.error('warehouse could not load a file; loading the others, will retry it', f);
+        }
       } catch (err) {
         progress.lastError = err instanceof Error ? err.message : String(err);
         logger.error('warehouse load failed; will retry', { err });

@@ -21,6 +21,13 @@ const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 const isLockConflict = (error: unknown): boolean =>
   error instanceof Error && /Could not set lock/i.test(error.message);
 
+/** What one `loadNewFiles` did. `failed` files are not recorded as loaded and are retried next time. */
+export interface LoadResult {
+  readonly files: number;
+  readonly rows: number;
+  readonly failed: readonly { readonly key: string; readonly message: string }[];
+}
+
 /**
  * The embedded warehouse: a DuckDB file loaded from landed Parquet the way a SingleStore S3
  * pipeline loads a bucket, each file exactly once.
@@ -77,7 +84,7 @@ export class DuckDbWarehouse {
    * either fully loaded and recorded, or neither, so it is never loaded twice nor skipped.
    * `localRoot` is the directory behind the keys when the store is local (read in place).
    */
-  loadNewFiles(store: ObjectStore, localRoot?: string): Promise<{ files: number; rows: number }> {
+  loadNewFiles(store: ObjectStore, localRoot?: string): Promise<LoadResult> {
     if (this.readOnly) {
       return Promise.reject(
         new ShardlineError('warehouse: opened read-only; open it without readOnly to load files'),
@@ -90,23 +97,32 @@ export class DuckDbWarehouse {
       const loaded = new Set(loadedRows.map((r) => r[0] as string));
       const pending = keys.filter((k) => !loaded.has(k));
       let rows = 0;
+      let files = 0;
+      const failed: { key: string; message: string }[] = [];
       let tempDir: string | undefined;
       try {
         for (const key of pending) {
-          let path: string;
-          if (root !== undefined) {
-            path = join(root, ...key.split('/'));
-          } else {
-            tempDir ??= await mkdtemp(join(tmpdir(), 'shardline-load-'));
-            path = join(tempDir, 'file.parquet');
-            await writeFile(path, await store.get(key));
+          // One file that cannot be loaded (truncated, foreign schema) must not hold back the
+          // files after it: it is reported, left unrecorded, and tried again at the next load.
+          try {
+            let path: string;
+            if (root !== undefined) {
+              path = join(root, ...key.split('/'));
+            } else {
+              tempDir ??= await mkdtemp(join(tmpdir(), 'shardline-load-'));
+              path = join(tempDir, 'file.parquet');
+              await writeFile(path, await store.get(key));
+            }
+            rows += await this.loadFile(db, key, path, store);
+            files += 1;
+          } catch (error) {
+            failed.push({ key, message: error instanceof Error ? error.message : String(error) });
           }
-          rows += await this.loadFile(db, key, path, store);
         }
       } finally {
         if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
       }
-      return { files: pending.length, rows };
+      return { files, rows, failed };
     });
   }
 

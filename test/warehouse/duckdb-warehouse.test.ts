@@ -79,9 +79,34 @@ describe.each([
     const second = await warehouse.loadNewFiles(store);
 
     // Assess
-    expect(first).toEqual({ files: 2, rows: 1_500 });
-    expect(second).toEqual({ files: 0, rows: 0 });
+    expect(first).toEqual({ files: 2, rows: 1_500, failed: [] });
+    expect(second).toEqual({ files: 0, rows: 0, failed: [] });
     expect(await warehouse.rowCount()).toBe(1_500);
+    await warehouse.close();
+  });
+
+  it('loads the files after one it cannot read, and reports that one until it can', async () => {
+    // Prepare: a truncated object between two good files.
+    const store = makeStore();
+    const warehouse = await DuckDbWarehouse.open(freshDb(`broken-${name}`));
+    await land(store, sampleRequestRows(100, { seed: 41 }));
+    const broken = await land(store, sampleRequestRows(100, { seed: 42 }));
+    const whole = await store.get(broken);
+    await store.put(broken, whole.subarray(0, whole.byteLength >> 1));
+    await land(store, sampleRequestRows(100, { seed: 43 }));
+
+    // Act
+    const first = await warehouse.loadNewFiles(store);
+    await store.put(broken, whole);
+    const second = await warehouse.loadNewFiles(store);
+
+    // Assess
+    expect({ files: first.files, rows: first.rows, failed: first.failed.map((f) => f.key) }).toEqual({
+      files: 2,
+      rows: 200,
+      failed: [broken],
+    });
+    expect(second).toEqual({ files: 1, rows: 100, failed: [] });
     await warehouse.close();
   });
 
@@ -120,7 +145,7 @@ describe.each([
     const result = await warehouse.loadNewFiles(store);
 
     // Assess
-    expect(result).toEqual({ files: 1, rows: 100 });
+    expect(result).toEqual({ files: 1, rows: 100, failed: [] });
     expect(await warehouse.rowCount()).toBe(500);
     const overwritten = await warehouse.query(
       'SELECT count(*) AS n FROM requests WHERE status = 599 OR latency_ms = -1',
