@@ -46,4 +46,15 @@ describe('consume config', () => {
     expect(act).toThrow(/renewalIntervalMs/);
     expect(act).toThrow(/at most 1000 ms/);
   });
+  it('names the field inside the chosen checkpoint store', () => {
+    const act = () =>
+      parseConsumeConfig({
+        stream: { name: 'x' },
+        checkpoints: { type: 'dynamodb', failoverTimeMs: '10000' },
+      });
+    expect(act).toThrow(/checkpoints\.failoverTimeMs/);
+    expect(() => parseConsumeConfig({ stream: { name: 'x' }, checkpoints: { type: 'dynamo' } })).toThrow(
+      /checkpoints\.type.*'dynamodb'/,
+    );
+  });
 });

@@ -36,7 +36,7 @@ export const FileCheckpointConfig = z
   .strict();
 
 export const CheckpointConfig = z
-  .union([FileCheckpointConfig, LeaseConfig])
+  .discriminatedUnion('type', [FileCheckpointConfig, LeaseConfig])
   .describe(
     '`file`: one process reads every shard. `dynamodb`: shard leases shared by many workers (processes, machines).',
   );
