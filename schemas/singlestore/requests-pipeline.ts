@@ -89,10 +89,12 @@ export const createRequestsPipelineSql = (config: PipelineConfig, credentials: s
     'SKIP DUPLICATE KEY ERRORS',
     'STOP_ON_ERROR OFF',
     `INTO TABLE \`${REQUESTS_TABLE}\``,
+    // Pipelines take the sub-value mapping after FORMAT PARQUET (the Parquet pipeline syntax);
+    // the mapping-before-FORMAT order is LOAD DATA's.
+    'FORMAT PARQUET',
     '(',
     mapping.join(',\n'),
     ')',
-    'FORMAT PARQUET',
     `SET\n  ${sets.join(',\n  ')}`,
   ].join('\n');
 };

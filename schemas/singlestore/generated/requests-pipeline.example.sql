@@ -10,6 +10,7 @@ MAX_RETRIES_PER_BATCH_PARTITION 3
 SKIP DUPLICATE KEY ERRORS
 STOP_ON_ERROR OFF
 INTO TABLE `requests`
+FORMAT PARQUET
 (
   @ts <- `ts`,
   `project_id` <- `project_id`,
@@ -46,7 +47,6 @@ INTO TABLE `requests`
   `sequence_number` <- `sequence_number`,
   `sub_sequence` <- `sub_sequence`
 )
-FORMAT PARQUET
 SET
   `ts` = DATE_ADD('1970-01-01 00:00:00', INTERVAL @ts MICROSECOND),
   `is_error` = IF(CAST(@is_error AS CHAR) IN ('1', 'true'), 1, 0),
