@@ -293,9 +293,29 @@ export class ShardReader {
     const start: ProcessorStart = {
       checkpoint: resumeFrom === undefined || isShardEnd(resumeFrom) ? undefined : resumeFrom,
       pendingBatch: store.pendingBatch?.(this.shardId),
-      beforeLanding: store.announceBatch ? (range) => store.announceBatch!(this.shardId, range) : undefined,
+      beforeLanding: store.announceBatch
+        ? async (range, landed) => {
+            await this.#storeBeforeAnnouncing(landed);
+            await store.announceBatch!(this.shardId, range);
+          }
+        : undefined,
     };
     return this.#options.processorFactory.create(this.shardId, start);
+  }
+
+  /**
+   * An announcement replaces the previous one. If that batch landed but its checkpoint is not
+   * stored yet (a second batch landing in the same processRecords call, or a failed store), a
+   * new owner would resume before it with the new range announced and land it again under another
+   * key, beside the first. So its checkpoint is stored first: fenced like every write.
+   */
+  async #storeBeforeAnnouncing(landed: Checkpoint | undefined): Promise<void> {
+    this.#offer(landed);
+    const checkpoint = this.#pending;
+    if (checkpoint === undefined) return;
+    await this.#options.checkpointStore.put(this.shardId, checkpoint);
+    this.#committed = checkpoint;
+    if (this.#pending === checkpoint) this.#pending = undefined;
   }
 
   #toSourceRecords(records: readonly _Record[]): SourceRecord[] {

@@ -40,10 +40,14 @@ const recordFactory = (data: Uint8Array, seq: number): SourceRecord => ({
   data,
 });
 
-const setup = async (maxRows: number) => {
+const setup = async (maxRows: number, dedupeWindowMs?: number) => {
   const store = new MemoryStore();
   const landed: LandedBatch[] = [];
-  const config = PipelineConfig.parse({ batch: { maxRows, maxAgeMs: 60_000 }, enrich: { geoIp: false } });
+  const config = PipelineConfig.parse({
+    batch: { maxRows, maxAgeMs: 60_000 },
+    enrich: { geoIp: false },
+    dedupe: dedupeWindowMs === undefined ? {} : { windowMs: dedupeWindowMs },
+  });
   const pipeline = await Pipeline.create(config, { store, onLanded: (b) => landed.push(b) });
   return { store, landed, pipeline };
 };
@@ -112,6 +116,92 @@ describe('ShardProcessor and the consumer contract', () => {
     // Assess: not dropped as duplicates of their own unlanded first sighting.
     expect(landed.map((b) => b.rows)).toEqual([2]);
     expect(pipeline.counters.deduplicated).toBe(0);
+    await pipeline.close();
+  });
+
+  it('re-lands a recovery batch whole, even when the deduplicator remembers its rows', async () => {
+    // Prepare: this process lands a batch, loses the lease before its checkpoint, and takes it back.
+    const { store, landed, pipeline } = await setup(3);
+    const records = lines(3).map(recordFactory);
+    const announced: BatchRange[] = [];
+    const before = pipeline.create(SHARD, {
+      beforeLanding: async (range) => {
+        announced.push(range);
+      },
+    });
+    await before.processRecords(records);
+    before.leaseLost();
+
+    // Act: read again with the announced range pending.
+    const after = pipeline.create(SHARD, { pendingBatch: announced[0] });
+    await after.processRecords(records);
+
+    // Assess: the same key is replaced by the same rows, not by a subset.
+    expect(landed.map((b) => [b.reason, b.rows])).toEqual([
+      ['rows', 3],
+      ['recovery', 3],
+    ]);
+    expect(store.puts[1]).toBe(store.puts[0]);
+    await pipeline.close();
+  });
+
+  it('still dedupes within a recovery batch', async () => {
+    // Prepare: the announced range holds the same log twice.
+    const { landed, pipeline } = await setup(1_000);
+    const [line] = lines(1);
+    const records = [recordFactory(line!, 0), recordFactory(line!, 1)];
+    const processor = pipeline.create(SHARD, {
+      pendingBatch: { firstSequence: '1000', lastSequence: '1001' },
+    });
+
+    // Act
+    await processor.processRecords(records);
+
+    // Assess
+    expect(landed.map((b) => [b.reason, b.rows])).toEqual([['recovery', 1]]);
+    expect(pipeline.counters.deduplicated).toBe(1);
+    await pipeline.close();
+  });
+
+  it('passes the last landed checkpoint with the next announcement', async () => {
+    // Prepare: two batches land in one call; the consumer stores checkpoints only after it.
+    const { pipeline } = await setup(2);
+    const calls: [BatchRange, string | undefined][] = [];
+    const processor = pipeline.create(SHARD, {
+      beforeLanding: async (range, landed) => {
+        calls.push([range, landed?.sequenceNumber]);
+      },
+    });
+
+    // Act
+    await processor.processRecords(lines(4).map(recordFactory));
+
+    // Assess: the second announcement carries the first batch's checkpoint, to be stored first.
+    expect(calls).toEqual([
+      [{ firstSequence: '1000', lastSequence: '1001' }, undefined],
+      [{ firstSequence: '1002', lastSequence: '1003' }, '1001'],
+    ]);
+    await pipeline.close();
+  });
+
+  it('forgets a released key at its next sighting, even one the deduplicator no longer flags', async () => {
+    // Prepare: a log's first sighting is dropped unlanded; it is read again after the window.
+    const { landed, pipeline } = await setup(1_000, 1_000);
+    const [line] = lines(1);
+    const at = (ms: number): SourceRecord => ({ ...recordFactory(line!, 0), arrivedAt: new Date(ms) });
+    const lost = pipeline.create(SHARD, { beforeLanding: () => Promise.reject(new Error('lease lost')) });
+    await lost.processRecords([at(0)]);
+    await expect(lost.shutdownRequested()).rejects.toThrow('lease lost');
+    lost.leaseLost();
+
+    // Act: read again past the window, then a genuine duplicate of it arrives within the window.
+    const again = pipeline.create(SHARD);
+    await again.processRecords([at(5_000), { ...at(5_100), sequenceNumber: '1001' }]);
+    await again.shutdownRequested();
+
+    // Assess
+    expect(landed.map((b) => b.rows)).toEqual([1]);
+    expect(pipeline.counters.deduplicated).toBe(1);
     await pipeline.close();
   });
 });

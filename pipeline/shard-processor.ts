@@ -81,6 +81,10 @@ export class ShardProcessor implements ShardRecordProcessor {
   private pendingBatch: BatchRange | undefined;
   /** Sub-records of this KPL aggregate at or below `skipThrough` landed before the restart. */
   private readonly resumeInside: Checkpoint | undefined;
+  /** Request keys of the recovery batch being cut: it dedupes only within itself. */
+  private readonly recoveryKeys = new Set<string>();
+  /** Of the last batch landed: it may not be stored yet when the next batch is announced. */
+  private lastLanded: Checkpoint | undefined;
 
   constructor(
     readonly shardId: string,
@@ -143,7 +147,10 @@ export class ShardProcessor implements ShardRecordProcessor {
     let newest = 0;
     for (const row of batch.rows) {
       const arrived = Number(row.ingest_ts / 1000n);
-      released.set(dedupeKey(row.project_id, row.request_id), arrived);
+      const key = dedupeKey(row.project_id, row.request_id);
+      // Re-set at the end, so that trimming from the head still meets the oldest first.
+      released.delete(key);
+      released.set(key, arrived);
       if (arrived > newest) newest = arrived;
     }
     // Past the window the deduplicator has forgotten the key too.
@@ -153,10 +160,25 @@ export class ShardProcessor implements ShardRecordProcessor {
     }
   }
 
-  /** A copy the deduplicator flags is a duplicate unless its first sighting was dropped unlanded. */
+  /**
+   * A copy the deduplicator flags is a duplicate unless its first sighting was dropped unlanded.
+   * Any sighting consumes a released key: kept past one, it would let a later genuine duplicate land.
+   *
+   * A recovery batch (the range an owner announced) ignores the cross-batch verdict and dedupes
+   * only within itself: it may replace an object that already landed under the same key, and the
+   * deduplicator may still remember rows of that very object (this process landed it, then lost
+   * and took back the lease before the checkpoint). Dropping those would overwrite the object with
+   * a subset and lose rows not yet loaded; a superset only adds rows the warehouse anti-joins away.
+   */
   private isDuplicate(key: string, arrivedMs: number): boolean {
-    if (!this.deps.dedupe.isDuplicate(key, arrivedMs)) return false;
-    return !this.deps.released.delete(key);
+    const released = this.deps.released.delete(key);
+    const remembered = this.deps.dedupe.isDuplicate(key, arrivedMs);
+    if (this.pendingBatch) {
+      if (this.recoveryKeys.has(key)) return true;
+      this.recoveryKeys.add(key);
+      return false;
+    }
+    return remembered && !released;
   }
 
   private ingest(record: SourceRecord): void {
@@ -226,9 +248,11 @@ export class ShardProcessor implements ShardRecordProcessor {
     const batch = this.batch;
     if (batch.isEmpty || this.lost) return undefined;
     this.batch = new MicroBatch(this.deps.batch);
+    this.recoveryKeys.clear();
     try {
       const checkpoint = await this.land(batch, reason);
       if (checkpoint === undefined) this.release(batch);
+      else this.lastLanded = checkpoint;
       return checkpoint;
     } catch (error) {
       this.release(batch);
@@ -237,10 +261,10 @@ export class ShardProcessor implements ShardRecordProcessor {
   }
 
   private async land(batch: MicroBatch, reason: LandReason): Promise<Checkpoint | undefined> {
-    await this.start.beforeLanding?.({
-      firstSequence: batch.firstSequence!,
-      lastSequence: batch.lastSequence!,
-    });
+    await this.start.beforeLanding?.(
+      { firstSequence: batch.firstSequence!, lastSequence: batch.lastSequence! },
+      this.lastLanded,
+    );
     const started = this.now();
     const { encoder, store, counters } = this.deps;
     const keyOf = (table: string, ext: string) =>

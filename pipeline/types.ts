@@ -87,8 +87,11 @@ export interface ProcessorStart {
   /**
    * Announces a batch's range before anything of it lands; rejects when the shard's lease is gone,
    * and then nothing of the batch lands. The consumer's lease store makes the announcement durable.
+   * `landed` is the checkpoint of the batch this processor landed last, which the consumer may not
+   * have stored yet (several batches can land in one call): the new announcement replaces that
+   * batch's, so the consumer must make `landed` durable first or with it.
    */
-  readonly beforeLanding?: (range: BatchRange) => Promise<void>;
+  readonly beforeLanding?: (range: BatchRange, landed?: Checkpoint) => Promise<void>;
 }
 
 export interface ShardRecordProcessorFactory {

@@ -1,13 +1,49 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConsumeConfig } from '../../consumers/cli/consume-config.ts';
 import { runLeases } from '../../consumers/cli/leases-command.ts';
+import { generateRequestLogs, toFluentBitLine } from '../../consumers/demo/traffic-generator.ts';
 import { LeaseLostError } from '../../consumers/errors.ts';
 import { createDynamoClient } from '../../consumers/leases/dynamo-client.ts';
+import { LeaseCheckpointStore } from '../../consumers/leases/lease-checkpoint-store.ts';
 import { LeaseCoordinator } from '../../consumers/leases/lease-coordinator.ts';
 import { LeaseTable } from '../../consumers/leases/lease-table.ts';
 import { type LocalDynamo, startLocalDynamo } from '../../consumers/local-stack/dynamo-server.ts';
+import { ShardReader } from '../../consumers/shard-reader.ts';
+import { streamConsumerConfigSchema } from '../../consumers/stream-consumer-config.ts';
+import { FakeKinesis } from '../../consumers/testing/fake-kinesis.ts';
+import { PipelineConfig } from '../../pipeline/config.ts';
+import type { ObjectStore } from '../../pipeline/land/object-store.ts';
+import { Pipeline } from '../../pipeline/pipeline.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A lake whose `hold`-th put waits until `open()`: a worker stuck (or dying) mid-batch. */
+class StallingStore implements ObjectStore {
+  readonly puts: string[] = [];
+  #open: () => void = () => undefined;
+  readonly #gate = new Promise<void>((resolve) => (this.#open = resolve));
+  #stalled: () => void = () => undefined;
+  readonly stalled = new Promise<void>((resolve) => (this.#stalled = resolve));
+  constructor(private readonly hold: number) {}
+  async put(key: string): Promise<void> {
+    this.puts.push(key);
+    if (this.puts.length !== this.hold) return;
+    this.#stalled();
+    await this.#gate;
+  }
+  open(): void {
+    this.#open();
+  }
+  async get(): Promise<Uint8Array> {
+    throw new Error('not kept');
+  }
+  async list(): Promise<string[]> {
+    return [];
+  }
+  describe(): string {
+    return 'stalling';
+  }
+}
 
 describe('lease table on DynamoDB (dynalite)', () => {
   let dynamo: LocalDynamo;
@@ -158,5 +194,61 @@ describe('lease table on DynamoDB (dynalite)', () => {
     expect(lines[1]).toMatch(/^shard-1\s+worker-a\s+2\s+42\s+1250\s/);
     expect(lines[2]).toMatch(/^shard-2\s+\(none\)\s+0\s+-\s+-\s+-\s+shard-1/);
     expect(lines[3]).toBe('2 leases');
+  });
+
+  it("stores a landed batch's checkpoint before announcing the next batch of the same call", async () => {
+    // Prepare: one GetRecords answer of 4 logs, batches of 2; the lake stalls on the second batch.
+    const table = await newTable();
+    await table.create('shard-1', []);
+    const leases = new LeaseCoordinator({
+      table,
+      workerId: 'a',
+      failoverTimeMs: 10_000,
+      renewalIntervalMs: 200,
+      maxLeasesToStealAtOneTime: 1,
+      onAcquired: () => undefined,
+      onLost: () => undefined,
+    });
+    await leases.start();
+    const kinesis = new FakeKinesis(() => Date.now());
+    kinesis.addShard('shard-1');
+    const logs = [...generateRequestLogs(4, { seed: 3, startTime: Date.parse('2026-11-22T10:00:00Z') })];
+    const shard = kinesis.shards.get('shard-1')!;
+    for (const [i, log] of logs.entries()) {
+      shard.records.push({
+        sequenceNumber: String(100 + i),
+        data: new TextEncoder().encode(toFluentBitLine(log, String(log.timestamp))),
+      });
+    }
+    const lake = new StallingStore(2);
+    const config = PipelineConfig.parse({
+      batch: { maxRows: 2, maxAgeMs: 60_000 },
+      enrich: { geoIp: false },
+    });
+    const pipeline = await Pipeline.create(config, { store: lake });
+    const reader = new ShardReader({
+      api: kinesis,
+      streamName: 'api-logs',
+      shardId: 'shard-1',
+      checkpointStore: new LeaseCheckpointStore(table, leases),
+      processorFactory: pipeline,
+      config: streamConsumerConfigSchema.parse({}),
+    });
+
+    // Act: what a new owner would read if this worker died now, the second batch announced.
+    void reader.start();
+    await lake.stalled;
+    const lease = await table.get('shard-1');
+    lake.open();
+    await reader.stop();
+    await leases.stop(true);
+    await pipeline.close();
+
+    // Assess: it resumes after the first batch and re-lands exactly the second one.
+    expect(lease).toMatchObject({
+      checkpoint: { sequenceNumber: '101' },
+      landedBatch: { firstSequence: '100', lastSequence: '101' },
+      pendingBatch: { firstSequence: '102', lastSequence: '103' },
+    });
   });
 });
