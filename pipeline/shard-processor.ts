@@ -13,6 +13,7 @@ import type { Enricher } from './enrich/enrich-log.ts';
 import { batchObjectKey } from './land/object-key.ts';
 import type { ObjectStore } from './land/object-store.ts';
 import type { Logger } from './observability/logger.ts';
+import type { RetryOptions } from './retry.ts';
 import { retryForever } from './retry.ts';
 import type {
   BatchRange,
@@ -24,6 +25,9 @@ import type {
   SourceRecord,
 } from './types.ts';
 import { validateLog } from './validate/validate-log.ts';
+
+/** Failed encodes of one batch before it is searched for rows the encoder refuses. */
+const ENCODE_ATTEMPTS = 3;
 
 export const DEAD_LETTERS_TABLE = 'dead_letters';
 
@@ -230,6 +234,7 @@ export class ShardProcessor implements ShardRecordProcessor {
         continue;
       }
       batch.rows.push(row);
+      batch.lines.push(line.bytes);
     }
     batch.addRecord(record.sequenceNumber, arrivedMs, record.data.byteLength, this.now());
   }
@@ -260,13 +265,81 @@ export class ShardProcessor implements ShardRecordProcessor {
     }
   }
 
+  /**
+   * Encodes the batch's rows. A failure is retried with back-off (a full temp disk heals); after
+   * `ENCODE_ATTEMPTS` failures in a row the batch is bisected for rows the encoder refuses on their
+   * own, and those become dead letters with their original bytes, so one poison row cannot stall
+   * the shard. When no row is at fault alone, the cause is the environment: keep retrying.
+   */
+  private async encode(batch: MicroBatch, retry: RetryOptions): Promise<Uint8Array> {
+    const { encoder } = this.deps;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await encoder.encode(batch.rows);
+      } catch (error) {
+        if (this.lost) throw error;
+        if (attempt % ENCODE_ATTEMPTS === 0) {
+          const bad = await this.refusedRows(batch.rows, 0);
+          if (bad.length > 0 && bad.length < batch.rows.length) {
+            this.evict(batch, bad, error);
+            continue;
+          }
+        }
+        const delay = Math.min(10_000, 100 * 2 ** Math.min(attempt, 10)) * Math.random();
+        retry.onRetry?.(error, attempt, delay);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** Indexes (from `offset`) of rows that fail to encode even alone. */
+  private async refusedRows(rows: readonly RequestRow[], offset: number): Promise<number[]> {
+    try {
+      await this.deps.encoder.encode(rows);
+      return [];
+    } catch {
+      if (rows.length === 1) return [offset];
+    }
+    const mid = rows.length >> 1;
+    return [
+      ...(await this.refusedRows(rows.slice(0, mid), offset)),
+      ...(await this.refusedRows(rows.slice(mid), offset + mid)),
+    ];
+  }
+
+  private evict(batch: MicroBatch, indexes: readonly number[], error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    for (const i of indexes) {
+      const row = batch.rows[i]!;
+      batch.deadLetters.push({
+        reason: 'encode_failed',
+        stage: 'encode',
+        message: `the Parquet encoder refuses this row on its own: ${reason}`,
+        shardId: row.shard_id,
+        sequenceNumber: row.sequence_number,
+        subSequence: row.sub_sequence,
+        partitionKey: '',
+        arrivedAt: new Date(Number(row.ingest_ts / 1000n)),
+        data: batch.lines[i]!,
+      });
+    }
+    for (const i of [...indexes].reverse()) {
+      batch.rows.splice(i, 1);
+      batch.lines.splice(i, 1);
+    }
+    this.log.error('rows the Parquet encoder refuses were dead-lettered', {
+      rows: indexes.length,
+      err: error,
+    });
+  }
+
   private async land(batch: MicroBatch, reason: LandReason): Promise<Checkpoint | undefined> {
     await this.start.beforeLanding?.(
       { firstSequence: batch.firstSequence!, lastSequence: batch.lastSequence! },
       this.lastLanded,
     );
     const started = this.now();
-    const { encoder, store, counters } = this.deps;
+    const { store, counters } = this.deps;
     const keyOf = (table: string, ext: string) =>
       batchObjectKey({
         table,
@@ -284,7 +357,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     const keys: string[] = [];
     if (batch.rows.length > 0) {
       const key = keyOf(REQUESTS_TABLE, 'parquet');
-      const body = await retryForever(() => encoder.encode(batch.rows), retry);
+      const body = await this.encode(batch, retry);
       await retryForever(() => store.put(key, body), retry);
       keys.push(key);
     }

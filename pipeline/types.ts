@@ -107,7 +107,8 @@ export type DeadLetterReason =
   | 'not_an_object'
   | 'schema_violation'
   | 'too_large'
-  | 'enrich_failed';
+  | 'enrich_failed'
+  | 'encode_failed';
 
 /**
  * A record (or one log inside it) that can never be processed. It keeps its original bytes so
@@ -117,7 +118,7 @@ export interface DeadLetter {
   readonly reason: DeadLetterReason;
   /** Human-readable detail: which field, what was expected. */
   readonly message: string;
-  readonly stage: 'decode' | 'validate' | 'enrich';
+  readonly stage: 'decode' | 'validate' | 'enrich' | 'encode';
   readonly shardId: string;
   readonly sequenceNumber: string;
   /** Index of the log inside the record, when the failure concerns one log of many. */

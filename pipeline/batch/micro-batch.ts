@@ -16,6 +16,8 @@ export type FlushReason = 'rows' | 'bytes' | 'age' | 'shard_end' | 'shutdown';
  */
 export class MicroBatch {
   readonly rows: RequestRow[] = [];
+  /** The original bytes of each row's log line, in step with `rows`: a row refused later becomes a dead letter with them. */
+  readonly lines: Uint8Array[] = [];
   readonly deadLetters: DeadLetter[] = [];
   firstSequence: string | undefined;
   lastSequence: string | undefined;

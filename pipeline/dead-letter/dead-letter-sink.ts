@@ -11,6 +11,7 @@ const REASONS = [
   'schema_violation',
   'too_large',
   'enrich_failed',
+  'encode_failed',
 ] as const satisfies readonly DeadLetterReason[];
 
 /**
@@ -26,7 +27,7 @@ export const DeadLetterLine = z
   .object({
     reason: z.enum(REASONS),
     message: z.string(),
-    stage: z.enum(['decode', 'validate', 'enrich']),
+    stage: z.enum(['decode', 'validate', 'enrich', 'encode']),
     shardId: z.string(),
     sequenceNumber: z.string(),
     subSequence: z.number().int().nonnegative().nullable(),

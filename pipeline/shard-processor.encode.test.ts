@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
+import type { RequestRow } from '../schemas/request-row.ts';
+import { BatchConfig } from './config.ts';
+import { decodeDeadLetters } from './dead-letter/dead-letter-sink.ts';
+import { Deduplicator } from './dedupe/deduplicator.ts';
+import type { ParquetEncoder } from './encode/parquet-encoder.ts';
+import { createEnricher } from './enrich/enrich-log.ts';
+import { GeoIp } from './enrich/geo-ip.ts';
+import { UserAgentClassifier } from './enrich/user-agent.ts';
+import { EncodeError } from './errors.ts';
+import type { ObjectStore } from './land/object-store.ts';
+import { silentLogger } from './observability/logger.ts';
+import { newCounters } from './pipeline.ts';
+import { ShardProcessor } from './shard-processor.ts';
+import type { SourceRecord } from './types.ts';
+
+/** Keeps every object. */
+class MemoryStore implements ObjectStore {
+  readonly objects = new Map<string, Uint8Array>();
+  async put(key: string, body: Uint8Array): Promise<void> {
+    this.objects.set(key, body);
+  }
+  async get(key: string): Promise<Uint8Array> {
+    return this.objects.get(key)!;
+  }
+  async list(): Promise<string[]> {
+    return [...this.objects.keys()];
+  }
+  describe(): string {
+    return 'memory';
+  }
+}
+
+/** An encoder that refuses any batch holding one of `poison` (as DuckDB would a value it cannot take). */
+const refusingEncoder = (poison: ReadonlySet<string>, encoded: RequestRow[][]) =>
+  ({
+    encode: async (rows: readonly RequestRow[]) => {
+      if (rows.some((r) => poison.has(r.request_id))) throw new EncodeError('value out of range');
+      encoded.push([...rows]);
+      return new Uint8Array([rows.length]);
+    },
+    close: async () => undefined,
+  }) as unknown as ParquetEncoder;
+
+const setup = (poison: ReadonlySet<string>) => {
+  const store = new MemoryStore();
+  const counters = newCounters();
+  const encoded: RequestRow[][] = [];
+  const processor = new ShardProcessor('shardId-000000000000', {
+    batch: BatchConfig.parse({ maxAgeMs: 60_000 }),
+    dedupe: new Deduplicator({ windowMs: 60_000 }),
+    enrich: createEnricher({ geoIp: GeoIp.disabled(), userAgents: new UserAgentClassifier() }),
+    encoder: refusingEncoder(poison, encoded),
+    store,
+    counters,
+    released: new Map(),
+    dedupeWindowMs: 60_000,
+    logger: silentLogger,
+  });
+  return { store, counters, encoded, processor };
+};
+
+const records = (n: number): { records: SourceRecord[]; ids: string[] } => {
+  const logs = [...generateRequestLogs(n, { seed: 9, startTime: Date.parse('2026-11-22T10:00:00Z') })];
+  return {
+    ids: logs.map((l) => String(l.request_id ?? (l.headers as Record<string, string>)['x-request-id'])),
+    records: logs.map((log, i) => ({
+      shardId: 'shardId-000000000000',
+      sequenceNumber: String(500 + i),
+      partitionKey: 'pk',
+      arrivedAt: new Date(Date.parse('2026-11-22T10:00:00Z') + i),
+      data: new TextEncoder().encode(toFluentBitLine(log, String(log.timestamp))),
+    })),
+  };
+};
+
+describe('ShardProcessor with rows the encoder refuses', () => {
+  it('dead-letters only the refused rows, with their original bytes, and lands the rest', async () => {
+    // Prepare
+    const { records: input, ids } = records(6);
+    const { store, counters, encoded, processor } = setup(new Set([ids[2]!, ids[4]!]));
+
+    // Act
+    await processor.processRecords(input);
+    const checkpoint = await processor.shutdownRequested();
+
+    // Assess
+    expect(checkpoint).toEqual({ sequenceNumber: '505' });
+    expect(encoded.at(-1)?.map((r) => r.request_id)).toEqual([ids[0], ids[1], ids[3], ids[5]]);
+    expect({ landed: counters.landed, deadLettered: counters.deadLettered }).toEqual({
+      landed: 4,
+      deadLettered: 2,
+    });
+    const letterKey = [...store.objects.keys()].find((k) => k.startsWith('dead_letters/'))!;
+    const letters = decodeDeadLetters(store.objects.get(letterKey)!);
+    expect(letters.map((l) => [l.reason, l.stage, l.sequenceNumber])).toEqual([
+      ['encode_failed', 'encode', '502'],
+      ['encode_failed', 'encode', '504'],
+    ]);
+    // The log line as sent, without the newline that ends it in the record.
+    expect(letters[0]!.data).toEqual(input[2]!.data.subarray(0, -1));
+  });
+});
