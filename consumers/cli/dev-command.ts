@@ -181,6 +181,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     deadLettered: counters.deadLettered,
     files: counters.files,
     warehouseRows,
+    warehouseDuplicateRows: running.warehouseProgress.duplicateRows,
     malformedSent: totals().malformed,
     duplicatesSent: totals().duplicates,
     seconds: Math.round((Date.now() - started) / 100) / 10,

@@ -21,6 +21,8 @@ export interface WarehouseProgress {
   /** Of those, or of earlier ones, files the warehouse loaded. */
   files: number;
   rows: number;
+  /** Rows the warehouse did not insert because the same (project_id, request_id) was already loaded. */
+  duplicateRows: number;
   lastError?: string;
 }
 
@@ -66,7 +68,7 @@ export const runPipeline = async (
   let metrics: WorkerMetrics | undefined;
   const client =
     options.client ?? createKinesisClient({ region: config.stream.region, endpoint: config.stream.endpoint });
-  const progress: WarehouseProgress = { landedFiles: 0, files: 0, rows: 0 };
+  const progress: WarehouseProgress = { landedFiles: 0, files: 0, rows: 0, duplicateRows: 0 };
   const freshness = new FreshnessTracker();
   const pipeline = await Pipeline.create(config, {
     logger,
@@ -91,6 +93,12 @@ export const runPipeline = async (
         freshness.loaded(startedAt);
         progress.files += loaded.files;
         progress.rows += loaded.rows;
+        progress.duplicateRows += loaded.duplicateRows;
+        if (loaded.duplicateRows > 0) {
+          logger.info('warehouse skipped rows whose request id it already holds', {
+            rows: loaded.duplicateRows,
+          });
+        }
         if (loaded.files > 0)
           logger.debug('warehouse loaded files', { files: loaded.files, rows: loaded.rows });
         for (const f of loaded.failed) {

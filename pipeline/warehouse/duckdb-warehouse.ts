@@ -25,6 +25,8 @@ const isLockConflict = (error: unknown): boolean =>
 export interface LoadResult {
   readonly files: number;
   readonly rows: number;
+  /** Rows of those files not inserted because their (project_id, request_id) was already there. */
+  readonly duplicateRows: number;
   readonly failed: readonly { readonly key: string; readonly message: string }[];
 }
 
@@ -97,6 +99,7 @@ export class DuckDbWarehouse {
       const loaded = new Set(loadedRows.map((r) => r[0] as string));
       const pending = keys.filter((k) => !loaded.has(k));
       let rows = 0;
+      let duplicateRows = 0;
       let files = 0;
       const failed: { key: string; message: string }[] = [];
       let tempDir: string | undefined;
@@ -113,7 +116,9 @@ export class DuckDbWarehouse {
               path = join(tempDir, 'file.parquet');
               await writeFile(path, await store.get(key));
             }
-            rows += await this.loadFile(db, key, path, store);
+            const loaded = await this.loadFile(db, key, path, store);
+            rows += loaded.inserted;
+            duplicateRows += loaded.total - loaded.inserted;
             files += 1;
           } catch (error) {
             failed.push({ key, message: error instanceof Error ? error.message : String(error) });
@@ -122,7 +127,7 @@ export class DuckDbWarehouse {
       } finally {
         if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
       }
-      return { files, rows, failed };
+      return { files, rows, duplicateRows, failed };
     });
   }
 
@@ -170,7 +175,7 @@ export class DuckDbWarehouse {
     key: string,
     path: string,
     store: ObjectStore,
-  ): Promise<number> {
+  ): Promise<{ inserted: number; total: number }> {
     await db.run('BEGIN TRANSACTION');
     try {
       const inserted = await db.run(
@@ -182,8 +187,11 @@ export class DuckDbWarehouse {
       );
       const rows = inserted.rowsChanged;
       await db.run(`INSERT INTO ${LOADED_FILES} VALUES (${sqlString(key)}, ${rows}, now()::TIMESTAMP)`);
+      const [[total]] = (
+        await db.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(path)})`)
+      ).getRows() as [[bigint]];
       await db.run('COMMIT');
-      return rows;
+      return { inserted: rows, total: Number(total) };
     } catch (cause) {
       await db.run('ROLLBACK').catch(() => undefined);
       throw new ShardlineError(
