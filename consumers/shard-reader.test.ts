@@ -14,6 +14,7 @@ const setup = (
     config?: Partial<ShardReaderConfig>;
     policy?: LandPolicy;
     failOnce?: boolean;
+    failTimes?: number;
     parentShardIds?: string[];
     store?: MemoryCheckpointStore;
   } = {},
@@ -24,6 +25,7 @@ const setup = (
   const store = options.store ?? new MemoryCheckpointStore();
   const processors = new RecordingProcessorFactory(options.policy ?? 'each-batch', {
     failOnce: options.failOnce,
+    failTimes: options.failTimes,
   });
   const reader = new ShardReader({
     api: kinesis,
@@ -208,6 +210,24 @@ describe('ShardReader', () => {
       'TRIM_HORIZON',
     ]);
     expect(reader.stats()).toMatchObject({ processorRestarts: 1, errors: 1 });
+  });
+
+  it('backs off longer each time the processor fails again, though reads succeed', async () => {
+    // Prepare: a processor that cannot land (say, the bucket refuses writes) four times.
+    const { kinesis, processors, reader } = setup({
+      failTimes: 4,
+      config: { backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
+    });
+    kinesis.put(SHARD, 3);
+
+    // Act
+    void reader.start();
+    await until(() => processors.processors.length === 5 && processors.records.length === 3);
+    await reader.stop();
+
+    // Assess: random() = 0.5 picks the middle of each window: 1 s, 2 s, 4 s, 8 s.
+    expect(intervals(kinesis.getRecordsCalls.slice(0, 5))).toEqual([500, 1_000, 2_000, 4_000]);
+    expect(reader.stats()).toMatchObject({ processorRestarts: 4 });
   });
 
   it('calls shardEnded and stores SHARD_END when a closed shard is fully read', async () => {

@@ -94,6 +94,8 @@ export class ShardReader {
   readonly #log: ConsumerLogger;
   readonly #parents: readonly string[];
   readonly #readBackoff: ExponentialBackoff;
+  /** Grows while the processor keeps failing (a lake that refuses writes); reset only by a landed batch. */
+  readonly #processorBackoff: ExponentialBackoff;
   readonly #checkpointBackoff: ExponentialBackoff;
   readonly #abort = new AbortController();
   #stopReason: 'shutdown' | 'lease_lost' | undefined;
@@ -130,6 +132,7 @@ export class ShardReader {
       random: options.random,
     };
     this.#readBackoff = new ExponentialBackoff(backoff);
+    this.#processorBackoff = new ExponentialBackoff(backoff);
     this.#checkpointBackoff = new ExponentialBackoff(backoff);
   }
 
@@ -420,13 +423,14 @@ export class ShardReader {
     this.#state = 'PROCESSING';
     this.#iterator = undefined;
     this.#lastSeen = undefined;
-    await this.#sleep(this.#readBackoff.next());
+    await this.#sleep(this.#processorBackoff.next());
   }
 
   /** Keeps the newest landed checkpoint; older or equal ones (e.g. repeated by tick) change nothing. */
   #offer(checkpoint: Checkpoint | undefined): void {
     if (checkpoint !== undefined && isAfter(checkpoint, this.#pending ?? this.#committed)) {
       this.#pending = checkpoint;
+      this.#processorBackoff.reset();
     }
   }
 

@@ -22,14 +22,14 @@ export interface ProcessorLog {
 
 /**
  * A stand-in for the pipeline: keeps what it receives and returns checkpoints by `policy`,
- * i.e. only for what it pretends to have landed. `failOnce` makes the first processRecords throw.
+ * i.e. only for what it pretends to have landed. `failOnce` makes the first processRecords throw, `failTimes` the first n.
  */
 export class RecordingProcessorFactory implements ShardRecordProcessorFactory {
   readonly processors: ProcessorLog[] = [];
 
   constructor(
     private readonly policy: LandPolicy = 'each-batch',
-    private readonly hooks: { failOnce?: boolean } = {},
+    private readonly hooks: { failOnce?: boolean; failTimes?: number } = {},
   ) {}
 
   /** Every record received, by any processor, in order of arrival. */
@@ -53,6 +53,10 @@ export class RecordingProcessorFactory implements ShardRecordProcessorFactory {
         log.events.push(`processRecords:${records.length}`);
         if (hooks.failOnce) {
           hooks.failOnce = false;
+          throw new Error('processor failed (test)');
+        }
+        if (hooks.failTimes) {
+          hooks.failTimes -= 1;
           throw new Error('processor failed (test)');
         }
         log.records.push(...records);
