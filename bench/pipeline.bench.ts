@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
 import { BatchConfig, PipelineConfig } from '../pipeline/config.ts';
-import type { ObjectStore } from '../pipeline/land/object-store.ts';
+import { MemoryStore } from '../pipeline/land/memory-store.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import type { SourceRecord } from '../pipeline/types.ts';
 
@@ -30,32 +30,14 @@ const { values } = parseArgs({
 const total = Number(values.records);
 const chunk = Number(values.chunk);
 
-/** Keeps nothing: the benchmark measures the pipeline, not a disk. */
-class MemoryCountingStore implements ObjectStore {
-  bytes = 0;
-  objects = 0;
-  async put(_key: string, body: Uint8Array): Promise<void> {
-    this.bytes += body.byteLength;
-    this.objects += 1;
-  }
-  async get(): Promise<Uint8Array> {
-    throw new Error('not kept');
-  }
-  async list(): Promise<string[]> {
-    return [];
-  }
-  describe(): string {
-    return 'memory';
-  }
-}
-
 let peakRss = 0;
 const sampleRss = () => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
 };
 const rssTimer = setInterval(sampleRss, 50);
 
-const store = new MemoryCountingStore();
+// Keeps no bodies: the benchmark measures the pipeline, not a disk or its own memory.
+const store = new MemoryStore({ keepBodies: false });
 const config = PipelineConfig.parse({
   batch: BatchConfig.parse({ maxRows: Number(values.batch), maxAgeMs: 15 * 60_000 }),
   enrich: { geoIp: values.geoip !== 'false' },
@@ -124,7 +106,7 @@ process.stdout.write(
     seconds: Math.round(seconds * 100) / 100,
     recordsPerSecond: Math.round(c.records / seconds),
     inputMbPerSecond: Math.round((sourceBytes / 1e6 / seconds) * 10) / 10,
-    parquetFiles: store.objects,
+    parquetFiles: store.puts.length,
     parquetMb: Math.round((store.bytes / 1e6) * 10) / 10,
     bytesPerRow: Math.round(store.bytes / Math.max(1, c.landed)),
     generatorSecondsExcluded: Math.round(generatedMs / 10) / 100,

@@ -9,28 +9,11 @@ import { createEnricher } from './enrich/enrich-log.ts';
 import { GeoIp } from './enrich/geo-ip.ts';
 import { UserAgentClassifier } from './enrich/user-agent.ts';
 import { EncodeError } from './errors.ts';
-import type { ObjectStore } from './land/object-store.ts';
+import { MemoryStore } from './land/memory-store.ts';
 import { silentLogger } from './observability/logger.ts';
 import { newCounters } from './pipeline.ts';
 import { ShardProcessor } from './shard-processor.ts';
 import type { SourceRecord } from './types.ts';
-
-/** Keeps every object. */
-class MemoryStore implements ObjectStore {
-  readonly objects = new Map<string, Uint8Array>();
-  async put(key: string, body: Uint8Array): Promise<void> {
-    this.objects.set(key, body);
-  }
-  async get(key: string): Promise<Uint8Array> {
-    return this.objects.get(key)!;
-  }
-  async list(): Promise<string[]> {
-    return [...this.objects.keys()];
-  }
-  describe(): string {
-    return 'memory';
-  }
-}
 
 /** An encoder that refuses any batch holding one of `poison` (as DuckDB would a value it cannot take). */
 const refusingEncoder = (poison: ReadonlySet<string>, encoded: RequestRow[][]) =>
@@ -92,8 +75,8 @@ describe('ShardProcessor with rows the encoder refuses', () => {
       landed: 4,
       deadLettered: 2,
     });
-    const letterKey = [...store.objects.keys()].find((k) => k.startsWith('dead_letters/'))!;
-    const letters = decodeDeadLetters(store.objects.get(letterKey)!);
+    const [letterKey] = await store.list('dead_letters/');
+    const letters = decodeDeadLetters(await store.get(letterKey!));
     expect(letters.map((l) => [l.reason, l.stage, l.sequenceNumber])).toEqual([
       ['encode_failed', 'encode', '502'],
       ['encode_failed', 'encode', '504'],

@@ -2,30 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
 import { PipelineConfig } from './config.ts';
 import { aggregate } from './decode/kpl.ts';
-import type { ObjectStore } from './land/object-store.ts';
+import { MemoryStore } from './land/memory-store.ts';
 import { Pipeline } from './pipeline.ts';
 import type { LandedBatch } from './shard-processor.ts';
 import type { BatchRange, SourceRecord } from './types.ts';
 
 const SHARD = 'shardId-000000000001';
 const encoder = new TextEncoder();
-
-/** Keeps every put, in order. */
-class MemoryStore implements ObjectStore {
-  readonly puts: string[] = [];
-  async put(key: string): Promise<void> {
-    this.puts.push(key);
-  }
-  async get(): Promise<Uint8Array> {
-    throw new Error('not kept');
-  }
-  async list(): Promise<string[]> {
-    return [];
-  }
-  describe(): string {
-    return 'memory';
-  }
-}
 
 const lines = (n: number, firstIndex = 0) =>
   [...generateRequestLogs(n, { seed: 5, firstIndex, startTime: Date.parse('2026-11-22T10:00:00Z') })].map(

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { DecodeError } from '../errors.ts';
+import { concatBytes } from './concat-bytes.ts';
 import { isSnappyFramed, unframeSnappy } from './snappy-framed.ts';
 
 export type Codec = 'none' | 'gzip' | 'zstd' | 'snappy';
@@ -78,14 +79,7 @@ function unzstd(data: Uint8Array, maxBytes: number): Uint8Array {
     if (e instanceof DecodeError) throw e;
     throw corrupt('zstd', e);
   }
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts, total);
 }
 
 /**

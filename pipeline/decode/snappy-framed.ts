@@ -1,5 +1,6 @@
 import { compress, uncompress } from 'snappyjs';
 import { DecodeError } from '../errors.ts';
+import { concatBytes } from './concat-bytes.ts';
 import { maskedCrc32c } from './crc32c.ts';
 
 /**
@@ -75,7 +76,7 @@ export function unframeSnappy(data: Uint8Array, maxBytes: number): Uint8Array {
     }
     // 0x80..0xfe (padding and reserved skippable chunks) carry nothing to decode.
   }
-  return concat(parts, total);
+  return concatBytes(parts, total);
 }
 
 /** Encodes bytes as a framed snappy stream, the way Fluent Bit does (for tests and benches). */
@@ -102,7 +103,7 @@ export function frameSnappy(data: Uint8Array): Uint8Array {
     chunks.push(header, payload);
     total += header.length + payload.length;
   }
-  return concat(chunks, total);
+  return concatBytes(chunks, total);
 }
 
 /** The uncompressed length a raw snappy block starts with (a varint of at most 32 bits). */
@@ -114,17 +115,6 @@ function rawLength(block: Uint8Array): number | undefined {
     if (b < 0x80) return result;
   }
   return undefined;
-}
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 function failed(detail: string, cause?: unknown): DecodeError {

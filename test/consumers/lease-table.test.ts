@@ -12,36 +12,28 @@ import { ShardReader } from '../../consumers/shard-reader.ts';
 import { streamConsumerConfigSchema } from '../../consumers/stream-consumer-config.ts';
 import { FakeKinesis } from '../../consumers/testing/fake-kinesis.ts';
 import { PipelineConfig } from '../../pipeline/config.ts';
-import type { ObjectStore } from '../../pipeline/land/object-store.ts';
+import { MemoryStore } from '../../pipeline/land/memory-store.ts';
 import { Pipeline } from '../../pipeline/pipeline.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A lake whose `hold`-th put waits until `open()`: a worker stuck (or dying) mid-batch. */
-class StallingStore implements ObjectStore {
-  readonly puts: string[] = [];
+class StallingStore extends MemoryStore {
   #open: () => void = () => undefined;
   readonly #gate = new Promise<void>((resolve) => (this.#open = resolve));
   #stalled: () => void = () => undefined;
   readonly stalled = new Promise<void>((resolve) => (this.#stalled = resolve));
-  constructor(private readonly hold: number) {}
-  async put(key: string): Promise<void> {
-    this.puts.push(key);
+  constructor(private readonly hold: number) {
+    super({ keepBodies: false });
+  }
+  override async put(key: string, body: Uint8Array): Promise<void> {
+    await super.put(key, body);
     if (this.puts.length !== this.hold) return;
     this.#stalled();
     await this.#gate;
   }
   open(): void {
     this.#open();
-  }
-  async get(): Promise<Uint8Array> {
-    throw new Error('not kept');
-  }
-  async list(): Promise<string[]> {
-    return [];
-  }
-  describe(): string {
-    return 'stalling';
   }
 }
 
