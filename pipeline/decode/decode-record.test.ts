@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { SourceRecord } from '../types.ts';
 import { decodeRecord } from './decode-record.ts';
-import { readCapturedRecords, readDecodedRecords } from './fluent-bit-captures.ts';
+import { readCapturedRecords, readDecodedRecords } from '../../test/fixtures/fluent-bit/fluent-bit-captures.ts';
 import { aggregate } from './kpl.ts';
 import { frameSnappy } from './snappy-framed.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestLog } from '../../schemas/request-log.ts';
-import { readDecodedRecords } from '../decode/fluent-bit-captures.ts';
+import { readDecodedRecords } from '../../test/fixtures/fluent-bit/fluent-bit-captures.ts';
 import { dedupeKey, requestKey } from './deduplicator.ts';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);

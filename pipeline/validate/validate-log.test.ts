@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestLogV1 } from '../../schemas/request-log.ts';
-import { readDecodedRecords } from '../decode/fluent-bit-captures.ts';
+import { readDecodedRecords } from '../../test/fixtures/fluent-bit/fluent-bit-captures.ts';
 import { fastValidateLog } from './fast-check.ts';
 import { validateLog } from './validate-log.ts';
 

@@ -20,7 +20,7 @@ import { startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts
  * byte for byte against the local stack's HTTPS endpoint, which must store its records.
  */
 
-const CAPTURE = resolve(import.meta.dirname, '../../../shared/fluent-bit/captures/kinesis_tail.jsonl');
+const CAPTURE = resolve(import.meta.dirname, '../fixtures/fluent-bit/captures/kinesis_tail.jsonl');
 
 interface CapturedRequest {
   method: string;

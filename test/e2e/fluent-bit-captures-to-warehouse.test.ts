@@ -18,7 +18,7 @@ import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
  * then hold exactly the decoded records, duplicates removed.
  */
 
-const CAPTURES = resolve(import.meta.dirname, '../../../shared/fluent-bit/captures');
+const CAPTURES = resolve(import.meta.dirname, '../fixtures/fluent-bit/captures');
 
 interface CapturedRequest {
   method: string;

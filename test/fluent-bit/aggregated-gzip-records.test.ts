@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeRecord } from '../../pipeline/decode/decode-record.ts';
-import { readDecodedRecords } from '../../pipeline/decode/fluent-bit-captures.ts';
+import { readDecodedRecords } from '../fixtures/fluent-bit/fluent-bit-captures.ts';
 
 /**
  * The sidecars set both `simple_aggregation` and `compression gzip`; the captures show each alone,

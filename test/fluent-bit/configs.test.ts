@@ -8,13 +8,13 @@ import { checkFluentBitConfig, type PluginSchema } from './fluent-bit-config-che
 
 /**
  * Every shipped Fluent Bit config against the plugin schema of a real Fluent Bit 5.1.1
- * (`fluent-bit -J`, captured in ../shared/fluent-bit/), plus the durability settings the sidecar
+ * (`fluent-bit -J`, copied into test/fixtures/fluent-bit/), plus the durability settings the sidecar
  * promises. The checker itself is tested on the captured configs: the ones Fluent Bit ran pass,
  * the one it refused (`partition_key`) fails.
  */
 
 const FLUENT_BIT = resolve(import.meta.dirname, '../../fluent-bit');
-const SHARED = resolve(import.meta.dirname, '../../../shared/fluent-bit');
+const SHARED = resolve(import.meta.dirname, '../fixtures/fluent-bit');
 const schema = JSON.parse(readFileSync(join(SHARED, 'fluent-bit-5.1.1-schema.json'), 'utf8')) as PluginSchema;
 
 const configs = readdirSync(FLUENT_BIT)

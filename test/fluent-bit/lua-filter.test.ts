@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readDecodedRecords } from '../../pipeline/decode/fluent-bit-captures.ts';
+import { readDecodedRecords } from '../fixtures/fluent-bit/fluent-bit-captures.ts';
 
 /**
  * fluent-bit/shardline.lua under a real LuaJIT (Fluent Bit embeds LuaJIT 2.1), called the way
