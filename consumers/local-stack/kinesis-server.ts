@@ -1,6 +1,5 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { RequestListener, Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
 import { ensureStream } from './ensure-stream.ts';
+import { type ClosableServer, createPlainServer, createTlsServer } from './http1-and-h2-server.ts';
 import { ensureLocalTls } from './local-tls.ts';
 
 export interface LocalKinesisOptions {
@@ -30,9 +30,12 @@ export interface LocalKinesisOptions {
 }
 
 export interface LocalKinesis {
-  /** `http://127.0.0.1:<port>`: for `createKinesisClient({ endpoint })`. */
+  /**
+   * `http://127.0.0.1:<port>`: for SDKs. Answers HTTP/1.1 and HTTP/2 (h2c), so a default
+   * `new KinesisClient({ endpoint })` works as well as one with a `NodeHttpHandler`.
+   */
   readonly httpEndpoint: string;
-  /** `https://127.0.0.1:<port>`: for Fluent Bit's `endpoint`. */
+  /** `https://127.0.0.1:<port>`: for Fluent Bit's `endpoint` (HTTP/1.1; HTTP/2 by ALPN too). */
   readonly httpsEndpoint: string;
   /** PEM file of the CA that signed the HTTPS certificate: Fluent Bit's `tls.ca_file`. */
   readonly caFile: string;
@@ -66,11 +69,11 @@ export async function startLocalKinesis(options: LocalKinesisOptions = {}): Prom
     shardLimit: options.shardLimit ?? 100,
   });
   const handler = emulator.listeners('request')[0] as RequestListener;
-  const http = createHttpServer({ keepAliveTimeout: 60_000 }, handler);
-  const https = createHttpsServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 60_000 }, handler);
+  const http = createPlainServer(handler);
+  const https = createTlsServer(tls, handler);
 
   const close = async (): Promise<void> => {
-    await Promise.all([stopServer(http), stopServer(https)]);
+    await Promise.all([http.close(), https.close()]);
     await new Promise<void>((resolve, reject) =>
       // Closes the store; its server was never listening, which it reports as an error.
       emulator.close((error?: Error) =>
@@ -107,7 +110,7 @@ export async function startLocalKinesis(options: LocalKinesisOptions = {}): Prom
   }
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+function listen({ server }: ClosableServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -125,11 +128,4 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
-}
-
-function stopServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  return closed;
 }

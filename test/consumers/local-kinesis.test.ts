@@ -7,9 +7,12 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   type Kinesis,
+  KinesisClient,
   ListShardsCommand,
   ListStreamsCommand,
+  PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
+import { NodeHttp2Handler } from '@smithy/node-http-handler';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
@@ -160,5 +163,40 @@ describe('local Kinesis stack', () => {
     // Assess
     expect(untrusted?.message).toMatch(/self[- ]signed|unable to (get|verify)/i);
     expect(listed.StreamNames).toEqual(['api-logs']);
+  });
+
+  it('answers a default AWS SDK v3 KinesisClient (HTTP/2) on its SDK port, and HTTP/1.1 clients on the same port', async () => {
+    // Prepare: no requestHandler option, so the SDK's own default (HTTP/2) is what is tested.
+    const kinesis = await startLocalKinesis({ httpPort: 0, httpsPort: 0 });
+    const sdkDefault = new KinesisClient({
+      region: 'us-east-1',
+      endpoint: kinesis.httpEndpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const http1 = createKinesisClient({ region: 'us-east-1', endpoint: kinesis.httpEndpoint });
+    cleanup.push(async () => {
+      sdkDefault.destroy();
+      http1.destroy();
+      await kinesis.close();
+    });
+    expect(sdkDefault.config.requestHandler).toBeInstanceOf(NodeHttp2Handler);
+    await ensureStream(http1, 'sdk-default', 2);
+    const lines = Array.from({ length: 50 }, (_, i) => `{"request_id":"r-${i}"}\n`);
+
+    // Act
+    const put = await sdkDefault.send(
+      new PutRecordsCommand({
+        StreamName: 'sdk-default',
+        Records: lines.map((line, i) => ({ Data: Buffer.from(line), PartitionKey: `pk-${i}` })),
+      }),
+    );
+    const readByDefault = await readAll(sdkDefault as unknown as Kinesis, 'sdk-default');
+    const readByHttp1 = await readAll(http1, 'sdk-default');
+
+    // Assess
+    expect(put.FailedRecordCount).toBe(0);
+    const expected = lines.map((l) => Buffer.from(l).toString('base64')).sort();
+    expect(readByDefault.sort()).toEqual(expected);
+    expect(readByHttp1.sort()).toEqual(expected);
   });
 });
