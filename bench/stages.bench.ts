@@ -89,7 +89,7 @@ await time('dedupe', valid.length, () => {
   for (let k = 0; k < valid.length; k++) {
     const v = valid[k]!;
     const { requestId } = requestKey(v.log, v.line.bytes);
-    if (!dedupe.isDuplicate(dedupeKey(v.log.project_id, requestId), 1_795_000_000_000 + k)) {
+    if (!dedupe.isDuplicate(dedupeKey(v.log.project_id, requestId, v.tsMicros), 1_795_000_000_000 + k)) {
       unique.push({ v, requestId });
     }
   }

@@ -187,4 +187,25 @@ describe('ShardProcessor and the consumer contract', () => {
     expect(pipeline.counters.deduplicated).toBe(1);
     await pipeline.close();
   });
+
+  it('lands two requests that reuse one request id at different times, and drops a resend of either', async () => {
+    // Prepare: the same request_id, written by an app for two different requests.
+    const { landed, pipeline } = await setup(1_000);
+    const line = (ts: string) =>
+      encoder.encode(
+        `{"timestamp":"${ts}","request_id":"trace-7","project_id":"p","method":"POST","path":"/v1/orders","status":201,"latency_ms":3}`,
+      );
+    const first = line('2026-11-22T10:00:00.000Z');
+    const second = line('2026-11-22T10:00:01.000Z');
+    const processor = pipeline.create(SHARD);
+
+    // Act
+    await processor.processRecords([first, second, first, second].map(recordFactory));
+    await processor.shutdownRequested();
+
+    // Assess
+    expect(landed.map((b) => b.rows)).toEqual([2]);
+    expect(pipeline.counters.deduplicated).toBe(2);
+    await pipeline.close();
+  });
 });

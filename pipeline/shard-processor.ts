@@ -151,7 +151,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     let newest = 0;
     for (const row of batch.rows) {
       const arrived = Number(row.ingest_ts / 1000n);
-      const key = dedupeKey(row.project_id, row.request_id);
+      const key = dedupeKey(row.project_id, row.request_id, row.ts);
       // Re-set at the end, so that trimming from the head still meets the oldest first.
       released.delete(key);
       released.set(key, arrived);
@@ -212,7 +212,7 @@ export class ShardProcessor implements ShardRecordProcessor {
       // A log with neither `timestamp` nor `fb_time` is dated by its arrival in Kinesis.
       const tsMicros = valid.tsMicros ?? BigInt(arrivedMs) * 1000n;
       const { requestId } = requestKey(log, line.bytes);
-      if (this.isDuplicate(dedupeKey(log.project_id, requestId), arrivedMs)) {
+      if (this.isDuplicate(dedupeKey(log.project_id, requestId, tsMicros), arrivedMs)) {
         counters.deduplicated += 1;
         continue;
       }

@@ -70,8 +70,13 @@ describe('requestKey', () => {
 
 describe('dedupeKey', () => {
   it('scopes request ids to their project, unambiguously', () => {
-    expect(dedupeKey('p1', 'r')).not.toBe(dedupeKey('p2', 'r'));
-    expect(dedupeKey('a', 'b\u0000c')).toBe('a\u0000b\u0000c');
-    expect(dedupeKey('ab', 'c')).not.toBe(dedupeKey('a', 'bc'));
+    expect(dedupeKey('p1', 'r', 1n)).not.toBe(dedupeKey('p2', 'r', 1n));
+    expect(dedupeKey('a', 'b\u0000c', 1n)).toBe('a\u0000b\u0000c\u00001');
+    expect(dedupeKey('ab', 'c', 1n)).not.toBe(dedupeKey('a', 'bc', 1n));
+  });
+
+  it('tells apart two requests that reuse an id at different times, and not a resend of one', () => {
+    expect(dedupeKey('p', 'trace-1', 1_000n)).not.toBe(dedupeKey('p', 'trace-1', 2_000n));
+    expect(dedupeKey('p', 'trace-1', 1_000n)).toBe(dedupeKey('p', 'trace-1', 1_000n));
   });
 });

@@ -30,9 +30,15 @@ export function requestKey(log: RequestLog, lineBytes: Uint8Array): RequestKey {
   return { requestId: `h:${digest.slice(0, HASH_CHARS)}`, derived: true };
 }
 
-/** The key the deduplicator remembers: request ids are only unique within a project. */
-export function dedupeKey(projectId: string, requestId: string): string {
-  return `${projectId}\u0000${requestId}`;
+/**
+ * A request's identity, the same in the pipeline's window and in both warehouses' unique keys:
+ * (project, request id, request time in µs). Request ids are only unique within a project, and
+ * apps that supply their own ids reuse them (trace ids on retries, counters after a restart), so
+ * the id alone would merge different requests; a resend of the same line (Fluent Bit retrying a
+ * chunk, a tail re-read) carries the same id *and* the same time, so it is still one request.
+ */
+export function dedupeKey(projectId: string, requestId: string, tsMicros: bigint): string {
+  return `${projectId}\u0000${requestId}\u0000${tsMicros}`;
 }
 
 function headerRequestId(headers: RequestLog['headers']): string | undefined {

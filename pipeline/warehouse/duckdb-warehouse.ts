@@ -182,8 +182,8 @@ export class DuckDbWarehouse {
         `INSERT INTO ${REQUESTS_TABLE} (${COLUMNS})
          SELECT ${REQUEST_COLUMNS.map((c) => `p."${c.name}"`).join(', ')}
          FROM read_parquet(${sqlString(path)}) p
-         ANTI JOIN ${REQUESTS_TABLE} r ON r.project_id = p.project_id AND r.request_id = p.request_id
-         QUALIFY row_number() OVER (PARTITION BY p.project_id, p.request_id ORDER BY p.ingest_ts, p.sequence_number, p.sub_sequence) = 1`,
+         ANTI JOIN ${REQUESTS_TABLE} r ON r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts
+         QUALIFY row_number() OVER (PARTITION BY p.project_id, p.request_id, p.ts ORDER BY p.ingest_ts, p.sequence_number, p.sub_sequence) = 1`,
       );
       const rows = inserted.rowsChanged;
       await db.run(`INSERT INTO ${LOADED_FILES} VALUES (${sqlString(key)}, ${rows}, now()::TIMESTAMP)`);

@@ -37,11 +37,13 @@ const V1_COLUMNS = REQUEST_COLUMNS.slice(0, REQUEST_COLUMNS.findIndex((c) => c.n
  *   of the rows) on one partition, and every query on it would run on one core. A project's
  *   query fans out to all partitions, which is what makes it fast.
  *   https://docs.singlestore.com/cloud/create-a-database/physical-database-schema-design/concepts-of-physical-database-schema-design/shard-keys/
- * - UNIQUE KEY (project_id, request_id) USING HASH: the same request landed twice (a resend
+ * - UNIQUE KEY (project_id, request_id, ts) USING HASH: the same request landed twice (a resend
  *   the in-memory dedupe window missed, a file re-landed under another key) is kept out by the
  *   pipeline's SKIP DUPLICATE KEY ERRORS, which keeps the row already loaded, like the DuckDB
- *   warehouse does. A unique key on a sharded table must contain the shard key columns, hence
- *   request_id as the shard key rather than anything else.
+ *   warehouse does. The key is the pipeline's request identity (`dedupeKey`): with `ts` in it, two
+ *   requests that reuse an id at different times are two rows here as in the pipeline, so no row
+ *   is dropped by one and kept by the other. A unique key on a sharded table must contain the
+ *   shard key columns, hence request_id as the shard key rather than anything else.
  *   https://docs.singlestore.com/cloud/reference/troubleshooting-reference/query-errors/why-do-i-get-errors-about-unique-keys/
  * - No secondary index on ts: segment elimination on the sort key already skips what a range
  *   filter would; an index would cost every load.
@@ -52,7 +54,7 @@ const createRequests = (columns: readonly ColumnDef[]): string =>
     ...columns.map((c) => `  ${singlestoreColumnDdl(c)},`),
     '  SORT KEY (`project_id`, `ts`),',
     '  SHARD KEY (`request_id`),',
-    '  UNIQUE KEY `request_key` (`project_id`, `request_id`) USING HASH',
+    '  UNIQUE KEY `request_key` (`project_id`, `request_id`, `ts`) USING HASH',
     ')',
   ].join('\n');
 

@@ -128,7 +128,7 @@ describe.each([
     await warehouse.close();
   });
 
-  it('skips rows whose (project_id, request_id) is already loaded, and duplicates inside a file', async () => {
+  it('skips rows whose (project_id, request_id, ts) is already loaded, and duplicates inside a file', async () => {
     // Prepare
     const store = makeStore();
     const warehouse = await DuckDbWarehouse.open(freshDb(`dupes-${name}`));
@@ -153,6 +153,29 @@ describe.each([
     expect(overwritten).toEqual([{ n: 0 }]);
     const recorded = await warehouse.query(`SELECT rows FROM _shardline_loaded_files WHERE key = '${key}'`);
     expect(recorded).toEqual([{ rows: 100 }]);
+    await warehouse.close();
+  });
+
+  it('keeps two requests that reuse a request id at different times, as the pipeline does', async () => {
+    // Prepare: an app that reuses its ids (a client trace id sent again on a retry a day later).
+    const store = makeStore();
+    const warehouse = await DuckDbWarehouse.open(freshDb(`reused-${name}`));
+    const [first] = sampleRequestRows(1, { seed: 43 }) as [RequestRow];
+    const nextDay = {
+      ...first,
+      ts: first.ts + 86_400_000_000n,
+      ingest_ts: first.ingest_ts + 86_400_000_000n,
+    };
+    await land(store, [first]);
+    await warehouse.loadNewFiles(store);
+
+    // Act
+    await land(store, [nextDay, { ...nextDay, status: 599 }]);
+    const result = await warehouse.loadNewFiles(store);
+
+    // Assess: the second request lands; its resend (same id, same time) does not.
+    expect(result).toMatchObject({ rows: 1, duplicateRows: 1 });
+    expect(await warehouse.rowCount()).toBe(2);
     await warehouse.close();
   });
 });

@@ -45,5 +45,5 @@ CREATE TABLE IF NOT EXISTS `requests` (
   `sub_sequence` INT NOT NULL,
   SORT KEY (`project_id`, `ts`),
   SHARD KEY (`request_id`),
-  UNIQUE KEY `request_key` (`project_id`, `request_id`) USING HASH
+  UNIQUE KEY `request_key` (`project_id`, `request_id`, `ts`) USING HASH
 );
