@@ -1,16 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { ConfigError } from '../../pipeline/errors.ts';
+import type { RequestLogFileError } from './errors.ts';
 
 /**
  * Options of `createRequestLogger`. Checked once, when the logger is created; unknown keys are
  * errors that name the key.
  *
  * @example
- * { "projectId": "proj_alpha", "file": "/var/log/app/requests.jsonl", "service": "checkout" }
+ * { "projectId": "proj_alpha", "file": "/var/log/app/requests.jsonl", "service": "checkout",
+ *   "maxBytes": 134217728, "maxFiles": 3, "reopenOnSighup": true }
  */
 
 type ProjectIdOf = (req: IncomingMessage) => string;
+type RequestIdOf = (req: IncomingMessage) => string | undefined;
+type OnError = (error: RequestLogFileError) => void;
 
 /** Request headers worth keeping that never carry credentials. */
 export const DEFAULT_LOGGED_HEADERS = [
@@ -57,8 +61,47 @@ export const RequestLoggerOptions = z
       .boolean()
       .default(false)
       .describe('Take the client IP from the first X-Forwarded-For address (only behind a proxy you run).'),
+    requestId: z
+      .custom<RequestIdOf>((v) => typeof v === 'function', 'a function (req) => string | undefined')
+      .optional()
+      .describe(
+        'The app’s own id for a request, instead of a generated UUIDv7. The app promises it is unique within the project: two requests with the same id and timestamp are stored as one. Undefined, empty or longer than 128 characters: a generated id is used. Never pass the client’s x-request-id here.',
+      ),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .optional()
+      .describe(
+        'Rotate the file before it would grow past this many bytes (needs `file`). Omit to never rotate (then rotate it from outside and call reopen(), or set reopenOnSighup).',
+      ),
+    maxFiles: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(2)
+      .describe(
+        'Rotated files kept (`<file>.1` newest … `<file>.<maxFiles>` oldest); with maxBytes, disk use stays below (maxFiles + 1) × maxBytes.',
+      ),
+    reopenOnSighup: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Reopen the file on SIGHUP (logrotate `postrotate kill -HUP`). Installing a SIGHUP listener stops SIGHUP from terminating the process.',
+      ),
+    onError: z
+      .custom<OnError>((v) => typeof v === 'function', 'a function (error) => void')
+      .optional()
+      .describe(
+        'Called when the file cannot be written (lines are dropped and counted); default: a process warning.',
+      ),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.file !== undefined || (o.maxBytes === undefined && !o.reopenOnSighup), {
+    message: 'maxBytes and reopenOnSighup need `file` (stdout is rotated by whoever reads it)',
+    path: ['file'],
+  });
 
 export type RequestLoggerOptions = z.input<typeof RequestLoggerOptions>;
 export type ResolvedRequestLoggerOptions = z.output<typeof RequestLoggerOptions>;
