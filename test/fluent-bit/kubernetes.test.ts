@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { CONFIGMAP_FILES, renderConfigMap } from '../../fluent-bit/kubernetes/configmap.ts';
+import { requestLogFileOptionsFromEnv } from '../../fluent-bit/node/request-logger-env.ts';
 
 const FLUENT_BIT = resolve(import.meta.dirname, '../../fluent-bit');
 const read = (name: string) => readFileSync(resolve(FLUENT_BIT, name), 'utf8');
@@ -17,7 +18,7 @@ type PodSpec = {
   terminationGracePeriodSeconds: number;
   initContainers: Container[];
   containers: Container[];
-  volumes: unknown[];
+  volumes: { name: string; emptyDir?: { sizeLimit?: string }; configMap?: { name: string } }[];
 };
 type Container = {
   name: string;
@@ -26,6 +27,44 @@ type Container = {
   env?: { name: string; value?: string }[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 };
+
+type TailConfig = {
+  service: Record<string, string | number>;
+  pipeline: {
+    inputs: Record<string, string | number | boolean>[];
+    outputs: Record<string, string | number | boolean>[];
+  };
+};
+
+const MI = 1024 ** 2;
+
+/** A Kubernetes quantity (`1Gi`, `512Mi`, `1G`, bytes) in bytes. */
+function quantity(text: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(text);
+  if (m === null) throw new Error(`not a quantity: ${text}`);
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(m[1]) * (m[2] === undefined ? 1 : unit[m[2] as keyof typeof unit]);
+}
+
+/**
+ * A Fluent Bit size (`2G`, `512K`, `16MB`) in bytes. Fluent Bit 5 reads K/M/G as powers of 1000
+ * and older releases as powers of 1024; a bound takes the larger.
+ */
+function fluentBitSize(text: string | number): number {
+  const m = /^(\d+)\s*([KMG])?B?$/i.exec(String(text));
+  if (m === null) throw new Error(`not a Fluent Bit size: ${text}`);
+  const power = { K: 1, M: 2, G: 3 }[(m[2] ?? '').toUpperCase() as 'K' | 'M' | 'G'] ?? 0;
+  return Number(m[1]) * 1024 ** power;
+}
+
+/** Fluent Bit's tail `path` is a glob (`*`, `?`); the test needs only whether a name matches. */
+function globMatches(pattern: string, path: string): boolean {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
+  return new RegExp(`^${source}$`).test(path);
+}
 
 describe('Kubernetes example', () => {
   const docs = parseAllDocuments(read('kubernetes/deployment.yaml')).map((d) => d.toJS() as Manifest);
@@ -89,5 +128,64 @@ describe('Kubernetes example', () => {
     );
     expect(JSON.stringify(sidecar)).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(grace);
+  });
+
+  describe('no volume can outgrow its sizeLimit (the arithmetic in deployment.yaml)', () => {
+    const tail = parseYaml(read('sidecar-tail.yaml')) as TailConfig;
+    const tailInput = tail.pipeline.inputs.find((i) => i.name === 'tail')!;
+    const kinesis = tail.pipeline.outputs.find((o) => o.name === 'kinesis_streams')!;
+    const appEnv = Object.fromEntries((app.env ?? []).map((e) => [e.name, e.value]));
+    const sidecarEnv = Object.fromEntries((sidecar.env ?? []).map((e) => [e.name, e.value]));
+    const sizeLimit = (volume: string) =>
+      quantity(pod.volumes.find((v) => v.name === volume)?.emptyDir?.sizeLimit ?? 'missing');
+    /** Room kept free in every volume: bounds rounded in the comment, files the kubelet measures late. */
+    const MARGIN = 0.1;
+
+    it('app-logs: the middleware rotates, and its files plus one Fluent Bit still holds fit with margin', () => {
+      // Prepare
+      const { file, maxBytes, maxFiles } = requestLogFileOptionsFromEnv(appEnv);
+
+      // Act
+      const rotatedFiles = (maxFiles ?? 0) + 1;
+      const heldOpenAfterDelete = maxBytes ?? 0;
+      const bound = rotatedFiles * (maxBytes ?? Number.POSITIVE_INFINITY) + heldOpenAfterDelete;
+
+      // Assess
+      expect(file).toBe(sidecarEnv.SHARDLINE_LOG_PATH);
+      expect(maxBytes).toBeDefined();
+      expect(maxFiles).toBeDefined();
+      expect(bound).toBe(640 * MI);
+      expect(bound).toBeLessThanOrEqual((1 - MARGIN) * sizeLimit('app-logs'));
+    });
+
+    it('fluent-bit-state: the output’s storage.total_limit_size plus chunks still filling fit with margin', () => {
+      // Prepare
+      const CHUNK_BYTES = 2 * MI;
+      const chunksUp = Number(tail.service['storage.max_chunks_up'] ?? 128);
+
+      // Act
+      const bound = fluentBitSize(kinesis['storage.total_limit_size'] as string) + chunksUp * CHUNK_BYTES;
+
+      // Assess
+      expect(tailInput['storage.type']).toBe('filesystem');
+      expect(String(tail.service['storage.path'])).toMatch(/^\$\{SHARDLINE_STATE_DIR\}\//);
+      expect(bound).toBeLessThanOrEqual((1 - MARGIN) * sizeLimit('fluent-bit-state'));
+    });
+
+    it('the tail input follows renames and never picks up a rotated file as a new one', () => {
+      // Prepare
+      const path = String(tailInput.path).replace(
+        /\$\{([A-Z0-9_]+)\}/g,
+        (_, name: string) => sidecarEnv[name] ?? '',
+      );
+      const { file, maxFiles } = requestLogFileOptionsFromEnv(appEnv);
+      const rotated = Array.from({ length: maxFiles ?? 1 }, (_, i) => `${file}.${i + 1}`);
+
+      // Assess
+      expect(globMatches(path, file!)).toBe(true);
+      for (const name of rotated) expect(globMatches(path, name), name).toBe(false);
+      expect(Number(tailInput.rotate_wait)).toBeGreaterThan(0);
+      expect(String(tailInput.db)).toMatch(/^\$\{SHARDLINE_STATE_DIR\}\//);
+    });
   });
 });
