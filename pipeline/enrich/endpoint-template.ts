@@ -53,8 +53,8 @@ const classifySeparated = (segment: string): string => {
 const classifyOther = (segment: string, digits: number, letters: number): string => {
   if (digits >= 8 && DATE_LIKE.test(segment)) return DATE;
   if (letters === 0 && digits >= 4) return ID;
-  // What redaction left of a secret (`[REDACTED:jwt]`) stands where an id or token was.
-  if (segment.startsWith(REDACTED_MARK)) return ID;
+  // What redaction left of a secret (`[REDACTED:jwt]`, `card:[REDACTED:card]`) stands where an id or token was.
+  if (segment.includes(REDACTED_MARK)) return ID;
   if ((segment.includes('@') || segment.includes('%40')) && EMAIL.test(segment)) return ID;
   if (digits >= 4 && IPV4.test(segment)) return ID;
   if (segment.startsWith('eyJ') && JWT_LIKE.test(segment)) return ID;
@@ -124,7 +124,7 @@ const stripOrigin = (path: string): string => {
 
 /**
  * The endpoint template of a path (a query string or fragment, if any, is ignored).
- * Empty and duplicate segments are dropped, so `//users/42/` gives `/users/{id}`; no segments give `/`.
+ * Matrix parameters are dropped; empty and duplicate segments are dropped, so `//users/42/` gives `/users/{id}`; no segments give `/`.
  */
 export function endpointTemplate(path: string): string {
   let end = path.indexOf('?');
@@ -143,7 +143,10 @@ export function endpointTemplate(path: string): string {
   while (start <= bare.length) {
     let stop = bare.indexOf('/', start);
     if (stop === -1) stop = bare.length;
-    if (stop > start) template += `/${classifySegment(bare.slice(start, stop))}`;
+    // Matrix parameters (`;jsessionid=…`) are not part of the route.
+    const semicolon = bare.indexOf(';', start);
+    const end = semicolon !== -1 && semicolon < stop ? semicolon : stop;
+    if (end > start) template += `/${classifySegment(bare.slice(start, end))}`;
     start = stop + 1;
   }
   if (template === '') template = '/';

@@ -83,9 +83,10 @@ describe('createEnricher', () => {
       os: null,
       device_type: 'bot',
       is_bot: true,
-      request_body: '{"email":"a@example.com","password":"[REDACTED]"}',
+      // Emails are personal data: redacted like secrets.
+      request_body: '{"email":"[REDACTED:email]","password":"[REDACTED]"}',
       response_body: '{"error":"not found"}',
-      redacted: 'query:access_token,header:authorization,request_body:password',
+      redacted: 'query:access_token,header:authorization,request_body:password,request_body:email',
       protocol: 'HTTP/1.1',
       service: 'orders-api',
       environment: 'prod',

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { LIMITS, type RequestLog } from '../../schemas/request-log.ts';
 import type { RequestRow } from '../../schemas/request-row.ts';
 import { endpointTemplate } from './endpoint-template.ts';
 import type { GeoIp } from './geo-ip.ts';
-import { redactBody, redactHeaders, redactPath, redactQuery } from './redact.ts';
+import { redactBody, redactHeaders, redactPath, redactQuery, redactText } from './redact.ts';
 import type { UserAgentClassifier } from './user-agent.ts';
 
 /** What the caller already knows about a log: where it came from and its parsed timestamp. */
@@ -20,6 +21,8 @@ export interface EnricherDeps {
   readonly userAgents: UserAgentClassifier;
   /** Bodies are cut to this many characters after redaction; 0 stores no bodies. */
   readonly bodyCapChars?: number;
+  /** When set, only these headers (any case) keep their values; the others are stored as `[REDACTED]`. */
+  readonly headerAllowlist?: readonly string[];
 }
 
 export type Enricher = (log: RequestLog, ctx: EnrichContext) => RequestRow;
@@ -69,6 +72,8 @@ const clientIpFromHeaders = (headers: RequestLog['headers']): string | null => {
   return headerString(headers, 'x-real-ip') ?? null;
 };
 
+const digest = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 24);
+
 const appendNames = (list: string | null, names: readonly string[]): string | null => {
   if (names.length === 0) return list;
   return list === null ? names.join(',') : `${list},${names.join(',')}`;
@@ -82,6 +87,10 @@ const appendNames = (list: string | null, names: readonly string[]): string | nu
 export function createEnricher(deps: EnricherDeps): Enricher {
   const { geoIp, userAgents } = deps;
   const bodyCap = deps.bodyCapChars ?? LIMITS.bodyCapChars;
+  const allowlist =
+    deps.headerAllowlist === undefined
+      ? undefined
+      : new Set(deps.headerAllowlist.map((h) => h.toLowerCase()));
 
   return (log, ctx) => {
     const fullPath = log.path;
@@ -96,8 +105,13 @@ export function createEnricher(deps: EnricherDeps): Enricher {
 
     const path = redactPath(pathOnly === '' ? '/' : pathOnly);
     const query = redactQuery(rawQuery(pathQuery, log.query));
-    const headers = redactHeaders(log.headers);
-    const requestBody = redactBody(log.request_body, bodyCap, 'request_body');
+    const headers = redactHeaders(log.headers, allowlist);
+    const requestBody = redactBody(
+      log.request_body,
+      bodyCap,
+      'request_body',
+      headerString(log.headers, 'content-type'),
+    );
     const responseBody = redactBody(log.response_body, bodyCap, 'response_body');
 
     let redacted = appendNames(null, path.redacted);
@@ -106,29 +120,50 @@ export function createEnricher(deps: EnricherDeps): Enricher {
     redacted = appendNames(redacted, requestBody.redacted);
     redacted = appendNames(redacted, responseBody.redacted);
 
+    // The short columns come from the client too: they go through the same scanner.
+    const found: string[] = [];
     const clientIp = log.ip ?? clientIpFromHeaders(log.headers);
     const geo = geoIp.lookup(clientIp ?? undefined);
-    const userAgent = log.user_agent ?? headerString(log.headers, 'user-agent') ?? null;
+    const userAgent = redactText(
+      log.user_agent ?? headerString(log.headers, 'user-agent'),
+      'user_agent',
+      found,
+    );
+    // Classified once redacted, so that a secret cannot reach the browser or os column either.
     const ua = userAgents.classify(userAgent ?? undefined);
+    let requestId = ctx.requestId;
+    if (redactText(requestId, 'request_id', found) !== requestId) requestId = `redacted-${digest(requestId)}`;
+    const row = {
+      project_id: redactText(log.project_id, 'project_id', found) as string,
+      method: redactText(log.method.toUpperCase(), 'method', found) as string,
+      client_ip: redactText(clientIp, 'client_ip', found),
+      protocol: redactText(log.protocol, 'protocol', found),
+      service: redactText(log.service, 'service', found),
+      environment: redactText(log.environment, 'environment', found),
+    };
+    redacted = appendNames(redacted, found);
 
     // Keys in column order, so that every row has the same shape (one hidden class in V8).
     return {
       ts: ctx.tsMicros,
-      project_id: log.project_id,
-      request_id: ctx.requestId,
-      method: log.method.toUpperCase(),
+      project_id: row.project_id,
+      // A request id that holds a secret is replaced by a digest of it, so that ids stay distinct
+      // (the warehouse skips rows whose id it already holds) and the secret is not stored.
+      request_id: requestId,
+      method: row.method,
       host: headers.host,
       path: path.path,
       query: query.query === '' ? null : query.query,
-      // The template turns redaction marks into `{id}`, so `/cards/{id}` stays one endpoint.
-      endpoint: endpointTemplate(path.redacted.length === 0 ? pathOnly : path.path),
+      // From the redacted path, so that nothing redaction removed comes back; the template turns
+      // redaction marks into `{id}`, so `/cards/{id}` stays one endpoint.
+      endpoint: endpointTemplate(path.path),
       status: log.status,
       status_class: statusClass(log.status),
       is_error: log.status >= 400,
       latency_ms: log.latency_ms,
       bytes_in: log.bytes_in ?? null,
       bytes_out: log.bytes_out ?? null,
-      client_ip: clientIp,
+      client_ip: row.client_ip,
       country: geo.country,
       city: geo.city,
       user_agent: userAgent,
@@ -141,9 +176,9 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       request_body: requestBody.body,
       response_body: responseBody.body,
       redacted,
-      protocol: log.protocol ?? null,
-      service: log.service ?? null,
-      environment: log.environment ?? null,
+      protocol: row.protocol,
+      service: row.service,
+      environment: row.environment,
       ingest_ts: BigInt(ctx.arrivedAt.getTime()) * 1000n,
       shard_id: ctx.shardId,
       sequence_number: ctx.sequenceNumber,

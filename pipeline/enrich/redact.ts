@@ -1,17 +1,19 @@
-import { redactJsonFields } from './json-fields.ts';
+import { redactJson } from './json-body.ts';
 import { LruCache } from './lru-cache.ts';
-import { isSecretFieldName, isSecretHeaderName, isSecretQueryName } from './secret-names.ts';
-import { mayHoldSecret, redactSecretsInText } from './secret-text.ts';
+import { isIdName, isSecretFieldName, isSecretHeaderName, isSecretQueryName } from './secret-names.ts';
+import { redactSecretsInText, type ScanOptions } from './secret-text.ts';
 
 /**
  * Redaction of everything a request log carries before any of it is stored. Secrets are found by
- * name (headers, query parameters, JSON keys) and by shape (JWTs, card numbers, … anywhere, see
- * `secret-text.ts`). Each function also returns what it redacted, as `where:what` names
+ * name (headers, query and matrix parameters, form fields, JSON keys, XML elements, GraphQL
+ * arguments), by shape and by randomness (anywhere, see `secret-text.ts`). Each function also returns what it redacted, as `where:what` names
  * (`header:authorization`, `query:token`, `body:card`) for the row's `redacted` column.
  * Content that is not secret is kept byte for byte.
  */
 
 const REDACTED = '[REDACTED]';
+const PATH_SCAN: ScanOptions = { path: true };
+const ID_SCAN: ScanOptions = { idPosition: true };
 const QUERY_REDACTED = 'REDACTED';
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -31,7 +33,12 @@ const decodeName = (raw: string): string => {
   }
 };
 
-const redactParams = (params: string, label: string, found: string[]): string => {
+const redactParams = (
+  params: string,
+  label: string,
+  found: string[],
+  isSecret: (name: string) => boolean = isSecretQueryName,
+): string => {
   let out = '';
   let copied = 0;
   let start = 0;
@@ -40,8 +47,8 @@ const redactParams = (params: string, label: string, found: string[]): string =>
     if (amp === -1) amp = params.length;
     const eq = params.indexOf('=', start);
     if (eq !== -1 && eq + 1 < amp) {
-      const name = decodeName(params.slice(start, eq));
-      if (isSecretQueryName(name)) {
+      const name = decodeName(params.slice(start, eq)).trim();
+      if (isSecret(name)) {
         out += `${params.slice(copied, eq + 1)}${QUERY_REDACTED}`;
         copied = amp;
         record(found, `${label}:${name.toLowerCase().replace(/,/g, '_')}`);
@@ -62,10 +69,13 @@ export function redactQuery(q: string, label = 'query'): { query: string; redact
   return { query, redacted: found.length === 0 ? NONE : found };
 }
 
-/** A request path with credentials that appear in it (a JWT in `/reset/<token>`, a card number) redacted. */
+/**
+ * A request path with credentials that appear in it redacted: a JWT in `/reset/<token>`, a card
+ * number, a key or random token as a segment, `;jsessionid=…` matrix parameters, an email.
+ */
 export function redactPath(path: string): { path: string; redacted: readonly string[] } {
   const found: string[] = [];
-  const redacted = redactSecretsInText(path, 'path', found);
+  const redacted = redactSecretsInText(path, 'path', found, PATH_SCAN);
   return { path: redacted, redacted: found.length === 0 ? NONE : found };
 }
 
@@ -75,6 +85,8 @@ interface HeaderName {
   readonly label: string;
   readonly secret: boolean;
   readonly url: boolean;
+  /** Ids and hashes are expected in its value (`x-request-id`, `etag`, `traceparent`). */
+  readonly scan: ScanOptions | undefined;
 }
 
 const headerNames = new LruCache<string, HeaderName>(4_096);
@@ -83,7 +95,13 @@ const headerName = (raw: string): HeaderName => {
   let known = headerNames.get(raw);
   if (known === undefined) {
     const name = raw.toLowerCase();
-    known = { name, label: `header:${name}`, secret: isSecretHeaderName(name), url: URL_HEADERS.has(name) };
+    known = {
+      name,
+      label: `header:${name}`,
+      secret: isSecretHeaderName(name),
+      url: URL_HEADERS.has(name),
+      scan: isIdName(name) ? ID_SCAN : undefined,
+    };
     if (raw.length <= 256) headerNames.set(raw, known);
   }
   return known;
@@ -113,7 +131,7 @@ const redactHeaderString = (header: HeaderName, value: string, found: string[]):
       return redactSecretsInText(value.slice(0, q + 1), header.label, found) + params + value.slice(end);
     }
   }
-  return mayHoldSecret(value) ? redactSecretsInText(value, header.label, found) : value;
+  return redactSecretsInText(value, header.label, found, header.scan);
 };
 
 const redactHeaderValue = (header: HeaderName, value: unknown, found: string[]): unknown => {
@@ -141,11 +159,21 @@ const firstString = (value: unknown): string | null => {
   return null;
 };
 
+const redactNotAllowed = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(() => REDACTED);
+  return value === '' ? value : REDACTED;
+};
+
 /**
  * Headers as a JSON object with lower-case names and secret values redacted (`authorization`
- * keeps its scheme: `Bearer [REDACTED]`), plus the `host` header. `json` is null when there are no headers.
+ * keeps its scheme: `Bearer [REDACTED]`), plus the `host` header (redacted too). `json` is null
+ * when there are no headers. With an `allowlist` (lower-case names), the values of other headers
+ * are all `[REDACTED]` and `headers:not_allowed` is listed once.
  */
-export function redactHeaders(h: Record<string, unknown> | undefined): {
+export function redactHeaders(
+  h: Record<string, unknown> | undefined,
+  allowlist?: ReadonlySet<string>,
+): {
   json: string | null;
   host: string | null;
   redacted: readonly string[];
@@ -161,7 +189,13 @@ export function redactHeaders(h: Record<string, unknown> | undefined): {
     const key = keys[i] as string;
     const header = headerName(key);
     const value = h[key];
-    const redacted = redactHeaderValue(header, value, found);
+    let redacted: unknown;
+    if (allowlist === undefined || allowlist.has(header.name))
+      redacted = redactHeaderValue(header, value, found);
+    else {
+      redacted = redactNotAllowed(value);
+      if (redacted !== value) record(found, 'headers:not_allowed');
+    }
     if (copy === null && (header.name !== key || redacted !== value)) {
       copy = {};
       for (let j = 0; j < i; j++) {
@@ -170,7 +204,8 @@ export function redactHeaders(h: Record<string, unknown> | undefined): {
       }
     }
     if (copy !== null) copy[header.name] = redacted;
-    if (header.name === 'host' || (header.name === ':authority' && host === null)) host = firstString(value);
+    if (header.name === 'host' || (header.name === ':authority' && host === null))
+      host = firstString(redacted);
   }
   return {
     json: JSON.stringify(copy ?? h),
@@ -179,14 +214,26 @@ export function redactHeaders(h: Record<string, unknown> | undefined): {
   };
 }
 
-/** Form bodies (`a=1&password=x`) are redacted like query strings. */
-const FORM_START = /^[\w.%[\]-]+=/;
-const WHITESPACE = /\s/;
-/** Any of these in a JSON body means some key may be secret: only then is the body scanned key by key. */
-const SECRET_KEY_HINT =
-  /secret|passw|pwd|pass"|credential|private|api.?key|signature|token|auth|cookie|session|sid|sig|jwt|otp|cv[cv]|card|ssn|pin/i;
+/** A form body starts with a field name and `=`; leading blank lines and spaces are tolerated. */
+const FORM_START = /^\s*[\w.%[\]-]+=/;
 /** Work on at most this many times the cap, so that a huge body costs little; the tail is cut anyway. */
 const WORK_FACTOR = 2;
+
+type BodyKind = 'json' | 'form' | 'text';
+
+/** The body's kind from its content type, checked against its first character, else guessed from it. */
+const bodyKind = (text: string, first: number, contentType: string | undefined): BodyKind => {
+  const c = text.charCodeAt(first);
+  const looksJson = c === 123 || c === 91;
+  if (contentType !== undefined && contentType !== '') {
+    const type = contentType.toLowerCase();
+    if (type.includes('json')) return looksJson ? 'json' : 'text';
+    if (type.includes('x-www-form-urlencoded')) return 'form';
+    if (type.includes('xml') || type.includes('graphql') || type.startsWith('text/')) return 'text';
+  }
+  if (looksJson) return 'json';
+  return FORM_START.test(text) ? 'form' : 'text';
+};
 
 const truncate = (text: string, cap: number): string => {
   if (text.length <= cap) return text;
@@ -198,15 +245,18 @@ const truncate = (text: string, cap: number): string => {
 };
 
 /**
- * A body, redacted then cut to `capChars` characters. JSON bodies have the values of secret keys
- * redacted at any depth, form bodies the values of secret fields; in any body, credentials found
- * by shape are redacted. `label` names the body in `redacted` (`request_body:password`).
- * An empty or absent body, or a cap of 0, gives null.
+ * A body, redacted then cut to `capChars` characters. It is parsed by its content type (or, when
+ * there is none, by its first character): JSON has secret keys, name/value pairs and every string
+ * scanned; form bodies have secret fields redacted; and every body is then scanned as text (XML
+ * elements, GraphQL arguments, shapes, tokens), so that a body that does not parse is still
+ * scanned. `label` names the body in `redacted` (`request_body:password`). An empty or absent
+ * body, or a cap of 0, gives null.
  */
 export function redactBody(
   body: string | undefined,
   capChars: number,
   label = 'body',
+  contentType?: string,
 ): { body: string | null; redacted: readonly string[] } {
   if (body === undefined || body === '' || capChars <= 0) return { body: null, redacted: NONE };
   const found: string[] = [];
@@ -214,14 +264,23 @@ export function redactBody(
   let text = body.length > workLimit ? body.slice(0, workLimit) : body;
   let first = 0;
   while (first < text.length && text.charCodeAt(first) <= 32) first++;
-  const c = text.charCodeAt(first);
-  if (c === 123 || c === 91) {
-    if (SECRET_KEY_HINT.test(text)) text = redactJsonFields(text, isSecretFieldName, label, found);
-    text = redactSecretsInText(text, label, found);
-  } else if (FORM_START.test(text) && !WHITESPACE.test(text)) {
-    text = redactParams(text, label, found);
+  const kind = bodyKind(text, first, contentType);
+  if (kind === 'json') {
+    const json = redactJson(text, label, found);
+    text = json.parsed ? json.text : redactSecretsInText(json.text, label, found);
+  } else if (kind === 'form') {
+    text = redactParams(text, label, found, isFormFieldName);
   } else {
     text = redactSecretsInText(text, label, found);
   }
   return { body: truncate(text, capChars), redacted: found.length === 0 ? NONE : found };
+}
+
+/** Form fields are named like query parameters and like JSON keys. */
+const isFormFieldName = (name: string): boolean => isSecretQueryName(name) || isSecretFieldName(name);
+
+/** Any other text column (user agent, host, service, …): scanned by shape and randomness. */
+export function redactText(text: string | null | undefined, label: string, found: string[]): string | null {
+  if (text === null || text === undefined) return null;
+  return redactSecretsInText(text, label, found);
 }

@@ -1,68 +1,110 @@
 import { LruCache } from './lru-cache.ts';
 
 /**
- * Which names (of headers, query parameters, JSON keys) hold secrets. Over-redacting a harmless
- * value costs little; storing a live credential in a data lake costs a lot, so the rules lean to
- * redacting, except for names common in API payloads that are almost never secret (`code`,
- * `key`, `max_tokens`, `total_tokens`).
+ * Which names (of headers, query and matrix parameters, form fields, JSON keys, XML elements,
+ * GraphQL arguments) hold secrets, and which name an id or a hash.
+ *
+ * One rule set for every place a name appears, applied to the normalised name: lower case, `\u`
+ * escapes and percent-encoding decoded, separators (`-`, `_`, `.`, spaces, brackets) removed, so
+ * `X-Auth-Key`, `auth_key`, `authKey`, `user[auth_key]` and `"\u0061uth_key"` are one name.
+ * The rules are word parts (`passw`, `secret`, `token`, `auth`, a name ending in `key`), not a list
+ * of known names: storing a live credential costs more than losing a harmless value.
  */
 
-const SECRET_HEADER =
-  /authorization|cookie|token|secret|passw(?:or)?d|api[-_]?key|session|signature|credential|private[-_]?key/i;
+/** Secret wherever they appear in a name. `auth` but not `author`/`authority`; `token` but not `max_tokens`. */
+const SECRET_PART =
+  /passw|passphrase|passcode|pswd|secret|token(?!s)|credential|signature|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))|sess(?:ion)?(?:id|key|token)?$|otp$|^otp|mfa|cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode/;
 
-/** Compared after lower-casing and removing `-`, `_` and `.`: `x-api-key` → `xapikey`. */
-const SECRET_FIELD_EXACT = new Set([
-  'pwd',
-  'pass',
-  'auth',
-  'cookie',
-  'session',
-  'sessionid',
-  'sid',
-  'sig',
-  'jwt',
-  'otp',
-  'cvv',
-  'cvv2',
-  'cvc',
-  'card',
-  'cardnumber',
-  'ccnumber',
-  'ssn',
-  'pin',
+/** Secret only as the whole name: short words that are parts of many harmless names. */
+const SECRET_EXACT = new Set(['pw', 'pwd', 'pass', 'pin', 'sid', 'sig', 'card', 'pan']);
+
+/** Names ending in `key` are secrets (`x-functions-key`, `dd-application-key`) except these. */
+const HARMLESS_KEYS = new Set([
+  'idempotencykey',
+  'cachekey',
+  'sortkey',
+  'partitionkey',
+  'primarykey',
+  'foreignkey',
+  'publickey',
+  'hashkey',
+  'rangekey',
+  'routingkey',
+  'objectkey',
+  'messagekey',
+  'groupkey',
+  'dedupkey',
+  'deduplicationkey',
+  'translationkey',
+  'i18nkey',
+  'hotkey',
+  'monkey',
+  'turkey',
+  'hockey',
+  'jockey',
+  'donkey',
+  'whiskey',
+  'keykey',
 ]);
-const SECRET_FIELD_PART =
-  /secret|passw(?:or)?d|credential|privatekey|apikey|signature|authorization|cookie|token$/;
-const NOT_A_NAME_CHAR = /[-_.[\]]/g;
 
-/** Parameters that are secrets in URLs only: OAuth's `code`, Google-style `key`. */
-const SECRET_QUERY_EXACT = new Set(['code', 'key', 'accesskey']);
+/** Names whose values are ids, hashes or trace ids: a long hex or random value there is expected. */
+const ID_NAME =
+  /(?:id|ids|uuid|guid|ulid|sha\d*|md5|hash|digest|checksum|etag|ifnonematch|ifmatch|commits?|blobs?|trees?|objects?|revs?|revision|ref|fingerprint|traceparent|tracestate|trace|span|integrity|cid|ipfs|build)$|trace|hash|digest|checksum|etag|sha\d/;
 
-const squash = (name: string): string => name.toLowerCase().replace(NOT_A_NAME_CHAR, '');
+const ESCAPE = /\\u([0-9a-fA-F]{4})/g;
+const SEPARATORS = /[-_.\s[\]]/g;
 
-export const isSecretHeaderName = (lowerName: string): boolean => SECRET_HEADER.test(lowerName);
+/** `X-Auth-Key` → `xauthkey`, `p%61ss_word` → `password`, `\u0070wd` → `pwd`. */
+export const normaliseName = (raw: string): string => {
+  let name = raw;
+  if (name.indexOf('%') !== -1) {
+    try {
+      name = decodeURIComponent(name.replace(/\+/g, ' '));
+    } catch {
+      // A lone `%` is not an escape; the name is matched as written.
+    }
+  }
+  if (name.indexOf('\\u') !== -1)
+    name = name.replace(ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return name.toLowerCase().replace(SEPARATORS, '');
+};
 
-/** JSON keys repeat within a body and across bodies; deciding once per key keeps big bodies cheap. */
-const fieldVerdicts = new LruCache<string, boolean>(8_192);
+const secretNormalised = (n: string): boolean => {
+  if (n === '') return false;
+  if (SECRET_EXACT.has(n) || SECRET_PART.test(n)) return true;
+  return n.endsWith('key') && n.length > 3 && !HARMLESS_KEYS.has(n);
+};
 
+/** Names repeat within a body and across requests; deciding once per name keeps big bodies cheap. */
+const verdicts = new LruCache<string, boolean>(16_384);
+const idVerdicts = new LruCache<string, boolean>(4_096);
+
+/** True when a value under this name is a secret (for JSON keys, form fields, XML, GraphQL). */
 export const isSecretFieldName = (name: string): boolean => {
-  let verdict = fieldVerdicts.get(name);
+  let verdict = verdicts.get(name);
   if (verdict === undefined) {
-    const n = squash(name);
-    verdict = SECRET_FIELD_EXACT.has(n) || SECRET_FIELD_PART.test(n);
-    if (name.length <= 64) fieldVerdicts.set(name, verdict);
+    verdict = secretNormalised(normaliseName(name));
+    if (name.length <= 64) verdicts.set(name, verdict);
   }
   return verdict;
 };
 
-const queryVerdicts = new LruCache<string, boolean>(4_096);
+/** Parameters that are secrets in URLs and headers only: OAuth's `code`, Google-style `key`. */
+const URL_ONLY = new Set(['code', 'key', 'accesskey']);
 
-export const isSecretQueryName = (name: string): boolean => {
-  let verdict = queryVerdicts.get(name);
+export const isSecretQueryName = (name: string): boolean =>
+  isSecretFieldName(name) || URL_ONLY.has(normaliseName(name));
+
+export const isSecretHeaderName = (lowerName: string): boolean =>
+  lowerName === 'authorization' || lowerName === 'proxy-authorization' || isSecretQueryName(lowerName);
+
+/** True when values under this name are ids or hashes, where a long hex or random string is expected. */
+export const isIdName = (name: string): boolean => {
+  let verdict = idVerdicts.get(name);
   if (verdict === undefined) {
-    const n = squash(name);
-    verdict = SECRET_FIELD_EXACT.has(n) || SECRET_QUERY_EXACT.has(n) || SECRET_FIELD_PART.test(n);
-    if (name.length <= 64) queryVerdicts.set(name, verdict);
+    const n = normaliseName(name);
+    verdict = n !== '' && !secretNormalised(n) && ID_NAME.test(n);
+    if (name.length <= 64) idVerdicts.set(name, verdict);
   }
   return verdict;
 };

@@ -1,0 +1,128 @@
+import { redactJsonFields } from './json-fields.ts';
+import { isIdName, isSecretFieldName } from './secret-names.ts';
+import { redactSecretsInText } from './secret-text.ts';
+
+/**
+ * JSON bodies: secret-named keys are redacted in place first (byte for byte, and it works on
+ * truncated JSON too); then, when the text parses, every string is scanned decoded — so escapes
+ * (`"\u0070assword"`, `\/`) hide nothing — and name/value pair lists
+ * (`[{"name":"password","value":"…"}]`) are recognised. Changed strings are replaced where they
+ * are written; when one cannot be found as written, the body is re-serialised.
+ */
+
+const NAME_KEYS = ['name', 'key', 'field', 'param', 'parameter', 'header', 'attribute', 'property', 'label'];
+const VALUE_KEYS = ['value', 'val', 'values', 'data', 'content'];
+const MAX_DEPTH = 64;
+const MAX_NESTED_JSON = 2;
+
+interface Walk {
+  readonly label: string;
+  readonly found: string[];
+  /** Encoded original string → encoded redacted string. */
+  readonly replacements: Map<string, string>;
+  reserialise: boolean;
+}
+
+const record = (found: string[], name: string): void => {
+  if (!found.includes(name)) found.push(name);
+};
+
+const REDACTED = '[REDACTED]';
+
+const redactString = (s: string, key: string, w: Walk, nesting: number): string => {
+  const first = s.charCodeAt(0);
+  if ((first === 123 || first === 91) && nesting < MAX_NESTED_JSON) {
+    const inner = redactJson(s, w.label, w.found, nesting + 1);
+    if (inner.parsed) return inner.text;
+  }
+  return redactSecretsInText(s, w.label, w.found, { idPosition: key !== '' && isIdName(key) });
+};
+
+const redactPairValue = (node: Record<string, unknown>, w: Walk): void => {
+  let secretName: string | undefined;
+  for (const k of NAME_KEYS) {
+    const v = node[k];
+    if (typeof v === 'string' && isSecretFieldName(v)) secretName = v;
+  }
+  if (secretName === undefined) return;
+  for (const k of VALUE_KEYS) {
+    const v = node[k];
+    if (v === undefined || v === null || v === '' || v === REDACTED) continue;
+    if (typeof v === 'string') w.replacements.set(JSON.stringify(v), JSON.stringify(REDACTED));
+    else w.reserialise = true;
+    node[k] = REDACTED;
+    record(w.found, `${w.label}:${secretName.toLowerCase()}`);
+  }
+};
+
+/** Walks `node` in place, redacting what is found; `key` is the name the node sits under. */
+const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: number): unknown => {
+  if (typeof node === 'string') {
+    const out = redactString(node, key, w, nesting);
+    if (out !== node) w.replacements.set(JSON.stringify(node), JSON.stringify(out));
+    return out;
+  }
+  if (typeof node === 'number') {
+    // Cards sent as JSON numbers: scanned as text; a match means the number becomes a string.
+    if (!Number.isInteger(node) || node < 1e12) return node;
+    const text = String(node);
+    const out = redactSecretsInText(text, w.label, w.found);
+    if (out === text) return node;
+    w.reserialise = true;
+    return out;
+  }
+  if (typeof node !== 'object' || node === null || depth >= MAX_DEPTH) return node;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) node[i] = walk(node[i], key, w, depth + 1, nesting);
+    return node;
+  }
+  const obj = node as Record<string, unknown>;
+  redactPairValue(obj, w);
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
+    if (v === REDACTED) continue;
+    if (isSecretFieldName(k) && v !== null && v !== '') {
+      // Missed by the in-place pass only when the key was written in a way it does not read.
+      obj[k] = REDACTED;
+      w.reserialise = true;
+      record(w.found, `${w.label}:${k.toLowerCase()}`);
+      continue;
+    }
+    obj[k] = walk(v, k, w, depth + 1, nesting);
+  }
+  return obj;
+};
+
+/**
+ * `text` (JSON, possibly truncated) redacted. `parsed` is false when it is not valid JSON: then only
+ * secret-named keys were redacted and the caller must scan the result as free text.
+ */
+export function redactJson(
+  text: string,
+  label: string,
+  found: string[],
+  nesting = 0,
+): { text: string; parsed: boolean } {
+  const inPlace = redactJsonFields(text, isSecretFieldName, label, found);
+  let root: unknown;
+  try {
+    root = JSON.parse(inPlace);
+  } catch {
+    return { text: inPlace, parsed: false };
+  }
+  const w: Walk = { label, found, replacements: new Map(), reserialise: false };
+  root = walk(root, '', w, 0, nesting);
+  if (!w.reserialise && w.replacements.size === 0) return { text: inPlace, parsed: true };
+  if (!w.reserialise) {
+    let out = inPlace;
+    for (const [from, to] of w.replacements) {
+      if (out.indexOf(from) === -1) {
+        w.reserialise = true;
+        break;
+      }
+      out = out.split(from).join(to);
+    }
+    if (!w.reserialise) return { text: out, parsed: true };
+  }
+  return { text: JSON.stringify(root), parsed: true };
+}

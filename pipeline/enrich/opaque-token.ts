@@ -1,0 +1,165 @@
+/**
+ * Opaque tokens: secrets with no known format (session ids, reset and invite tokens, API keys of
+ * services nobody listed). Found by what makes them secrets: they are long and random.
+ *
+ * - A run of 20+ base64url characters (`[A-Za-z0-9_-]`) is a token when it mixes upper case, lower
+ *   case and digits (or upper and lower case evenly) with few separators, and its Shannon entropy
+ *   is close to that of random text of its length. Words, camelCase names, slugs and version
+ *   strings fail the mix or the entropy; random base62 text passes both more than 99% of the time.
+ * - A run holding 32+ hex digits in a row is a token unless the caller knows it sits where ids
+ *   and hashes go (a `sha256` path segment, an `etag` header, a `commit_id` key): hashes are 32,
+ *   40 or 64 hex digits too, and only their position tells them apart.
+ *
+ * Prefixed object ids in the Stripe style (`cus_NffrFeUf2Hib`, `pi_3HYw…`) and ULIDs are ids by
+ * convention and are kept; secret prefixes (`sk_`, `key_live_`) have their own rules or fail this one.
+ */
+
+export const MIN_TOKEN_LENGTH = 20;
+const MIN_HEX_RUN = 32;
+
+const counts = new Uint16Array(128);
+
+/** Shannon entropy, bits per character, of `text[start, end)` (ASCII only: callers pass runs of `[\w-]`). */
+export const shannonEntropy = (text: string, start: number, end: number): number => {
+  counts.fill(0);
+  for (let i = start; i < end; i++) counts[text.charCodeAt(i) & 127]!++;
+  const n = end - start;
+  let h = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i) & 127;
+    const k = counts[c]!;
+    if (k === 0) continue;
+    const p = k / n;
+    h -= p * Math.log2(p);
+    counts[c] = 0;
+  }
+  return h;
+};
+
+/**
+ * The entropy a run must reach: 80% of log2(length), capped. Random base62 text of 20 characters
+ * averages ~4.0 bits (threshold 3.46), of 40 ~4.7 (threshold 4.26); English identifiers of those
+ * lengths average ~3.5-3.9 and are also stopped by the character-mix rule.
+ */
+const threshold = (n: number): number => Math.min(4.3, Math.max(3.3, Math.log2(n) * 0.8));
+
+const VOWELS = new Set([97, 101, 105, 111, 117]);
+const isLower = (c: number): boolean => c >= 97 && c <= 122;
+const isUpper = (c: number): boolean => c >= 65 && c <= 90;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isHex = (c: number): boolean => isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+
+/** Prefixes of Stripe-style ids that are secrets, not ids. */
+const SECRET_PREFIXES = new Set([
+  'sk',
+  'rk',
+  'key',
+  'pat',
+  'api',
+  'tok',
+  'sec',
+  'auth',
+  'sess',
+  'token',
+  'secret',
+]);
+
+const isPrefixedId = (text: string, start: number, end: number): boolean => {
+  let i = start;
+  while (i < end && isLower(text.charCodeAt(i))) i++;
+  const prefix = i - start;
+  if (prefix < 2 || prefix > 8 || text.charCodeAt(i) !== 95) return false;
+  for (let j = i + 1; j < end; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 95 || c === 45) return false;
+  }
+  return end - i - 1 <= 32 && !SECRET_PREFIXES.has(text.slice(start, i));
+};
+
+/** Crockford base32, 26 characters, first one 0-7: a ULID, time-ordered, not secret. */
+const isUlid = (text: string, start: number, end: number): boolean => {
+  if (end - start !== 26) return false;
+  const first = text.charCodeAt(start);
+  if (first < 48 || first > 55) return false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (!(isDigit(c) || isUpper(c)) || c === 73 || c === 76 || c === 79 || c === 85) return false;
+  }
+  return true;
+};
+
+export type OpaqueKind = 'token' | 'hex' | null;
+
+/**
+ * What `text[start, end)`, a maximal run of `[A-Za-z0-9_-]`, is: a random `token`, a long `hex`
+ * string (a secret unless its position says hash), or null.
+ */
+export function opaqueKind(text: string, start: number, end: number): OpaqueKind {
+  const n = end - start;
+  if (n < MIN_TOKEN_LENGTH) return null;
+  let lower = 0;
+  let upper = 0;
+  let digits = 0;
+  let separators = 0;
+  let hexRun = 0;
+  let hexRunLetters = 0;
+  let longestHexRun = 0;
+  let nonHexLetters = 0;
+  let transitions = 0;
+  let lowerRun = 0;
+  let wordChars = 0;
+  let previous = 0;
+  let capitalised = 0;
+  let vowels = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    let kind = 0;
+    if (isLower(c)) {
+      lower++;
+      kind = 1;
+    } else if (isUpper(c)) {
+      upper++;
+      kind = 2;
+    } else if (isDigit(c)) {
+      digits++;
+      kind = 3;
+    } else separators++;
+    if (kind === 1) lowerRun++;
+    else {
+      if (lowerRun >= 4) wordChars += lowerRun + 1;
+      lowerRun = 0;
+    }
+    if (kind !== 0 && previous !== 0 && (kind === 3) !== (previous === 3)) transitions++;
+    if (kind === 1 && previous === 2) capitalised++;
+    if (kind !== 0 && kind !== 3 && VOWELS.has(c | 32)) vowels++;
+    previous = kind;
+    if (isHex(c)) {
+      hexRun++;
+      if (kind !== 3) hexRunLetters++;
+      if (hexRun > longestHexRun && hexRunLetters > 0) longestHexRun = hexRun;
+    } else {
+      hexRun = 0;
+      hexRunLetters = 0;
+      if (kind !== 0) nonHexLetters++;
+    }
+  }
+  if (lowerRun >= 4) wordChars += lowerRun;
+  if (nonHexLetters === 0) {
+    // Hex with dashes (UUIDs, trace ids) has short runs; decimal numbers are not tokens.
+    return longestHexRun >= MIN_HEX_RUN ? 'hex' : null;
+  }
+  if (separators * 10 > n) return null;
+  const letters = lower + upper;
+  if (upper === 0) {
+    // Lower-case base36 keys (`9q7x2m…`) switch between letters and digits all along; words with a number do not.
+    if (n < 24 || digits * 8 < n || transitions * 4 < n) return null;
+  } else {
+    const mixed = (upper >= 2 && lower >= 2 && digits >= 1) || (upper * 5 >= letters && lower * 5 >= letters);
+    // Words (`Service`, `Runtime`) are a third vowels, put most lower-case letters in runs of 4+ or
+    // follow nearly every capital with a lower-case letter; random text is a fifth vowels and does neither.
+    const wordy = wordChars * 2 >= n || (capitalised >= 3 && capitalised * 10 >= upper * 8);
+    if (!mixed || (wordy && vowels * 100 >= letters * 28)) return null;
+  }
+  if (isPrefixedId(text, start, end) || isUlid(text, start, end)) return null;
+  return shannonEntropy(text, start, end) >= threshold(n) ? 'token' : null;
+}
