@@ -4,14 +4,18 @@ import { ParquetEncoder } from './encode/parquet-encoder.ts';
 import { createEnricher } from './enrich/enrich-log.ts';
 import { GeoIp } from './enrich/geo-ip.ts';
 import { UserAgentClassifier } from './enrich/user-agent.ts';
+import { LandingStatus } from './land/landing-status.ts';
 import { LocalDirStore } from './land/local-dir-store.ts';
 import type { ObjectStore } from './land/object-store.ts';
 import { S3Store } from './land/s3-store.ts';
 import type { Logger } from './observability/logger.ts';
 import { silentLogger } from './observability/logger.ts';
-import type { LandedBatch } from './shard-processor.ts';
+import type { LandedBatch, ShardActivity } from './shard-processor.ts';
 import { ShardProcessor } from './shard-processor.ts';
 import type { PipelineCounters, ProcessorStart, ShardRecordProcessorFactory } from './types.ts';
+
+/** A processor re-created within this long of the last one stopping is a restart, not a new start. */
+const RESTART_GRACE_MS = 1_000;
 
 export const newCounters = (): PipelineCounters => ({
   records: 0,
@@ -46,7 +50,10 @@ export interface PipelineOptions {
  */
 export class Pipeline implements ShardRecordProcessorFactory {
   readonly counters = newCounters();
+  /** Whether this process's landing works, shared by its processors. */
+  readonly landing = new LandingStatus();
   private readonly released = new Map<string, number>();
+  private readonly activity = new Map<string, ShardActivity>();
 
   private constructor(
     readonly config: PipelineConfig,
@@ -54,7 +61,15 @@ export class Pipeline implements ShardRecordProcessorFactory {
     private readonly encoder: ParquetEncoder,
     private readonly shared: Omit<
       ConstructorParameters<typeof ShardProcessor>[1],
-      'counters' | 'encoder' | 'store' | 'batch' | 'released' | 'dedupeWindowMs'
+      | 'counters'
+      | 'encoder'
+      | 'store'
+      | 'batch'
+      | 'released'
+      | 'dedupeWindowMs'
+      | 'decode'
+      | 'landing'
+      | 'activity'
     >,
   ) {}
 
@@ -79,6 +94,17 @@ export class Pipeline implements ShardRecordProcessorFactory {
   }
 
   create(shardId: string, start?: ProcessorStart): ShardProcessor {
+    const now = Date.now();
+    let activity = this.activity.get(shardId);
+    if (activity === undefined) {
+      activity = { waitingSince: undefined, lastLandedAt: undefined, inactiveSince: undefined };
+      this.activity.set(shardId, activity);
+    } else if (activity.inactiveSince !== undefined && now - activity.inactiveSince > RESTART_GRACE_MS) {
+      // The shard comes back after a pause (lease re-acquired): what waited before is not ours to report.
+      activity.waitingSince = undefined;
+    }
+    // A processor restarted at once after a failure keeps `waitingSince`: a shard that keeps failing stays stuck.
+    activity.inactiveSince = undefined;
     return new ShardProcessor(
       shardId,
       {
@@ -89,9 +115,17 @@ export class Pipeline implements ShardRecordProcessorFactory {
         store: this.store,
         released: this.released,
         dedupeWindowMs: this.config.dedupe.windowMs,
+        decode: this.config.decode,
+        landing: this.landing,
+        activity,
       },
       start,
     );
+  }
+
+  /** Shards this process is processing now, and since when their oldest unlanded record waits. */
+  shardActivity(): ReadonlyMap<string, Readonly<ShardActivity>> {
+    return new Map([...this.activity].filter(([, a]) => a.inactiveSince === undefined));
   }
 
   async close(): Promise<void> {

@@ -3,12 +3,14 @@ import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-
 import type { RequestRow } from '../schemas/request-row.ts';
 import { BatchConfig } from './config.ts';
 import { decodeDeadLetters } from './dead-letter/dead-letter-sink.ts';
+import { DEFAULT_DECODE_LIMITS } from './decode/decode-limits.ts';
 import { Deduplicator } from './dedupe/deduplicator.ts';
 import type { ParquetEncoder } from './encode/parquet-encoder.ts';
 import { createEnricher } from './enrich/enrich-log.ts';
 import { GeoIp } from './enrich/geo-ip.ts';
 import { UserAgentClassifier } from './enrich/user-agent.ts';
 import { EncodeError } from './errors.ts';
+import { LandingStatus } from './land/landing-status.ts';
 import { MemoryStore } from './land/memory-store.ts';
 import { silentLogger } from './observability/logger.ts';
 import { newCounters } from './pipeline.ts';
@@ -39,6 +41,9 @@ const setup = (poison: ReadonlySet<string>) => {
     counters,
     released: new Map(),
     dedupeWindowMs: 60_000,
+    decode: DEFAULT_DECODE_LIMITS,
+    landing: new LandingStatus(),
+    activity: { waitingSince: undefined, lastLandedAt: undefined, inactiveSince: undefined },
     logger: silentLogger,
   });
   return { store, counters, encoded, processor };
@@ -82,6 +87,6 @@ describe('ShardProcessor with rows the encoder refuses', () => {
       ['encode_failed', 'encode', '504'],
     ]);
     // The log line as sent, without the newline that ends it in the record.
-    expect(letters[0]!.data).toEqual(input[2]!.data.subarray(0, -1));
+    expect(letters[0]!.data).toEqual(input[2]!.data);
   });
 });

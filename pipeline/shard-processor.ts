@@ -5,16 +5,16 @@ import { MicroBatch } from './batch/micro-batch.ts';
 import type { BatchConfig } from './config.ts';
 import { deadLetterOf } from './dead-letter/dead-letter-of.ts';
 import { encodeDeadLetters } from './dead-letter/dead-letter-sink.ts';
+import type { DecodeConfig } from './decode/decode-limits.ts';
 import { decodeRecord } from './decode/decode-record.ts';
 import type { Deduplicator } from './dedupe/deduplicator.ts';
 import { dedupeKey, requestKey } from './dedupe/deduplicator.ts';
 import type { ParquetEncoder } from './encode/parquet-encoder.ts';
 import type { Enricher } from './enrich/enrich-log.ts';
+import type { LandingStatus } from './land/landing-status.ts';
 import { batchObjectKey } from './land/object-key.ts';
 import type { ObjectStore } from './land/object-store.ts';
 import type { Logger } from './observability/logger.ts';
-import type { RetryOptions } from './retry.ts';
-import { retryForever } from './retry.ts';
 import type {
   BatchRange,
   Checkpoint,
@@ -28,6 +28,10 @@ import { validateLog } from './validate/validate-log.ts';
 
 /** Failed encodes of one batch before it is searched for rows the encoder refuses. */
 const ENCODE_ATTEMPTS = 3;
+/** Landing retries back off up to this; a permanent error (no such bucket) waits this long between tries. */
+const LANDING_BACKOFF_MAX_MS = 30_000;
+/** Longest stretch of synchronous work before the event loop gets a turn (health, metrics, SIGTERM). */
+const YIELD_EVERY_MS = 20;
 
 export const DEAD_LETTERS_TABLE = 'dead_letters';
 
@@ -62,9 +66,23 @@ export interface ShardProcessorDeps {
    */
   readonly released: Map<string, number>;
   readonly dedupeWindowMs: number;
+  readonly decode: DecodeConfig;
+  /** Shared by the processors of one process: whether landing works, for health and metrics. */
+  readonly landing: LandingStatus;
+  /** This shard's activity, kept across processor restarts: since when records wait to land. */
+  readonly activity: ShardActivity;
   readonly logger: Logger;
   readonly onLanded?: (batch: LandedBatch) => void;
   readonly now?: () => number;
+}
+
+/** What a shard's processors report for health: how long records have waited to land. */
+export interface ShardActivity {
+  /** Local time the oldest record not yet landed was taken in; undefined when nothing waits. */
+  waitingSince: number | undefined;
+  lastLandedAt: number | undefined;
+  /** Set when this process stopped processing the shard (lease lost, shut down, shard ended). */
+  inactiveSince: number | undefined;
 }
 
 /**
@@ -89,6 +107,8 @@ export class ShardProcessor implements ShardRecordProcessor {
   private readonly recoveryKeys = new Set<string>();
   /** Of the last batch landed: it may not be stored yet when the next batch is announced. */
   private lastLanded: Checkpoint | undefined;
+  /** Ends a landing back-off early (lease lost). */
+  private wake: (() => void) | undefined;
 
   constructor(
     readonly shardId: string,
@@ -104,14 +124,20 @@ export class ShardProcessor implements ShardRecordProcessor {
 
   async processRecords(records: readonly SourceRecord[]): Promise<Checkpoint | undefined> {
     let checkpoint: Checkpoint | undefined;
+    let yieldedAt = Date.now();
     for (const record of records) {
+      if (Date.now() - yieldedAt >= YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        yieldedAt = Date.now();
+        if (this.lost) return undefined;
+      }
       const pending = this.pendingBatch;
       if (pending && compareSequence(record.sequenceNumber, pending.lastSequence) > 0) {
         // The announced end was not met exactly (it cannot be, short of a changed stream): cut here.
         this.pendingBatch = undefined;
         checkpoint = (await this.flush('recovery')) ?? checkpoint;
       }
-      this.ingest(record);
+      this.ingestWhole(record);
       if (this.pendingBatch) {
         if (record.sequenceNumber === this.pendingBatch.lastSequence) {
           this.pendingBatch = undefined;
@@ -131,25 +157,36 @@ export class ShardProcessor implements ShardRecordProcessor {
     return reason ? this.flush(reason) : undefined;
   }
 
-  shardEnded(): Promise<Checkpoint | undefined> {
-    return this.flush('shard_end');
+  async shardEnded(): Promise<Checkpoint | undefined> {
+    const checkpoint = await this.flush('shard_end');
+    this.deps.activity.inactiveSince = this.now();
+    return checkpoint;
   }
 
-  shutdownRequested(): Promise<Checkpoint | undefined> {
-    return this.flush('shutdown');
+  async shutdownRequested(): Promise<Checkpoint | undefined> {
+    const checkpoint = await this.flush('shutdown');
+    this.deps.activity.inactiveSince = this.now();
+    return checkpoint;
   }
 
   leaseLost(): void {
     this.lost = true;
+    // A landing retry waiting out its back-off gives up now, not after the delay.
+    this.wake?.();
+    this.deps.activity.inactiveSince = this.now();
     this.release(this.batch);
     this.batch = new MicroBatch(this.deps.batch);
   }
 
   /** The batch will not land from here: its first sightings must not make their next copy a duplicate. */
   private release(batch: MicroBatch): void {
+    this.releaseRows(batch.rows);
+  }
+
+  private releaseRows(rows: readonly RequestRow[]): void {
     const { released, dedupeWindowMs } = this.deps;
     let newest = 0;
-    for (const row of batch.rows) {
+    for (const row of rows) {
       const arrived = Number(row.ingest_ts / 1000n);
       const key = dedupeKey(row.project_id, row.request_id, row.ts);
       // Re-set at the end, so that trimming from the head still meets the oldest first.
@@ -185,18 +222,72 @@ export class ShardProcessor implements ShardRecordProcessor {
     return remembered && !released;
   }
 
+  /**
+   * Ingests a record, or, when processing it throws (a bug, or an input no stage foresaw), undoes
+   * what it added and dead-letters the record whole: a record that fails deterministically must
+   * not fail its shard's every retry (a poison pill). Only landing is retried.
+   */
+  private ingestWhole(record: SourceRecord): void {
+    const batch = this.batch;
+    const { counters } = this.deps;
+    const before = {
+      rows: batch.rows.length,
+      deadLetters: batch.deadLetters.length,
+      logs: counters.logs,
+      deduplicated: counters.deduplicated,
+      records: counters.records,
+    };
+    try {
+      this.ingest(record);
+    } catch (error) {
+      const added = batch.rows.splice(before.rows);
+      batch.lines.splice(before.rows);
+      batch.deadLetters.splice(before.deadLetters);
+      this.releaseRows(added);
+      counters.logs = before.logs;
+      counters.deduplicated = before.deduplicated;
+      counters.records = before.records + 1;
+      const kind = error instanceof Error ? error.name : typeof error;
+      this.log.error('a record could not be processed; it is dead-lettered whole and the shard moves on', {
+        sequenceNumber: record.sequenceNumber,
+        err: error,
+      });
+      this.deadLetter(
+        deadLetterOf(
+          record,
+          'decode',
+          'internal_error',
+          `processing the record failed (${kind}); it is kept whole, unprocessed, for a replay once fixed`,
+          record.data,
+          undefined,
+        ),
+      );
+      this.noteWaiting();
+      batch.addRecord(record.sequenceNumber, record.arrivedAt.getTime(), record.data.byteLength, this.now());
+    }
+  }
+
+  private noteWaiting(): void {
+    this.deps.activity.waitingSince ??= this.now();
+  }
+
   private ingest(record: SourceRecord): void {
     const { counters, enrich } = this.deps;
     const batch = this.batch;
     const arrivedMs = record.arrivedAt.getTime();
     counters.records += 1;
-    const decoded = decodeRecord(record);
+    this.noteWaiting();
+    const decoded = decodeRecord(record, this.deps.decode);
+    let expanded = 0;
     const skipThrough =
       this.resumeInside?.sequenceNumber === record.sequenceNumber
         ? (this.resumeInside.subSequenceNumber ?? -1)
         : -1;
     for (const dl of decoded.deadLetters) {
-      if (dl.subSequence === undefined || dl.subSequence > skipThrough) this.deadLetter(dl);
+      if (dl.subSequence === undefined || dl.subSequence > skipThrough) {
+        this.deadLetter(dl);
+        expanded += dl.data.byteLength;
+      }
     }
     for (const line of decoded.logs) {
       if (line.subSequence !== undefined && line.subSequence <= skipThrough) continue;
@@ -204,8 +295,9 @@ export class ShardProcessor implements ShardRecordProcessor {
       const valid = validateLog(line.value);
       if (!valid.ok) {
         this.deadLetter(
-          deadLetterOf(record, 'validate', 'schema_violation', valid.message, line.bytes, line.subSequence),
+          deadLetterOf(record, 'validate', 'schema_violation', valid.message, line.raw, line.subSequence),
         );
+        expanded += line.raw.byteLength;
         continue;
       }
       const log = valid.log;
@@ -228,15 +320,16 @@ export class ShardProcessor implements ShardRecordProcessor {
         });
       } catch (e) {
         const message = `enrichment failed: ${e instanceof Error ? e.message : String(e)}`;
-        this.deadLetter(
-          deadLetterOf(record, 'enrich', 'enrich_failed', message, line.bytes, line.subSequence),
-        );
+        this.deadLetter(deadLetterOf(record, 'enrich', 'enrich_failed', message, line.raw, line.subSequence));
+        expanded += line.raw.byteLength;
         continue;
       }
       batch.rows.push(row);
-      batch.lines.push(line.bytes);
+      batch.lines.push(line.raw);
+      expanded += line.raw.byteLength;
     }
-    batch.addRecord(record.sequenceNumber, arrivedMs, record.data.byteLength, this.now());
+    // A batch is bounded by what it holds in memory, not by what arrived compressed.
+    batch.addRecord(record.sequenceNumber, arrivedMs, Math.max(record.data.byteLength, expanded), this.now());
   }
 
   private deadLetter(dl: DeadLetter): void {
@@ -261,6 +354,8 @@ export class ShardProcessor implements ShardRecordProcessor {
       return checkpoint;
     } catch (error) {
       this.release(batch);
+      // Given up because the lease is gone: nothing landed that counts, nothing to report.
+      if (this.lost) return undefined;
       throw error;
     }
   }
@@ -271,7 +366,7 @@ export class ShardProcessor implements ShardRecordProcessor {
    * own, and those become dead letters with their original bytes, so one poison row cannot stall
    * the shard. When no row is at fault alone, the cause is the environment: keep retrying.
    */
-  private async encode(batch: MicroBatch, retry: RetryOptions): Promise<Uint8Array> {
+  private async encode(batch: MicroBatch): Promise<Uint8Array> {
     const { encoder } = this.deps;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -285,9 +380,7 @@ export class ShardProcessor implements ShardRecordProcessor {
             continue;
           }
         }
-        const delay = Math.min(10_000, 100 * 2 ** Math.min(attempt, 10)) * Math.random();
-        retry.onRetry?.(error, attempt, delay);
-        await new Promise((r) => setTimeout(r, delay));
+        await this.landingFailed(error, attempt);
       }
     }
   }
@@ -333,13 +426,49 @@ export class ShardProcessor implements ShardRecordProcessor {
     });
   }
 
+  /**
+   * Puts an object until it is stored. Every failure is retried, permanent ones too (no such
+   * bucket, access denied): the batch holds its checkpoint back, and the fix (creating the bucket,
+   * granting the role) heals it without a restart or a re-read. Permanent failures are logged as
+   * errors with what to fix, and health reports them; only losing the lease stops the retries.
+   */
+  private async put(key: string, body: Uint8Array): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.lost) throw new LandingAbandoned(`landing ${key} abandoned: the shard's lease is gone`);
+      try {
+        await this.deps.store.put(key, body);
+        return;
+      } catch (error) {
+        await this.landingFailed(error, attempt);
+      }
+    }
+  }
+
+  private async landingFailed(error: unknown, attempt: number): Promise<void> {
+    const failure = this.deps.landing.failed(error, this.now());
+    const delay = Math.random() * Math.min(LANDING_BACKOFF_MAX_MS, 100 * 2 ** Math.min(attempt, 20));
+    const fields = { kind: failure.kind, attempt, delayMs: Math.round(delay), err: error };
+    if (failure.permanent)
+      this.log.error('landing failed and will not heal by itself; retrying until fixed', fields);
+    else this.log.warn('landing failed, retrying', fields);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+    if (this.lost) throw new LandingAbandoned("landing abandoned: the shard's lease is gone");
+  }
+
   private async land(batch: MicroBatch, reason: LandReason): Promise<Checkpoint | undefined> {
     await this.start.beforeLanding?.(
       { firstSequence: batch.firstSequence!, lastSequence: batch.lastSequence! },
       this.lastLanded,
     );
     const started = this.now();
-    const { store, counters } = this.deps;
+    const { counters } = this.deps;
     const keyOf = (table: string, ext: string) =>
       batchObjectKey({
         table,
@@ -349,25 +478,20 @@ export class ShardProcessor implements ShardRecordProcessor {
         time: new Date(batch.newestArrival),
         ext,
       });
-    const retry = {
-      cancelled: () => this.lost,
-      onRetry: (err: unknown, attempt: number, delayMs: number) =>
-        this.log.warn('landing failed, retrying', { err, attempt, delayMs: Math.round(delayMs) }),
-    };
     const keys: string[] = [];
     if (batch.rows.length > 0) {
       const key = keyOf(REQUESTS_TABLE, 'parquet');
-      const body = await this.encode(batch, retry);
-      await retryForever(() => store.put(key, body), retry);
+      const body = await this.encode(batch);
+      await this.put(key, body);
       keys.push(key);
     }
     if (batch.deadLetters.length > 0) {
       const key = keyOf(DEAD_LETTERS_TABLE, 'jsonl');
-      const body = encodeDeadLetters(batch.deadLetters);
-      await retryForever(() => store.put(key, body), retry);
+      await this.put(key, encodeDeadLetters(batch.deadLetters));
       keys.push(key);
     }
     if (this.lost) return undefined;
+    this.deps.landing.succeeded(this.now());
     counters.landed += batch.rows.length;
     counters.deadLettered += batch.deadLetters.length;
     counters.files += keys.length;
@@ -382,10 +506,18 @@ export class ShardProcessor implements ShardRecordProcessor {
       millis: this.now() - started,
       oldestArrivalMs: batch.oldestArrival,
     };
+    const activity = this.deps.activity;
+    activity.lastLandedAt = this.now();
+    activity.waitingSince = this.batch.isEmpty ? undefined : this.batch.openedAt;
     this.log.debug('batch landed', { ...landed });
     this.deps.onLanded?.(landed);
     return checkpoint;
   }
+}
+
+/** Thrown out of a landing retry loop once the processor lost its lease (or was told to give up). */
+class LandingAbandoned extends Error {
+  override readonly name = 'LandingAbandoned';
 }
 
 /** Orders Kinesis sequence numbers (decimal strings of up to 56 digits) without BigInt. */

@@ -108,7 +108,9 @@ export type DeadLetterReason =
   | 'schema_violation'
   | 'too_large'
   | 'enrich_failed'
-  | 'encode_failed';
+  | 'encode_failed'
+  /** Processing the record threw where no stage expected it: kept whole for a replay once fixed. */
+  | 'internal_error';
 
 /**
  * A record (or one log inside it) that can never be processed. It keeps its original bytes so

@@ -25,10 +25,14 @@ export class MicroBatch {
   newestArrival = 0;
   /** Oldest ApproximateArrivalTimestamp: how long the batch's first record has waited to land. */
   oldestArrival = Number.POSITIVE_INFINITY;
-  /** Bytes of Data received (before decompression), the measure Kinesis limits are expressed in. */
+  /**
+   * Bytes the batch holds: per record, its Data as received or, when larger, its decompressed
+   * lines and dead letters. Compressed records cannot make a batch outgrow `maxBytes` by their ratio.
+   */
   bytes = 0;
   records = 0;
-  private openedAt = 0;
+  /** Local time the batch took its first record. */
+  openedAt = 0;
 
   constructor(private readonly limits: BatchLimits) {}
 

@@ -12,6 +12,7 @@ const REASONS = [
   'too_large',
   'enrich_failed',
   'encode_failed',
+  'internal_error',
 ] as const satisfies readonly DeadLetterReason[];
 
 /**
@@ -39,20 +40,24 @@ export const DeadLetterLine = z
 
 /** Dead letters as JSON lines (UTF-8, one letter per line, each line ending in `\n`). */
 export const encodeDeadLetters = (letters: readonly DeadLetter[]): Uint8Array => {
+  // One buffer per line, never one string of all: a batch of millions of letters would pass V8's
+  // maximum string length (the batch's byte bound keeps the sum itself in check).
   const lines = letters.map((l) =>
-    JSON.stringify({
-      reason: l.reason,
-      message: l.message,
-      stage: l.stage,
-      shardId: l.shardId,
-      sequenceNumber: l.sequenceNumber,
-      subSequence: l.subSequence ?? null,
-      partitionKey: l.partitionKey,
-      arrivedAt: l.arrivedAt.toISOString(),
-      data_base64: Buffer.from(l.data.buffer, l.data.byteOffset, l.data.byteLength).toString('base64'),
-    } satisfies z.input<typeof DeadLetterLine>),
+    Buffer.from(
+      `${JSON.stringify({
+        reason: l.reason,
+        message: l.message,
+        stage: l.stage,
+        shardId: l.shardId,
+        sequenceNumber: l.sequenceNumber,
+        subSequence: l.subSequence ?? null,
+        partitionKey: l.partitionKey,
+        arrivedAt: l.arrivedAt.toISOString(),
+        data_base64: Buffer.from(l.data.buffer, l.data.byteOffset, l.data.byteLength).toString('base64'),
+      } satisfies z.input<typeof DeadLetterLine>)}\n`,
+    ),
   );
-  return Buffer.from(lines.length === 0 ? '' : `${lines.join('\n')}\n`, 'utf8');
+  return Buffer.concat(lines);
 };
 
 /** Reads a dead-letter file back (replay, tests). Throws on a line that is not a dead letter. */

@@ -1,8 +1,12 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import {
+  readCapturedRecords,
+  readDecodedRecords,
+} from '../../test/fixtures/fluent-bit/fluent-bit-captures.ts';
 import type { SourceRecord } from '../types.ts';
+import { DecodeConfig } from './decode-limits.ts';
 import { decodeRecord } from './decode-record.ts';
-import { readCapturedRecords, readDecodedRecords } from '../../test/fixtures/fluent-bit/fluent-bit-captures.ts';
 import { aggregate } from './kpl.ts';
 import { frameSnappy } from './snappy-framed.ts';
 
@@ -102,10 +106,10 @@ describe('decodeRecord', () => {
     ]);
     expect(str(out.logs[1]!.bytes)).toBe('{"n":4}');
     expect(out.deadLetters.map((d) => [d.reason, d.subSequence, str(d.data)])).toEqual([
-      ['invalid_json', 1, '{"n":1'],
-      ['not_an_object', 2, '[1,2]'],
-      ['not_an_object', 4, 'null'],
-      ['not_utf8', 5, '\ufffd('],
+      ['invalid_json', 1, '{"n":1\n'],
+      ['not_an_object', 2, '[1,2]\n'],
+      ['not_an_object', 4, 'null\n'],
+      ['not_utf8', 5, '\ufffd(\n'],
     ]);
     for (const d of out.deadLetters) {
       expect(d).toMatchObject({ stage: 'decode', shardId: 'shardId-000000000000', partitionKey: 'pk' });
@@ -162,13 +166,70 @@ describe('decodeRecord', () => {
     expect(out.deadLetters.map((d) => [d.reason, d.subSequence])).toEqual([['invalid_json', undefined]]);
   });
 
-  it('refuses a line over the 1 MiB request-log limit but keeps the others', () => {
+  it('refuses a line over the 1 MiB request-log limit but keeps the others; the dead letter is the small compressed record', () => {
     const long = `{"pad":"${'x'.repeat(1_048_576)}"}`;
-    const out = decodeRecord(sourceRecord(gzipSync(`{"n":0}\n${long}\n{"n":2}\n`)));
+    const data = gzipSync(`{"n":0}\n${long}\n{"n":2}\n`);
+    const out = decodeRecord(sourceRecord(data));
     expect(out.logs.map((l) => l.value.n)).toEqual([0, 2]);
-    expect(out.deadLetters.map((d) => [d.reason, d.subSequence, d.data.length])).toEqual([
-      ['too_large', 1, long.length],
+    expect(out.deadLetters.map((d) => [d.reason, d.subSequence, d.data])).toEqual([
+      ['too_large', undefined, data],
     ]);
+    expect(out.deadLetters[0]!.message).toMatch(/line 1 of 1048586 bytes/);
+  });
+
+  it('an 8 MiB line inside gzip is one dead letter of the record as received, not of the inflated line', () => {
+    const data = gzipSync(`{"pad":"${'y'.repeat(8 * 1024 * 1024 - 20)}"}\n`);
+    const out = decodeRecord(sourceRecord(data));
+    expect(out.logs).toEqual([]);
+    expect(out.deadLetters).toHaveLength(1);
+    expect(out.deadLetters[0]!.data.byteLength).toBe(data.byteLength);
+    expect(data.byteLength).toBeLessThan(64 * 1024);
+  });
+
+  it('turns a record of millions of tiny lines into ONE dead letter with its original bytes, in bounded time', () => {
+    // 2.7 million `{}` lines gzip to a few kilobytes.
+    const data = gzipSync(Buffer.from('{}\n'.repeat(2_700_000)));
+    const started = performance.now();
+    const out = decodeRecord(sourceRecord(data));
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(out.logs).toEqual([]);
+    expect(out.deadLetters.map((d) => [d.reason, d.subSequence, d.data])).toEqual([
+      ['too_large', undefined, data],
+    ]);
+    expect(out.deadLetters[0]!.message).toMatch(/more than 20000 lines/);
+  });
+
+  it('applies the configured bounds: lines per record and decompressed size', () => {
+    const limits = DecodeConfig.parse({ maxLinesPerRecord: 3, maxDecompressedBytes: 4_096 });
+    const four = text('{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n');
+    const three = text('{"n":1}\n{"n":2}\n{"n":3}');
+    expect(decodeRecord(sourceRecord(four), limits).deadLetters.map((d) => d.reason)).toEqual(['too_large']);
+    expect(decodeRecord(sourceRecord(three), limits).logs).toHaveLength(3);
+    const big = gzipSync(`{"pad":"${'z'.repeat(5_000)}"}\n`);
+    expect(decodeRecord(sourceRecord(big), limits).deadLetters.map((d) => [d.reason, d.data])).toEqual([
+      ['too_large', big],
+    ]);
+  });
+
+  it('accepts lines that start with a UTF-8 byte-order mark, at the start of a record or of any line', () => {
+    const bom = Uint8Array.of(0xef, 0xbb, 0xbf);
+    const data = Buffer.concat([bom, text('{"n":1}\n'), bom, text('{"n":2}\n')]);
+    const out = decodeRecord(sourceRecord(data));
+    expect(out.deadLetters).toEqual([]);
+    expect(out.logs.map((l) => l.value.n)).toEqual([1, 2]);
+    expect(decodeRecord(sourceRecord(gzipSync(data))).logs.map((l) => l.value.n)).toEqual([1, 2]);
+  });
+
+  it('keeps every byte of a line, CR and LF included, so a record can be rebuilt from its parts', () => {
+    const data = Buffer.concat([text('{"n":1}\r\n'), Uint8Array.of(0x7b, 0xff, 0x0d, 0x0a), text('{"n":3}')]);
+    const out = decodeRecord(sourceRecord(data));
+    const parts = [
+      ...out.logs.map((l) => [l.subSequence, l.raw]),
+      ...out.deadLetters.map((d) => [d.subSequence, d.data]),
+    ]
+      .sort((a, b) => (a[0] as number) - (b[0] as number))
+      .map(([, bytes]) => bytes as Uint8Array);
+    expect(Buffer.concat(parts)).toEqual(data);
   });
 
   it('dead-letters decompression bombs as too_large', () => {

@@ -1,7 +1,7 @@
-import { LIMITS } from '../../schemas/request-log.ts';
 import { deadLetterOf } from '../dead-letter/dead-letter-of.ts';
 import { DecodeError } from '../errors.ts';
 import type { DeadLetter, DeadLetterReason, SourceRecord } from '../types.ts';
+import { DEFAULT_DECODE_LIMITS, type DecodeConfig } from './decode-limits.ts';
 import { decompress } from './decompress.ts';
 import { deaggregate, isKplAggregated } from './kpl.ts';
 
@@ -11,8 +11,10 @@ export interface DecodedLog {
   readonly subSequence: number;
   /** Index of the KPL sub-record the log came from; undefined for plain records. */
   readonly kplSubSequence?: number;
-  /** The line's bytes (after decompression, without its line break). */
+  /** The line's bytes (after decompression, without its line break or a leading byte-order mark). */
   readonly bytes: Uint8Array;
+  /** The line exactly as it was in the record, line break included: what a dead letter keeps. */
+  readonly raw: Uint8Array;
   readonly value: Record<string, unknown>;
   /**
    * The line arrived with its quotes backslash-escaped (Fluent Bit `log_key` without a parser)
@@ -28,16 +30,24 @@ export interface DecodeResult {
 
 const LF = 0x0a;
 const CR = 0x0d;
+/** UTF-8 byte-order mark: some Windows tools start every file (or line) with it. */
+const BOM = [0xef, 0xbb, 0xbf] as const;
 const MAX_DETAIL_CHARS = 200;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 interface Context {
   readonly record: SourceRecord;
+  readonly limits: DecodeConfig;
   readonly logs: DecodedLog[];
   readonly deadLetters: DeadLetter[];
   next: number;
+  /** Lines seen so far across the record's KPL sub-records, against `maxLinesPerRecord`. */
+  lines: number;
 }
+
+/** A record past a bound: it becomes one dead letter with its original bytes, nothing else of it. */
+class RecordTooLarge extends Error {}
 
 /**
  * Turns one Kinesis record into request logs: KPL deaggregation (when the magic is there), then
@@ -45,22 +55,37 @@ interface Context {
  * trailing '\n' per record, or many newline-terminated objects with `simple_aggregation`.
  *
  * Failures never lose neighbours: an undecodable record becomes one dead letter with its whole
- * Data; a bad line becomes a dead letter with that line's bytes and its `subSequence`.
+ * Data; a bad line becomes a dead letter with that line's bytes (line break included, so the
+ * payload can be rebuilt byte for byte) and its `subSequence`.
+ *
+ * Work is bounded by `limits`, not by the input: a record that inflates past
+ * `maxDecompressedBytes` or holds more than `maxLinesPerRecord` lines is one dead letter with the
+ * record's original Data, and nothing else of it is kept.
  */
-export function decodeRecord(record: SourceRecord): DecodeResult {
-  const ctx: Context = { record, logs: [], deadLetters: [], next: 0 };
+export function decodeRecord(
+  record: SourceRecord,
+  limits: DecodeConfig = DEFAULT_DECODE_LIMITS,
+): DecodeResult {
+  const ctx: Context = { record, limits, logs: [], deadLetters: [], next: 0, lines: 0 };
   const data = record.data;
-  if (isKplAggregated(data)) {
-    let subs: ReturnType<typeof deaggregate>;
-    try {
-      subs = deaggregate(data);
-    } catch (e) {
-      ctx.deadLetters.push(deadLetterOf(record, 'decode', reasonOf(e), messageOf(e), data, undefined));
-      return ctx;
+  try {
+    if (isKplAggregated(data)) {
+      let subs: ReturnType<typeof deaggregate>;
+      try {
+        subs = deaggregate(data);
+      } catch (e) {
+        ctx.deadLetters.push(deadLetterOf(record, 'decode', reasonOf(e), messageOf(e), data, undefined));
+        return ctx;
+      }
+      if (subs.length > limits.maxLinesPerRecord) throw new RecordTooLarge(tooManyLines(limits));
+      for (let k = 0; k < subs.length; k++) decodePayload(ctx, subs[k]!.data, k);
+    } else {
+      decodePayload(ctx, data, undefined);
     }
-    for (let k = 0; k < subs.length; k++) decodePayload(ctx, subs[k]!.data, k);
-  } else {
-    decodePayload(ctx, data, undefined);
+  } catch (e) {
+    if (!(e instanceof RecordTooLarge)) throw e;
+    const letter = deadLetterOf(record, 'decode', 'too_large', e.message, data, undefined);
+    return { logs: [], deadLetters: [letter] };
   }
   if (ctx.logs.length === 0 && ctx.deadLetters.length === 0) {
     // Nothing is dropped silently: a record without a single line is itself a dead letter.
@@ -72,9 +97,13 @@ export function decodeRecord(record: SourceRecord): DecodeResult {
 
 function decodePayload(ctx: Context, payload: Uint8Array, kpl: number | undefined): void {
   let bytes: Uint8Array;
+  let compressed: boolean;
   try {
-    bytes = decompress(payload).data;
+    const out = decompress(payload, ctx.limits.maxDecompressedBytes);
+    bytes = out.data;
+    compressed = out.codec !== 'none';
   } catch (e) {
+    if (e instanceof DecodeError && e.reason === 'too_large') throw new RecordTooLarge(e.message);
     if (kpl === undefined) {
       ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', reasonOf(e), messageOf(e), payload, undefined));
     } else {
@@ -84,22 +113,46 @@ function decodePayload(ctx: Context, payload: Uint8Array, kpl: number | undefine
     return;
   }
   const n = bytes.length;
+  // Counted before any line is parsed: a record over the bound costs one pass of indexOf, no more.
+  let lines = ctx.lines;
+  for (let at = bytes.indexOf(LF); at !== -1 && at < n; at = bytes.indexOf(LF, at + 1)) {
+    if (++lines > ctx.limits.maxLinesPerRecord) throw new RecordTooLarge(tooManyLines(ctx.limits));
+  }
   let start = 0;
   while (start < n) {
     let nl = bytes.indexOf(LF, start);
     if (nl === -1) nl = n;
     let end = nl;
     if (end > start && bytes[end - 1] === CR) end--;
-    if (end > start && !isBlank(bytes, start, end)) decodeLine(ctx, bytes.subarray(start, end), kpl);
+    let from = start;
+    if (hasBom(bytes, from, end)) from += BOM.length;
+    if (end > from && !isBlank(bytes, from, end)) {
+      ctx.lines++;
+      const raw = bytes.subarray(start, Math.min(nl + 1, n));
+      decodeLine(ctx, bytes.subarray(from, end), raw, kpl, compressed ? payload : undefined);
+    }
     start = nl + 1;
   }
 }
 
-function decodeLine(ctx: Context, line: Uint8Array, kpl: number | undefined): void {
+function decodeLine(
+  ctx: Context,
+  line: Uint8Array,
+  raw: Uint8Array,
+  kpl: number | undefined,
+  compressedPayload: Uint8Array | undefined,
+): void {
   const subSequence = ctx.next++;
-  if (line.length > LIMITS.maxLineBytes) {
-    const message = `line of ${line.length} bytes exceeds the ${LIMITS.maxLineBytes}-byte limit of a request log`;
-    ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'too_large', message, line, subSequence));
+  const { maxLineBytes } = ctx.limits;
+  if (line.length > maxLineBytes) {
+    // An inflated giant line is never stored: the (small) compressed record is, which holds it.
+    const whole = compressedPayload !== undefined && kpl === undefined;
+    const message = `line ${subSequence} of ${line.length} bytes exceeds the ${maxLineBytes}-byte limit of a request log${whole ? '; the dead letter holds the whole record as received (compressed)' : ''}`;
+    ctx.deadLetters.push(
+      whole
+        ? deadLetterOf(ctx.record, 'decode', 'too_large', message, ctx.record.data, undefined)
+        : deadLetterOf(ctx.record, 'decode', 'too_large', message, compressedPayload ?? raw, subSequence),
+    );
     return;
   }
   let text: string;
@@ -107,7 +160,7 @@ function decodeLine(ctx: Context, line: Uint8Array, kpl: number | undefined): vo
     text = utf8.decode(line);
   } catch {
     const message = 'line is not valid UTF-8; request logs must be UTF-8 JSON';
-    ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'not_utf8', message, line, subSequence));
+    ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'not_utf8', message, raw, subSequence));
     return;
   }
   let value: unknown;
@@ -118,7 +171,7 @@ function decodeLine(ctx: Context, line: Uint8Array, kpl: number | undefined): vo
     value = unescapeQuoted(text);
     if (value === undefined) {
       const message = `line is not valid JSON: ${clip(e instanceof Error ? e.message : String(e))}`;
-      ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'invalid_json', message, line, subSequence));
+      ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'invalid_json', message, raw, subSequence));
       return;
     }
     recoveredEscaped = true;
@@ -126,13 +179,14 @@ function decodeLine(ctx: Context, line: Uint8Array, kpl: number | undefined): vo
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
     const message = `line is JSON ${kind}, expected an object (one request log per line)`;
-    ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'not_an_object', message, line, subSequence));
+    ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'not_an_object', message, raw, subSequence));
     return;
   }
   ctx.logs.push({
     subSequence,
     kplSubSequence: kpl,
     bytes: line,
+    raw,
     value: value as Record<string, unknown>,
     recoveredEscaped,
   });
@@ -154,6 +208,16 @@ function unescapeQuoted(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+function hasBom(bytes: Uint8Array, start: number, end: number): boolean {
+  return (
+    end - start >= 3 && bytes[start] === BOM[0] && bytes[start + 1] === BOM[1] && bytes[start + 2] === BOM[2]
+  );
+}
+
+function tooManyLines(limits: DecodeConfig): string {
+  return `record holds more than ${limits.maxLinesPerRecord} lines (decode.maxLinesPerRecord); it is kept whole as one dead letter, unprocessed`;
 }
 
 function isBlank(bytes: Uint8Array, start: number, end: number): boolean {

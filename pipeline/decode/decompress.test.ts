@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { readDecodedRecords } from '../../test/fixtures/fluent-bit/fluent-bit-captures.ts';
 import { DecodeError } from '../errors.ts';
 import { decompress } from './decompress.ts';
-import { readDecodedRecords } from '../../test/fixtures/fluent-bit/fluent-bit-captures.ts';
 import { frameSnappy } from './snappy-framed.ts';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);

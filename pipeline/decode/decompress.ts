@@ -32,6 +32,10 @@ const OPEN_BRACE = 0x7b;
 export function decompress(data: Uint8Array, maxBytes: number = MAX_DECOMPRESSED_BYTES): Decompressed {
   const first = data[0];
   if (first === OPEN_BRACE) return { data, codec: 'none' };
+  // A UTF-8 byte-order mark before text (Windows tools write one): plain text, stripped per line.
+  if (first === 0xef && data[1] === 0xbb && data[2] === 0xbf && looksLikeText(data.subarray(3))) {
+    return { data, codec: 'none' };
+  }
   if (first === 0x1f && data[1] === 0x8b) return { data: gunzip(data, maxBytes), codec: 'gzip' };
   if (first === 0x28 && data[1] === 0xb5 && data[2] === 0x2f && data[3] === 0xfd) {
     return { data: unzstd(data, maxBytes), codec: 'zstd' };
