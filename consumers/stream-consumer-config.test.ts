@@ -39,4 +39,30 @@ describe('streamConsumerConfigSchema', () => {
     // Assess
     expect(config.initialTimestamp?.toISOString()).toBe('2025-01-15T10:00:00.000Z');
   });
+
+  it('takes back the Date it produced, as the CLI passes its parsed config on', () => {
+    // Prepare
+    const initialTimestamp = new Date('2025-01-15T10:00:00Z');
+
+    // Act
+    const config = streamConsumerConfigSchema.parse({ initialPosition: 'AT_TIMESTAMP', initialTimestamp });
+
+    // Assess
+    expect(config.initialTimestamp).toEqual(initialTimestamp);
+  });
+
+  it.each(['yesterday', '2025-01-15T10:00:00', '2025-01-15', 1_736_935_200_000])(
+    'refuses %s as a start time: a date-time with Z or an offset is unambiguous',
+    (initialTimestamp) => {
+      // Act
+      const result = streamConsumerConfigSchema.safeParse({
+        initialPosition: 'AT_TIMESTAMP',
+        initialTimestamp,
+      });
+
+      // Assess
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0]?.path).toEqual(['initialTimestamp']);
+    },
+  );
 });

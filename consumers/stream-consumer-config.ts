@@ -13,10 +13,16 @@ export const streamConsumerFields = {
     .describe(
       'Where a shard without a checkpoint starts. TRIM_HORIZON (oldest record kept) loses nothing on a first start; LATEST skips the backlog. Child shards of a split or merge always start at TRIM_HORIZON.',
     ),
-  initialTimestamp: z.coerce
-    .date()
+  initialTimestamp: z
+    // A Date passes through, as the CLI hands its parsed config on to the consumer.
+    .preprocess(
+      (value) => (value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : value),
+      z.iso.datetime({ offset: true }).transform((iso) => new Date(iso)),
+    )
     .optional()
-    .describe('Start time for initialPosition AT_TIMESTAMP (ISO 8601); required with it, ignored otherwise.'),
+    .describe(
+      'Start time for initialPosition AT_TIMESTAMP, an ISO 8601 date-time with Z or an offset (2026-11-29T00:00:00Z); required with it, ignored otherwise.',
+    ),
   maxRecordsPerCall: z
     .number()
     .int()
@@ -86,14 +92,14 @@ export const checkStreamConsumerFields = (config: Fields, ctx: z.RefinementCtx):
     ctx.addIssue({
       code: 'custom',
       message:
-        'initialPosition AT_TIMESTAMP needs initialTimestamp (an ISO 8601 time, e.g. "2026-11-22T10:00:00Z")',
+        'required with initialPosition AT_TIMESTAMP; add an ISO 8601 date-time such as 2026-11-29T00:00:00Z',
       path: ['initialTimestamp'],
     });
   }
   if (config.backoffMaxMs < config.backoffBaseMs) {
     ctx.addIssue({
       code: 'custom',
-      message: 'backoffMaxMs must be at least backoffBaseMs',
+      message: `must be at least backoffBaseMs (${config.backoffBaseMs}); raise it or lower backoffBaseMs`,
       path: ['backoffMaxMs'],
     });
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AwsRegion, S3BucketName } from './aws/aws-names.ts';
 
 /**
  * Pipeline configuration: one strict zod schema per component, with defaults and the reason for
@@ -86,9 +87,9 @@ export const LakeConfig = z
     z
       .object({
         type: z.literal('s3'),
-        bucket: z.string().min(3).describe('S3 bucket that receives the Parquet files.'),
+        bucket: S3BucketName.describe('S3 bucket that receives the Parquet files, e.g. `acme-api-logs`.'),
         prefix: z.string().default('').describe('Key prefix inside the bucket, e.g. `shardline/`.'),
-        region: z.string().default('us-east-1').describe('AWS region of the bucket.'),
+        region: AwsRegion.default('us-east-1').describe('AWS region of the bucket, e.g. `eu-west-1`.'),
         endpoint: z
           .string()
           .url()

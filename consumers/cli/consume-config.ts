@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { AwsRegion } from '../../pipeline/aws/aws-names.ts';
 import { PipelineConfig } from '../../pipeline/config.ts';
+import { parseConfig } from '../../pipeline/config-errors.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { LeaseConfig } from '../leases/lease-config.ts';
 import { checkStreamConsumerFields, streamConsumerFields } from '../stream-consumer-config.ts';
@@ -17,7 +19,7 @@ import { checkStreamConsumerFields, streamConsumerFields } from '../stream-consu
 export const StreamConfig = z
   .object({
     name: z.string().min(1).max(128).describe('Kinesis data stream name.'),
-    region: z.string().min(1).default('us-east-1').describe('AWS region of the stream.'),
+    region: AwsRegion.default('us-east-1').describe('AWS region of the stream, e.g. `eu-west-1`.'),
     endpoint: z
       .string()
       .url()
@@ -90,24 +92,8 @@ export const ConsumeConfig = z
 
 export type ConsumeConfig = z.infer<typeof ConsumeConfig>;
 
-/** Turns zod issues into one error that names each field and what it expected. */
-export const configErrorFrom = (source: string, error: z.ZodError): ConfigError => {
-  const lines = error.issues.map((i) => {
-    const field = i.path.length ? i.path.join('.') : '(root)';
-    return `  ${field}: ${i.message}`;
-  });
-  const first = error.issues[0]?.path.join('.') || '(root)';
-  return new ConfigError(
-    first,
-    `${source} is invalid:\n${lines.join('\n')}\nFix the field(s) above and start again.`,
-  );
-};
-
-export const parseConsumeConfig = (value: unknown, source = 'config'): ConsumeConfig => {
-  const result = ConsumeConfig.safeParse(value);
-  if (!result.success) throw configErrorFrom(source, result.error);
-  return result.data;
-};
+export const parseConsumeConfig = (value: unknown, source = 'config'): ConsumeConfig =>
+  parseConfig(ConsumeConfig, value, source);
 
 export const loadConsumeConfig = (file: string): ConsumeConfig => {
   let text: string;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Connection } from 'mysql2/promise';
+import { parseConfig } from '../../pipeline/config-errors.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { createMigrationsTable, MIGRATIONS, MIGRATIONS_TABLE } from '../../schemas/singlestore/migrations.ts';
 import { PipelineConfig } from '../../schemas/singlestore/pipeline-config.ts';
@@ -8,7 +9,6 @@ import {
   credentialsJson,
   sqlString,
 } from '../../schemas/singlestore/requests-pipeline.ts';
-import { configErrorFrom } from './consume-config.ts';
 import { formatRows, type OutputFormat } from './query-command.ts';
 import { connectSingleStore, plainSingleStoreRows } from './singlestore-connection.ts';
 
@@ -30,9 +30,7 @@ export const loadPipelineConfig = (file: string): PipelineConfig => {
   } catch (cause) {
     throw new ConfigError('--config', `cannot read ${file} as JSON: ${(cause as Error).message}`, { cause });
   }
-  const result = PipelineConfig.safeParse(json);
-  if (!result.success) throw configErrorFrom(file, result.error);
-  return result.data;
+  return parseConfig(PipelineConfig, json, file);
 };
 
 const rows = async (db: Connection, sql: string, values: unknown[] = []) =>

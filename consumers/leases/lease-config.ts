@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AwsRegion } from '../../pipeline/aws/aws-names.ts';
 
 /**
  * `checkpoints: { "type": "dynamodb" }`: shard leases and checkpoints in a DynamoDB table, shared
@@ -15,7 +16,9 @@ export const LeaseConfig = z
       .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'use 3-255 letters, digits, "_", "-" or "."')
       .optional()
       .describe('Lease table name; default `shardline-leases-<stream name>`. One table per stream.'),
-    region: z.string().min(1).optional().describe('AWS region of the table; default the stream region.'),
+    region: AwsRegion.optional().describe(
+      'AWS region of the table, e.g. `eu-west-1`; default the stream region.',
+    ),
     endpoint: z
       .string()
       .url()
