@@ -41,9 +41,11 @@ export type ShardReaderState =
 export interface ShardReaderStats {
   readonly shardId: string;
   readonly state: ShardReaderState;
-  /** Records and Data bytes handed to the processor. */
+  /** Records and Data bytes read from the shard, each record counted once however often it is re-read. */
   readonly records: number;
   readonly bytes: number;
+  /** Records read again after a processor restart or an expired iterator (not in `records`). */
+  readonly recordsReread: number;
   readonly getRecordsCalls: number;
   /** From the last GetRecords answer; 0 means at the tip of the shard. */
   readonly millisBehindLatest: number | undefined;
@@ -52,6 +54,12 @@ export interface ShardReaderStats {
   readonly throttled: number;
   readonly errors: number;
   readonly processorRestarts: number;
+  /** Processor restarts by what failed (bounded label set). */
+  readonly processorRestartsByReason: Readonly<Record<string, number>>;
+  /** Kinesis calls that failed (throttled included), by kind. */
+  readonly kinesisErrorsByKind: Readonly<Record<string, number>>;
+  /** Set while Kinesis calls for this shard keep failing (throttling included); cleared by a success. */
+  readonly kinesisFailingSince: number | undefined;
   readonly lastError: string | undefined;
 }
 
@@ -117,6 +125,12 @@ export class ShardReader {
   #throttled = 0;
   #errors = 0;
   #processorRestarts = 0;
+  readonly #restartsByReason: Record<string, number> = {};
+  readonly #kinesisErrors: Record<string, number> = {};
+  #kinesisFailingSince: number | undefined;
+  /** Highest sequence number read so far: records at or below it are re-reads. */
+  #highestRead: string | undefined;
+  #reread = 0;
   #lastError: string | undefined;
 
   constructor(options: ShardReaderOptions) {
@@ -162,14 +176,33 @@ export class ShardReader {
       state: this.#state,
       records: this.#records,
       bytes: this.#bytes,
+      recordsReread: this.#reread,
       getRecordsCalls: this.#calls,
       millisBehindLatest: this.#millisBehindLatest,
       lastCheckpoint: this.#committed,
       throttled: this.#throttled,
       errors: this.#errors,
       processorRestarts: this.#processorRestarts,
+      processorRestartsByReason: { ...this.#restartsByReason },
+      kinesisErrorsByKind: { ...this.#kinesisErrors },
+      kinesisFailingSince: this.#kinesisFailingSince,
       lastError: this.#lastError,
     };
+  }
+
+  /**
+   * Stop now, whatever the processor is doing (a landing that keeps failing, say): its buffered
+   * work is dropped as on a lost lease, and nothing more is checkpointed than what already landed.
+   * The records are read again by whoever holds the shard next.
+   */
+  abandon(): void {
+    if (this.#state === 'SHUTDOWN_COMPLETE') return;
+    this.#log.warn('shard reader did not stop in time; dropping its unlanded batch, it will be read again', {
+      shardId: this.shardId,
+    });
+    this.#stopReason = 'lease_lost';
+    this.#abort.abort();
+    this.#processor?.leaseLost();
   }
 
   #halt(reason: 'shutdown' | 'lease_lost'): Promise<void> {
@@ -236,6 +269,7 @@ export class ShardReader {
         continue;
       }
       this.#readBackoff.reset();
+      this.#kinesisFailingSince = undefined;
       const records = output.Records ?? [];
       this.#millisBehindLatest = output.MillisBehindLatest;
 
@@ -324,13 +358,11 @@ export class ShardReader {
   #toSourceRecords(records: readonly _Record[]): SourceRecord[] {
     const shardId = this.shardId;
     const batch = new Array<SourceRecord>(records.length);
-    let bytes = 0;
     // Kinesis always sets the arrival time; the fallback only keeps the field total.
     const polledAt = new Date(this.#clock.now());
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       const data = record.Data ?? EMPTY;
-      bytes += data.byteLength;
       batch[i] = {
         shardId,
         sequenceNumber: record.SequenceNumber ?? '',
@@ -339,8 +371,25 @@ export class ShardReader {
         data,
       };
     }
-    this.#records += records.length;
-    this.#bytes += bytes;
+    const last = batch[batch.length - 1]?.sequenceNumber;
+    if (this.#highestRead === undefined || last === undefined || isAfterSequence(last, this.#highestRead)) {
+      // Kinesis returns records in order: only a prefix of the answer can be a re-read.
+      let fresh = 0;
+      let freshBytes = 0;
+      for (let i = batch.length - 1; i >= 0; i--) {
+        const record = batch[i]!;
+        if (this.#highestRead !== undefined && !isAfterSequence(record.sequenceNumber, this.#highestRead))
+          break;
+        fresh++;
+        freshBytes += record.data.byteLength;
+      }
+      this.#records += fresh;
+      this.#bytes += freshBytes;
+      this.#reread += batch.length - fresh;
+      if (last !== undefined) this.#highestRead = last;
+    } else {
+      this.#reread += batch.length;
+    }
     return batch;
   }
 
@@ -350,11 +399,15 @@ export class ShardReader {
       ShardId: this.shardId,
       ...this.#startingPosition(),
     };
-    return this.#retry('get a shard iterator', async () => {
-      const { ShardIterator } = await this.#options.api.getShardIterator(input);
-      if (!ShardIterator) throw new Error(`GetShardIterator returned no iterator for ${this.shardId}`);
-      return ShardIterator;
-    });
+    return this.#retry(
+      'get a shard iterator',
+      async () => {
+        const { ShardIterator } = await this.#options.api.getShardIterator(input);
+        if (!ShardIterator) throw new Error(`GetShardIterator returned no iterator for ${this.shardId}`);
+        return ShardIterator;
+      },
+      true,
+    );
   }
 
   /**
@@ -389,8 +442,14 @@ export class ShardReader {
     return { ShardIteratorType: this.#config.initialPosition };
   }
 
+  #kinesisFailed(kind: string): void {
+    this.#kinesisErrors[kind] = (this.#kinesisErrors[kind] ?? 0) + 1;
+    this.#kinesisFailingSince ??= this.#clock.now();
+  }
+
   async #onReadError(error: unknown): Promise<void> {
     const kind = kinesisErrorKind(error);
+    if (kind !== 'expired_iterator') this.#kinesisFailed(kind);
     if (kind === 'expired_iterator') {
       this.#iterator = undefined;
       return;
@@ -410,6 +469,8 @@ export class ShardReader {
     if (this.#leaseLost(error)) return;
     this.#recordError(error);
     this.#processorRestarts++;
+    const reason = restartReason(error);
+    this.#restartsByReason[reason] = (this.#restartsByReason[reason] ?? 0) + 1;
     this.#log.error('processor failed; dropping its buffer and reading again from the last checkpoint', {
       shardId: this.shardId,
       err: error,
@@ -469,7 +530,7 @@ export class ShardReader {
   }
 
   /** Retries `action` with back-off until it succeeds; undefined once stop() was called. */
-  async #retry<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
+  async #retry<T>(what: string, action: () => Promise<T>, kinesis = false): Promise<T | undefined> {
     const backoff = new ExponentialBackoff({
       baseMs: this.#config.backoffBaseMs,
       maxMs: this.#config.backoffMaxMs,
@@ -477,10 +538,13 @@ export class ShardReader {
     });
     while (!this.#stopReason) {
       try {
-        return await action();
+        const result = await action();
+        if (kinesis) this.#kinesisFailingSince = undefined;
+        return result;
       } catch (error) {
         if (this.#leaseLost(error)) return undefined;
         const kind = kinesisErrorKind(error);
+        if (kinesis) this.#kinesisFailed(kind);
         if (kind === 'throttled') this.#throttled++;
         else this.#recordError(error);
         this.#log.warn(`could not ${what}; backing off`, { shardId: this.shardId, kind, err: error });
@@ -510,6 +574,22 @@ export class ShardReader {
     this.#errors++;
     this.#lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   }
+}
+
+/** Orders sequence numbers (decimal strings) without BigInt. */
+function isAfterSequence(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+/** A bounded label for why a processor failed. */
+function restartReason(error: unknown): string {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'LandError') return 'landing';
+  if (name === 'EncodeError') return 'encode';
+  if (/ConditionalCheck|ProvisionedThroughput|ResourceNotFound|DynamoDB|Lease/i.test(name))
+    return 'lease_table';
+  if (name === 'RangeError' || name === 'TypeError') return 'bug';
+  return 'other';
 }
 
 /** Whether `a` is further along the shard than `b`. A whole record is past any part of it. */

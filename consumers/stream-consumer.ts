@@ -33,6 +33,11 @@ export interface StreamConsumerOptions extends StreamConsumerConfigInput {
     'table' | 'workerId' | 'failoverTimeMs' | 'renewalIntervalMs' | 'maxLeasesToStealAtOneTime'
   >;
   readonly processorFactory: ShardRecordProcessorFactory;
+  /**
+   * How long stop() lets readers land their buffered batches before dropping them (they are read
+   * again later). Default: the lease renewal interval with leases, else 10 s.
+   */
+  readonly shutdownTimeoutMs?: number;
   readonly logger?: ConsumerLogger;
   readonly clock?: ConsumerClock;
   readonly random?: () => number;
@@ -89,6 +94,7 @@ export class StreamConsumer {
       logger,
       clock,
       random,
+      shutdownTimeoutMs: _shutdownTimeoutMs,
       ...config
     } = options;
     const parsed = streamConsumerConfigSchema.safeParse(config);
@@ -198,8 +204,24 @@ export class StreamConsumer {
     this.#abort.abort();
     await this.#starting?.catch(() => undefined);
     await this.#syncing;
-    // Readers land and checkpoint while the leases are still renewed; then they are given up.
-    await Promise.all([...this.#readers.values()].map((reader) => reader.stop()));
+    // Readers land and checkpoint while the leases are still renewed; then they are given up. A
+    // reader that cannot finish in time (its landing keeps failing) drops its unlanded batch:
+    // SIGTERM must end the worker within its renewal interval, and those records are read again.
+    const readers = [...this.#readers.values()];
+    const stopped = Promise.all(readers.map((reader) => reader.stop()));
+    const budget = this.#options.shutdownTimeoutMs ?? this.#options.leases?.renewalIntervalMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      stopped.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), budget);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (late) {
+      for (const reader of readers) reader.abandon();
+      await stopped;
+    }
     await this.#leases?.stop(true);
     this.#state = 'stopped';
     this.#log.info('stream consumer stopped', { stream: this.streamName });
