@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AwsRegion, S3BucketName } from './aws/aws-names.ts';
+import { DecodeConfig } from './decode/decode-limits.ts';
 
 /**
  * Pipeline configuration: one strict zod schema per component, with defaults and the reason for
@@ -107,6 +108,7 @@ export const LakeConfig = z
 export const PipelineConfig = z
   .object({
     batch: BatchConfig.default(BatchConfig.parse({})),
+    decode: DecodeConfig.default(DecodeConfig.parse({})),
     dedupe: DedupeConfig.default(DedupeConfig.parse({})),
     enrich: EnrichConfig.default(EnrichConfig.parse({})),
     lake: LakeConfig.default({ type: 'local', dir: '.shardline/lake' }),
