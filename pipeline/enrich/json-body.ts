@@ -57,6 +57,7 @@ const redactPairValue = (node: Record<string, unknown>, w: Walk): void => {
 
 /** Walks `node` in place, redacting what is found; `key` is the name the node sits under. */
 const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: number): unknown => {
+  const idPosition = key !== '' && isIdName(key);
   if (typeof node === 'string') {
     const out = redactString(node, key, w, nesting);
     if (out !== node) w.replacements.set(JSON.stringify(node), JSON.stringify(out));
@@ -66,7 +67,7 @@ const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: numbe
     // Cards sent as JSON numbers: scanned as text; a match means the number becomes a string.
     if (!Number.isInteger(node) || node < 1e12) return node;
     const text = String(node);
-    const out = redactSecretsInText(text, w.label, w.found);
+    const out = redactSecretsInText(text, w.label, w.found, { idPosition });
     if (out === text) return node;
     w.reserialise = true;
     return out;

@@ -52,6 +52,14 @@ const redactParams = (
         out += `${params.slice(copied, eq + 1)}${QUERY_REDACTED}`;
         copied = amp;
         record(found, `${label}:${name.toLowerCase().replace(/,/g, '_')}`);
+      } else if (params.indexOf('%', eq) !== -1 && params.indexOf('%', eq) < amp) {
+        // Encoding hides shapes (`%2F` in a base64 key, `%40` in an email): scan the decoded value.
+        const value = decodeName(params.slice(eq + 1, amp));
+        const before = found.length;
+        if (redactSecretsInText(value, label, found) !== value || found.length !== before) {
+          out += `${params.slice(copied, eq + 1)}${QUERY_REDACTED}`;
+          copied = amp;
+        }
       }
     }
     start = amp + 1;

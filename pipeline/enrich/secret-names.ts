@@ -11,9 +11,12 @@ import { LruCache } from './lru-cache.ts';
  * of known names: storing a live credential costs more than losing a harmless value.
  */
 
-/** Secret wherever they appear in a name. `auth` but not `author`/`authority`; `token` but not `max_tokens`. */
+/**
+ * Secret wherever they appear in a name. `auth` but not `author`/`authority`; `token` but not the
+ * counts of language-model APIs (`max_tokens`, `token_count`).
+ */
 const SECRET_PART =
-  /passw|passphrase|passcode|pswd|secret|token(?!s)|credential|signature|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))|sess(?:ion)?(?:id|key|token)?$|otp$|^otp|mfa|cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode/;
+  /passw|passphrase|passcode|pswd|secret|token(?!s|count|type|limit|usage|len)|credential|signature|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))|sess(?:ion)?(?:id|key|token)?$|otp$|^otp|mfa|cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode/;
 
 /** Secret only as the whole name: short words that are parts of many harmless names. */
 const SECRET_EXACT = new Set(['pw', 'pwd', 'pass', 'pin', 'sid', 'sig', 'card', 'pan']);
