@@ -55,6 +55,22 @@ export const MetricsConfig = z
         'Serve Prometheus metrics on /metrics and health on /health; 0 = any free port; omit for none.',
       ),
     host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on; 0.0.0.0 for every one.'),
+    failingAfterMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(30_000)
+      .describe(
+        '/health answers 503 once landing (S3, disk), Kinesis or the lease table has failed for this long without a success. Long enough to ride out a throttling burst or a brief S3 error spike.',
+      ),
+    stallAfterMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(60_000)
+      .describe(
+        "/health answers 503 when a shard's oldest record not yet landed has waited this long (a stuck shard). Keep it well above `batch.maxAgeMs`.",
+      ),
   })
   .strict();
 
@@ -80,7 +96,7 @@ export const ConsumeConfig = z
   .object({
     stream: StreamConfig,
     checkpoints: CheckpointConfig.default(FileCheckpointConfig.parse({})),
-    metrics: MetricsConfig.default({ host: '127.0.0.1' }),
+    metrics: MetricsConfig.default(MetricsConfig.parse({})),
     warehouse: WarehouseConfig.default({
       type: 'duckdb',
       file: '.shardline/warehouse.duckdb',

@@ -18,6 +18,8 @@ export interface DevOptions {
   shards: number;
   httpPort: number;
   httpsPort: number;
+  /** /metrics and /health, as `shardline consume` serves them; 0 = any free port. */
+  metricsPort: number;
   demo: boolean;
   demoEvents?: number;
   demoRate: number;
@@ -78,6 +80,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
       },
       lake: { type: 'local', dir: join(dir, 'lake') },
       warehouse: { type: 'duckdb', file: join(dir, 'warehouse.duckdb'), loadIntervalMs: 500 },
+      metrics: { port: opts.metricsPort },
     },
     'dev settings',
   );
@@ -96,6 +99,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
   );
 
   const running = await runPipeline(config, { logger, client });
+  err.write(`  Metrics and health         ${running.metricsUrl}/metrics   ${running.metricsUrl}/health\n\n`);
   const progress = new ProgressReporter(running, err);
   progress.start();
 

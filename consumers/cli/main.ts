@@ -44,6 +44,12 @@ program
     int('--https-port', 0),
     4443,
   )
+  .option(
+    '--metrics-port <port>',
+    'serve Prometheus /metrics and /health here, as `shardline consume` does (0 = any free port)',
+    int('--metrics-port', 0),
+    9464,
+  )
   .option('--demo-events <n>', 'send this many demo events, then stop producing', int('--demo-events', 0))
   .option('--demo-rate <n>', 'events per second of continuous demo traffic', int('--demo-rate', 1), 200)
   .option('--no-demo', 'send no demo traffic; wait for your own producers (Fluent Bit)')
@@ -60,6 +66,7 @@ program
       shards: o.shards,
       httpPort: o.httpPort,
       httpsPort: o.httpsPort,
+      metricsPort: o.metricsPort,
       demo: o.demo,
       demoEvents: o.demoEvents,
       demoRate: o.demoRate,

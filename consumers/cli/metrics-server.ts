@@ -5,7 +5,7 @@ export interface MetricsServerOptions {
   readonly port: number;
   readonly host: string;
   readonly metrics: () => string;
-  readonly health: () => { ok: boolean; detail: Record<string, unknown> };
+  readonly health: () => { ok: boolean; reasons?: readonly string[]; detail: Record<string, unknown> };
 }
 
 export interface MetricsServer {
@@ -25,10 +25,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
         .end(options.metrics());
     } else if (path === '/health') {
-      const { ok, detail } = options.health();
+      const { ok, reasons, detail } = options.health();
       res
         .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: ok ? 'ok' : 'unhealthy', ...detail }));
+        .end(JSON.stringify({ status: ok ? 'ok' : 'unhealthy', reasons: reasons ?? [], ...detail }));
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics or /health\n');
     }

@@ -143,16 +143,19 @@ export const runPipeline = async (
     processorFactory: pipeline,
     logger,
   });
-  const workerMetrics = new WorkerMetrics(workerId, consumer, pipeline.counters);
+  const workerMetrics = new WorkerMetrics(workerId, consumer, pipeline, {
+    failingAfterMs: config.metrics.failingAfterMs,
+    stallAfterMs: Math.max(config.metrics.stallAfterMs, config.batch.maxAgeMs * 2),
+    maxLeaseScanAgeMs: checkpoints.type === 'dynamodb' ? checkpoints.failoverTimeMs : 0,
+  });
   metrics = workerMetrics;
   let server: MetricsServer | undefined;
   if (config.metrics.port !== undefined) {
-    const scanBudget = checkpoints.type === 'dynamodb' ? checkpoints.failoverTimeMs : 0;
     server = await startMetricsServer({
       port: config.metrics.port,
       host: config.metrics.host,
       metrics: () => workerMetrics.render(),
-      health: () => workerMetrics.health(scanBudget),
+      health: () => workerMetrics.health(),
     });
     logger.info('metrics served', { url: `${server.url}/metrics`, health: `${server.url}/health` });
   }
