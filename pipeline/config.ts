@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AwsRegion, S3BucketName } from './aws/aws-names.ts';
 import { DecodeConfig } from './decode/decode-limits.ts';
+import { TimeWindowConfig } from './validate/plausible-time.ts';
 
 /**
  * Pipeline configuration: one strict zod schema per component, with defaults and the reason for
@@ -73,6 +74,25 @@ export const EnrichConfig = z
   })
   .strict();
 
+/**
+ * Redaction settings. Secrets are always redacted by name, shape and randomness; these settings
+ * only make it stricter.
+ *
+ * @example
+ * {"headerAllowlist":["host","accept","content-type","user-agent","x-request-id"]}
+ */
+export const RedactionConfig = z
+  .object({
+    headerAllowlist: z
+      .array(z.string().min(1).max(256))
+      .max(256)
+      .optional()
+      .describe(
+        'When set, only these headers (any case) are stored with their values; every other header is stored by name with the value `[REDACTED]`. Unset: all headers are stored, redacted by name, shape and randomness. An allowlist suits APIs whose clients send custom headers nobody has reviewed.',
+      ),
+  })
+  .strict();
+
 export const LakeConfig = z
   .discriminatedUnion('type', [
     z
@@ -109,8 +129,13 @@ export const PipelineConfig = z
   .object({
     batch: BatchConfig.default(BatchConfig.parse({})),
     decode: DecodeConfig.default(DecodeConfig.parse({})),
+    validate: z
+      .object({ time: TimeWindowConfig.default(TimeWindowConfig.parse({})) })
+      .strict()
+      .default({ time: TimeWindowConfig.parse({}) }),
     dedupe: DedupeConfig.default(DedupeConfig.parse({})),
     enrich: EnrichConfig.default(EnrichConfig.parse({})),
+    redaction: RedactionConfig.default(RedactionConfig.parse({})),
     lake: LakeConfig.default({ type: 'local', dir: '.shardline/lake' }),
   })
   .strict();
@@ -118,3 +143,4 @@ export const PipelineConfig = z
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
 export type BatchConfig = z.infer<typeof BatchConfig>;
 export type LakeConfig = z.infer<typeof LakeConfig>;
+export type RedactionConfig = z.infer<typeof RedactionConfig>;

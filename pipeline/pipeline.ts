@@ -68,6 +68,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
       | 'released'
       | 'dedupeWindowMs'
       | 'decode'
+      | 'timeWindow'
       | 'landing'
       | 'activity'
     >,
@@ -82,6 +83,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
       geoIp,
       userAgents: new UserAgentClassifier(),
       bodyCapChars: config.enrich.bodyCapChars,
+      headerAllowlist: config.redaction.headerAllowlist,
     });
     const encoder = await ParquetEncoder.create();
     const store = options.store ?? createObjectStore(config.lake);
@@ -116,6 +118,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
         released: this.released,
         dedupeWindowMs: this.config.dedupe.windowMs,
         decode: this.config.decode,
+        timeWindow: this.config.validate.time,
         landing: this.landing,
         activity,
       },

@@ -16,6 +16,7 @@ import { silentLogger } from './observability/logger.ts';
 import { newCounters } from './pipeline.ts';
 import { ShardProcessor } from './shard-processor.ts';
 import type { SourceRecord } from './types.ts';
+import { TimeWindowConfig } from './validate/plausible-time.ts';
 
 /** An encoder that refuses any batch holding one of `poison` (as DuckDB would a value it cannot take). */
 const refusingEncoder = (poison: ReadonlySet<string>, encoded: RequestRow[][]) =>
@@ -42,6 +43,7 @@ const setup = (poison: ReadonlySet<string>) => {
     released: new Map(),
     dedupeWindowMs: 60_000,
     decode: DEFAULT_DECODE_LIMITS,
+    timeWindow: TimeWindowConfig.parse({}),
     landing: new LandingStatus(),
     activity: { waitingSince: undefined, lastLandedAt: undefined, inactiveSince: undefined },
     logger: silentLogger,

@@ -171,7 +171,10 @@ describe('ShardProcessor and the consumer contract', () => {
     // Prepare: a log's first sighting is dropped unlanded; it is read again after the window.
     const { landed, pipeline } = await setup(1_000, 1_000);
     const [line] = lines(1);
-    const at = (ms: number): SourceRecord => ({ ...recordFactory(line!, 0), arrivedAt: new Date(ms) });
+    const at = (ms: number): SourceRecord => ({
+      ...recordFactory(line!, 0),
+      arrivedAt: new Date(Date.parse('2026-11-22T10:00:00Z') + ms),
+    });
     const lost = pipeline.create(SHARD, { beforeLanding: () => Promise.reject(new Error('lease lost')) });
     await lost.processRecords([at(0)]);
     await expect(lost.shutdownRequested()).rejects.toThrow('lease lost');

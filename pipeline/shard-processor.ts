@@ -24,6 +24,7 @@ import type {
   ShardRecordProcessor,
   SourceRecord,
 } from './types.ts';
+import { implausibleTime, type TimeWindowConfig } from './validate/plausible-time.ts';
 import { validateLog } from './validate/validate-log.ts';
 
 /** Failed encodes of one batch before it is searched for rows the encoder refuses. */
@@ -67,6 +68,7 @@ export interface ShardProcessorDeps {
   readonly released: Map<string, number>;
   readonly dedupeWindowMs: number;
   readonly decode: DecodeConfig;
+  readonly timeWindow: TimeWindowConfig;
   /** Shared by the processors of one process: whether landing works, for health and metrics. */
   readonly landing: LandingStatus;
   /** This shard's activity, kept across processor restarts: since when records wait to land. */
@@ -303,6 +305,14 @@ export class ShardProcessor implements ShardRecordProcessor {
       const log = valid.log;
       // A log with neither `timestamp` nor `fb_time` is dated by its arrival in Kinesis.
       const tsMicros = valid.tsMicros ?? BigInt(arrivedMs) * 1000n;
+      const implausible = implausibleTime(tsMicros, arrivedMs, this.deps.timeWindow);
+      if (implausible !== undefined) {
+        this.deadLetter(
+          deadLetterOf(record, 'validate', 'schema_violation', implausible, line.raw, line.subSequence),
+        );
+        expanded += line.raw.byteLength;
+        continue;
+      }
       const { requestId } = requestKey(log, line.bytes);
       if (this.isDuplicate(dedupeKey(log.project_id, requestId, tsMicros), arrivedMs)) {
         counters.deduplicated += 1;
