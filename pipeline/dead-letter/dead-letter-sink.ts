@@ -72,8 +72,11 @@ export const decodeDeadLetters = (bytes: Uint8Array): DeadLetter[] => {
     try {
       parsed = DeadLetterLine.parse(JSON.parse(line));
     } catch (cause) {
+      // JSON.parse quotes the text around the error, and a dead letter's bytes may hold secrets:
+      // the message says only what kind of failure it was; `cause` keeps the detail for a debugger.
+      const kind = cause instanceof SyntaxError ? 'not JSON' : 'JSON without the dead-letter fields';
       throw new ShardlineError(
-        `dead-letter file: line ${lineNumber} is not a dead letter (${cause instanceof Error ? cause.message.slice(0, 200) : String(cause)}); the file is damaged or not a dead-letter file`,
+        `dead-letter file: line ${lineNumber} is not a dead letter (${kind}, ${line.length} characters); the file is damaged or not a dead-letter file`,
         { cause },
       );
     }

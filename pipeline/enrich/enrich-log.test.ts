@@ -227,4 +227,50 @@ describe('createEnricher', () => {
     expect(none.request_body).toBeNull();
     expect(none.country).toBeNull();
   });
+
+  it('keeps only allowlisted header values when an allowlist is set', () => {
+    // Prepare
+    const strict = createEnricher({
+      geoIp: GeoIp.disabled(),
+      userAgents: new UserAgentClassifier(),
+      headerAllowlist: ['Host', 'x-request-id'],
+    });
+    const log = requestLogFactory({
+      headers: {
+        Host: 'api.example.com',
+        'x-request-id': 'req-1',
+        'x-custom-thing': 'opaque',
+        accept: '*/*',
+      },
+    });
+
+    // Act
+    const row = strict(log, contextFactory());
+
+    // Assess
+    expect(JSON.parse(row.headers ?? '{}')).toEqual({
+      host: 'api.example.com',
+      'x-request-id': 'req-1',
+      'x-custom-thing': '[REDACTED]',
+      accept: '[REDACTED]',
+    });
+    expect(row.redacted).toContain('headers:not_allowed');
+  });
+
+  it('redacts the user agent column, and derives browser and endpoint from redacted values', () => {
+    // Act
+    const row = enrich(
+      requestLogFactory({
+        user_agent: `MyApp/1.0 (Bearer ${JWT})`,
+        path: `/v1/reset/${JWT};jsessionid=AbC123xYz987QwE456rTy`,
+      }),
+      contextFactory(),
+    );
+
+    // Assess
+    expect(row.user_agent).toBe('MyApp/1.0 (Bearer [REDACTED])');
+    expect(row.path).toBe('/v1/reset/[REDACTED:jwt];jsessionid=[REDACTED]');
+    expect(row.endpoint).toBe('/v1/reset/{id}');
+    expect(JSON.stringify(row, (_, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain('AbC123xYz');
+  });
 });

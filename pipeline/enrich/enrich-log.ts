@@ -132,7 +132,8 @@ export function createEnricher(deps: EnricherDeps): Enricher {
     // Classified once redacted, so that a secret cannot reach the browser or os column either.
     const ua = userAgents.classify(userAgent ?? undefined);
     let requestId = ctx.requestId;
-    if (redactText(requestId, 'request_id', found) !== requestId) requestId = `redacted-${digest(requestId)}`;
+    if (redactText(requestId, 'request_id', found, true) !== requestId)
+      requestId = `redacted-${digest(requestId)}`;
     const row = {
       project_id: redactText(log.project_id, 'project_id', found) as string,
       method: redactText(log.method.toUpperCase(), 'method', found) as string,

@@ -287,8 +287,16 @@ export function redactBody(
 /** Form fields are named like query parameters and like JSON keys. */
 const isFormFieldName = (name: string): boolean => isSecretQueryName(name) || isSecretFieldName(name);
 
-/** Any other text column (user agent, host, service, …): scanned by shape and randomness. */
-export function redactText(text: string | null | undefined, label: string, found: string[]): string | null {
+/**
+ * Any other text column (user agent, service, …): scanned by shape and randomness. `idPosition`
+ * for columns that hold ids (random by design), where only known formats are redacted.
+ */
+export function redactText(
+  text: string | null | undefined,
+  label: string,
+  found: string[],
+  idPosition = false,
+): string | null {
   if (text === null || text === undefined) return null;
-  return redactSecretsInText(text, label, found);
+  return redactSecretsInText(text, label, found, idPosition ? ID_SCAN : undefined);
 }

@@ -29,7 +29,7 @@ const SHAPES = new RegExp(
   [
     /(?<jwt>eyJ[\w-]{2,}\.eyJ[\w-]{2,}\.[\w-]*)/.source,
     /(?<aws>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b)/.source,
-    /\b(?<bearer>[Bb]earer)\s+(?<bearerToken>[^\s"'<>,;\\]+)/.source,
+    /\b(?<bearer>[Bb]earer)\s+(?<bearerToken>[^\s"'<>,;()[\]{}\\]+)/.source,
     /\b(?<basic>Basic)\s+(?<basicToken>[A-Za-z0-9+/]{8,}={0,2})/.source,
     /(?<![A-Za-z0-9])(?<apiKey>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|glpat-[A-Za-z0-9_-]{20,}|npm_[A-Za-z0-9]{36}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|SG\.[\w-]{16,}\.[\w-]{16,})/
       .source,
@@ -315,7 +315,10 @@ const redactTokenRun = (
   options: ScanOptions | undefined,
   cut: Cut,
 ): void => {
-  if (opaqueKind(text, start, end) === null || options?.idPosition === true) return;
+  const kind = opaqueKind(text, start, end);
+  if (kind === null || options?.idPosition === true) return;
+  // A hash named as a file (`/media/<md5>.jpg`) is content addressing, not a credential.
+  if (kind === 'hex' && text.charCodeAt(end) === 46 && isAlnum(text.charCodeAt(end + 1))) return;
   if (start > 0 && text.startsWith('[REDACTED', start - 1)) return;
   if (isIdName(nameBefore(text, start, options?.path === true))) return;
   cut.out += `${text.slice(cut.copied, start)}[REDACTED:token]`;
@@ -390,6 +393,27 @@ const redactOpaque = (
 };
 
 /**
+ * Texts found clean, per scan mode. Most header values, user agents and paths repeat from request
+ * to request (`accept`, a browser's user agent, `/v1/search`): a set look-up replaces the scan.
+ * Cleared when full rather than evicted one by one, which costs nothing per hit.
+ */
+class CleanTexts {
+  private readonly texts = new Set<string>();
+  has(text: string): boolean {
+    return this.texts.has(text);
+  }
+  add(text: string): void {
+    if (this.texts.size >= MAX_CLEAN_TEXTS) this.texts.clear();
+    this.texts.add(text);
+  }
+}
+const MAX_CLEAN_TEXTS = 16_384;
+const MAX_CACHED_LENGTH = 512;
+const cleanPlain = new CleanTexts();
+const cleanPath = new CleanTexts();
+const cleanId = new CleanTexts();
+
+/**
  * `text` with every credential found replaced by a `[REDACTED…]` marker (bearer and basic
  * credentials keep their scheme, URL passwords the user name, named values their name). Appends
  * `label:kind` for each kind found to `found`, once.
@@ -401,6 +425,21 @@ export function redactSecretsInText(
   options?: ScanOptions,
 ): string {
   if (text.length < 8) return text;
+  const clean =
+    text.length > MAX_CACHED_LENGTH
+      ? undefined
+      : options?.path === true
+        ? cleanPath
+        : options?.idPosition === true
+          ? cleanId
+          : cleanPlain;
+  if (clean?.has(text)) return text;
+  const out = scan(text, label, found, options);
+  if (out === text) clean?.add(text);
+  return out;
+}
+
+function scan(text: string, label: string, found: string[], options: ScanOptions | undefined): string {
   let out = text;
   if (mayHoldSecret(out)) out = redactShapes(out, label, found, options?.idPosition === true);
   if (

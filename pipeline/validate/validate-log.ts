@@ -15,7 +15,6 @@ export type ValidationResult =
   | { ok: false; message: string };
 
 const MAX_ISSUES = 3;
-const PREVIEW_CHARS = 40;
 
 const timestampText = 'ISO 8601 date-time (no zone means UTC) or epoch milliseconds >= 0';
 const chars = (min: number, max: number): string => `string of ${min}..${max} characters`;
@@ -51,7 +50,8 @@ const EXPECTED: Readonly<Record<string, string>> = {
  *
  * The common valid shape is checked by hand (zod costs several times more per record); anything
  * else goes through zod, which also writes the message: the failing fields (first 3), what each
- * must be, and what it was, e.g. `status: expected integer 100..599, got "abc"`.
+ * must be, and what it was (its type and size, never its value), e.g.
+ * `status: expected integer 100..599, got a string of 3 characters`.
  */
 export function validateLog(value: Record<string, unknown>): ValidationResult {
   let log = fastValidateLog(value);
@@ -107,14 +107,20 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
+/**
+ * What a value was, without the value: its type and size. Messages land in dead letters and logs
+ * that more people read than the data; a field that failed validation may hold a credential
+ * (`headers.authorization` too long), so no part of it is quoted.
+ */
 function preview(v: unknown): string {
   if (v === undefined) return 'nothing';
-  if (typeof v === 'string') {
-    const shown = JSON.stringify(v.length > PREVIEW_CHARS ? `${v.slice(0, PREVIEW_CHARS)}…` : v);
-    return v.length > PREVIEW_CHARS ? `${shown} (${v.length} characters)` : shown;
-  }
-  if (Array.isArray(v)) return `an array of ${v.length}`;
   if (v === null) return 'null';
+  if (typeof v === 'string') return v === '' ? 'an empty string' : `a string of ${v.length} characters`;
+  if (Array.isArray(v)) return `an array of ${v.length}`;
   if (typeof v === 'object') return `an object of ${Object.keys(v).length} keys`;
-  return String(v);
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return 'a non-finite number';
+    return Number.isInteger(v) ? 'an integer' : 'a fractional number';
+  }
+  return `a ${typeof v}`;
 }

@@ -28,7 +28,6 @@ const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const DIGITS = '0123456789';
 const BASE62 = UPPER + LOWER + DIGITS;
 const BASE64 = `${BASE62}+/`;
-const BASE64URL = `${BASE62}-_`;
 const HEX = '0123456789abcdef';
 
 class Gen {
@@ -566,7 +565,10 @@ export function ordinaryCorpus(seed = 7): OrdinaryCase[] {
   const uuid = (): string =>
     `${g.chars(HEX, 8)}-${g.chars(HEX, 4)}-4${g.chars(HEX, 3)}-a${g.chars(HEX, 3)}-${g.chars(HEX, 12)}`;
   for (let i = 0; i < 300; i++) {
-    const path = g.pick(WELL_KNOWN_PATHS);
+    const path =
+      i % 10 === 0
+        ? `/v1/media/${g.chars(HEX, g.pick([32, 40, 64]))}.${g.pick(['jpg', 'png', 'webp'])}`
+        : g.pick(WELL_KNOWN_PATHS);
     const query = g.int(3) === 0 ? '' : `?${g.pick(ORDINARY_QUERIES)}`;
     const etag = g.pick([
       `"${g.chars(HEX, 32)}"`,
@@ -614,24 +616,24 @@ export function ordinaryCorpus(seed = 7): OrdinaryCase[] {
           : bodyKind === 2
             ? `<order id="${g.chars(DIGITS, 8)}"><item sku="A-${g.chars(DIGITS, 4)}">Backpack</item><checksum>${g.chars(HEX, 40)}</checksum></order>`
             : undefined;
-    cases.push({
-      name: `ordinary ${i}`,
-      log: baseLog(g, {
-        method: body === undefined ? 'GET' : 'POST',
-        path: `${path}${query}`,
-        user_agent: g.pick(BROWSER_UAS),
-        headers,
-        request_body: body,
-        response_body: JSON.stringify({
-          id: g.int(1_000_000),
-          commit: g.chars(HEX, 40),
-          node_id: `MDQ6VXNlcj${g.chars(DIGITS, 6)}`,
-          updated_at: '2025-01-15T10:00:00Z',
-          etag: g.chars(HEX, 32),
-          next: `/v1/things?page=${g.int(9)}`,
-        }),
+    const log = baseLog(g, {
+      method: body === undefined ? 'GET' : 'POST',
+      path: `${path}${query}`,
+      user_agent: g.pick(BROWSER_UAS),
+      headers,
+      request_body: body,
+      response_body: JSON.stringify({
+        id: g.int(1_000_000),
+        commit: g.chars(HEX, 40),
+        node_id: `MDQ6VXNlcj${g.chars(DIGITS, 6)}`,
+        updated_at: '2025-01-15T10:00:00Z',
+        etag: g.chars(HEX, 32),
+        next: `/v1/things?page=${g.int(9)}`,
       }),
     });
+    // Logs without an id get one derived from their content, random by design.
+    if (i % 3 === 0) delete log.request_id;
+    cases.push({ name: `ordinary ${i}`, log });
   }
   return cases;
 }
