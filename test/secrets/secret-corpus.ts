@@ -336,7 +336,7 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
   // Path segments.
   for (const kind of ONE_LINE) {
     const s = make(kind);
-    const segment = kind === 'email' ? encodeURIComponent(s.text) : encodeURIComponent(s.text);
+    const segment = encodeURIComponent(s.text);
     add(
       'path segment',
       s,
@@ -346,8 +346,8 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
     );
   }
   for (let i = 0; i < 4; i++) {
-    const s = { kind: 'slack_webhook', text: g.chars(BASE62, 24), part: '' };
-    const full = { ...s, part: s.text };
+    const text = g.chars(BASE62, 24);
+    const full: Secret = { kind: 'slack_webhook', text, part: text };
     add(
       'slack webhook path',
       full,
