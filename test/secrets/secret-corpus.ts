@@ -353,7 +353,7 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       full,
       baseLog(g, {
         method: 'POST',
-        path: `/services/T${g.chars(UPPER + DIGITS, 8)}/B${g.chars(UPPER + DIGITS, 10)}/${s.text}`,
+        path: `/services/T${g.chars(UPPER + DIGITS, 8)}/B${g.chars(UPPER + DIGITS, 10)}/${text}`,
       }),
     );
   }
