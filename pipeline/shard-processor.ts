@@ -329,7 +329,8 @@ export class ShardProcessor implements ShardRecordProcessor {
           tsMicros,
         });
       } catch (e) {
-        const message = `enrichment failed: ${e instanceof Error ? e.message : String(e)}`;
+        // The error's name only: its message may repeat a value of the log.
+        const message = `enrichment failed (${e instanceof Error ? e.name : typeof e}); the log is kept for a replay once fixed`;
         this.deadLetter(deadLetterOf(record, 'enrich', 'enrich_failed', message, line.raw, line.subSequence));
         expanded += line.raw.byteLength;
         continue;
@@ -411,13 +412,14 @@ export class ShardProcessor implements ShardRecordProcessor {
   }
 
   private evict(batch: MicroBatch, indexes: readonly number[], error: unknown): void {
-    const reason = error instanceof Error ? error.message : String(error);
+    // The error's name, not its message: an encoder's message may quote the value it refused.
+    const reason = error instanceof Error ? error.name : typeof error;
     for (const i of indexes) {
       const row = batch.rows[i]!;
       batch.deadLetters.push({
         reason: 'encode_failed',
         stage: 'encode',
-        message: `the Parquet encoder refuses this row on its own: ${reason}`,
+        message: `the Parquet encoder refuses this row on its own (${reason}); the log is kept for a replay once fixed`,
         shardId: row.shard_id,
         sequenceNumber: row.sequence_number,
         subSequence: row.sub_sequence,
@@ -430,10 +432,7 @@ export class ShardProcessor implements ShardRecordProcessor {
       batch.rows.splice(i, 1);
       batch.lines.splice(i, 1);
     }
-    this.log.error('rows the Parquet encoder refuses were dead-lettered', {
-      rows: indexes.length,
-      err: error,
-    });
+    this.log.error('rows the Parquet encoder refuses were dead-lettered', { rows: indexes.length, reason });
   }
 
   /**

@@ -32,7 +32,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 /** UTF-8 byte-order mark: some Windows tools start every file (or line) with it. */
 const BOM = [0xef, 0xbb, 0xbf] as const;
-const MAX_DETAIL_CHARS = 200;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -170,7 +169,7 @@ function decodeLine(
   } catch (e) {
     value = unescapeQuoted(text);
     if (value === undefined) {
-      const message = `line is not valid JSON: ${clip(e instanceof Error ? e.message : String(e))}`;
+      const message = `line is not valid JSON${jsonErrorPosition(e)}`;
       ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', 'invalid_json', message, raw, subSequence));
       return;
     }
@@ -240,6 +239,11 @@ function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function clip(s: string): string {
-  return s.length > MAX_DETAIL_CHARS ? `${s.slice(0, MAX_DETAIL_CHARS)}…` : s;
+/**
+ * Where JSON.parse gave up, never what it saw: V8's messages quote the text around the error
+ * (`Unexpected token 'x', "…secret…" is not valid JSON`), and dead-letter messages quote no value.
+ */
+function jsonErrorPosition(e: unknown): string {
+  const position = /position (\d+)/.exec(e instanceof Error ? e.message : '')?.[1];
+  return position === undefined ? ' (truncated or malformed)' : ` (error at character ${position})`;
 }
