@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AwsRegion, S3BucketName } from './aws/aws-names.ts';
+import { DeadLetterConfig } from './dead-letter/dead-letter-sink.ts';
 import { DecodeConfig } from './decode/decode-limits.ts';
 import { TimeWindowConfig } from './validate/plausible-time.ts';
 
@@ -129,6 +130,7 @@ export const PipelineConfig = z
   .object({
     batch: BatchConfig.default(BatchConfig.parse({})),
     decode: DecodeConfig.default(DecodeConfig.parse({})),
+    deadLetters: DeadLetterConfig.default(DeadLetterConfig.parse({})),
     validate: z
       .object({ time: TimeWindowConfig.default(TimeWindowConfig.parse({})) })
       .strict()

@@ -69,6 +69,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
       | 'dedupeWindowMs'
       | 'decode'
       | 'timeWindow'
+      | 'deadLetterBytes'
       | 'landing'
       | 'activity'
     >,
@@ -119,6 +120,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
         dedupeWindowMs: this.config.dedupe.windowMs,
         decode: this.config.decode,
         timeWindow: this.config.validate.time,
+        deadLetterBytes: this.config.deadLetters.originalBytes,
         landing: this.landing,
         activity,
       },

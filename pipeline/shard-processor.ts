@@ -69,6 +69,8 @@ export interface ShardProcessorDeps {
   readonly dedupeWindowMs: number;
   readonly decode: DecodeConfig;
   readonly timeWindow: TimeWindowConfig;
+  /** What dead letters keep of the original bytes (`keep` or `redact`). */
+  readonly deadLetterBytes?: 'keep' | 'redact';
   /** Shared by the processors of one process: whether landing works, for health and metrics. */
   readonly landing: LandingStatus;
   /** This shard's activity, kept across processor restarts: since when records wait to land. */
@@ -496,7 +498,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     }
     if (batch.deadLetters.length > 0) {
       const key = keyOf(DEAD_LETTERS_TABLE, 'jsonl');
-      await this.put(key, encodeDeadLetters(batch.deadLetters));
+      await this.put(key, encodeDeadLetters(batch.deadLetters, this.deps.deadLetterBytes));
       keys.push(key);
     }
     if (this.lost) return undefined;

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LocalDirStore } from '../land/local-dir-store.ts';
 import { batchObjectKey } from '../land/object-key.ts';
@@ -119,5 +120,41 @@ describe('encodeDeadLetters / decodeDeadLetters', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+
+  it('with originalBytes "redact", scrubs secrets from text (compressed too) and drops bytes that are not text', () => {
+    // Prepare
+    const token = 'ghp_8fK2mQ9xL4vB7nR1tY6wE3zA5cD0hJ2sU9pX';
+    const line = `{"request_id":"r1","headers":{"authorization":"Bearer ${token}"},"note":"AKIAIOSFODNN7EXAMPLE"`;
+    const letters = [
+      deadLetter({ data: new TextEncoder().encode(line) }),
+      deadLetter({ data: gzipSync(line) }),
+      deadLetter({ data: Uint8Array.of(0x00, 0xff, 0xfe, 0x01) }),
+    ];
+
+    // Act
+    const kept = new TextDecoder().decode(encodeDeadLetters(letters));
+    const scrubbed = new TextDecoder().decode(encodeDeadLetters(letters, 'redact'));
+
+    // Assess
+    const decoded = scrubbed
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { data_base64: string; data_scrubbed: string; data_bytes: number });
+    const texts = decoded.map((d) => Buffer.from(d.data_base64, 'base64').toString());
+    expect(kept).toContain(Buffer.from(line).toString('base64'));
+    for (const text of texts) {
+      expect(text).not.toContain(token);
+      expect(text).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    }
+    expect(texts[0]).toContain('"request_id":"r1"');
+    expect(texts[1]).toContain('"request_id":"r1"');
+    expect(decoded.map((d) => [d.data_scrubbed, d.data_bytes])).toEqual([
+      ['redacted', line.length],
+      ['redacted', letters[1]!.data.byteLength],
+      ['omitted', 4],
+    ]);
+    expect(texts[2]).toBe('');
+    expect(decodeDeadLetters(Buffer.from(scrubbed))).toHaveLength(3);
   });
 });

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { decompress } from '../decode/decompress.ts';
+import { redactSecretsInText } from '../enrich/secret-text.ts';
 import { ShardlineError } from '../errors.ts';
 import type { DeadLetter, DeadLetterReason } from '../types.ts';
 
@@ -35,15 +38,62 @@ export const DeadLetterLine = z
     partitionKey: z.string(),
     arrivedAt: z.iso.datetime(),
     data_base64: z.base64(),
+    /**
+     * Set when `deadLetters.originalBytes` is `redact`: `redacted` means `data_base64` is the
+     * (decompressed) text with secrets replaced; `omitted` means the bytes were not text and were
+     * dropped. `data_sha256` and `data_bytes` then describe the original.
+     */
+    data_scrubbed: z.enum(['redacted', 'omitted']).optional(),
+    data_sha256: z.string().optional(),
+    data_bytes: z.number().int().nonnegative().optional(),
   })
   .strict();
 
+/**
+ * What dead letters keep of the original bytes. `keep` (the default): exactly what arrived, so
+ * a replay can rebuild the record; they may hold secrets (see README, "Dead letters"). `redact`:
+ * text is decompressed and passed through the same secret scanner as rows; bytes that are not
+ * text are dropped, and a replay of those letters is no longer possible.
+ */
+export const DeadLetterConfig = z
+  .object({
+    originalBytes: z
+      .enum(['keep', 'redact'])
+      .default('keep')
+      .describe(
+        '`keep`: dead letters hold the original bytes, for replay; restrict and encrypt their prefix. `redact`: secrets are scrubbed from them (and non-text bytes dropped) at the cost of exact replay.',
+      ),
+  })
+  .strict();
+
+export type DeadLetterConfig = z.infer<typeof DeadLetterConfig>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The bytes a dead letter stores under `redact`, and how they were scrubbed. */
+function scrub(data: Uint8Array): {
+  data: Uint8Array;
+  scrubbed: 'redacted' | 'omitted';
+} {
+  try {
+    const text = utf8.decode(decompress(data).data);
+    return { data: Buffer.from(redactSecretsInText(text, 'dead_letter', [])), scrubbed: 'redacted' };
+  } catch {
+    return { data: new Uint8Array(0), scrubbed: 'omitted' };
+  }
+}
+
 /** Dead letters as JSON lines (UTF-8, one letter per line, each line ending in `\n`). */
-export const encodeDeadLetters = (letters: readonly DeadLetter[]): Uint8Array => {
+export const encodeDeadLetters = (
+  letters: readonly DeadLetter[],
+  originalBytes: DeadLetterConfig['originalBytes'] = 'keep',
+): Uint8Array => {
   // One buffer per line, never one string of all: a batch of millions of letters would pass V8's
   // maximum string length (the batch's byte bound keeps the sum itself in check).
-  const lines = letters.map((l) =>
-    Buffer.from(
+  const lines = letters.map((l) => {
+    const kept = originalBytes === 'keep' ? undefined : scrub(l.data);
+    const data = kept?.data ?? l.data;
+    return Buffer.from(
       `${JSON.stringify({
         reason: l.reason,
         message: l.message,
@@ -53,10 +103,17 @@ export const encodeDeadLetters = (letters: readonly DeadLetter[]): Uint8Array =>
         subSequence: l.subSequence ?? null,
         partitionKey: l.partitionKey,
         arrivedAt: l.arrivedAt.toISOString(),
-        data_base64: Buffer.from(l.data.buffer, l.data.byteOffset, l.data.byteLength).toString('base64'),
+        data_base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+        ...(kept === undefined
+          ? {}
+          : {
+              data_scrubbed: kept.scrubbed,
+              data_sha256: createHash('sha256').update(l.data).digest('hex'),
+              data_bytes: l.data.byteLength,
+            }),
       } satisfies z.input<typeof DeadLetterLine>)}\n`,
-    ),
-  );
+    );
+  });
   return Buffer.concat(lines);
 };
 
