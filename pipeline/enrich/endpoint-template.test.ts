@@ -25,6 +25,19 @@ describe('endpointTemplate', () => {
     ['/accounts/123-456-7890', '/accounts/{id}'],
     ['/cards/4111 1111 1111 1111', '/cards/{id}'],
     ['/reset/[REDACTED:jwt]/next', '/reset/{id}/next'],
+    ['/v2/products/sku-BH7919', '/v2/products/{id}'],
+    ['/v1/customers/cus_rKcolpJvbEiffE', '/v1/customers/{id}'],
+    ['/v1/tokens/rKcolpJvbEiffEq', '/v1/tokens/{id}'],
+    ['/invites/aB3xY9', '/invites/{id}'],
+    ['/domains/shop.example.co.uk/records', '/domains/{id}/records'],
+    ['/upstreams/10.0.0.12:8080', '/upstreams/{id}'],
+    ['/hosts/db-1.internal:5432/health', '/hosts/{id}/health'],
+    ['/peers/2001:db8::ff00:42:8329', '/peers/{id}'],
+    ['/packages/left-pad/1.3.0', '/packages/left-pad/{id}'],
+    ['/releases/v2.10.1-rc.1', '/releases/{id}'],
+    ['/tags/%F0%9F%9A%80/items', '/tags/{id}/items'],
+    ['/v1/projects/123:addRole', '/v1/projects/{id}:addRole'],
+    ['/rates/20230101.json', '/rates/{id}.json'],
   ])('collapses the ids in %s', (path, expected) => {
     expect(endpointTemplate(path)).toBe(expected);
   });
@@ -47,6 +60,15 @@ describe('endpointTemplate', () => {
     '/deadbeef',
     '/graphql',
     '/{id}/literal',
+    '/apis/batch/v1alpha1/jobs',
+    '/apis/apps/v2beta3',
+    '/2010-04-01/Accounts',
+    '/1.1/statuses/home_timeline.json',
+    '/v1/payment_intents',
+    '/encode/base64',
+    '/v1/projects/getUserById',
+    '/openapi.json',
+    '/v1/models:list',
   ])('keeps the words of %s', (path) => {
     expect(endpointTemplate(path)).toBe(path);
   });
