@@ -1,7 +1,7 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { ShardlineError } from '../../pipeline/errors.ts';
+import { ConfigError, ShardlineError } from '../../pipeline/errors.ts';
 import { createLogger } from '../../pipeline/observability/logger.ts';
-import { loadConsumeConfig } from './consume-config.ts';
+import { type ConsumeConfig, loadConsumeConfig, parseConsumeConfig } from './consume-config.ts';
 import { runDev } from './dev-command.ts';
 import { runLeases } from './leases-command.ts';
 import { parseParamPairs, runNamedQuery, type WarehouseKind } from './named-query-command.ts';
@@ -14,6 +14,28 @@ const int = (name: string, min: number) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
   return n;
+};
+
+/** Where a container's config comes from when no file is given: the JSON itself (ECS task definition). */
+const CONFIG_ENV = 'SHARDLINE_CONFIG';
+
+/** `--config <file>`, else the JSON in `$SHARDLINE_CONFIG`; either is checked the same way. */
+const consumeConfigOf = (file: string | undefined): ConsumeConfig => {
+  if (file !== undefined) return loadConsumeConfig(file);
+  const text = process.env[CONFIG_ENV];
+  if (text === undefined || text.trim() === '') {
+    throw new ConfigError(
+      '--config',
+      `give a JSON config file with --config <file>, or the JSON itself in $${CONFIG_ENV}`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(CONFIG_ENV, `is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  return parseConsumeConfig(json, CONFIG_ENV);
 };
 
 const program = new Command('shardline')
@@ -81,7 +103,10 @@ program
   .description(
     'Consume a Kinesis stream (local or AWS) into Parquet, as configured in a JSON file. Runs until SIGINT/SIGTERM.',
   )
-  .requiredOption('-c, --config <file>', 'JSON config file (see README: "Configuration")')
+  .option(
+    '-c, --config <file>',
+    `JSON config file (see README: "Configuration"); without it, the JSON itself from $${CONFIG_ENV}`,
+  )
   .option(
     '--worker-id <id>',
     'this worker in the lease table (checkpoints.type "dynamodb"); default <host>-<pid>',
@@ -92,7 +117,7 @@ program
     int('--metrics-port', 0),
   )
   .action(async (o) => {
-    const loaded = loadConsumeConfig(o.config);
+    const loaded = consumeConfigOf(o.config);
     const config =
       o.metricsPort === undefined
         ? loaded
@@ -119,10 +144,10 @@ program
   .description(
     'Print the lease table of a stream consumed with checkpoints.type "dynamodb": owner, checkpoint, lag.',
   )
-  .requiredOption('-c, --config <file>', 'the JSON config file the workers use')
+  .option('-c, --config <file>', `the JSON config file the workers use; without it, $${CONFIG_ENV}`)
   .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
   .action(async (o) => {
-    process.exitCode = await runLeases(loadConsumeConfig(o.config), { format: o.format as 'table' | 'json' });
+    process.exitCode = await runLeases(consumeConfigOf(o.config), { format: o.format as 'table' | 'json' });
   });
 
 program
