@@ -117,6 +117,10 @@ function decodePayload(ctx: Context, payload: Uint8Array, kpl: number | undefine
   for (let at = bytes.indexOf(LF); at !== -1 && at < n; at = bytes.indexOf(LF, at + 1)) {
     if (++lines > ctx.limits.maxLinesPerRecord) throw new RecordTooLarge(tooManyLines(ctx.limits));
   }
+  // A last line without a line break is a line too (blank lines count: the bound is on work).
+  if (n > 0 && bytes[n - 1] !== LF && ++lines > ctx.limits.maxLinesPerRecord) {
+    throw new RecordTooLarge(tooManyLines(ctx.limits));
+  }
   let start = 0;
   while (start < n) {
     let nl = bytes.indexOf(LF, start);
