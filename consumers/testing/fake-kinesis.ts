@@ -122,7 +122,7 @@ export class FakeKinesis implements KinesisApi {
         SequenceNumber: r.sequenceNumber,
         PartitionKey: 'pk',
         Data: r.data,
-        ApproximateArrivalTimestamp: new Date(0),
+        ApproximateArrivalTimestamp: new Date(this.now()),
       })),
       MillisBehindLatest: 0,
       NextShardIterator: ended ? undefined : `${shardId}@${next}`,

@@ -111,7 +111,8 @@ describe('SIGTERM while landing keeps failing', () => {
     // Assess
     expect(stuck.stderr()).toMatch(/landing failed/);
     expect(code).toBe(0);
-    expect(exitMs).toBeLessThan(RENEWAL_MS + 2_000);
+    // The renewal interval, plus process teardown (lease release, DuckDB close) on a loaded CI machine.
+    expect(exitMs).toBeLessThan(RENEWAL_MS + 4_000);
     expect(rows).toBe(ids.length);
     expect(distinct).toEqual([{ n: ids.length }]);
   });
