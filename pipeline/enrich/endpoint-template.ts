@@ -48,6 +48,26 @@ const FILE_EXTENSIONS: ReadonlySet<string> = new Set(
   ),
 );
 
+/** Formats a route names by a suffix (`/Messages.json`, `/{id}.xml`), as opposed to a file's own extension. */
+const ROUTE_FORMATS: ReadonlySet<string> = new Set(
+  'json xml csv tsv yaml yml html htm pdf atom rss ndjson jsonl ics vcf txt zip xlsx'.split(' '),
+);
+
+/**
+ * The literal a parameter value carries joined to it in its segment: a format (`.json` of
+ * `AC123.json`) or a custom method (`:addRole`); `''` when none.
+ */
+export function routeSuffix(segment: string): string {
+  const colon = segment.lastIndexOf(':');
+  if (colon > 0) {
+    const m = CUSTOM_METHOD.exec(segment);
+    if (m !== null) return `:${m[2]}`;
+  }
+  const dot = segment.lastIndexOf('.');
+  if (dot > 0 && ROUTE_FORMATS.has(segment.slice(dot + 1).toLowerCase())) return segment.slice(dot);
+  return '';
+}
+
 /** No route a person designs has a segment this long. */
 const MAX_WORD_LENGTH = 64;
 /**
@@ -185,6 +205,16 @@ function classifyPlain(segment: string): string {
 /** The template of one segment by its characters: `{id}`, `{date}`, `{id}.json`, `{id}:addRole`, or itself. */
 export function classifySegment(segment: string): string {
   return classifyPlain(segment);
+}
+
+/**
+ * Ids by their characters that are also literals in some APIs: dotted names (`example.com`, an API
+ * group `rbac.authorization.k8s.io`) and dates (a dated version `/2024-01-01/`). A route learner
+ * lets their frequency decide.
+ */
+export function isWeakId(segment: string): boolean {
+  if (segment.includes('.')) return DOMAIN.test(segment);
+  return segment.length >= 7 && segment.length <= 10 && /^\d{4}-\d{2}(?:-\d{2})?$/.test(segment);
 }
 
 /** The template of the segment at `index` of a path: a version in first place stays literal. */
