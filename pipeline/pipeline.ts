@@ -1,8 +1,11 @@
+import { hostname } from 'node:os';
 import type { PipelineConfig } from './config.ts';
 import { Deduplicator } from './dedupe/deduplicator.ts';
 import { ParquetEncoder } from './encode/parquet-encoder.ts';
 import { createEnricher } from './enrich/enrich-log.ts';
 import { GeoIp } from './enrich/geo-ip.ts';
+import { RouteBook } from './enrich/routes/route-book.ts';
+import { loadRouteBook, syncRouteBook } from './enrich/routes/route-store.ts';
 import { UserAgentClassifier } from './enrich/user-agent.ts';
 import { LandingStatus } from './land/landing-status.ts';
 import { LocalDirStore } from './land/local-dir-store.ts';
@@ -42,6 +45,10 @@ export interface PipelineOptions {
   readonly store?: ObjectStore;
   readonly logger?: Logger;
   readonly onLanded?: (batch: LandedBatch) => void;
+  /** This worker's name in the stored learned routes (default: the host name). */
+  readonly routesWorker?: string;
+  /** How often learned routes are stored and the other workers' taken in (default 60 s; 0: never). */
+  readonly routesSyncMs?: number;
 }
 
 /**
@@ -54,11 +61,14 @@ export class Pipeline implements ShardRecordProcessorFactory {
   readonly landing = new LandingStatus();
   private readonly released = new Map<string, number>();
   private readonly activity = new Map<string, ShardActivity>();
+  private routesTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly config: PipelineConfig,
     readonly store: ObjectStore,
     private readonly encoder: ParquetEncoder,
+    /** Each project's learned and declared routes, stored under `_shardline/routes/` in the lake. */
+    readonly routes: RouteBook,
     private readonly shared: Omit<
       ConstructorParameters<typeof ShardProcessor>[1],
       | 'counters'
@@ -80,20 +90,41 @@ export class Pipeline implements ShardRecordProcessorFactory {
       config.enrich.geoIp === false
         ? GeoIp.disabled()
         : await GeoIp.open(config.enrich.geoIp === true ? undefined : config.enrich.geoIp);
+    const store = options.store ?? createObjectStore(config.lake);
+    const routes = new RouteBook({ worker: options.routesWorker ?? hostname() });
+    // A worker that starts (or restarts) templates with what the group learned so far.
+    await loadRouteBook(routes, store).catch((err: unknown) =>
+      (options.logger ?? silentLogger).error('routes: could not load learned routes; learning from scratch', {
+        err,
+      }),
+    );
     const enrich = createEnricher({
+      routes,
       geoIp,
       userAgents: new UserAgentClassifier(),
       bodyCapChars: config.enrich.bodyCapChars,
       headerAllowlist: config.redaction.headerAllowlist,
     });
     const encoder = await ParquetEncoder.create();
-    const store = options.store ?? createObjectStore(config.lake);
-    return new Pipeline(config, store, encoder, {
+    const pipeline = new Pipeline(config, store, encoder, routes, {
       dedupe: new Deduplicator({ windowMs: config.dedupe.windowMs, maxKeys: config.dedupe.maxKeys }),
       enrich,
       logger: options.logger ?? silentLogger,
       onLanded: options.onLanded,
     });
+    const syncMs = options.routesSyncMs ?? 60_000;
+    if (syncMs > 0) {
+      pipeline.routesTimer = setInterval(() => void pipeline.syncRoutes(), syncMs);
+      pipeline.routesTimer.unref();
+    }
+    return pipeline;
+  }
+
+  /** Stores this worker's learned routes and takes in the other workers'; failures wait for the next sync. */
+  async syncRoutes(): Promise<void> {
+    await syncRouteBook(this.routes, this.store).catch((err: unknown) =>
+      this.shared.logger.error('routes: sync failed; retried at the next one', { err }),
+    );
   }
 
   create(shardId: string, start?: ProcessorStart): ShardProcessor {
@@ -134,6 +165,8 @@ export class Pipeline implements ShardRecordProcessorFactory {
   }
 
   async close(): Promise<void> {
+    if (this.routesTimer !== undefined) clearInterval(this.routesTimer);
+    await this.syncRoutes();
     await this.encoder.close();
   }
 }

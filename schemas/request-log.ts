@@ -68,6 +68,14 @@ export const RequestLogV1 = z
       .min(1)
       .max(LIMITS.maxPathLength)
       .describe('URL path, optionally with its query string (`/v1/users/42?expand=orders`).'),
+    route: z
+      .string()
+      .min(1)
+      .max(LIMITS.maxPathLength)
+      .optional()
+      .describe(
+        "The route template that served the request, as the app's framework knows it (`/users/:id`, `/users/{id}`); when present it is the endpoint, in `{param}` style.",
+      ),
     query: z
       .union([z.string().max(LIMITS.maxPathLength), z.record(z.string(), headerValue)])
       .optional()

@@ -4,6 +4,8 @@ import type { RequestRow } from '../../schemas/request-row.ts';
 import { endpointTemplate } from './endpoint-template.ts';
 import type { GeoIp } from './geo-ip.ts';
 import { redactBody, redactHeaders, redactPath, redactQuery, redactText } from './redact.ts';
+import { normaliseRoute } from './routes/declared-routes.ts';
+import type { RouteBook } from './routes/route-book.ts';
 import type { UserAgentClassifier } from './user-agent.ts';
 
 /** What the caller already knows about a log: where it came from and its parsed timestamp. */
@@ -23,6 +25,8 @@ export interface EnricherDeps {
   readonly bodyCapChars?: number;
   /** When set, only these headers (any case) keep their values; the others are stored as `[REDACTED]`. */
   readonly headerAllowlist?: readonly string[];
+  /** Learned and declared routes per project; without it, endpoints come from the per-segment rules. */
+  readonly routes?: RouteBook;
 }
 
 export type Enricher = (log: RequestLog, ctx: EnrichContext) => RequestRow;
@@ -85,7 +89,7 @@ const appendNames = (list: string | null, names: readonly string[]): string | nu
  * column lists where. The dependencies hold only caches, so one enricher serves all shards.
  */
 export function createEnricher(deps: EnricherDeps): Enricher {
-  const { geoIp, userAgents } = deps;
+  const { geoIp, userAgents, routes } = deps;
   const bodyCap = deps.bodyCapChars ?? LIMITS.bodyCapChars;
   const allowlist =
     deps.headerAllowlist === undefined
@@ -156,8 +160,14 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       path: path.path,
       query: query.query === '' ? null : query.query,
       // From the redacted path, so that nothing redaction removed comes back; the template turns
-      // redaction marks into `{id}`, so `/cards/{id}` stays one endpoint.
-      endpoint: endpointTemplate(path.path),
+      // redaction marks into `{id}`, so `/cards/{id}` stays one endpoint. Precedence: the app's
+      // `route`, a declared route, learned routes, the per-segment rules (routes/route-book.ts).
+      endpoint:
+        routes !== undefined
+          ? routes.endpoint(row.project_id, path.path, row.method, log.status, query.query, log.route)
+          : log.route !== undefined && log.route !== ''
+            ? normaliseRoute(log.route)
+            : endpointTemplate(path.path),
       status: log.status,
       status_class: statusClass(log.status),
       is_error: log.status >= 400,

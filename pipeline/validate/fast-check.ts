@@ -26,6 +26,7 @@ export function fastValidateLog(v: Record<string, unknown>): RequestLog | undefi
         if (!isString(x, 1, LIMITS.maxMethodLength)) return undefined;
         break;
       case 'path':
+      case 'route':
         if (!isString(x, 1, LIMITS.maxPathLength)) return undefined;
         break;
       case 'query':

@@ -106,6 +106,8 @@ export class RouteTrie {
   nodes = 1;
   /** Literals followed by a parameter somewhere in the trie: `namespaces`, `repos`. */
   readonly paramAfter = new Set<string>();
+  /** Changes whenever a decision changes templates (a new parameter or rest position). */
+  version = 0;
   /** Paths whose new positions could not be learned because of the node budget. */
   refused = 0;
 
@@ -162,7 +164,7 @@ export class RouteTrie {
         continue;
       }
       if (node.rest) return { template: out, known };
-      const literal = node.children?.get(segment);
+      const literal: TrieNode | undefined = node.children?.get(segment);
       // A weak id (a domain, a date) is literal once it has been seen more than once there.
       if (literal !== undefined && (literal.count >= WEAK_LITERAL_MIN || !isWeakId(segment))) {
         out += `/${segment}`;
@@ -189,6 +191,9 @@ export class RouteTrie {
   /** Adds what another trie learned (another worker's, or a stored copy) to this one. */
   merge(other: RouteTrie): void {
     this.mergeInto(this.root, other.root);
+    this.nodes = countNodes(this.root);
+    for (const key of other.paramAfter) if (this.paramAfter.size < MAX_PARAM_AFTER) this.paramAfter.add(key);
+    this.version++;
   }
 
   private mergeInto(into: TrieNode, from: TrieNode): void {
@@ -314,6 +319,7 @@ export class RouteTrie {
 
   private makeParam(node: TrieNode, bySharing = false): void {
     node.param = true;
+    this.version++;
     if (node.key !== undefined && this.paramAfter.size < MAX_PARAM_AFTER) this.paramAfter.add(node.key);
     const children = node.children;
     if (children === undefined) return;
@@ -403,6 +409,7 @@ export class RouteTrie {
 
   private makeRest(wild: TrieNode): void {
     wild.rest = true;
+    this.version++;
     const drop = (n: TrieNode): number => {
       let k = 0;
       for (const c of n.children?.values() ?? []) k += 1 + drop(c);

@@ -1,0 +1,214 @@
+import { barePath, pathSegments } from '../endpoint-template.ts';
+import { LruCache } from '../lru-cache.ts';
+import { DeclaredRoutes, normaliseRoute } from './declared-routes.ts';
+import {
+  type EndpointStats,
+  nodeToJson,
+  type RouteSnapshot,
+  SNAPSHOT_FORMAT,
+  trieFromJson,
+} from './route-snapshot.ts';
+import { DEFAULT_MAX_NODES, RouteTrie } from './route-trie.ts';
+
+export interface RouteBookOptions {
+  /** This process in the stored snapshots: one object per worker, never shared. */
+  readonly worker?: string;
+  /** Projects whose routes are learned; the others get the per-segment rules. */
+  readonly maxProjects?: number;
+  /** Trie nodes per project (each ~100-200 bytes). */
+  readonly maxNodesPerProject?: number;
+  /** Endpoints counted per project for `shardline endpoints list`. */
+  readonly maxEndpointsPerProject?: number;
+  /** (project, path) → template answers kept. */
+  readonly cacheSize?: number;
+}
+
+class ProjectRoutes {
+  /** What this worker learned: what it stores. */
+  own: RouteTrie;
+  /** What templates: this worker's learning plus the other workers' last snapshots. */
+  view: RouteTrie;
+  declared: DeclaredRoutes | undefined;
+  readonly stats = new Map<string, EndpointStats>();
+  changed = false;
+
+  constructor(maxNodes: number) {
+    this.own = new RouteTrie(maxNodes);
+    this.view = new RouteTrie(maxNodes);
+  }
+}
+
+const bump = (counts: Record<string, number>, key: string, cap = 64): void => {
+  const n = counts[key];
+  if (n !== undefined) counts[key] = n + 1;
+  else if (Object.keys(counts).length < cap) counts[key] = 1;
+};
+
+/**
+ * Every project's endpoints, in the order of precedence: the app's `route` field, a declared
+ * (imported) route, the learned routes, the per-segment rules. One book serves all shards of a
+ * process; `endpoint` is synchronous and cached by (project, path), so templating stays far
+ * below the cost of the rest of enrichment.
+ *
+ * Determinism: a template is a function of the path and the learned state at that moment. Two
+ * workers agree once they have exchanged snapshots (`absorb`, every save interval); before
+ * that, and while a project is young, the same path may be templated differently (the rules'
+ * answer, then the learned one). `shardline endpoints retemplate` rewrites stored rows with the
+ * current state.
+ */
+export class RouteBook {
+  readonly worker: string;
+  private readonly projects = new Map<string, ProjectRoutes>();
+  private readonly cache: LruCache<string, { version: number; template: string }>;
+  private readonly maxProjects: number;
+  private readonly maxNodes: number;
+  private readonly maxEndpoints: number;
+
+  constructor(options: RouteBookOptions = {}) {
+    this.worker = options.worker ?? 'local';
+    this.maxProjects = options.maxProjects ?? 1_000;
+    this.maxNodes = options.maxNodesPerProject ?? DEFAULT_MAX_NODES;
+    this.maxEndpoints = options.maxEndpointsPerProject ?? 2_000;
+    this.cache = new LruCache(options.cacheSize ?? 50_000);
+  }
+
+  private project(id: string): ProjectRoutes | undefined {
+    let p = this.projects.get(id);
+    if (p === undefined) {
+      if (this.projects.size >= this.maxProjects) return undefined;
+      p = new ProjectRoutes(this.maxNodes);
+      this.projects.set(id, p);
+    }
+    return p;
+  }
+
+  /**
+   * The endpoint of one request, learning from it. `path` is the redacted path (a query string is
+   * ignored); `route` the app's own template, if it sent one.
+   */
+  endpoint(
+    project: string,
+    path: string,
+    method: string,
+    status: number,
+    query: string | null,
+    route?: string,
+  ): string {
+    const bare = barePath(path);
+    const p = this.project(project);
+    const segments = pathSegments(bare);
+    let template: string;
+    if (p === undefined) {
+      template = new RouteTrie(1).template(segments).template;
+    } else {
+      p.view.observe(segments);
+      p.own.observe(segments);
+      p.changed = true;
+      if (route !== undefined && route !== '') {
+        template = normaliseRoute(route);
+      } else {
+        const declared = p.declared?.match(segments);
+        template = declared ?? this.learned(project, bare, segments, p.view);
+      }
+      this.count(p, template, method, status, query);
+    }
+    return template;
+  }
+
+  private learned(project: string, bare: string, segments: readonly string[], view: RouteTrie): string {
+    const key = `${project}\u0000${bare}`;
+    const hit = this.cache.get(key);
+    if (hit !== undefined && hit.version === view.version) return hit.template;
+    const { template } = view.template(segments);
+    if (bare.length <= 512) this.cache.set(key, { version: view.version, template });
+    return template;
+  }
+
+  private count(
+    p: ProjectRoutes,
+    template: string,
+    method: string,
+    status: number,
+    query: string | null,
+  ): void {
+    let s = p.stats.get(template);
+    if (s === undefined) {
+      if (p.stats.size >= this.maxEndpoints) return;
+      s = { template, count: 0, methods: {}, statuses: {}, query: {} };
+      p.stats.set(template, s);
+    }
+    s.count++;
+    bump(s.methods, method);
+    bump(s.statuses, String(status));
+    if (query !== null && query !== '') {
+      for (const pair of query.split('&')) {
+        const eq = pair.indexOf('=');
+        const name = eq === -1 ? pair : pair.slice(0, eq);
+        if (name !== '' && name.length <= 64) bump(s.query, name, 32);
+      }
+    }
+  }
+
+  /** Declared routes of a project (an imported OpenAPI document): exact for that project. */
+  declare(project: string, templates: Iterable<string>): void {
+    const p = this.project(project);
+    if (p === undefined) return;
+    p.declared = new DeclaredRoutes(templates);
+    this.cache.clear();
+  }
+
+  /** What this worker learned of a project, to store. */
+  snapshot(project: string, now = new Date()): RouteSnapshot | undefined {
+    const p = this.projects.get(project);
+    if (p === undefined) return undefined;
+    p.changed = false;
+    return {
+      format: SNAPSHOT_FORMAT,
+      project,
+      worker: this.worker,
+      savedAt: now.toISOString(),
+      trie: nodeToJson(p.own.root),
+      endpoints: [...p.stats.values()],
+    };
+  }
+
+  /** Projects learned since the last snapshot of each. */
+  changedProjects(): string[] {
+    return [...this.projects].filter(([, p]) => p.changed).map(([id]) => id);
+  }
+
+  knownProjects(): string[] {
+    return [...this.projects.keys()];
+  }
+
+  /**
+   * Takes in stored snapshots of a project: this worker's own (after a restart: it continues
+   * from it) and the other workers' (their learning joins the view that templates).
+   */
+  absorb(project: string, snapshots: readonly RouteSnapshot[]): void {
+    const p = this.project(project);
+    if (p === undefined) return;
+    const mine = snapshots.find((s) => s.worker === this.worker);
+    if (mine !== undefined && p.own.root.count === 0) {
+      p.own = trieFromJson(mine.trie, this.maxNodes);
+      for (const e of mine.endpoints) if (!p.stats.has(e.template)) p.stats.set(e.template, e);
+    }
+    const view = trieFromJson(nodeToJson(p.own.root), this.maxNodes);
+    for (const s of snapshots) if (s.worker !== this.worker) view.merge(trieFromJson(s.trie, this.maxNodes));
+    view.version = p.view.version + 1;
+    p.view = view;
+  }
+
+  /** The current template of a stored endpoint or path, for re-templating history. */
+  retemplate(project: string, path: string): string {
+    const p = this.projects.get(project);
+    const segments = pathSegments(barePath(path));
+    if (p === undefined) return new RouteTrie(1).template(segments).template;
+    return p.declared?.match(segments) ?? p.view.template(segments).template;
+  }
+
+  /** Trie nodes held by a project's view (for memory figures). */
+  nodes(project: string): number {
+    return this.projects.get(project)?.view.nodes ?? 0;
+  }
+}

@@ -1,0 +1,138 @@
+import { LandError } from '../../errors.ts';
+import type { ObjectStore } from '../../land/object-store.ts';
+import type { RouteBook } from './route-book.ts';
+import {
+  type DeclaredSnapshot,
+  type EndpointStats,
+  isDeclaredSnapshot,
+  isRouteSnapshot,
+  type RouteSnapshot,
+} from './route-snapshot.ts';
+
+/**
+ * Where learned and declared routes live: objects in the lake, beside (not in) `requests/`:
+ *
+ *   _shardline/routes/<project>/learned-<worker>.json   one per worker, written only by it
+ *   _shardline/routes/<project>/declared.json           written by `shardline endpoints import`
+ *
+ * Why objects in the lake rather than the DynamoDB lease table: a project's trie is tens to
+ * hundreds of kilobytes (over DynamoDB's 400 KB item limit for a big API), every deployment
+ * already has the lake (the lease table exists only with `checkpoints.type: "dynamodb"`), and
+ * the CLI reads it with the same store. Why one object per worker: the object store has no
+ * conditional write, so two workers writing one object would lose each other's learning; with
+ * one writer per object there is nothing to race, and readers merge the objects they list.
+ */
+export const ROUTES_PREFIX = '_shardline/routes/';
+
+const encodeProject = (project: string): string => encodeURIComponent(project);
+const learnedKey = (project: string, worker: string): string =>
+  `${ROUTES_PREFIX}${encodeProject(project)}/learned-${encodeURIComponent(worker)}.json`;
+export const declaredKey = (project: string): string =>
+  `${ROUTES_PREFIX}${encodeProject(project)}/declared.json`;
+
+const readJson = async (store: ObjectStore, key: string): Promise<unknown> => {
+  const bytes = await store.get(key);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+};
+
+const putJson = (store: ObjectStore, key: string, value: unknown): Promise<void> =>
+  store.put(key, new TextEncoder().encode(JSON.stringify(value)));
+
+/** Projects that have stored routes. */
+export async function storedProjects(store: ObjectStore): Promise<string[]> {
+  const keys = await store.list(ROUTES_PREFIX);
+  const projects = new Set<string>();
+  for (const key of keys) {
+    const rest = key.slice(ROUTES_PREFIX.length);
+    const slash = rest.indexOf('/');
+    if (slash > 0) projects.add(decodeURIComponent(rest.slice(0, slash)));
+  }
+  return [...projects].sort();
+}
+
+/** Every worker's learned snapshot of a project (unreadable objects are skipped). */
+export async function loadLearned(store: ObjectStore, project: string): Promise<RouteSnapshot[]> {
+  const prefix = `${ROUTES_PREFIX}${encodeProject(project)}/learned-`;
+  const out: RouteSnapshot[] = [];
+  for (const key of await store.list(prefix)) {
+    const v = await readJson(store, key);
+    if (isRouteSnapshot(v)) out.push(v);
+  }
+  return out;
+}
+
+export async function loadDeclared(
+  store: ObjectStore,
+  project: string,
+): Promise<DeclaredSnapshot | undefined> {
+  const key = declaredKey(project);
+  const keys = await store.list(key);
+  if (!keys.includes(key)) return undefined;
+  const v = await readJson(store, key);
+  return isDeclaredSnapshot(v) ? v : undefined;
+}
+
+export const saveDeclared = (store: ObjectStore, snapshot: DeclaredSnapshot): Promise<void> =>
+  putJson(store, declaredKey(snapshot.project), snapshot);
+
+/** Endpoint counts of all workers' snapshots, added up per template. */
+export function mergeEndpointStats(snapshots: readonly RouteSnapshot[]): EndpointStats[] {
+  const merged = new Map<string, EndpointStats>();
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
+  };
+  for (const s of snapshots) {
+    for (const e of s.endpoints) {
+      let m = merged.get(e.template);
+      if (m === undefined) {
+        m = { template: e.template, count: 0, methods: {}, statuses: {}, query: {} };
+        merged.set(e.template, m);
+      }
+      m.count += e.count;
+      add(m.methods, e.methods);
+      add(m.statuses, e.statuses);
+      add(m.query, e.query);
+    }
+  }
+  return [...merged.values()];
+}
+
+/** Loads every stored project into a book: declared routes, this worker's and the others' learning. */
+export async function loadRouteBook(book: RouteBook, store: ObjectStore): Promise<void> {
+  for (const project of await storedProjects(store)) {
+    const declared = await loadDeclared(store, project);
+    if (declared !== undefined)
+      book.declare(
+        project,
+        declared.routes.map((r) => r.template),
+      );
+    const learned = await loadLearned(store, project);
+    if (learned.length > 0) book.absorb(project, learned);
+  }
+}
+
+/**
+ * Stores what this worker learned since its last save, then takes in the other workers' and any
+ * newly declared routes. Run periodically and once at shutdown; failures are retried next time.
+ */
+export async function syncRouteBook(book: RouteBook, store: ObjectStore): Promise<void> {
+  for (const project of book.changedProjects()) {
+    const snapshot = book.snapshot(project);
+    if (snapshot === undefined) continue;
+    try {
+      await putJson(store, learnedKey(project, book.worker), snapshot);
+    } catch (cause) {
+      throw new LandError(
+        `routes: could not store the learned routes of ${project}; retried at the next sync`,
+        {
+          cause,
+        },
+      );
+    }
+  }
+  await loadRouteBook(book, store);
+}
