@@ -3,6 +3,12 @@ import { ConfigError, ShardlineError } from '../../pipeline/errors.ts';
 import { createLogger } from '../../pipeline/observability/logger.ts';
 import { type ConsumeConfig, loadConsumeConfig, parseConsumeConfig } from './consume-config.ts';
 import { runDev } from './dev-command.ts';
+import {
+  runEndpointsExport,
+  runEndpointsImport,
+  runEndpointsList,
+  runEndpointsRetemplate,
+} from './endpoints-command.ts';
 import { runLeases } from './leases-command.ts';
 import { parseParamPairs, runNamedQuery, type WarehouseKind } from './named-query-command.ts';
 import type { OutputFormat } from './query-command.ts';
@@ -223,6 +229,61 @@ program
       limit: o.limit,
     });
   });
+
+const endpoints = program
+  .command('endpoints')
+  .description(
+    "Each project's endpoints: learned from traffic, declared from OpenAPI; list, export as OpenAPI 3.1, re-template stored rows.",
+  );
+const lakeOptions = (c: Command): Command =>
+  c
+    .option('--dir <dir>', '`shardline dev` state directory (its lake)', '.shardline')
+    .option('-c, --config <file>', 'a `shardline consume` config: use its lake (S3 or a directory)');
+lakeOptions(
+  endpoints
+    .command('import')
+    .description('Make the routes of an OpenAPI document (JSON or YAML) exact templates for a project.')
+    .requiredOption('--project <id>', 'project id')
+    .argument('<file>', 'openapi.json or openapi.yaml'),
+).action(async (file: string, o) => {
+  process.exitCode = await runEndpointsImport(o.project, file, { dir: o.dir, config: o.config });
+});
+lakeOptions(
+  endpoints
+    .command('list')
+    .description("A project's endpoints with request counts, methods, status codes and query parameters.")
+    .requiredOption('--project <id>', 'project id')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
+    ),
+).action(async (o) => {
+  process.exitCode = await runEndpointsList(o.project, { dir: o.dir, config: o.config, format: o.format });
+});
+lakeOptions(
+  endpoints
+    .command('export')
+    .description("A project's endpoints as an OpenAPI 3.1 document.")
+    .requiredOption('--project <id>', 'project id')
+    .option('-o, --out <file>', 'write here instead of stdout'),
+).action(async (o) => {
+  process.exitCode = await runEndpointsExport(o.project, { dir: o.dir, config: o.config, out: o.out });
+});
+lakeOptions(
+  endpoints
+    .command('retemplate')
+    .description(
+      "Rewrite stored rows' endpoint from their path with the current routes (embedded warehouse).",
+    )
+    .option('--project <id>', 'only this project')
+    .option('--db <file>', 'warehouse file', '.shardline/warehouse.duckdb'),
+).action(async (o) => {
+  process.exitCode = await runEndpointsRetemplate({
+    dir: o.dir,
+    config: o.config,
+    db: o.db,
+    project: o.project,
+  });
+});
 
 try {
   await program.parseAsync(process.argv);
