@@ -92,6 +92,8 @@ export function createRequestLogger(options: RequestLoggerOptions): RequestLogge
           protocol: `HTTP/${req.httpVersion}`,
           headers,
         };
+        const route = routeOf(req);
+        if (route !== undefined) line.route = route;
         const ip = clientIp(req, o.trustProxy);
         if (ip !== undefined) line.ip = ip;
         const ua = req.headers['user-agent'];
@@ -131,6 +133,25 @@ function capHeader(value: string | string[]): string | string[] {
   return Array.isArray(value)
     ? value.slice(0, 16).map((v) => v.slice(0, LIMITS.maxHeaderValueLength))
     : value.slice(0, LIMITS.maxHeaderValueLength);
+}
+
+/**
+ * The route template the framework matched, when it says: Express sets `req.route.path` (relative
+ * to the router's mount point, `req.baseUrl`), Fastify `request.routeOptions.url` (stored on the
+ * raw request by `fastifyRequestLog`). Read when the response finishes, after routing.
+ */
+export function routeOf(req: IncomingMessage): string | undefined {
+  const r = req as IncomingMessage & {
+    route?: { path?: unknown };
+    baseUrl?: unknown;
+    shardlineRoute?: unknown;
+  };
+  if (typeof r.shardlineRoute === 'string' && r.shardlineRoute !== '') return r.shardlineRoute.slice(0, 8192);
+  const path = r.route?.path;
+  if (typeof path !== 'string') return undefined;
+  const base = typeof r.baseUrl === 'string' ? r.baseUrl : '';
+  const joined = `${base}${path === '/' && base !== '' ? '' : path}`;
+  return joined === '' ? '/' : joined.slice(0, 8192);
 }
 
 /** Express rewrites `req.url` under a router; `originalUrl` keeps what the client asked for. */

@@ -257,7 +257,8 @@ const slack: CorpusApi = {
 
 const shop: CorpusApi = {
   name: 'shop-like',
-  tuned: false,
+  // Held out at first; its failures were looked at once a rule regressed it, so it counts as tuned.
+  tuned: true,
   routes: [
     'GET /api/2024-01/products.json ?limit=small',
     'GET /api/2024-01/products/{product_id:num}.json',
@@ -297,7 +298,8 @@ const shop: CorpusApi = {
 
 const cloud: CorpusApi = {
   name: 'cloud-like',
-  tuned: false,
+  // Held out at first; its failures were looked at, so it counts as tuned.
+  tuned: true,
   routes: [
     'GET /v1/projects/{project:project}',
     'GET /v1/projects/{project:project}/zones/{zone:region}/instances',
@@ -333,6 +335,72 @@ const cloud: CorpusApi = {
   ],
 };
 
+/** Written after the thresholds were frozen; never tuned on. */
+const media: CorpusApi = {
+  name: 'media-like',
+  tuned: false,
+  routes: [
+    'GET /v1/me',
+    'GET /v1/me/playlists ?limit=small&offset=small',
+    'GET /v1/me/player/currently-playing',
+    'PUT /v1/me/player/play',
+    'GET /v1/artists/{id:short}',
+    'GET /v1/artists/{id:short}/albums ?market=country',
+    'GET /v1/artists/{id:short}/top-tracks ?market=country',
+    'GET /v1/albums/{id:short}',
+    'GET /v1/albums/{id:short}/tracks',
+    'GET /v1/tracks/{id:short}',
+    'GET /v1/playlists/{id:short}',
+    'GET /v1/playlists/{id:short}/tracks',
+    'POST /v1/playlists/{id:short}/tracks',
+    'GET /v1/users/{user_id:user}',
+    'GET /v1/users/{user_id:user}/playlists',
+    'GET /v1/browse/categories/{category:word}',
+    'GET /v1/browse/categories/{category:word}/playlists',
+    'GET /v1/browse/new-releases',
+    'GET /v1/markets/{market:country}/charts',
+    'GET /v1/search ?q=word&type=word',
+    'GET /watch/{video:invite}',
+    'GET /channel/{handle:slug}',
+    'GET /channel/{handle:slug}/videos',
+    'GET /embed/{video:invite}',
+    'GET /feeds/{lang:lang}/trending',
+    'GET /hashtag/{tag:tag}',
+  ],
+};
+
+/** Written after the thresholds were frozen; never tuned on. */
+const forum: CorpusApi = {
+  name: 'forum-like',
+  tuned: false,
+  routes: [
+    'GET /latest.json',
+    'GET /top.json ?period=word',
+    'GET /categories.json',
+    'GET /c/{slug:slug}/{id:small}.json',
+    'GET /t/{slug:slug}/{id:num}.json',
+    'GET /t/{id:num}/posts.json',
+    'POST /posts.json',
+    'GET /posts/{id:num}.json',
+    'PUT /posts/{id:num}.json',
+    'GET /u/{username:user}.json',
+    'GET /u/{username:user}/summary.json',
+    'GET /u/{username:user}/activity.json',
+    'GET /tag/{tag:word}.json',
+    'GET /groups/{name:org}.json',
+    'GET /groups/{name:org}/members.json',
+    'GET /r/{sub:repo}/hot ?limit=small',
+    'GET /r/{sub:repo}/comments/{post:invite}/{title:slug}',
+    'GET /r/{sub:repo}/about',
+    'GET /user/{username:user}/about',
+    'GET /user/{username:user}/submitted',
+    'GET /api/v1/me/prefs',
+    'GET /api/info ?id=short',
+    'GET /uploads/{site:word}/original/{year:small}/{file:key}',
+    'GET /search.json ?q=word',
+  ],
+};
+
 export const CORPUS_APIS: readonly CorpusApi[] = [
   github,
   stripe,
@@ -342,4 +410,6 @@ export const CORPUS_APIS: readonly CorpusApi[] = [
   slack,
   shop,
   cloud,
+  media,
+  forum,
 ];
