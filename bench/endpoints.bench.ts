@@ -49,7 +49,8 @@ const routes = run.all.perApi.reduce((s, a) => s + a.routes, 0);
 
 // Warm: the same traffic again, with the (project, path) cache.
 t = performance.now();
-for (let i = 0; i < 3; i++) for (const r of requests) run.book.endpoint(r.api, r.bare, r.method, r.status, r.query);
+for (let i = 0; i < 3; i++)
+  for (const r of requests) run.book.endpoint(r.api, r.bare, r.method, r.status, r.query);
 const warmPerSecond = (3 * requests.length) / ((performance.now() - t) / 1000);
 
 t = performance.now();

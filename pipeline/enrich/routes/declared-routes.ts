@@ -16,9 +16,11 @@ export function normaliseRoute(route: string): string {
     }
     // `:id`, `:id?`, `:id(\\d+)`, `:file.json`, `:name-:version`: each named part becomes `{name}`.
     out.push(
-      segment
-        .replace(/:([A-Za-z_$][\w$]*)(?:\([^)]*\))?[?+*]?/g, '{$1}')
-        .replace(/\{([^}]*)\}/g, (_, name: string) => `{${name.replace(/^[+*]|[+*]$/g, '') || 'param'}}`),
+      // `{name}:addRole` is OpenAPI with a custom method, not an Express parameter.
+      (segment.includes('{')
+        ? segment
+        : segment.replace(/(^|[-.~]):([A-Za-z_$][\w$]*)(?:\([^)]*\))?[?+*]?/g, '$1{$2}')
+      ).replace(/\{([^}]*)\}/g, (_, name: string) => `{${name.replace(/^[+*]|[+*]$/g, '') || 'param'}}`),
     );
   }
   return `/${out.join('/')}`;
