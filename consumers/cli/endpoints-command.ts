@@ -141,6 +141,9 @@ export async function runEndpointsExport(
   return 0;
 }
 
+/** An endpoint from an app's `route` field: it names its parameters (not only `{id}` and `{date}`). */
+const APP_ROUTE = /\{(?!id\}|date\})[^}]+\}/;
+
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 /**
@@ -156,10 +159,10 @@ export async function runEndpointsRetemplate(
   await loadRouteBook(book, store);
   const warehouse = await DuckDbWarehouse.open(o.db);
   try {
-    const where = o.project === undefined ? '' : ` AND project_id = ${sqlString(o.project)}`;
-    const rows = await warehouse.query(
-      `SELECT DISTINCT project_id, path, endpoint FROM requests WHERE NOT regexp_matches(endpoint, '\\{(?!id\\}|date\\})[^}]+\\}')${where}`,
-    );
+    const where = o.project === undefined ? '' : ` WHERE project_id = ${sqlString(o.project)}`;
+    const rows = (
+      await warehouse.query(`SELECT DISTINCT project_id, path, endpoint FROM requests${where}`)
+    ).filter((r) => !APP_ROUTE.test(String(r.endpoint)));
     const changes = new Map<string, { project: string; path: string; endpoint: string }>();
     for (const r of rows) {
       const project = String(r.project_id);
