@@ -137,6 +137,8 @@ const runPipeline = async (
   const letters: DeadLetter[] = [];
   const objects: { key: string; body: Uint8Array }[] = [];
   for (const key of store.puts) {
+    // The pipeline's own state (learned routes), not landed output.
+    if (key.startsWith('_shardline/')) continue;
     const body = await store.get(key);
     objects.push({ key, body });
     if (key.endsWith('.parquet')) rows.push(...(await readRows(body)));
