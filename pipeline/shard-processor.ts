@@ -505,6 +505,10 @@ export class ShardProcessor implements ShardRecordProcessor {
     this.deps.landing.succeeded(this.now());
     counters.landed += batch.rows.length;
     counters.deadLettered += batch.deadLetters.length;
+    if (batch.deadLetters.length > 0) {
+      const byReason = (counters.deadLetteredByReason ??= {});
+      for (const dl of batch.deadLetters) byReason[dl.reason] = (byReason[dl.reason] ?? 0) + 1;
+    }
     counters.files += keys.length;
     const checkpoint: Checkpoint = { sequenceNumber: batch.lastSequence! };
     const landed: LandedBatch = {

@@ -35,6 +35,8 @@ export interface PipelineCounters {
   deduplicated: number;
   /** Logs (or whole undecodable records) sent to the dead-letter sink. */
   deadLettered: number;
+  /** `deadLettered` by reason (a metric label); a reason appears once something was sent for it. */
+  deadLetteredByReason?: Partial<Record<DeadLetterReason, number>>;
   /** Health-check or other intentionally filtered logs. */
   filtered: number;
   /** Parquet files landed. */

@@ -30,17 +30,20 @@ export class FreshnessTracker {
     if (batch.rows > 0) this.pending.push({ oldestArrivalMs: batch.oldestArrivalMs, landedAt: this.now() });
   }
 
-  /** A warehouse load that started at `startedAt` has just finished. */
-  loaded(startedAt: number): void {
+  /** A warehouse load that started at `startedAt` has just finished; returns the latencies it measured. */
+  loaded(startedAt: number): number[] {
     const done = this.now();
     const still: typeof this.pending = [];
+    const measured: number[] = [];
     for (const p of this.pending) {
       if (p.landedAt <= startedAt) {
         if (this.samples.length >= this.maxSamples) this.samples.shift();
         this.samples.push(done - p.oldestArrivalMs);
+        measured.push(done - p.oldestArrivalMs);
       } else still.push(p);
     }
     this.pending = still;
+    return measured;
   }
 
   stats(): Freshness {

@@ -12,6 +12,7 @@ import { StreamConsumer } from '../stream-consumer.ts';
 import type { ConsumeConfig } from './consume-config.ts';
 import { FreshnessTracker } from './freshness-tracker.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
+import { WarehouseSnapshot } from './warehouse-reader.ts';
 import { WorkerMetrics } from './worker-metrics.ts';
 
 /** Rows and files the warehouse loaded since this process started. */
@@ -82,18 +83,34 @@ export const runPipeline = async (
   const warehouse =
     config.warehouse.type === 'duckdb' ? await DuckDbWarehouse.open(config.warehouse.file) : undefined;
 
+  const snapshot =
+    config.warehouse.type === 'duckdb' ? new WarehouseSnapshot(config.warehouse.file) : undefined;
   let loading: Promise<void> = Promise.resolve();
   const loadNow = (): Promise<void> => {
     if (!warehouse) return Promise.resolve();
     // Loads never overlap: each waits for the previous one, as a pipeline's batches do.
     loading = loading.then(async () => {
+      const startedAt = Date.now();
       try {
-        const startedAt = Date.now();
         const loaded = await warehouse.loadNewFiles(pipeline.store);
-        freshness.loaded(startedAt);
+        // Between loads no connection is open: the moment to copy the readers' snapshot. What a
+        // load inserted is queryable for readers once the snapshot holds it.
+        const copyMs = await snapshot?.refresh().catch((err: unknown) => {
+          logger.warn('readers keep the previous warehouse snapshot', { err });
+          return undefined;
+        });
+        if (copyMs !== undefined) logger.debug('warehouse snapshot refreshed', { ms: Math.round(copyMs) });
+        metrics?.onQueryable(freshness.loaded(startedAt));
         progress.files += loaded.files;
         progress.rows += loaded.rows;
         progress.duplicateRows += loaded.duplicateRows;
+        metrics?.onWarehouseLoad({
+          seconds: (Date.now() - startedAt) / 1000,
+          files: loaded.files,
+          rows: loaded.rows,
+          duplicateRows: loaded.duplicateRows,
+          failedFiles: loaded.failed.length,
+        });
         if (loaded.duplicateRows > 0) {
           logger.info('warehouse skipped rows whose request id it already holds', {
             rows: loaded.duplicateRows,
@@ -107,7 +124,21 @@ export const runPipeline = async (
         }
       } catch (err) {
         progress.lastError = err instanceof Error ? err.message : String(err);
-        logger.error('warehouse load failed; will retry', { err });
+        const locked = err instanceof Error && /locked by another process/.test(err.message);
+        metrics?.onWarehouseLoad({
+          seconds: (Date.now() - startedAt) / 1000,
+          files: 0,
+          rows: 0,
+          duplicateRows: 0,
+          failedFiles: 0,
+          error: locked ? 'locked' : 'other',
+        });
+        logger.error(
+          locked
+            ? 'warehouse load waited for a process holding the warehouse file (a DuckDB client or query opened on it rather than on its snapshot); will retry'
+            : 'warehouse load failed; will retry',
+          { err },
+        );
       }
     });
     return loading;
@@ -143,11 +174,18 @@ export const runPipeline = async (
     processorFactory: pipeline,
     logger,
   });
-  const workerMetrics = new WorkerMetrics(workerId, consumer, pipeline, {
-    failingAfterMs: config.metrics.failingAfterMs,
-    stallAfterMs: Math.max(config.metrics.stallAfterMs, config.batch.maxAgeMs * 2),
-    maxLeaseScanAgeMs: checkpoints.type === 'dynamodb' ? checkpoints.failoverTimeMs : 0,
-  });
+  const workerMetrics = new WorkerMetrics(
+    workerId,
+    consumer,
+    pipeline,
+    {
+      failingAfterMs: config.metrics.failingAfterMs,
+      stallAfterMs: Math.max(config.metrics.stallAfterMs, config.batch.maxAgeMs * 2),
+      maxLeaseScanAgeMs: checkpoints.type === 'dynamodb' ? checkpoints.failoverTimeMs : 0,
+    },
+    Date.now,
+    warehouse ? { pendingFiles: () => Math.max(0, progress.landedFiles - progress.files) } : undefined,
+  );
   metrics = workerMetrics;
   let server: MetricsServer | undefined;
   if (config.metrics.port !== undefined) {
@@ -179,6 +217,7 @@ export const runPipeline = async (
       await loadNow();
       await warehouse?.close();
       await pipeline.close();
+      workerMetrics.close();
       if (!options.client) client.destroy();
     },
   };

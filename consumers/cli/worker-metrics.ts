@@ -1,6 +1,9 @@
 import type { Pipeline } from '../../pipeline/pipeline.ts';
 import type { LandedBatch } from '../../pipeline/shard-processor.ts';
+import type { DeadLetterReason } from '../../pipeline/types.ts';
 import type { StreamConsumer } from '../stream-consumer.ts';
+import { ProcessMetrics } from './process-metrics.ts';
+import { byLabel, DURATION_BUCKETS, FRESHNESS_BUCKETS, Histogram, MetricsText } from './prometheus-text.ts';
 
 /** When /health turns unhealthy. */
 export interface HealthThresholds {
@@ -19,18 +22,61 @@ export interface Health {
   readonly detail: Record<string, unknown>;
 }
 
-interface Sample {
-  readonly labels?: Record<string, string>;
-  readonly value: number;
+/** Every dead-letter reason, so that each has a series (at 0) from the first scrape. */
+const DEAD_LETTER_REASONS = [
+  'decompress_failed',
+  'kpl_corrupt',
+  'not_utf8',
+  'invalid_json',
+  'not_an_object',
+  'schema_violation',
+  'too_large',
+  'enrich_failed',
+  'encode_failed',
+  'internal_error',
+] as const satisfies readonly DeadLetterReason[];
+// Fails to compile when a reason is added to DeadLetterReason and not to the list above.
+const everyReasonListed: Exclude<DeadLetterReason, (typeof DEAD_LETTER_REASONS)[number]> extends never
+  ? true
+  : never = true;
+void everyReasonListed;
+
+/** Why a warehouse load failed; a bounded label. */
+export type WarehouseErrorKind = 'locked' | 'other';
+
+/** What one embedded-warehouse load did, as `run-pipeline` reports it. */
+export interface WarehouseLoadReport {
+  readonly seconds: number;
+  readonly files: number;
+  readonly rows: number;
+  readonly duplicateRows: number;
+  /** Files that could not be loaded (retried next time). */
+  readonly failedFiles: number;
+  /** Set when the whole load failed. */
+  readonly error?: WarehouseErrorKind;
 }
 
 /**
- * One worker's figures in the Prometheus text format (version 0.0.4). Counters come from the
- * consumer, the lease coordinator and the pipeline; batches landed are counted as they land.
+ * One worker's figures in the Prometheus text format (version 0.0.4). Counters are read from the
+ * consumer, the lease coordinator and the pipeline at scrape time; histograms are fed as batches
+ * land and warehouse loads finish. Names follow Prometheus conventions: base units (`_seconds`,
+ * `_bytes`), `_total` on counters, labels of bounded cardinality (shard, reason, kind, result).
  */
 export class WorkerMetrics {
   #batches = 0;
   #rowsLanded = 0;
+  readonly #landingSeconds = new Histogram(DURATION_BUCKETS);
+  readonly #arrivalToLanded = new Histogram(FRESHNESS_BUCKETS);
+  readonly #arrivalToQueryable = new Histogram(FRESHNESS_BUCKETS);
+  readonly #warehouseLoadSeconds = new Histogram(DURATION_BUCKETS);
+  readonly #warehouseLoads = { ok: 0, failed: 0 };
+  /** Whole loads failed by kind, and single files that failed (`file`). */
+  readonly #warehouseErrors: Record<WarehouseErrorKind | 'file', number> = { locked: 0, other: 0, file: 0 };
+  #warehouseRows = 0;
+  #warehouseDuplicateRows = 0;
+  #warehouseFiles = 0;
+  #warehouseLastSuccess: number | undefined;
+  readonly #process = new ProcessMetrics();
 
   constructor(
     private readonly workerId: string,
@@ -38,6 +84,8 @@ export class WorkerMetrics {
     private readonly pipeline: Pick<Pipeline, 'counters' | 'landing' | 'shardActivity'>,
     private readonly thresholds: HealthThresholds,
     private readonly now: () => number = Date.now,
+    /** Whether this process loads the embedded warehouse (its metrics are served only then). */
+    private readonly warehouse: { readonly pendingFiles: () => number } | undefined = undefined,
   ) {}
 
   private get counters() {
@@ -48,132 +96,218 @@ export class WorkerMetrics {
   readonly onLanded = (batch: LandedBatch): void => {
     this.#batches += 1;
     this.#rowsLanded += batch.rows;
+    this.#landingSeconds.observe(batch.millis / 1000);
+    if (batch.rows + batch.deadLetters > 0) {
+      this.#arrivalToLanded.observe(Math.max(0, this.now() - batch.oldestArrivalMs) / 1000);
+    }
+  };
+
+  /** Each Kinesis arrival → queryable latency measured by the freshness tracker, in ms. */
+  readonly onQueryable = (millis: readonly number[]): void => {
+    for (const ms of millis) this.#arrivalToQueryable.observe(ms / 1000);
+  };
+
+  readonly onWarehouseLoad = (report: WarehouseLoadReport): void => {
+    this.#warehouseLoadSeconds.observe(report.seconds);
+    if (report.error === undefined) {
+      this.#warehouseLoads.ok += 1;
+      this.#warehouseLastSuccess = this.now();
+    } else {
+      this.#warehouseLoads.failed += 1;
+      this.#warehouseErrors[report.error] += 1;
+    }
+    this.#warehouseErrors.file += report.failedFiles;
+    this.#warehouseFiles += report.files;
+    this.#warehouseRows += report.rows;
+    this.#warehouseDuplicateRows += report.duplicateRows;
   };
 
   render(): string {
     const stats = this.consumer.stats();
     const leases = this.consumer.leases?.stats();
-    const out: string[] = [];
-    const base = { worker: this.workerId, stream: stats.streamName };
-    const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: readonly Sample[]) => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const s of samples) out.push(`${name}${labels({ ...base, ...s.labels })} ${s.value}`);
-    };
-    metric(
-      'shardline_records_processed_total',
-      'counter',
-      'Kinesis records read, each counted once however often it was read again.',
-      [{ value: stats.records }],
-    );
-    metric(
-      'shardline_bytes_processed_total',
-      'counter',
-      'Bytes of Kinesis record data read, each record counted once.',
-      [{ value: stats.bytes }],
-    );
-    metric(
-      'shardline_records_reread_total',
-      'counter',
-      'Records read again after a processor restart or an expired iterator (not in records_processed).',
-      [{ value: stats.shards.reduce((n, s) => n + s.recordsReread, 0) }],
-    );
-    metric(
-      'shardline_kinesis_errors_total',
-      'counter',
-      'Kinesis calls that failed, by kind (throttled included); each was retried after a back-off.',
-      byLabel('kind', sumRecords(stats.shards.map((s) => s.kinesisErrorsByKind))),
-    );
-    metric(
-      'shardline_processor_restarts_total',
-      'counter',
-      'Shard processors restarted after a failure (their batch is read again), by reason.',
-      byLabel('reason', sumRecords(stats.shards.map((s) => s.processorRestartsByReason))),
-    );
-    metric(
-      'shardline_landing_errors_total',
-      'counter',
-      'Failed attempts to land a batch (Parquet or dead letters), by kind; every one is retried.',
-      byLabel('kind', Object.fromEntries(this.pipeline.landing.errors)),
-    );
+    const out = new MetricsText({ worker: this.workerId, stream: stats.streamName });
     const now = this.now();
+    const reading = stats.shards.filter(
+      (s) => s.state === 'PROCESSING' && s.millisBehindLatest !== undefined,
+    );
+    out
+      .counter(
+        'shardline_records_processed_total',
+        'Kinesis records read (records in), each counted once however often it was read again.',
+        [{ value: stats.records }],
+      )
+      .counter(
+        'shardline_bytes_processed_total',
+        'Bytes of Kinesis record data read (bytes in), each record counted once.',
+        [{ value: stats.bytes }],
+      )
+      .counter(
+        'shardline_records_reread_total',
+        'Records read again after a processor restart or an expired iterator (not in records_processed).',
+        [{ value: stats.shards.reduce((n, s) => n + s.recordsReread, 0) }],
+      )
+      .counter('shardline_rows_landed_total', 'Rows written to landed Parquet files.', [
+        { value: this.counters.landed },
+      ])
+      .counter(
+        'shardline_dead_letters_total',
+        'Logs or records sent to the dead-letter sink, by reason; sum them for the old unlabelled total.',
+        DEAD_LETTER_REASONS.map((reason) => ({
+          labels: { reason },
+          value: this.counters.deadLetteredByReason?.[reason] ?? 0,
+        })),
+      )
+      .counter('shardline_duplicates_dropped_total', 'Logs dropped as duplicates of an earlier request id.', [
+        { value: this.counters.deduplicated },
+      ])
+      .counter('shardline_logs_filtered_total', 'Logs filtered on purpose (health checks).', [
+        { value: this.counters.filtered },
+      ])
+      .counter('shardline_batches_landed_total', 'Batches landed (Parquet and dead letters).', [
+        { value: this.#batches },
+      ])
+      .counter(
+        'shardline_files_landed_total',
+        'Objects landed in the lake (Parquet and dead-letter files).',
+        [{ value: this.counters.files }],
+      )
+      .histogram(
+        'shardline_batch_landing_duration_seconds',
+        'Time to encode and write one batch to the lake, retries included.',
+        this.#landingSeconds,
+      )
+      .histogram(
+        'shardline_arrival_to_landed_seconds',
+        "Kinesis arrival of a batch's oldest record to the batch landed in the lake.",
+        this.#arrivalToLanded,
+      )
+      .gauge(
+        'shardline_iterator_age_seconds',
+        'Per shard being read: how far behind the tip of the stream the last GetRecords was (MillisBehindLatest / 1000).',
+        reading.map((s) => ({ labels: { shard: s.shardId }, value: (s.millisBehindLatest ?? 0) / 1000 })),
+      )
+      .gauge(
+        'shardline_millis_behind_latest',
+        'Deprecated, use shardline_iterator_age_seconds: MillisBehindLatest per shard being read.',
+        reading.map((s) => ({ labels: { shard: s.shardId }, value: s.millisBehindLatest ?? 0 })),
+      )
+      .gauge(
+        'shardline_shard_oldest_unlanded_seconds',
+        'Per shard being processed: how long its oldest record not yet landed has waited.',
+        [...this.pipeline.shardActivity()].map(([shard, a]) => ({
+          labels: { shard },
+          value: a.waitingSince === undefined ? 0 : (now - a.waitingSince) / 1000,
+        })),
+      )
+      .counter(
+        'shardline_kinesis_errors_total',
+        'Kinesis calls that failed, by kind (throttled included); each was retried after a back-off.',
+        byLabel('kind', sumRecords(stats.shards.map((s) => s.kinesisErrorsByKind))),
+      )
+      .counter(
+        'shardline_kinesis_throttled_total',
+        'Kinesis calls throttled (then retried after a back-off).',
+        [{ value: stats.shards.reduce((n, s) => n + s.throttled, 0) }],
+      )
+      .counter(
+        'shardline_processor_restarts_total',
+        'Shard processors restarted after a failure (their batch is read again), by reason.',
+        byLabel('reason', sumRecords(stats.shards.map((s) => s.processorRestartsByReason))),
+      )
+      .counter(
+        'shardline_landing_errors_total',
+        'Failed attempts to land a batch (Parquet or dead letters), by kind; every one is retried.',
+        byLabel('kind', Object.fromEntries(this.pipeline.landing.errors)),
+      );
     const failingSince = this.pipeline.landing.failingSince;
-    metric(
+    out.gauge(
       'shardline_landing_failing_seconds',
-      'gauge',
       'How long landing has been failing without a success; 0 while it works.',
       [{ value: failingSince === undefined ? 0 : (now - failingSince) / 1000 }],
     );
-    metric(
-      'shardline_shard_oldest_unlanded_seconds',
-      'gauge',
-      'Per shard being processed: how long its oldest record not yet landed has waited.',
-      [...this.pipeline.shardActivity()].map(([shard, a]) => ({
-        labels: { shard },
-        value: a.waitingSince === undefined ? 0 : (now - a.waitingSince) / 1000,
-      })),
-    );
-    metric(
-      'shardline_millis_behind_latest',
-      'gauge',
-      'MillisBehindLatest of the last GetRecords call, per shard being read.',
-      stats.shards
-        .filter((s) => s.state === 'PROCESSING' && s.millisBehindLatest !== undefined)
-        .map((s) => ({ labels: { shard: s.shardId }, value: s.millisBehindLatest ?? 0 })),
-    );
-    metric(
-      'shardline_kinesis_throttled_total',
-      'counter',
-      'Kinesis calls throttled (then retried after a back-off).',
-      [{ value: stats.shards.reduce((n, s) => n + s.throttled, 0) }],
-    );
     if (leases) {
-      metric('shardline_leases_held', 'gauge', 'Shard leases this worker holds.', [
-        { value: leases.held.length },
-      ]);
-      metric('shardline_leases_taken_total', 'counter', 'Leases taken (unowned, expired or stolen).', [
-        { value: leases.taken },
-      ]);
-      metric('shardline_leases_stolen_total', 'counter', 'Leases taken from a live worker to balance load.', [
-        { value: leases.stolen },
-      ]);
-      metric(
-        'shardline_leases_lost_total',
-        'counter',
-        'Leases lost to another worker or to failed renewals.',
-        [{ value: leases.lost }],
-      );
-      metric('shardline_leases_released_total', 'counter', 'Leases given up on graceful shutdown.', [
-        { value: leases.released },
-      ]);
-      metric(
-        'shardline_dynamodb_throttled_total',
-        'counter',
-        'Lease table calls throttled by DynamoDB (then retried after a back-off).',
-        [{ value: leases.throttled }],
-      );
-      metric('shardline_lease_workers', 'gauge', 'Workers seen in the lease table at the last scan.', [
-        { value: leases.workers },
-      ]);
+      out
+        .gauge('shardline_leases_held', 'Shard leases this worker holds.', [{ value: leases.held.length }])
+        .counter('shardline_leases_taken_total', 'Leases taken (unowned, expired or stolen).', [
+          { value: leases.taken },
+        ])
+        .counter('shardline_leases_stolen_total', 'Leases taken from a live worker to balance load.', [
+          { value: leases.stolen },
+        ])
+        .counter('shardline_leases_lost_total', 'Leases lost to another worker or to failed renewals.', [
+          { value: leases.lost },
+        ])
+        .counter('shardline_leases_released_total', 'Leases given up on graceful shutdown.', [
+          { value: leases.released },
+        ])
+        .counter(
+          'shardline_dynamodb_throttled_total',
+          'Lease table calls throttled by DynamoDB (then retried after a back-off).',
+          [{ value: leases.throttled }],
+        )
+        .gauge('shardline_lease_workers', 'Workers seen in the lease table at the last scan.', [
+          { value: leases.workers },
+        ]);
     }
-    metric('shardline_batches_landed_total', 'counter', 'Batches landed (Parquet and dead letters).', [
-      { value: this.#batches },
-    ]);
-    metric('shardline_rows_landed_total', 'counter', 'Rows written to landed Parquet files.', [
-      { value: this.counters.landed },
-    ]);
-    metric('shardline_dead_letters_total', 'counter', 'Logs or records sent to the dead-letter sink.', [
-      { value: this.counters.deadLettered },
-    ]);
-    metric('shardline_healthy', 'gauge', '1 while /health answers 200, else 0.', [
+    if (this.warehouse) {
+      out
+        .counter('shardline_warehouse_loads_total', 'Embedded warehouse loads, by result (ok, failed).', [
+          { labels: { result: 'ok' }, value: this.#warehouseLoads.ok },
+          { labels: { result: 'failed' }, value: this.#warehouseLoads.failed },
+        ])
+        .counter(
+          'shardline_warehouse_load_errors_total',
+          'Embedded warehouse load errors, by kind: locked (another process held the file), file (one file failed, retried), other.',
+          [
+            { labels: { kind: 'locked' }, value: this.#warehouseErrors.locked },
+            { labels: { kind: 'file' }, value: this.#warehouseErrors.file },
+            { labels: { kind: 'other' }, value: this.#warehouseErrors.other },
+          ],
+        )
+        .histogram(
+          'shardline_warehouse_load_duration_seconds',
+          'Time of one embedded warehouse load (every new Parquet file), including waiting for the file.',
+          this.#warehouseLoadSeconds,
+        )
+        .counter(
+          'shardline_warehouse_files_loaded_total',
+          'Parquet files loaded into the embedded warehouse.',
+          [{ value: this.#warehouseFiles }],
+        )
+        .counter('shardline_warehouse_rows_loaded_total', 'Rows inserted into the embedded warehouse.', [
+          { value: this.#warehouseRows },
+        ])
+        .counter(
+          'shardline_warehouse_duplicate_rows_total',
+          'Rows the warehouse skipped because their request id was already loaded.',
+          [{ value: this.#warehouseDuplicateRows }],
+        )
+        .gauge(
+          'shardline_warehouse_files_pending',
+          'Parquet files landed by this process and not loaded yet.',
+          [{ value: this.warehouse.pendingFiles() }],
+        )
+        .gauge(
+          'shardline_warehouse_last_success_timestamp_seconds',
+          'When the last warehouse load succeeded (Unix seconds); 0 before the first.',
+          [{ value: this.#warehouseLastSuccess === undefined ? 0 : this.#warehouseLastSuccess / 1000 }],
+        )
+        .histogram(
+          'shardline_arrival_to_queryable_seconds',
+          "Kinesis arrival of a batch's oldest record to the warehouse load that made it queryable.",
+          this.#arrivalToQueryable,
+        );
+    }
+    out.gauge('shardline_healthy', '1 while /health answers 200, else 0.', [
       { value: this.health().ok ? 1 : 0 },
     ]);
-    metric(
-      'shardline_duplicates_dropped_total',
-      'counter',
-      'Logs dropped as duplicates of an earlier request id.',
-      [{ value: this.counters.deduplicated }],
-    );
-    return `${out.join('\n')}\n`;
+    out.raw(this.#process.render());
+    return out.text();
+  }
+
+  /** Stops the event-loop monitor. */
+  close(): void {
+    this.#process.close();
   }
 
   /**
@@ -241,15 +375,4 @@ function sumRecords(records: readonly Readonly<Record<string, number>>[]): Recor
   const out: Record<string, number> = {};
   for (const r of records) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
   return out;
-}
-
-function byLabel(name: string, counts: Readonly<Record<string, number>>): Sample[] {
-  return Object.entries(counts).map(([value, n]) => ({ labels: { [name]: value }, value: n }));
-}
-
-function labels(values: Record<string, string>): string {
-  const parts = Object.entries(values).map(
-    ([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`,
-  );
-  return parts.length ? `{${parts.join(',')}}` : '';
 }
