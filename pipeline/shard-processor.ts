@@ -506,7 +506,8 @@ export class ShardProcessor implements ShardRecordProcessor {
     counters.landed += batch.rows.length;
     counters.deadLettered += batch.deadLetters.length;
     if (batch.deadLetters.length > 0) {
-      const byReason = (counters.deadLetteredByReason ??= {});
+      counters.deadLetteredByReason ??= {};
+      const byReason = counters.deadLetteredByReason;
       for (const dl of batch.deadLetters) byReason[dl.reason] = (byReason[dl.reason] ?? 0) + 1;
     }
     counters.files += keys.length;
