@@ -108,6 +108,8 @@ export function createEnricher(deps: EnricherDeps): Enricher {
         : fullPath.slice(cut + 1, hash > cut ? hash : undefined);
 
     const path = redactPath(pathOnly === '' ? '/' : pathOnly);
+    // The app's route becomes the endpoint column: scanned like the path it templates.
+    const route = log.route === undefined || log.route === '' ? undefined : redactPath(log.route).path;
     const query = redactQuery(rawQuery(pathQuery, log.query));
     const headers = redactHeaders(log.headers, allowlist);
     const requestBody = redactBody(
@@ -164,9 +166,9 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       // `route`, a declared route, learned routes, the per-segment rules (routes/route-book.ts).
       endpoint:
         routes !== undefined
-          ? routes.endpoint(row.project_id, path.path, row.method, log.status, query.query, log.route)
-          : log.route !== undefined && log.route !== ''
-            ? normaliseRoute(log.route)
+          ? routes.endpoint(row.project_id, path.path, row.method, log.status, query.query, route)
+          : route !== undefined
+            ? normaliseRoute(route)
             : endpointTemplate(path.path),
       status: log.status,
       status_class: statusClass(log.status),
