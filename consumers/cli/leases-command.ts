@@ -32,7 +32,8 @@ export const runLeases = async (config: ConsumeConfig, options: LeasesOptions): 
     const now = Date.now();
     const rows = (await table.list()).map((lease) => describeLease(lease, now));
     if (options.format === 'json') {
-      write(`${JSON.stringify(rows)}\n`);
+      // NDJSON, as every --format json of the CLI (query, named queries, warehouse, endpoints).
+      for (const row of rows) write(`${JSON.stringify(row)}\n`);
     } else {
       write(formatTable(rows));
     }

@@ -9,6 +9,7 @@ import {
   runEndpointsList,
   runEndpointsRetemplate,
 } from './endpoints-command.ts';
+import { QueryError } from './errors.ts';
 import { runLeases } from './leases-command.ts';
 import { parseParamPairs, runNamedQuery, type WarehouseKind } from './named-query-command.ts';
 import type { OutputFormat } from './query-command.ts';
@@ -159,7 +160,7 @@ program
 program
   .command('query')
   .description(
-    'Run SQL against the embedded DuckDB warehouse (table `requests`), or a named dashboard query (schemas/queries/) against the embedded warehouse or SingleStore.',
+    'Run SQL, or a named dashboard query (schemas/queries/), against the embedded DuckDB warehouse (table `requests`) or SingleStore. Never holds up a running loader.',
   )
   .argument(
     '[sql]',
@@ -171,35 +172,59 @@ program
   )
   .option('--named <query>', 'run a named query of schemas/queries/ instead of SQL, e.g. latency_by_endpoint')
   .option('--project <id>', 'named query: project id')
-  .option('--from <time>', 'named query: start of the range, ISO 8601 UTC (default: an hour before --to)')
-  .option('--to <time>', 'named query: end of the range, exclusive (default: now)')
-  .option('--limit <n>', "named query: rows to return (default: the query's own)")
+  .option(
+    '--from <time>',
+    'named query: start of the range: ISO 8601 (UTC unless a zone is given), "now", or a duration ago: -1h, 30m, 2d (default: an hour before --to)',
+  )
+  .option('--to <time>', 'named query: end of the range, exclusive, same forms as --from (default: now)')
+  .option(
+    '--limit <n>',
+    "named query: rows to return (default: the query's own); refused by queries without a limit",
+  )
   .option(
     '--param <name=value>',
-    'named query: any other parameter (repeatable)',
+    'named query: any other parameter it declares (repeatable); one it does not declare is refused',
     (v: string, acc: string[]) => [...acc, v],
     [] as string[],
   )
   .addOption(
-    new Option('--warehouse <kind>', 'named query: where to run it')
+    new Option(
+      '--warehouse <kind>',
+      "where to run it: the embedded DuckDB (its readers' snapshot) or SingleStore",
+    )
       .choices(['embedded', 'singlestore'])
       .default('embedded'),
   )
-  .option('--url <url>', 'SingleStore URL, singlestore://user:pass@host:3306/db (default: $SINGLESTORE_URL)')
+  .option(
+    '--url <url>',
+    'SingleStore URL: singlestore://user:pass@host:3306/db (MySQL protocol) or https://user:pass@host/db (Data API) (default: $SINGLESTORE_URL)',
+  )
   .action(async (sql: string | undefined, o) => {
+    const target = {
+      warehouse: o.warehouse as WarehouseKind,
+      db: o.db,
+      url: o.url ?? process.env.SINGLESTORE_URL,
+      format: o.format as OutputFormat,
+    };
     if (o.named !== undefined) {
-      process.exitCode = await runNamedQuery({
-        name: o.named,
-        warehouse: o.warehouse as WarehouseKind,
-        db: o.db,
-        url: o.url ?? process.env.SINGLESTORE_URL,
-        format: o.format as OutputFormat,
-        params: { ...parseParamPairs(o.param), project: o.project, from: o.from, to: o.to, limit: o.limit },
-      });
+      if (sql !== undefined) throw new ConfigError('--named', 'give either SQL or --named <query>, not both');
+      const flags = { project: o.project, from: o.from, to: o.to, limit: o.limit };
+      const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+      const pairs = parseParamPairs(o.param);
+      for (const name of Object.keys(defined)) {
+        if (name in pairs)
+          throw new ConfigError(`--${name}`, `given both as --${name} and as --param ${name}=…`);
+      }
+      process.exitCode = await runNamedQuery({ name: o.named, ...target, params: { ...pairs, ...defined } });
       return;
     }
+    for (const flag of ['project', 'from', 'to', 'limit'] as const) {
+      if (o[flag] !== undefined)
+        throw new ConfigError(`--${flag}`, 'only named queries take it (--named <query>)');
+    }
+    if (o.param.length > 0) throw new ConfigError('--param', 'only named queries take it (--named <query>)');
     if (sql === undefined) throw new ShardlineError('query: give the SQL to run, or --named <query>');
-    process.exitCode = await runQuery(sql, { db: o.db, format: o.format as OutputFormat });
+    process.exitCode = await runQuery(sql, target);
   });
 
 program
@@ -288,10 +313,20 @@ lakeOptions(
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof ShardlineError) {
+  // What went wrong and what to do, never Node's internals; the stack only when asked for.
+  const debug = process.env.SHARDLINE_LOG_LEVEL === 'debug';
+  if (e instanceof QueryError) {
+    process.stderr.write(`shardline: the query failed:\n${e.message}\n`);
+    process.exitCode = 1;
+  } else if (e instanceof ShardlineError) {
     process.stderr.write(`shardline: ${e.message}\n`);
     process.exitCode = 2;
   } else {
-    throw e;
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(
+      `shardline: unexpected error: ${message}\n${debug && e instanceof Error ? `${e.stack}\n` : '(SHARDLINE_LOG_LEVEL=debug prints the stack)\n'}`,
+    );
+    process.exitCode = 70;
   }
+  if (debug && e instanceof ShardlineError) process.stderr.write(`${e.stack}\n`);
 }

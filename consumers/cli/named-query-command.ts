@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
 import { ConfigError } from '../../pipeline/errors.ts';
-import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
-import { renderNamedQuery } from '../../schemas/queries/named-query.ts';
 import { loadQueryLibrary, namedQuery } from '../../schemas/queries/query-library.ts';
-import { formatRows, type OutputFormat } from './query-command.ts';
-import { connectSingleStore, plainSingleStoreRows } from './singlestore-connection.ts';
+import { describeCoverage, runNamedQueryOn } from './named-query-runner.ts';
+import { formatRows, type OutputFormat, printRows } from './query-command.ts';
+import { openWarehouseClient, type WarehouseKind } from './warehouse-client.ts';
 
-export type WarehouseKind = 'embedded' | 'singlestore';
+export type { WarehouseKind } from './warehouse-client.ts';
 
 export interface NamedQueryOptions {
   readonly name: string;
@@ -16,58 +14,44 @@ export interface NamedQueryOptions {
   /** SingleStore URL (`--url`, else SINGLESTORE_URL). */
   readonly url: string | undefined;
   readonly format: OutputFormat;
-  /** --project, --from, --to, --limit and every --param name=value. */
+  /** --project, --from, --to, --limit and every --param name=value; undefined = not given. */
   readonly params: Readonly<Record<string, string | undefined>>;
-  /** "now", for the default range (the last hour). */
+  /** "now", for relative times and the default range (the last hour). */
   readonly now?: Date;
+  /** stdout (rows) and stderr (what the rows cover, why there are none). */
+  readonly write?: (text: string) => void;
+  readonly writeErr?: (text: string) => void;
 }
 
-/** `name=value` pairs of --param, refused when malformed. */
-export const parseParamPairs = (pairs: readonly string[]): Record<string, string> =>
-  Object.fromEntries(
-    pairs.map((pair) => {
-      const eq = pair.indexOf('=');
-      if (eq <= 0)
-        throw new ConfigError('--param', `"${pair}" is not name=value, e.g. --param min_requests=50`);
-      return [pair.slice(0, eq), pair.slice(eq + 1)];
-    }),
-  );
+/** `name=value` pairs of --param, refused when malformed or repeated. */
+export const parseParamPairs = (pairs: readonly string[]): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0)
+      throw new ConfigError('--param', `"${pair}" is not name=value, e.g. --param min_requests=50`);
+    const name = pair.slice(0, eq);
+    if (name in out) throw new ConfigError('--param', `${name} is given twice`);
+    out[name] = pair.slice(eq + 1);
+  }
+  return out;
+};
 
-/** Runs one query of schemas/queries/ on the configured warehouse and prints its rows. */
+/**
+ * Runs one query of schemas/queries/ and prints its rows on stdout; on stderr, the project, range
+ * and time zone they cover, and why there are none when there are none.
+ */
 export const runNamedQuery = async (options: NamedQueryOptions): Promise<number> => {
   const query = namedQuery(options.name, loadQueryLibrary());
-  const now = options.now ?? new Date();
-  const to = options.params.to ?? now.toISOString();
-  const from =
-    options.params.from ??
-    new Date(
-      Date.parse(to.includes('T') || to.includes(' ') ? to : `${to}T00:00:00Z`) - 3_600_000,
-    ).toISOString();
-  const values = { ...options.params, from, to };
-  let rows: Record<string, unknown>[];
-  if (options.warehouse === 'embedded') {
-    if (!existsSync(options.db)) {
-      throw new ConfigError(
-        '--db',
-        `no warehouse at ${options.db}: run \`npm start\` first, or pass --db <file>`,
-      );
-    }
-    const rendered = renderNamedQuery(query, 'duckdb', values);
-    const warehouse = await DuckDbWarehouse.open(options.db, { readOnly: true });
-    try {
-      rows = await warehouse.queryWithParams(rendered.sql, rendered.values as Record<string, string>);
-    } finally {
-      await warehouse.close();
-    }
-  } else {
-    const rendered = renderNamedQuery(query, 'singlestore', values);
-    const db = await connectSingleStore(options.url);
-    try {
-      rows = plainSingleStoreRows((await db.query(rendered.sql, rendered.values))[0]);
-    } finally {
-      await db.end();
-    }
+  const writeErr = options.writeErr ?? ((t: string) => process.stderr.write(t));
+  const client = await openWarehouseClient(options);
+  try {
+    const result = await runNamedQueryOn(client, query, options.params, options.now ?? new Date());
+    writeErr(`-- ${describeCoverage(result)}\n`);
+    printRows(formatRows(result.rows, options.format, result.columns), options.write);
+    if (result.note !== undefined) writeErr(`-- ${result.note}\n`);
+    return 0;
+  } finally {
+    await client.close();
   }
-  process.stdout.write(`${formatRows(rows, options.format)}\n`);
-  return 0;
 };

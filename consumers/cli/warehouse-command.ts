@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { Connection } from 'mysql2/promise';
 import { parseConfig } from '../../pipeline/config-errors.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { createMigrationsTable, MIGRATIONS, MIGRATIONS_TABLE } from '../../schemas/singlestore/migrations.ts';
@@ -10,7 +9,7 @@ import {
   sqlString,
 } from '../../schemas/singlestore/requests-pipeline.ts';
 import { formatRows, type OutputFormat } from './query-command.ts';
-import { connectSingleStore, plainSingleStoreRows } from './singlestore-connection.ts';
+import { openSingleStore, type SingleStoreSession } from './singlestore-session.ts';
 
 export type WarehouseAction = 'init' | 'status' | 'pause' | 'resume' | 'errors';
 
@@ -33,32 +32,32 @@ export const loadPipelineConfig = (file: string): PipelineConfig => {
   return parseConfig(PipelineConfig, json, file);
 };
 
-const rows = async (db: Connection, sql: string, values: unknown[] = []) =>
-  plainSingleStoreRows((await db.query(sql, values))[0]);
+const rows = async (db: SingleStoreSession, sql: string, values: unknown[] = []) =>
+  (await db.query(sql, values)).rows;
 
 /**
  * Applies the migrations not applied yet, creates the pipeline if it does not exist and starts
  * it if it is not running. Running it again changes nothing. Each migration statement is
  * idempotent itself, so an init that stopped halfway is finished by the next one.
  */
-const init = async (db: Connection, config: PipelineConfig, out: (line: string) => void) => {
-  await db.query(createMigrationsTable());
+const init = async (db: SingleStoreSession, config: PipelineConfig, out: (line: string) => void) => {
+  await db.exec(createMigrationsTable());
   const applied = new Set(
     (await rows(db, `SELECT version FROM ${MIGRATIONS_TABLE}`)).map((r) => Number(r.version)),
   );
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
-    for (const statement of m.statements) await db.query(statement);
-    await db.query(
+    for (const statement of m.statements) await db.exec(statement);
+    await db.exec(
       `INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))`,
       [m.version, m.name],
     );
     out(`migration ${m.version} applied: ${m.name}`);
   }
-  await db.query(createRequestsPipelineSql(config, credentialsJson(config.credentials)));
+  await db.exec(createRequestsPipelineSql(config, credentialsJson(config.credentials)));
   const [state] = await rows(db, STATE_SQL, [config.name]);
   if (String(state?.state ?? '').toLowerCase() !== 'running') {
-    await db.query(`START PIPELINE \`${config.name}\``);
+    await db.exec(`START PIPELINE \`${config.name}\``);
     out(`pipeline ${config.name} started`);
   }
   out(`warehouse ready: ${MIGRATIONS.length} migration(s), pipeline ${config.name} running`);
@@ -83,7 +82,10 @@ WHERE database_name = DATABASE() AND pipeline_name = ? AND batch_partition_state
 ORDER BY batch_start_unix_timestamp DESC
 LIMIT 1`;
 
-const status = async (db: Connection, pipeline: string): Promise<Record<string, unknown> | undefined> => {
+const status = async (
+  db: SingleStoreSession,
+  pipeline: string,
+): Promise<Record<string, unknown> | undefined> => {
   const [state] = await rows(db, STATE_SQL, [pipeline]);
   if (state === undefined) return undefined;
   const files = new Map(
@@ -114,7 +116,7 @@ export const runWarehouseCommand = async (
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): Promise<number> => {
   const config = action === 'init' ? loadConfigFor(options) : undefined;
-  const db = await connectSingleStore(options.url);
+  const db = await openSingleStore(options.url);
   try {
     switch (action) {
       case 'init':
@@ -130,11 +132,11 @@ export const runWarehouseCommand = async (
         return row.skipped === 0 ? 0 : 1;
       }
       case 'pause':
-        await db.query(`STOP PIPELINE ${identifier(options.pipeline)}`);
+        await db.exec(`STOP PIPELINE ${identifier(options.pipeline)}`);
         out(`pipeline ${options.pipeline} stopped; files landed meanwhile load after resume`);
         return 0;
       case 'resume':
-        await db.query(`START PIPELINE ${identifier(options.pipeline)}`);
+        await db.exec(`START PIPELINE ${identifier(options.pipeline)}`);
         out(`pipeline ${options.pipeline} started`);
         return 0;
       case 'errors': {

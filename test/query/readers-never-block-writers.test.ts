@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { snapshotPathOf, WarehouseSnapshot } from '../../consumers/cli/warehouse-reader.ts';
+import { LocalDirStore } from '../../pipeline/land/local-dir-store.ts';
+import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
+import { landGeneratedTraffic } from '../warehouse/landed-traffic.ts';
+
+/**
+ * Readers never stop writers: while a slow analyst query runs in another process (`shardline
+ * query`, which reads the loader's snapshot), and while a DuckDB client holds the snapshot open,
+ * the loader keeps loading new files at its usual pace, and the query still answers.
+ */
+
+const BIN = resolve(import.meta.dirname, '../../consumers/cli/bin.mjs');
+/** ~10 s of work on two cores over the requests table (7.5e8 hashes). */
+const SLOW_SQL = 'select sum(hash(r.request_id, a.range) % 1000) as n from requests r, range(250000) a';
+
+let dir: string;
+let db: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'readers-writers-'));
+  const landed = await landGeneratedTraffic(dir, {
+    count: 3_000,
+    seed: 11,
+    startTime: '2025-01-15T10:00:00.000Z',
+    ratePerSecond: 20,
+    batchRows: 500,
+  });
+  await landed.warehouse.close();
+  db = join(dir, 'warehouse.duckdb');
+}, 60_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('readers never stop writers', () => {
+  it('loads while a slow `shardline query` runs in another process and a DuckDB client holds the snapshot', async () => {
+    // Prepare: the loader's snapshot, a client left open on it, and a slow query in another process.
+    const snapshot = new WarehouseSnapshot(db);
+    await snapshot.refresh();
+    const client = await DuckDBInstance.create(snapshotPathOf(db), { access_mode: 'READ_ONLY' });
+    const query = spawn(process.execPath, [BIN, 'query', '--db', db, '--format', 'json', SLOW_SQL], {
+      cwd: dir,
+    });
+    let stdout = '';
+    let stderr = '';
+    query.stdout.on('data', (d) => (stdout += d));
+    query.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number>((r) => query.on('exit', (code) => r(code ?? -1)));
+    const queryStarted = Date.now();
+    await sleep(2_500); // tsx start-up, then the query is running
+
+    // Act: land and load new files, one at a time, as the loader does every loadIntervalMs.
+    const warehouse = await DuckDbWarehouse.open(db, { lockTimeoutMs: 2_000 });
+    const store = new LocalDirStore(join(dir, 'lake'));
+    const loads: number[] = [];
+    let running = true;
+    void exited.then(() => (running = false));
+    for (let i = 0; i < 3; i++) {
+      await landGeneratedTraffic(join(dir, `more-${i}`), {
+        count: 200,
+        seed: 100 + i,
+        startTime: `2025-01-16T1${i}:00:00.000Z`,
+        ratePerSecond: 20,
+        batchRows: 200,
+      }).then(async (more) => {
+        await more.warehouse.close();
+        // Move the new files into the lake the loader reads.
+        const other = new LocalDirStore(join(dir, `more-${i}`, 'lake'));
+        for (const key of await other.list('requests/')) await store.put(key, await other.get(key));
+      });
+      const t = performance.now();
+      const loaded = await warehouse.loadNewFiles(store);
+      await snapshot.refresh();
+      loads.push(performance.now() - t);
+      expect(loaded.files).toBeGreaterThan(0);
+    }
+    const stillRunningWhileLoading = running;
+    const code = await exited;
+    const queryMs = Date.now() - queryStarted;
+    client.closeSync();
+    const rows = await warehouse.rowCount();
+    await warehouse.close();
+
+    // Assess
+    expect(stillRunningWhileLoading).toBe(true);
+    expect(code, stderr).toBe(0);
+    expect(Number(JSON.parse(stdout).n)).toBeGreaterThan(0);
+    expect(Math.max(...loads)).toBeLessThan(1_500);
+    expect(rows).toBe(3_600);
+    console.log(JSON.stringify({ queryMs, loadsMs: loads.map(Math.round) }));
+  }, 120_000);
+
+  it('a slow query on a warehouse with no snapshot holds the loader: the reason for the snapshot', async () => {
+    // Prepare: a warehouse no loader keeps a snapshot of, and a slow query on it in another process.
+    const file = join(dir, 'no-snapshot.duckdb');
+    const w = await DuckDbWarehouse.open(file);
+    await w.close();
+    const query = spawn(process.execPath, [
+      BIN,
+      'query',
+      '--db',
+      file,
+      'select sum(hash(a.range + b.range * 100000) % 1000) from range(20000) a, range(20000) b',
+    ]);
+    const exited = new Promise<void>((r) => query.on('exit', () => r()));
+    await sleep(2_500);
+
+    // Act
+    const again = await DuckDbWarehouse.open(file, { lockTimeoutMs: 300 }).then(
+      async (opened) => {
+        await opened.rowCount();
+        return 'opened';
+      },
+      (e: Error) => e.message,
+    );
+    const rowCount = await DuckDbWarehouse.open(file, { lockTimeoutMs: 300 })
+      .then((opened) => opened.rowCount())
+      .catch((e: Error) => e.message);
+    query.kill();
+    await exited;
+
+    // Assess
+    expect([again, rowCount].some((r) => /stayed locked by another process/.test(String(r)))).toBe(true);
+    expect(existsSync(snapshotPathOf(file))).toBe(false);
+  }, 60_000);
+});
