@@ -181,9 +181,10 @@ resource "aws_cloudwatch_metric_alarm" "workers_running" {
   datapoints_to_alarm = 8
   threshold           = local.shard_based_workers
   comparison_operator = "LessThanThreshold"
-  treat_missing_data  = "breaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
+  # Without Container Insights there is no data at all: say nothing rather than alarm forever.
+  treat_missing_data = "missing"
+  alarm_actions      = local.alarm_actions
+  ok_actions         = local.alarm_actions
 
   tags = local.tags
 }

@@ -66,6 +66,13 @@ data "aws_iam_policy_document" "consumer" {
     ]
   }
 
+  # Learned routes: each worker writes its own object and reads the others' (shared endpoints).
+  statement {
+    sid       = "PipelineState"
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["${aws_s3_bucket.lake.arn}/${local.state_prefix}*"]
+  }
+
   statement {
     sid       = "ListLakeFolders"
     actions   = ["s3:ListBucket"]
@@ -79,6 +86,8 @@ data "aws_iam_policy_document" "consumer" {
         "${local.requests_prefix}*",
         local.dead_letters_prefix,
         "${local.dead_letters_prefix}*",
+        local.state_prefix,
+        "${local.state_prefix}*",
       ]
     }
   }

@@ -9,8 +9,9 @@ data "aws_region" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  # `name` on provider 6, `region` attribute kept for provider 5.
-  region = try(data.aws_region.current.region, data.aws_region.current.name)
+  # Provider 6 names the region `region` (`name` is deprecated there); attribute names are checked
+  # against the provider schema before evaluation, so `try()` could not bridge 5 and 6.
+  region = data.aws_region.current.region
 
   ecs    = var.consumer == "ecs"
   lambda = var.consumer == "lambda"
@@ -21,6 +22,8 @@ locals {
   # The lake's folders: what the consumer writes and what SingleStore reads.
   requests_prefix     = "${var.lake_prefix}requests/"
   dead_letters_prefix = "${var.lake_prefix}dead_letters/"
+  # The pipeline's own state in the lake: learned routes per worker (pipeline/enrich/routes/).
+  state_prefix = "${var.lake_prefix}_shardline/"
 
   lake = {
     type   = "s3"

@@ -7,8 +7,11 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9_.-]{1,64}$", var.name))
-    error_message = "name must be 1-64 letters, digits, '_', '-' or '.' (a Kinesis stream name short enough to prefix other resources)."
+    # Lambda, SQS and ECS names refuse '.', bucket names refuse '_' and upper case, and derived
+    # names (`<name>-consumer-execution`, `<name>-lake-<account>-<region>`) must stay within IAM's
+    # 64 and S3's 63 characters.
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,29}$", var.name))
+    error_message = "name must be 1-30 lower-case letters, digits or '-', starting with a letter or digit: it names the stream and prefixes the bucket, roles, queue and services."
   }
 }
 
@@ -71,6 +74,12 @@ variable "stream_kms_key_id" {
   type        = string
   default     = "alias/aws/kinesis"
   nullable    = false
+
+  validation {
+    # IAM policies name the key: an AWS managed alias resolves, a customer key needs its ARN.
+    condition     = startswith(var.stream_kms_key_id, "alias/aws/") || can(regex("^arn:aws[a-z-]*:kms:", var.stream_kms_key_id))
+    error_message = "stream_kms_key_id must be alias/aws/kinesis or the ARN of a KMS key (not a bare key id or a customer alias)."
+  }
 }
 
 ################################################################################

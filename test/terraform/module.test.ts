@@ -50,7 +50,7 @@ describe('terraform module: layout', () => {
     expect(terraform?.required_version).toBe('>= 1.5.0');
     const aws = (blocks(terraform, 'required_providers')[0]?.aws ?? {}) as Record<string, string>;
     expect(aws.source).toBe('hashicorp/aws');
-    expect(aws.version).toMatch(/>=\s*5/);
+    expect(aws.version).toMatch(/>=\s*6/);
   });
 
   it('holds a Kinesis stream, a lease table, a bucket, IAM roles, an ECS service, a Lambda event source mapping and alarms', () => {
