@@ -1,5 +1,7 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { createLogger } from '../../pipeline/observability/logger.ts';
 import type { DemoProducerResult } from '../demo/demo-producer.ts';
 import { runDemoProducer } from '../demo/demo-producer.ts';
@@ -11,6 +13,11 @@ import { parseConsumeConfig } from './consume-config.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { runPipeline } from './run-pipeline.ts';
 import { lockStateDir } from './state-dir-lock.ts';
+import { StatusLine } from './status-line.ts';
+import { liveStateOf } from './ui/live-state.ts';
+import { startUiServer, type UiServer } from './ui/ui-server.ts';
+import { VERSION } from './version.ts';
+import { openWarehouseClient } from './warehouse-client.ts';
 
 export interface DevOptions {
   dir: string;
@@ -20,6 +27,10 @@ export interface DevOptions {
   httpsPort: number;
   /** /metrics and /health, as `shardline consume` serves them; 0 = any free port. */
   metricsPort: number;
+  /** The local DynamoDB (leases); fixed, so a `leases` config pointed at it survives restarts. */
+  dynamodbPort: number;
+  /** The dashboard page; 0 = any free port, undefined = none. */
+  uiPort?: number;
   demo: boolean;
   demoEvents?: number;
   demoRate: number;
@@ -30,38 +41,51 @@ export interface DevOptions {
 
 const REGION = 'us-east-1';
 
+/** State parts `--fresh` deletes. */
+const STATE_PARTS = [
+  'kinesis',
+  'dynamodb',
+  'lake',
+  'warehouse.duckdb',
+  'warehouse.duckdb.wal',
+  'warehouse.snapshot.duckdb',
+  'checkpoints.json',
+];
+
 /**
  * `shardline dev`: the whole pipeline on this machine. Kinesis is kinesalite in this process (HTTP for
  * the SDK, HTTPS for Fluent Bit), the lake is a directory, the warehouse is DuckDB. State lives
  * under `--dir` and survives restarts, so stopping (even with SIGKILL) and starting again resumes
- * from the checkpoints without loss. `--exit` makes a self-contained run that starts from empty
- * state, so that its figures add up.
+ * from the checkpoints without loss. `--exit` makes a self-contained run whose figures add up: it
+ * starts from empty state in a scratch directory of its own (kept, and printed), never in `--dir`,
+ * unless `--fresh` says to empty `--dir` for it.
  */
 export const runDev = async (opts: DevOptions): Promise<number> => {
   const started = Date.now();
-  const dir = resolve(opts.dir);
-  const logger = createLogger({ component: 'dev' }, (process.env.SHARDLINE_LOG_LEVEL as never) ?? 'warn');
+  const err = process.stderr;
+  const status = new StatusLine(err);
+  const scratch = opts.exit && !opts.fresh;
+  const dir = scratch ? mkdtempSync(join(tmpdir(), 'shardline-exit-')) : resolve(opts.dir);
+  const logger = createLogger(
+    { component: 'dev' },
+    (process.env.SHARDLINE_LOG_LEVEL as never) ?? 'warn',
+    (line) => status.write(line),
+  );
   mkdirSync(dir, { recursive: true });
   const unlock = lockStateDir(dir);
-  if (opts.fresh || opts.exit) {
-    for (const part of [
-      'kinesis',
-      'dynamodb',
-      'lake',
-      'warehouse.duckdb',
-      'warehouse.duckdb.wal',
-      'checkpoints.json',
-    ]) {
-      rmSync(join(dir, part), { recursive: true, force: true });
-    }
+  const hadState = STATE_PARTS.some((part) => existsSync(join(dir, part)));
+  if (opts.fresh) {
+    for (const part of STATE_PARTS) rmSync(join(dir, part), { recursive: true, force: true });
   }
 
   const kinesis = await startLocalKinesis({ dir, httpPort: opts.httpPort, httpsPort: opts.httpsPort });
   const client = createKinesisClient({ region: REGION, endpoint: kinesis.httpEndpoint });
-  await ensureStream(client, opts.stream, opts.shards);
+  const { created } = await ensureStream(client, opts.stream, opts.shards);
+  const described = await client.send(new DescribeStreamSummaryCommand({ StreamName: opts.stream }));
+  const shards = described.StreamDescriptionSummary?.OpenShardCount ?? opts.shards;
   // Leases and checkpoints in a local DynamoDB, as in production: more workers may join with
   // `shardline consume` and checkpoints.endpoint set to it.
-  const dynamo = await startLocalDynamo({ dir });
+  const dynamo = await startLocalDynamo({ dir, port: opts.dynamodbPort });
 
   const config = parseConsumeConfig(
     {
@@ -85,22 +109,35 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     'dev settings',
   );
 
-  const err = process.stderr;
+  const state = scratch
+    ? `${dir}   scratch directory for --exit (kept; ${opts.dir} untouched)`
+    : `${dir}${opts.fresh ? `   emptied by --fresh${hadState ? '' : ' (was empty)'}` : hadState ? '   resumed from existing state' : '   new'}`;
+  const shardNote = created
+    ? `${shards} shards`
+    : shards === opts.shards
+      ? `${shards} shards (existing stream)`
+      : `${shards} shards (existing stream; --shards ${opts.shards} applies only when it is created: add --fresh)`;
   err.write(
     [
-      'Shardline dev stack',
-      `  Kinesis (SDK, HTTP)        ${kinesis.httpEndpoint}   stream "${opts.stream}", ${opts.shards} shards`,
+      `Shardline dev stack ${VERSION}`,
+      `  State                      ${state}`,
+      `  Kinesis (SDK, HTTP)        ${kinesis.httpEndpoint}   stream "${opts.stream}", ${shardNote}`,
       `  Kinesis (Fluent Bit, TLS)  ${kinesis.httpsEndpoint}   tls.ca_file ${kinesis.caFile}`,
       `  Leases (DynamoDB)          ${dynamo.endpoint}   table "shardline-leases-${opts.stream}"`,
       `  Parquet lake               ${join(dir, 'lake')}`,
-      `  Warehouse (DuckDB)         ${join(dir, 'warehouse.duckdb')}   try: npx shardline query "select count(*) from requests"`,
+      `  Warehouse (DuckDB)         ${join(dir, 'warehouse.duckdb')}   try: npx shardline query${scratch ? ` --db ${join(dir, 'warehouse.duckdb')}` : ''} "select count(*) from requests"`,
       '',
     ].join('\n'),
   );
 
   const running = await runPipeline(config, { logger, client });
-  err.write(`  Metrics and health         ${running.metricsUrl}/metrics   ${running.metricsUrl}/health\n\n`);
-  const progress = new ProgressReporter(running, err);
+  const ui = await startDevUi(running, join(dir, 'warehouse.duckdb'), opts.uiPort);
+  err.write(`  Metrics and health         ${running.metricsUrl}/metrics   ${running.metricsUrl}/health\n`);
+  if (ui) err.write(`  Dashboard                  ${ui.url}/\n`);
+  err.write(
+    `  Log level                  ${process.env.SHARDLINE_LOG_LEVEL ?? 'warn'} (SHARDLINE_LOG_LEVEL=debug|info|warn|error)\n\n`,
+  );
+  const progress = new ProgressReporter(running, status);
   progress.start();
 
   let stopping = false;
@@ -142,6 +179,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
   const shutdown = async () => {
     stopping = true;
     progress.stop();
+    await ui?.close();
     await running.stop();
     await kinesis.close();
     await dynamo.close();
@@ -155,7 +193,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
       process.once('SIGINT', resolveSignal);
       process.once('SIGTERM', resolveSignal);
     });
-    err.write('\nstopping: landing buffered batches and storing checkpoints…\n');
+    status.write('stopping: landing buffered batches and storing checkpoints…\n');
     stopping = true;
     await producing;
     await shutdown();
@@ -185,6 +223,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     deadLettered: counters.deadLettered,
     files: counters.files,
     warehouseRows,
+    dir,
     warehouseDuplicateRows: running.warehouseProgress.duplicateRows,
     malformedSent: totals().malformed,
     duplicatesSent: totals().duplicates,
@@ -195,6 +234,18 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     summary.landed + summary.deduplicated + summary.deadLettered === sent && warehouseRows === summary.landed;
   progress.printSummary(sent, summary.seconds);
   if (!balanced) err.write('error: the figures do not add up (see the JSON below); nothing should be lost\n');
+  if (scratch) err.write(`state kept in ${dir} (remove it when done)\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   return balanced ? 0 : 1;
+};
+
+/** The dashboard page over this process's pipeline and its warehouse (read through its snapshot). */
+const startDevUi = async (
+  running: Awaited<ReturnType<typeof runPipeline>>,
+  db: string,
+  port: number | undefined,
+): Promise<UiServer | undefined> => {
+  if (port === undefined) return undefined;
+  const client = await openWarehouseClient({ warehouse: 'embedded', db });
+  return startUiServer({ port, host: '127.0.0.1', client, live: liveStateOf(running) });
 };

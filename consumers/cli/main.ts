@@ -15,6 +15,8 @@ import { parseParamPairs, runNamedQuery, type WarehouseKind } from './named-quer
 import type { OutputFormat } from './query-command.ts';
 import { runQuery } from './query-command.ts';
 import { runPipeline } from './run-pipeline.ts';
+import { runUi } from './ui-command.ts';
+import { VERSION } from './version.ts';
 import { runWarehouseCommand, type WarehouseAction } from './warehouse-command.ts';
 
 const int = (name: string, min: number) => (value: string) => {
@@ -46,7 +48,10 @@ const consumeConfigOf = (file: string | undefined): ConsumeConfig => {
 };
 
 const program = new Command('shardline')
-  .description('API request logs from Kinesis to Parquet and a queryable warehouse, within seconds.')
+  .description(
+    'API request logs from Kinesis to Parquet and a queryable warehouse, within seconds. Logs: JSON lines on stderr, level from $SHARDLINE_LOG_LEVEL (debug|info|warn|error|silent; dev defaults to warn, others to info).',
+  )
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError();
 
 program
@@ -79,23 +84,38 @@ program
     int('--metrics-port', 0),
     9464,
   )
+  .option(
+    '--dynamodb-port <port>',
+    'local DynamoDB (leases) port, fixed so a `leases`/`consume` config pointed at it survives restarts (0 = any free port)',
+    int('--dynamodb-port', 0),
+    8000,
+  )
+  .option('--ui-port <port>', 'dashboard page port (0 = any free port)', int('--ui-port', 0), 8484)
+  .option('--no-ui', 'serve no dashboard page')
   .option('--demo-events <n>', 'send this many demo events, then stop producing', int('--demo-events', 0))
   .option('--demo-rate <n>', 'events per second of continuous demo traffic', int('--demo-rate', 1), 200)
   .option('--no-demo', 'send no demo traffic; wait for your own producers (Fluent Bit)')
   .option(
     '--exit',
-    'exit once every event sent is queryable, printing a JSON summary as the last line (starts from empty state)',
+    'exit once every event sent is queryable, printing a JSON summary as the last line; runs in a new scratch directory (printed, kept) and on free ports, leaving --dir alone (with --fresh: in --dir, emptied first)',
   )
-  .option('--fresh', 'delete the stream, checkpoints, lake and warehouse before starting')
+  .option('--fresh', 'delete the stream, checkpoints, lake and warehouse of --dir before starting')
   .option('--timeout <seconds>', 'with --exit: give up after this long', int('--timeout', 1), 600)
-  .action(async (o) => {
+  .action(async (o, command: Command) => {
+    // A scratch --exit run must not collide with an `npm start` running beside it: free ports,
+    // unless given.
+    const scratch = Boolean(o.exit) && !o.fresh;
+    const port = (name: string): number =>
+      scratch && command.getOptionValueSource(name) === 'default' ? 0 : (o[name] as number);
     process.exitCode = await runDev({
       dir: o.dir,
       stream: o.stream,
       shards: o.shards,
-      httpPort: o.httpPort,
-      httpsPort: o.httpsPort,
-      metricsPort: o.metricsPort,
+      httpPort: port('httpPort'),
+      httpsPort: port('httpsPort'),
+      metricsPort: port('metricsPort'),
+      dynamodbPort: port('dynamodbPort'),
+      uiPort: o.ui === false ? undefined : port('uiPort'),
       demo: o.demo,
       demoEvents: o.demoEvents,
       demoRate: o.demoRate,
@@ -228,6 +248,33 @@ program
   });
 
 program
+  .command('ui')
+  .description(
+    'Serve the dashboard page (charts of the named queries per project and time range) over the embedded warehouse or SingleStore. `shardline dev` serves it too, with the live pipeline state.',
+  )
+  .option('--db <file>', 'embedded warehouse file (read through its snapshot)', '.shardline/warehouse.duckdb')
+  .addOption(
+    new Option('--warehouse <kind>', 'where the queries run')
+      .choices(['embedded', 'singlestore'])
+      .default('embedded'),
+  )
+  .option(
+    '--url <url>',
+    'SingleStore URL: singlestore://user:pass@host:3306/db (MySQL protocol) or https://user:pass@host/db (Data API) (default: $SINGLESTORE_URL)',
+  )
+  .option('--port <port>', 'port (0 = any free port)', int('--port', 0), 8484)
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .action(async (o) => {
+    process.exitCode = await runUi({
+      warehouse: o.warehouse as WarehouseKind,
+      db: o.db,
+      url: o.url ?? process.env.SINGLESTORE_URL,
+      port: o.port,
+      host: o.host,
+    });
+  });
+
+program
   .command('warehouse')
   .description(
     'Manage the SingleStore warehouse: init (migrations + S3 pipeline, idempotent), status, pause, resume, errors.',
@@ -235,7 +282,10 @@ program
   .addArgument(
     new Argument('<action>', 'what to do').choices(['init', 'status', 'pause', 'resume', 'errors']),
   )
-  .option('--url <url>', 'SingleStore URL, singlestore://user:pass@host:3306/db (default: $SINGLESTORE_URL)')
+  .option(
+    '--url <url>',
+    'SingleStore URL: singlestore://user:pass@host:3306/db (MySQL protocol) or https://user:pass@host/db (Data API) (default: $SINGLESTORE_URL)',
+  )
   .option(
     '--config <file>',
     'init: JSON pipeline config (bucket, prefix, region, credentials); see schemas/README.md',

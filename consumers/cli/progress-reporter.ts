@@ -1,8 +1,10 @@
 import type { RunningPipeline } from './run-pipeline.ts';
+import type { StatusLine } from './status-line.ts';
 
 /**
  * Live progress on the terminal: one line, rewritten every second on a TTY, printed every five
- * seconds otherwise (CI logs stay short). Goes to stderr so stdout carries only results.
+ * seconds otherwise (CI logs stay short). Goes to stderr through the StatusLine that log lines
+ * go through too, so the two never interleave; stdout carries only results.
  */
 export class ProgressReporter {
   private timer: NodeJS.Timeout | undefined;
@@ -12,7 +14,7 @@ export class ProgressReporter {
 
   constructor(
     private readonly running: RunningPipeline,
-    private readonly out: NodeJS.WriteStream,
+    private readonly status: StatusLine,
   ) {}
 
   start(): void {
@@ -23,7 +25,7 @@ export class ProgressReporter {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (this.out.isTTY) this.out.write('\n');
+    this.status.end();
   }
 
   line(): string {
@@ -34,30 +36,31 @@ export class ProgressReporter {
     this.lastAt = now;
     const lagMs = Math.max(0, ...this.running.consumer.stats().shards.map((s) => s.millisBehindLatest ?? 0));
     const wh = this.running.warehouseProgress;
+    const fresh = this.running.freshness.stats();
+    // Parquet files only (dead-letter files are counted with the dead letters); no latency before data.
     return (
       `records ${counters.records} (${Math.round(rate)}/s) | rows landed ${counters.landed} | ` +
-      `duplicates ${counters.deduplicated} | dead letters ${counters.deadLettered} | files ${counters.files} | ` +
+      `duplicates ${counters.deduplicated} | dead letters ${counters.deadLettered} | parquet files ${wh.landedFiles} | ` +
       `behind ${(lagMs / 1000).toFixed(1)}s | warehouse rows ${wh.rows} | ` +
-      `arrival→queryable p50 ${(this.running.freshness.stats().p50Ms / 1000).toFixed(1)}s`
+      `arrival→queryable p50 ${fresh.batches === 0 ? '–' : `${(fresh.p50Ms / 1000).toFixed(1)}s`}`
     );
   }
 
   private render(): void {
     this.ticks += 1;
-    if (this.out.isTTY) this.out.write(`\r\x1b[2K${this.line()}`);
-    else if (this.ticks % 5 === 0) this.out.write(`${this.line()}\n`);
+    if (this.status.isTTY || this.ticks % 5 === 0) this.status.show(this.line());
   }
 
   printSummary(sent: number, seconds: number): void {
     const c = this.running.pipeline.counters;
     const fresh = this.running.freshness.stats();
-    this.out.write(
+    this.status.write(
       [
         '',
         `Summary after ${seconds.toFixed(1)} s`,
         `  demo events sent        ${sent}`,
         `  Kinesis records read    ${c.records}`,
-        `  rows landed (Parquet)   ${c.landed} in ${c.files} files`,
+        `  rows landed (Parquet)   ${c.landed} in ${this.running.warehouseProgress.landedFiles} files`,
         `  duplicates dropped      ${c.deduplicated}`,
         `  dead letters            ${c.deadLettered}`,
         `  warehouse rows loaded   ${this.running.warehouseProgress.rows}`,
