@@ -9,11 +9,21 @@
  * so one shard's Parquet write (on DuckDB's threads) overlaps another's decoding and enrichment.
  * Generation is excluded from the timed figure (it is measured apart); landing is to memory, so
  * this measures the CPU cost of the pipeline, not a disk or network.
+ *
+ * Then, unless `--baseline false`, DuckDB alone turns the same lines (regenerated into an NDJSON
+ * file, not timed) into sorted zstd Parquet with `read_json` on 2 threads, no enrichment; the JSON
+ * line then also gives `baselineRecordsPerSecond` and `ratioToBaseline`, the figure to quote on a
+ * shared machine.
  */
-import { loadavg } from 'node:os';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
 import { BatchConfig, PipelineConfig } from '../pipeline/config.ts';
+import { PARQUET_ROW_GROUP_SIZE } from '../pipeline/encode/parquet-encoder.ts';
 import { MemoryStore } from '../pipeline/land/memory-store.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import type { SourceRecord } from '../pipeline/types.ts';
@@ -25,10 +35,13 @@ const { values } = parseArgs({
     chunk: { type: 'string', default: '10000' },
     shards: { type: 'string', default: '4' },
     geoip: { type: 'string', default: 'true' },
+    baseline: { type: 'string', default: 'true' },
   },
 });
 const total = Number(values.records);
 const chunk = Number(values.chunk);
+/** Request time of the first generated log. */
+const START = Date.parse('2026-11-22T10:00:00Z');
 
 let peakRss = 0;
 const sampleRss = () => {
@@ -51,7 +64,7 @@ const processors = shardIds.map((id) => pipeline.create(id));
 
 const logs = generateRequestLogs(total, {
   seed: 42,
-  startTime: Date.parse('2026-11-22T10:00:00Z'),
+  startTime: START,
   ratePerSecond: 2_000,
 });
 const encoder = new TextEncoder();
@@ -76,7 +89,9 @@ for (let done = 0; done < total; ) {
       shardId: shardIds[shard]!,
       sequenceNumber: seq.toString(),
       partitionKey: 'bench',
-      arrivedAt: new Date(1_795_000_000_000 + done + i),
+      // Arrivals follow the generated request times (2,000/s from START), as Kinesis sees them:
+      // a request time more than a day after its arrival is dead-lettered by validation.
+      arrivedAt: new Date(START + 1_000 + done + i),
       data,
     });
   }
@@ -94,8 +109,65 @@ clearInterval(rssTimer);
 sampleRss();
 await pipeline.close();
 
+/**
+ * DuckDB alone on the same lines: `read_json` → ORDER BY (project_id, ts) → zstd Parquet in the
+ * encoder's row groups, 2 threads, no validation or enrichment. Only the COPY is timed.
+ */
+const baseline = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'shardline-bench-baseline-'));
+  try {
+    const lines = join(dir, 'lines.ndjson');
+    const fd = openSync(lines, 'w');
+    const encoder = new TextEncoder();
+    let batch: string[] = [];
+    for (const log of generateRequestLogs(total, {
+      seed: 42,
+      startTime: START,
+      ratePerSecond: 2_000,
+    })) {
+      batch.push(toFluentBitLine(log, String(log.timestamp)));
+      if (batch.length === chunk) {
+        writeSync(fd, encoder.encode(batch.join('')));
+        batch = [];
+      }
+    }
+    writeSync(fd, encoder.encode(batch.join('')));
+    closeSync(fd);
+    const out = join(dir, 'baseline.parquet');
+    const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+    const connection = await instance.connect();
+    const t0 = performance.now();
+    await connection.run(
+      `COPY (SELECT * FROM read_json('${lines}', format = 'newline_delimited') ORDER BY project_id, "timestamp") ` +
+        `TO '${out}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP_SIZE})`,
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const rows = Number(
+      (await connection.runAndReadAll(`SELECT count(*) AS n FROM read_parquet('${out}')`)).getRows()[0]?.[0],
+    );
+    connection.closeSync();
+    instance.closeSync();
+    if (rows !== total) throw new Error(`baseline wrote ${rows} rows for ${total} lines`);
+    return {
+      baselineRecordsPerSecond: Math.round(total / seconds),
+      baselineSeconds: Math.round(seconds * 100) / 100,
+      baselineParquetMb: Math.round(((await stat(out)).size / 1e6) * 10) / 10,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+};
+
 const c = pipeline.counters;
 const seconds = pipelineMs / 1000;
+const recordsPerSecond = Math.round(c.records / seconds);
+const compared =
+  values.baseline === 'false'
+    ? {}
+    : await baseline().then((b) => ({
+        ...b,
+        ratioToBaseline: Math.round((recordsPerSecond / b.baselineRecordsPerSecond) * 1000) / 1000,
+      }));
 process.stdout.write(
   `${JSON.stringify({
     bench: 'pipeline',
@@ -104,7 +176,7 @@ process.stdout.write(
     deduplicated: c.deduplicated,
     deadLettered: c.deadLettered,
     seconds: Math.round(seconds * 100) / 100,
-    recordsPerSecond: Math.round(c.records / seconds),
+    recordsPerSecond,
     inputMbPerSecond: Math.round((sourceBytes / 1e6 / seconds) * 10) / 10,
     parquetFiles: store.puts.length,
     parquetMb: Math.round((store.bytes / 1e6) * 10) / 10,
@@ -115,5 +187,6 @@ process.stdout.write(
     shards: shardIds.length,
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     node: process.version,
+    ...compared,
   })}\n`,
 );
