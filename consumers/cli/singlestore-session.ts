@@ -96,6 +96,12 @@ export const dataApiSession = (url: string, fetchImpl: typeof fetch = fetch): Si
       `expected https://user:pass@<workspace host>/<database> for the Data API, got ${parsed.protocol}//${parsed.host}${parsed.pathname}`,
     );
   }
+  if (parsed.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname)) {
+    throw new ConfigError(
+      '--url',
+      `the Data API takes credentials: use https://, not http://, for ${parsed.hostname}`,
+    );
+  }
   const base = `${parsed.protocol}//${parsed.host}`;
   const auth = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
   const post = async (path: string, sql: string, values: readonly unknown[]): Promise<unknown> => {
