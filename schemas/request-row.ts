@@ -15,13 +15,26 @@ export interface ColumnDef {
   readonly type: ColumnType;
   readonly nullable: boolean;
   readonly doc: string;
+  /**
+   * Value of a non-nullable column added after the first release, in rows and files written
+   * before it existed: warehouses get it as the column's DEFAULT, readers of old Parquet files
+   * (which lack the column) use it in its place.
+   */
+  readonly default?: number;
 }
 
-const col = <N extends string>(name: N, type: ColumnType, nullable: boolean, doc: string) => ({
+const col = <N extends string>(
+  name: N,
+  type: ColumnType,
+  nullable: boolean,
+  doc: string,
+  defaultValue?: number,
+) => ({
   name,
   type,
   nullable,
   doc,
+  ...(defaultValue === undefined ? {} : { default: defaultValue }),
 });
 
 export const REQUEST_COLUMNS = [
@@ -64,6 +77,13 @@ export const REQUEST_COLUMNS = [
     false,
     'Position inside the record (KPL sub-record or line of an aggregated record).',
   ),
+  col(
+    'generation',
+    'int64',
+    false,
+    'Which run derived the row: 0 for live ingestion, the replay id (epoch ms of its start) for a replay. Per (project_id, request_id, ts) the highest generation wins.',
+    0,
+  ),
 ] as const satisfies readonly ColumnDef[];
 
 export type ColumnName = (typeof REQUEST_COLUMNS)[number]['name'];
@@ -90,6 +110,7 @@ const zodFor = (c: ColumnDef): z.ZodType => {
         return z.boolean();
     }
   })();
+  if (c.default !== undefined) return base.default(c.default);
   return c.nullable ? base.nullable() : base;
 };
 
@@ -136,6 +157,8 @@ export interface RequestRow {
   shard_id: string;
   sequence_number: string;
   sub_sequence: number;
+  /** Unset means 0 (live ingestion); a replay sets its run id. */
+  generation?: number;
 }
 
 // Compile-time check that the interface and the column list name the same fields.
@@ -166,8 +189,36 @@ export const duckdbType = (t: ColumnType): string => {
   }
 };
 
+/** A column's type and constraints in DuckDB DDL (`CREATE TABLE`, `ALTER TABLE … ADD COLUMN`). */
+export const duckdbColumnType = (c: ColumnDef): string =>
+  `${duckdbType(c.type)}${c.nullable ? '' : ' NOT NULL'}${c.default === undefined ? '' : ` DEFAULT ${c.default}`}`;
+
 /** `CREATE TABLE` column list for DuckDB, derived from the one column definition. */
 export const duckdbColumnsDdl = (): string =>
-  REQUEST_COLUMNS.map((c) => `"${c.name}" ${duckdbType(c.type)}${c.nullable ? '' : ' NOT NULL'}`).join(
-    ',\n  ',
-  );
+  REQUEST_COLUMNS.map((c) => `"${c.name}" ${duckdbColumnType(c)}`).join(',\n  ');
+
+/** A request's identity in the pipeline and in both warehouses (their unique key). */
+export const REQUEST_KEY_COLUMNS = [
+  'project_id',
+  'request_id',
+  'ts',
+] as const satisfies readonly ColumnName[];
+
+/** Where a row's record was read: a resend of the same request differs here, and only here. */
+export const ROW_SOURCE_COLUMNS = [
+  'ingest_ts',
+  'shard_id',
+  'sequence_number',
+  'sub_sequence',
+] as const satisfies readonly ColumnName[];
+
+/**
+ * What enrichment derives from a request: the columns a replay compares to decide that it
+ * changed a row (neither the key, nor where the record was read, nor the generation).
+ */
+export const DERIVED_COLUMNS: readonly ColumnDef[] = REQUEST_COLUMNS.filter(
+  (c) =>
+    !(REQUEST_KEY_COLUMNS as readonly string[]).includes(c.name) &&
+    !(ROW_SOURCE_COLUMNS as readonly string[]).includes(c.name) &&
+    c.name !== 'generation',
+);

@@ -56,7 +56,10 @@ const appendCall = (c: ColumnDef): string => {
  */
 const compileRowAppender = (): RowAppender => {
   const body = REQUEST_COLUMNS.map((c) => {
-    const read = `v = r[${JSON.stringify(c.name)}];`;
+    const read =
+      c.default === undefined
+        ? `v = r[${JSON.stringify(c.name)}];`
+        : `v = r[${JSON.stringify(c.name)}] ?? ${c.default};`;
     return c.nullable
       ? `${read} if (v === null) a.appendNull(); else ${appendCall(c)};`
       : `${read} ${appendCall(c)};`;

@@ -2,8 +2,17 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { duckdbColumnsDdl, REQUEST_COLUMNS, REQUESTS_TABLE } from '../../schemas/request-row.ts';
+import {
+  DERIVED_COLUMNS,
+  duckdbColumnsDdl,
+  duckdbColumnType,
+  duckdbType,
+  REQUEST_COLUMNS,
+  REQUESTS_TABLE,
+} from '../../schemas/request-row.ts';
 import { ShardlineError } from '../errors.ts';
+import { compactionOf, readCompactionManifest } from '../land/compaction-manifest.ts';
+import { LAKE } from '../land/lake-layout.ts';
 import { LocalDirStore } from '../land/local-dir-store.ts';
 import type { ObjectStore } from '../land/object-store.ts';
 import { toPlainValue } from './plain-value.ts';
@@ -16,6 +25,7 @@ export interface WarehouseOpenOptions {
 }
 
 const LOADED_FILES = '_shardline_loaded_files';
+const INCOMING = '_shardline_incoming';
 const COLUMNS = REQUEST_COLUMNS.map((c) => `"${c.name}"`).join(', ');
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 const isLockConflict = (error: unknown): boolean =>
@@ -25,8 +35,12 @@ const isLockConflict = (error: unknown): boolean =>
 export interface LoadResult {
   readonly files: number;
   readonly rows: number;
-  /** Rows of those files not inserted because their (project_id, request_id) was already there. */
+  /** Rows of those files not inserted because their (project_id, request_id, ts) was already there. */
   readonly duplicateRows: number;
+  /** Rows replaced by a row of a newer generation that differs from them (a replay that corrects). */
+  readonly replacedRows: number;
+  /** Compacted files recorded as loaded without reading them: every file they merge was loaded. */
+  readonly compactedFiles: number;
   readonly failed: readonly { readonly key: string; readonly message: string }[];
 }
 
@@ -45,6 +59,15 @@ export interface LoadResult {
  * (project_id, request_id) against the table and keeps the first-arrived row per key inside the
  * file, the way SingleStore's unique key with SKIP DUPLICATE KEY ERRORS drops a duplicate that
  * slipped by.
+ *
+ * Generations (schemas/README.md, "Backfills"): a row of a newer generation (a replay, under
+ * `replays/requests/`) that differs in a derived column replaces the row with the same key; an
+ * equal or older one (a resend, a replay loaded late) is dropped as above. Files landed before
+ * the `generation` column existed are read with its default, 0.
+ *
+ * Compaction (pipeline/land/README.md): a compacted file whose manifest lists only files already
+ * loaded is recorded as loaded without being read; otherwise it is loaded like any other file,
+ * and the anti-join drops the rows already there.
  */
 export class DuckDbWarehouse {
   private queue: Promise<unknown> = Promise.resolve();
@@ -75,6 +98,7 @@ export class DuckDbWarehouse {
         await db.run(
           `CREATE TABLE IF NOT EXISTS ${LOADED_FILES} (key VARCHAR PRIMARY KEY, rows BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL)`,
         );
+        await evolveSchema(db);
       });
     }
     return warehouse;
@@ -94,12 +118,16 @@ export class DuckDbWarehouse {
     }
     const root = localRoot ?? (store instanceof LocalDirStore ? store.rootDir : undefined);
     return this.withConnection(async (db) => {
-      const keys = (await store.list(`${REQUESTS_TABLE}/`)).filter((k) => k.endsWith('.parquet'));
+      const keys = [...(await store.list(`${REQUESTS_TABLE}/`)), ...(await store.list(LAKE.replays))].filter(
+        (k) => k.endsWith('.parquet'),
+      );
       const loadedRows = (await db.runAndReadAll(`SELECT key FROM ${LOADED_FILES}`)).getRows();
       const loaded = new Set(loadedRows.map((r) => r[0] as string));
       const pending = keys.filter((k) => !loaded.has(k));
       let rows = 0;
       let duplicateRows = 0;
+      let replacedRows = 0;
+      let compactedFiles = 0;
       let files = 0;
       const failed: { key: string; message: string }[] = [];
       let tempDir: string | undefined;
@@ -108,6 +136,10 @@ export class DuckDbWarehouse {
           // One file that cannot be loaded (truncated, foreign schema) must not hold back the
           // files after it: it is reported, left unrecorded, and tried again at the next load.
           try {
+            if (await this.coveredByCompaction(db, store, key, loaded)) {
+              compactedFiles += 1;
+              continue;
+            }
             let path: string;
             if (root !== undefined) {
               path = join(root, ...key.split('/'));
@@ -116,10 +148,12 @@ export class DuckDbWarehouse {
               path = join(tempDir, 'file.parquet');
               await writeFile(path, await store.get(key));
             }
-            const loaded = await this.loadFile(db, key, path, store);
-            rows += loaded.inserted;
-            duplicateRows += loaded.total - loaded.inserted;
+            const result = await this.loadFile(db, key, path, store);
+            rows += result.inserted - result.replaced;
+            replacedRows += result.replaced;
+            duplicateRows += result.total - result.inserted;
             files += 1;
+            loaded.add(key);
           } catch (error) {
             failed.push({ key, message: error instanceof Error ? error.message : String(error) });
           }
@@ -127,7 +161,7 @@ export class DuckDbWarehouse {
       } finally {
         if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
       }
-      return { files, rows, duplicateRows, failed };
+      return { files, rows, duplicateRows, replacedRows, compactedFiles, failed };
     });
   }
 
@@ -170,28 +204,81 @@ export class DuckDbWarehouse {
     await this.queue;
   }
 
+  /**
+   * A compacted file (`shardline compact`) holds rows of files it replaced. When its manifest
+   * names only files this warehouse loaded, it is recorded as loaded without being read; a file
+   * without a manifest (a compaction that stopped halfway) or merging a file never loaded is
+   * loaded normally, and the anti-join drops what is already there.
+   */
+  private async coveredByCompaction(
+    db: DuckDBConnection,
+    store: ObjectStore,
+    key: string,
+    loaded: ReadonlySet<string>,
+  ): Promise<boolean> {
+    const compaction = compactionOf(key);
+    if (compaction === undefined) return false;
+    const manifest = await readCompactionManifest(store, compaction.manifestKey);
+    if (manifest === undefined || !manifest.sources.every((source) => loaded.has(source))) return false;
+    await db.run(`INSERT INTO ${LOADED_FILES} VALUES (${sqlString(key)}, 0, now()::TIMESTAMP)`);
+    return true;
+  }
+
   private async loadFile(
     db: DuckDBConnection,
     key: string,
     path: string,
     store: ObjectStore,
-  ): Promise<{ inserted: number; total: number }> {
+  ): Promise<{ inserted: number; replaced: number; total: number }> {
     await db.run('BEGIN TRANSACTION');
     try {
-      const inserted = await db.run(
-        `INSERT INTO ${REQUESTS_TABLE} (${COLUMNS})
-         SELECT ${REQUEST_COLUMNS.map((c) => `p."${c.name}"`).join(', ')}
-         FROM read_parquet(${sqlString(path)}) p
-         ANTI JOIN ${REQUESTS_TABLE} r ON r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts
-         QUALIFY row_number() OVER (PARTITION BY p.project_id, p.request_id, p.ts ORDER BY p.ingest_ts, p.sequence_number, p.sub_sequence) = 1`,
+      // Files landed before a column existed lack it: it is read as its default (or NULL).
+      const present = new Set(
+        (await db.runAndReadAll(`SELECT name FROM parquet_schema(${sqlString(path)})`))
+          .getRows()
+          .map((r) => String(r[0])),
       );
-      const rows = inserted.rowsChanged;
-      await db.run(`INSERT INTO ${LOADED_FILES} VALUES (${sqlString(key)}, ${rows}, now()::TIMESTAMP)`);
-      const [[total]] = (
-        await db.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(path)})`)
-      ).getRows() as [[bigint]];
+      const select = REQUEST_COLUMNS.map((c) =>
+        present.has(c.name)
+          ? `"${c.name}"`
+          : `CAST(${c.default ?? 'NULL'} AS ${duckdbType(c.type)}) AS "${c.name}"`,
+      ).join(', ');
+      await db.run(
+        `CREATE OR REPLACE TEMP TABLE ${INCOMING} AS
+         SELECT * FROM (SELECT ${select} FROM read_parquet(${sqlString(path)})) p
+         QUALIFY row_number() OVER (PARTITION BY p.project_id, p.request_id, p.ts ORDER BY p.generation DESC, p.ingest_ts, p.sequence_number, p.sub_sequence) = 1`,
+      );
+      const [[total, newest]] = (
+        await db.runAndReadAll(
+          `SELECT (SELECT count(*) FROM read_parquet(${sqlString(path)}))::BIGINT, coalesce(max(generation), 0)::BIGINT FROM ${INCOMING}`,
+        )
+      ).getRows() as [[bigint, bigint]];
+      let replaced = 0;
+      if (newest > 0n) {
+        // Latest wins, but only when it changes something: re-running a replay changes nothing.
+        const differs = DERIVED_COLUMNS.map((c) => `r."${c.name}" IS DISTINCT FROM p."${c.name}"`).join(
+          ' OR ',
+        );
+        replaced = (
+          await db.run(
+            `DELETE FROM ${REQUESTS_TABLE} r USING ${INCOMING} p
+             WHERE r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts
+               AND p.generation > r.generation AND (${differs})`,
+          )
+        ).rowsChanged;
+      }
+      const inserted = (
+        await db.run(
+          `INSERT INTO ${REQUESTS_TABLE} (${COLUMNS})
+           SELECT ${REQUEST_COLUMNS.map((c) => `p."${c.name}"`).join(', ')}
+           FROM ${INCOMING} p
+           ANTI JOIN ${REQUESTS_TABLE} r ON r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts`,
+        )
+      ).rowsChanged;
+      await db.run(`INSERT INTO ${LOADED_FILES} VALUES (${sqlString(key)}, ${inserted}, now()::TIMESTAMP)`);
+      await db.run(`DROP TABLE ${INCOMING}`);
       await db.run('COMMIT');
-      return { inserted: rows, total: Number(total) };
+      return { inserted, replaced, total: Number(total) };
     } catch (cause) {
       await db.run('ROLLBACK').catch(() => undefined);
       throw new ShardlineError(
@@ -243,3 +330,25 @@ export class DuckDbWarehouse {
     }
   }
 }
+
+/**
+ * Adds the row columns a warehouse created by an earlier release lacks (the row schema only
+ * appends columns); existing rows take the column's default.
+ */
+const evolveSchema = async (db: DuckDBConnection): Promise<void> => {
+  const existing = new Set(
+    (
+      await db.runAndReadAll(
+        `SELECT column_name FROM information_schema.columns WHERE table_name = ${sqlString(REQUESTS_TABLE)} AND table_schema = current_schema()`,
+      )
+    )
+      .getRows()
+      .map((r) => String(r[0])),
+  );
+  for (const c of REQUEST_COLUMNS) {
+    if (existing.has(c.name)) continue;
+    // DuckDB adds columns without constraints: NOT NULL is left to the loader, which always sets it.
+    const type = duckdbColumnType(c).replace(' NOT NULL', '');
+    await db.run(`ALTER TABLE ${REQUESTS_TABLE} ADD COLUMN "${c.name}" ${type}`);
+  }
+};

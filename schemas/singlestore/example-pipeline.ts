@@ -1,4 +1,5 @@
 import { PipelineConfig } from './pipeline-config.ts';
+import { createReplaysPipelineSql } from './replays-pipeline.ts';
 import { createRequestsPipelineSql, credentialsJson } from './requests-pipeline.ts';
 
 /** The pipeline for an example lake, as pinned in generated/requests-pipeline.example.sql. */
@@ -15,5 +16,9 @@ export const renderExamplePipeline = (): string =>
     '-- `shardline warehouse init` creates this pipeline for the configured bucket, then starts it.',
     '',
     `${createRequestsPipelineSql(EXAMPLE_PIPELINE_CONFIG, credentialsJson(EXAMPLE_PIPELINE_CONFIG.credentials))};`,
+    '',
+    '-- Replayed rows (`shardline replay`): a second pipeline into the procedure of migration 2,',
+    '-- which replaces a row only with one of a newer generation that differs from it.',
+    `${createReplaysPipelineSql(EXAMPLE_PIPELINE_CONFIG, credentialsJson(EXAMPLE_PIPELINE_CONFIG.credentials))};`,
     '',
   ].join('\n');

@@ -1,4 +1,5 @@
 import { type ColumnDef, REQUEST_COLUMNS, REQUESTS_TABLE } from '../request-row.ts';
+import { createApplyReplayProcedureSql } from './replays-pipeline.ts';
 import { singlestoreColumnDdl } from './singlestore-type.ts';
 
 /**
@@ -21,6 +22,11 @@ export const MIGRATIONS_TABLE = '_shardline_migrations';
 
 /** The columns of the first release, up to and including `sub_sequence`. */
 const V1_COLUMNS = REQUEST_COLUMNS.slice(0, REQUEST_COLUMNS.findIndex((c) => c.name === 'sub_sequence') + 1);
+/** Migration 2: `generation`, so that a replayed row replaces the row it re-derives. */
+const V2_COLUMNS = REQUEST_COLUMNS.slice(
+  V1_COLUMNS.length,
+  REQUEST_COLUMNS.findIndex((c) => c.name === 'generation') + 1,
+);
 
 /*
  * Table design (https://docs.singlestore.com/cloud/create-a-database/understanding-keys-and-indexes-in-singlestore/):
@@ -70,6 +76,19 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'create requests',
     statements: [createRequests(V1_COLUMNS)],
     columns: V1_COLUMNS,
+  },
+  {
+    version: 2,
+    name: 'generation: replayed rows replace the rows they re-derive',
+    // ALTER TABLE … ADD COLUMN has no IF NOT EXISTS in SingleStore: were init to stop between
+    // it and recording version 2, drop the column (or record the version) before running it again.
+    // Existing rows take the DEFAULT, 0: they came from live ingestion.
+    // https://docs.singlestore.com/cloud/reference/sql-reference/data-definition-language-ddl/alter-table/
+    statements: [
+      ...V2_COLUMNS.map((c) => `ALTER TABLE \`${REQUESTS_TABLE}\` ADD COLUMN ${singlestoreColumnDdl(c)}`),
+      createApplyReplayProcedureSql(),
+    ],
+    columns: V2_COLUMNS,
   },
 ];
 

@@ -51,6 +51,17 @@ const conversion = (c: ColumnDef): string | undefined => {
   }
 };
 
+/** The `field <- parquet_field` mapping and the SET conversions of a Parquet pipeline over `columns`. */
+export const pipelineMappingSql = (columns: readonly ColumnDef[]): { mapping: string; sets: string } => ({
+  mapping: columns
+    .map((c) => `  ${conversion(c) === undefined ? `\`${c.name}\`` : `@${c.name}`} <- \`${c.name}\``)
+    .join(',\n'),
+  sets: columns
+    .map(conversion)
+    .filter((s): s is string => s !== undefined)
+    .join(',\n  '),
+});
+
 /**
  * `CREATE PIPELINE … LOAD DATA S3 … FORMAT PARQUET` for the `requests/` folder of the lake.
  *
@@ -74,11 +85,9 @@ const conversion = (c: ColumnDef): string | undefined => {
 export const createRequestsPipelineSql = (config: PipelineConfig, credentials: string): string => {
   const s3Config: Record<string, string> = { region: config.region };
   if (config.endpoint !== undefined) s3Config.endpoint_url = config.endpoint;
-  const mapping = REQUEST_COLUMNS.map((c) => {
-    const target = conversion(c) === undefined ? `\`${c.name}\`` : `@${c.name}`;
-    return `  ${target} <- \`${c.name}\``;
-  });
-  const sets = REQUEST_COLUMNS.map(conversion).filter((s): s is string => s !== undefined);
+  // `generation` is left to its DEFAULT 0: live files are generation 0, and files landed before
+  // the column existed do not have it (replayed files go to the replays pipeline).
+  const { mapping, sets } = pipelineMappingSql(REQUEST_COLUMNS.filter((c) => c.name !== 'generation'));
   return [
     `CREATE PIPELINE IF NOT EXISTS \`${config.name}\` AS`,
     `LOAD DATA S3 ${sqlString(`${config.bucket}/${config.prefix}${REQUESTS_TABLE}/`)}`,
@@ -93,8 +102,8 @@ export const createRequestsPipelineSql = (config: PipelineConfig, credentials: s
     // the mapping-before-FORMAT order is LOAD DATA's.
     'FORMAT PARQUET',
     '(',
-    mapping.join(',\n'),
+    mapping,
     ')',
-    `SET\n  ${sets.join(',\n  ')}`,
+    `SET\n  ${sets}`,
   ].join('\n');
 };

@@ -5,6 +5,7 @@ import { REQUEST_COLUMNS } from '../request-row.ts';
 import { EXAMPLE_PIPELINE_CONFIG, renderExamplePipeline } from './example-pipeline.ts';
 import { MIGRATIONS, renderMigrations } from './migrations.ts';
 import { PipelineConfig } from './pipeline-config.ts';
+import { createApplyReplayProcedureSql, createReplaysPipelineSql } from './replays-pipeline.ts';
 import { createRequestsPipelineSql, credentialsJson, sqlString } from './requests-pipeline.ts';
 
 const generated = (file: string) => readFileSync(join(import.meta.dirname, 'generated', file), 'utf8');
@@ -33,13 +34,33 @@ describe('SingleStore DDL and pipeline SQL', () => {
     // Act
     const sql = createRequestsPipelineSql(EXAMPLE_PIPELINE_CONFIG, '{}');
 
-    // Assess
-    for (const c of REQUEST_COLUMNS) {
+    // Assess: every column but `generation`, which live files leave to its DEFAULT 0.
+    expect(sql).not.toContain('`generation`');
+    for (const c of REQUEST_COLUMNS.filter((c) => c.name !== 'generation')) {
       const target = c.type === 'timestamp' || c.type === 'bool' ? `@${c.name}` : `\`${c.name}\``;
       expect(sql).toContain(`  ${target} <- \`${c.name}\``);
     }
     expect(sql).toMatch(/`ts` = DATE_ADD\('1970-01-01 00:00:00', INTERVAL @ts MICROSECOND\)/);
     expect(sql).toMatch(/LOAD DATA S3 'acme-api-logs\/shardline\/requests\/'/);
+  });
+
+  it('loads replayed files through a procedure that replaces a row only with a newer, different one', () => {
+    // Act
+    const sql = createReplaysPipelineSql(EXAMPLE_PIPELINE_CONFIG, '{}');
+    const procedure = createApplyReplayProcedureSql();
+
+    // Assess
+    expect(sql).toMatch(/LOAD DATA S3 'acme-api-logs\/shardline\/replays\/requests\/'/);
+    expect(sql).toContain('INTO PROCEDURE `shardline_apply_replay`');
+    expect(sql).toContain('  `generation` <- `generation`');
+    expect(sql).not.toContain('SKIP DUPLICATE KEY ERRORS');
+    // `generation` is assigned first: every later assignment tests whether it moved.
+    const assignments = procedure.slice(procedure.indexOf('ON DUPLICATE KEY UPDATE'));
+    expect(assignments.indexOf('`generation` = IF(VALUES(`generation`) > `generation`')).toBeGreaterThan(0);
+    expect(assignments).toContain(
+      '`status` = IF(`generation` = VALUES(`generation`), VALUES(`status`), `status`)',
+    );
+    expect(assignments).not.toMatch(/`(project_id|request_id|ts)` = IF/);
   });
 
   it('reads keys for `env` credentials from the environment, and names the variables when they are missing', () => {

@@ -51,4 +51,4 @@ export const singlestoreType = (c: ColumnDef): string => {
 
 /** One column definition line of `CREATE TABLE` / `ALTER TABLE … ADD COLUMN`. */
 export const singlestoreColumnDdl = (c: ColumnDef): string =>
-  `\`${c.name}\` ${singlestoreType(c)}${c.nullable ? ' NULL' : ' NOT NULL'}`;
+  `\`${c.name}\` ${singlestoreType(c)}${c.nullable ? ' NULL' : ' NOT NULL'}${c.default === undefined ? '' : ` DEFAULT ${c.default}`}`;

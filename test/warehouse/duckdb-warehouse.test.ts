@@ -79,8 +79,22 @@ describe.each([
     const second = await warehouse.loadNewFiles(store);
 
     // Assess
-    expect(first).toEqual({ files: 2, rows: 1_500, duplicateRows: 0, failed: [] });
-    expect(second).toEqual({ files: 0, rows: 0, duplicateRows: 0, failed: [] });
+    expect(first).toEqual({
+      files: 2,
+      rows: 1_500,
+      duplicateRows: 0,
+      replacedRows: 0,
+      compactedFiles: 0,
+      failed: [],
+    });
+    expect(second).toEqual({
+      files: 0,
+      rows: 0,
+      duplicateRows: 0,
+      replacedRows: 0,
+      compactedFiles: 0,
+      failed: [],
+    });
     expect(await warehouse.rowCount()).toBe(1_500);
     await warehouse.close();
   });
@@ -106,7 +120,14 @@ describe.each([
       rows: 200,
       failed: [broken],
     });
-    expect(second).toEqual({ files: 1, rows: 100, duplicateRows: 0, failed: [] });
+    expect(second).toEqual({
+      files: 1,
+      rows: 100,
+      duplicateRows: 0,
+      replacedRows: 0,
+      compactedFiles: 0,
+      failed: [],
+    });
     await warehouse.close();
   });
 
@@ -145,7 +166,14 @@ describe.each([
     const result = await warehouse.loadNewFiles(store);
 
     // Assess
-    expect(result).toEqual({ files: 1, rows: 100, duplicateRows: 51, failed: [] });
+    expect(result).toEqual({
+      files: 1,
+      rows: 100,
+      duplicateRows: 51,
+      replacedRows: 0,
+      compactedFiles: 0,
+      failed: [],
+    });
     expect(await warehouse.rowCount()).toBe(500);
     const overwritten = await warehouse.query(
       'SELECT count(*) AS n FROM requests WHERE status = 599 OR latency_ms = -1',

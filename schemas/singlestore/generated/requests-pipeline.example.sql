@@ -52,3 +52,57 @@ SET
   `is_error` = IF(CAST(@is_error AS CHAR) IN ('1', 'true'), 1, 0),
   `is_bot` = IF(CAST(@is_bot AS CHAR) IN ('1', 'true'), 1, 0),
   `ingest_ts` = DATE_ADD('1970-01-01 00:00:00', INTERVAL @ingest_ts MICROSECOND);
+
+-- Replayed rows (`shardline replay`): a second pipeline into the procedure of migration 2,
+-- which replaces a row only with one of a newer generation that differs from it.
+CREATE PIPELINE IF NOT EXISTS `shardline_requests_replays` AS
+LOAD DATA S3 'acme-api-logs/shardline/replays/requests/'
+CONFIG '{"region":"eu-west-1"}'
+CREDENTIALS '{"role_arn":"arn:aws:iam::123456789012:role/shardline-singlestore"}'
+BATCH_INTERVAL 1000
+MAX_RETRIES_PER_BATCH_PARTITION 3
+STOP_ON_ERROR OFF
+INTO PROCEDURE `shardline_apply_replay`
+FORMAT PARQUET
+(
+  @ts <- `ts`,
+  `project_id` <- `project_id`,
+  `request_id` <- `request_id`,
+  `method` <- `method`,
+  `host` <- `host`,
+  `path` <- `path`,
+  `query` <- `query`,
+  `endpoint` <- `endpoint`,
+  `status` <- `status`,
+  `status_class` <- `status_class`,
+  @is_error <- `is_error`,
+  `latency_ms` <- `latency_ms`,
+  `bytes_in` <- `bytes_in`,
+  `bytes_out` <- `bytes_out`,
+  `client_ip` <- `client_ip`,
+  `country` <- `country`,
+  `city` <- `city`,
+  `user_agent` <- `user_agent`,
+  `browser` <- `browser`,
+  `browser_version` <- `browser_version`,
+  `os` <- `os`,
+  `device_type` <- `device_type`,
+  @is_bot <- `is_bot`,
+  `headers` <- `headers`,
+  `request_body` <- `request_body`,
+  `response_body` <- `response_body`,
+  `redacted` <- `redacted`,
+  `protocol` <- `protocol`,
+  `service` <- `service`,
+  `environment` <- `environment`,
+  @ingest_ts <- `ingest_ts`,
+  `shard_id` <- `shard_id`,
+  `sequence_number` <- `sequence_number`,
+  `sub_sequence` <- `sub_sequence`,
+  `generation` <- `generation`
+)
+SET
+  `ts` = DATE_ADD('1970-01-01 00:00:00', INTERVAL @ts MICROSECOND),
+  `is_error` = IF(CAST(@is_error AS CHAR) IN ('1', 'true'), 1, 0),
+  `is_bot` = IF(CAST(@is_bot AS CHAR) IN ('1', 'true'), 1, 0),
+  `ingest_ts` = DATE_ADD('1970-01-01 00:00:00', INTERVAL @ingest_ts MICROSECOND);
