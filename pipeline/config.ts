@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ArchiveConfig } from './archive/raw-archive.ts';
 import { AwsRegion, S3BucketName } from './aws/aws-names.ts';
 import { DeadLetterConfig } from './dead-letter/dead-letter-sink.ts';
 import { DecodeConfig } from './decode/decode-limits.ts';
@@ -139,6 +140,7 @@ export const PipelineConfig = z
     enrich: EnrichConfig.default(EnrichConfig.parse({})),
     redaction: RedactionConfig.default(RedactionConfig.parse({})),
     lake: LakeConfig.default({ type: 'local', dir: '.shardline/lake' }),
+    archive: ArchiveConfig.default(ArchiveConfig.parse({})),
   })
   .strict();
 

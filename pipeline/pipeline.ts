@@ -49,6 +49,12 @@ export interface PipelineOptions {
   readonly routesWorker?: string;
   /** How often learned routes are stored and the other workers' taken in (default 60 s; 0: never). */
   readonly routesSyncMs?: number;
+  /** Maps object keys before they land (a replay's own prefix); default: the live keys. */
+  readonly keyOf?: (key: string) => string;
+  /** Written into every row (a replay's run id); default 0, live ingestion. */
+  readonly generation?: number;
+  /** The processors' clock; a replay freezes it so that batches are cut by rows and bytes only. */
+  readonly now?: () => number;
 }
 
 /**
@@ -82,6 +88,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
       | 'deadLetterBytes'
       | 'landing'
       | 'activity'
+      | 'archiveLevel'
     >,
   ) {}
 
@@ -111,6 +118,9 @@ export class Pipeline implements ShardRecordProcessorFactory {
       enrich,
       logger: options.logger ?? silentLogger,
       onLanded: options.onLanded,
+      ...(options.keyOf === undefined ? {} : { keyOf: options.keyOf }),
+      ...(options.generation === undefined ? {} : { generation: options.generation }),
+      ...(options.now === undefined ? {} : { now: options.now }),
     });
     const syncMs = options.routesSyncMs ?? 60_000;
     if (syncMs > 0) {
@@ -152,6 +162,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
         decode: this.config.decode,
         timeWindow: this.config.validate.time,
         deadLetterBytes: this.config.deadLetters.originalBytes,
+        archiveLevel: this.config.archive.enabled ? this.config.archive.level : undefined,
         landing: this.landing,
         activity,
       },

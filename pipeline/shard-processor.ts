@@ -1,5 +1,6 @@
 import type { RequestRow } from '../schemas/request-row.ts';
 import { REQUESTS_TABLE } from '../schemas/request-row.ts';
+import { ARCHIVE_EXT, ARCHIVE_TABLE, type ArchivedRecord, encodeArchive } from './archive/raw-archive.ts';
 import type { FlushReason } from './batch/micro-batch.ts';
 import { MicroBatch } from './batch/micro-batch.ts';
 import type { BatchConfig } from './config.ts';
@@ -46,6 +47,8 @@ export interface LandedBatch {
   readonly rows: number;
   readonly deadLetters: number;
   readonly keys: readonly string[];
+  /** The raw archive object of the batch's records, when the archive is on (not in `keys`). */
+  readonly archiveKey?: string;
   readonly checkpoint: Checkpoint;
   readonly millis: number;
   /** Kinesis arrival time of the batch's oldest record: landing time minus this is its worst latency. */
@@ -69,6 +72,15 @@ export interface ShardProcessorDeps {
   readonly dedupeWindowMs: number;
   readonly decode: DecodeConfig;
   readonly timeWindow: TimeWindowConfig;
+  /** gzip level of the raw archive (`raw/…records.gz`); undefined: the archive is off. */
+  readonly archiveLevel?: number;
+  /**
+   * Maps every object key before it lands. A replay lands under its own prefix and generation
+   * (`replays/requests/g=<generation>/…`), never over the live objects.
+   */
+  readonly keyOf?: (key: string) => string;
+  /** Written into every row: 0 for live ingestion, the replay's run id for a replay. */
+  readonly generation?: number;
   /** What dead letters keep of the original bytes (`keep` or `redact`). */
   readonly deadLetterBytes?: 'keep' | 'redact';
   /** Shared by the processors of one process: whether landing works, for health and metrics. */
@@ -91,7 +103,8 @@ export interface ShardActivity {
 
 /**
  * Runs one shard's records through decode → validate → deduplicate → enrich into a micro-batch,
- * and lands the batch (Parquet, then dead letters) before handing back its checkpoint.
+ * and lands the batch (Parquet, then dead letters, then the raw archive) before handing back its
+ * checkpoint.
  *
  * Invariant: the checkpoint returned by a flush is the last record of the landed batch, and every
  * log of every record up to it is in exactly one place: a landed Parquet row, a landed dead letter,
@@ -100,6 +113,8 @@ export interface ShardActivity {
  */
 export class ShardProcessor implements ShardRecordProcessor {
   private batch: MicroBatch;
+  /** The records of `batch`, as delivered: the raw archive lands them with it. */
+  private raw: ArchivedRecord[] = [];
   private lost = false;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -142,6 +157,7 @@ export class ShardProcessor implements ShardRecordProcessor {
         checkpoint = (await this.flush('recovery')) ?? checkpoint;
       }
       this.ingestWhole(record);
+      if (this.deps.archiveLevel !== undefined) this.archive(record);
       if (this.pendingBatch) {
         if (record.sequenceNumber === this.pendingBatch.lastSequence) {
           this.pendingBatch = undefined;
@@ -180,6 +196,17 @@ export class ShardProcessor implements ShardRecordProcessor {
     this.deps.activity.inactiveSince = this.now();
     this.release(this.batch);
     this.batch = new MicroBatch(this.deps.batch);
+    this.raw = [];
+  }
+
+  /** Keeps the record for the batch's archive object, with where a resume inside it started. */
+  private archive(record: SourceRecord): void {
+    const inside = this.resumeInside;
+    this.raw.push(
+      inside?.sequenceNumber === record.sequenceNumber && inside.subSequenceNumber !== undefined
+        ? { ...record, skipThroughSubSequence: inside.subSequenceNumber }
+        : record,
+    );
   }
 
   /** The batch will not land from here: its first sightings must not make their next copy a duplicate. */
@@ -337,6 +364,7 @@ export class ShardProcessor implements ShardRecordProcessor {
         expanded += line.raw.byteLength;
         continue;
       }
+      if (this.deps.generation) row.generation = this.deps.generation;
       batch.rows.push(row);
       batch.lines.push(line.raw);
       expanded += line.raw.byteLength;
@@ -350,7 +378,8 @@ export class ShardProcessor implements ShardRecordProcessor {
   }
 
   /**
-   * Lands the current batch. Parquet first, then dead letters, then the checkpoint is returned to
+   * Lands the current batch. Parquet first, then dead letters and the raw archive, then the
+   * checkpoint is returned to
    * the consumer to store. A crash anywhere before the checkpoint is stored re-reads the same
    * records; their object keys are derived from the records themselves, so the re-landed files
    * replace the earlier ones instead of adding to them.
@@ -359,9 +388,11 @@ export class ShardProcessor implements ShardRecordProcessor {
     const batch = this.batch;
     if (batch.isEmpty || this.lost) return undefined;
     this.batch = new MicroBatch(this.deps.batch);
+    const raw = this.raw;
+    this.raw = [];
     this.recoveryKeys.clear();
     try {
-      const checkpoint = await this.land(batch, reason);
+      const checkpoint = await this.land(batch, reason, raw);
       if (checkpoint === undefined) this.release(batch);
       else this.lastLanded = checkpoint;
       return checkpoint;
@@ -473,22 +504,34 @@ export class ShardProcessor implements ShardRecordProcessor {
     if (this.lost) throw new LandingAbandoned("landing abandoned: the shard's lease is gone");
   }
 
-  private async land(batch: MicroBatch, reason: LandReason): Promise<Checkpoint | undefined> {
+  /**
+   * Lands a batch: its Parquet, its dead letters, then its raw archive object, all under keys
+   * derived from the batch's range; the batch is landed (and its checkpoint handed back) only when
+   * every one of them is stored. A re-land after a crash replaces each with the same bytes.
+   */
+  private async land(
+    batch: MicroBatch,
+    reason: LandReason,
+    raw: readonly ArchivedRecord[],
+  ): Promise<Checkpoint | undefined> {
     await this.start.beforeLanding?.(
       { firstSequence: batch.firstSequence!, lastSequence: batch.lastSequence! },
       this.lastLanded,
     );
     const started = this.now();
     const { counters } = this.deps;
+    const mapKey = this.deps.keyOf ?? ((key: string) => key);
     const keyOf = (table: string, ext: string) =>
-      batchObjectKey({
-        table,
-        shardId: this.shardId,
-        firstSequence: batch.firstSequence!,
-        lastSequence: batch.lastSequence!,
-        time: new Date(batch.newestArrival),
-        ext,
-      });
+      mapKey(
+        batchObjectKey({
+          table,
+          shardId: this.shardId,
+          firstSequence: batch.firstSequence!,
+          lastSequence: batch.lastSequence!,
+          time: new Date(batch.newestArrival),
+          ext,
+        }),
+      );
     const keys: string[] = [];
     if (batch.rows.length > 0) {
       const key = keyOf(REQUESTS_TABLE, 'parquet');
@@ -500,6 +543,11 @@ export class ShardProcessor implements ShardRecordProcessor {
       const key = keyOf(DEAD_LETTERS_TABLE, 'jsonl');
       await this.put(key, encodeDeadLetters(batch.deadLetters, this.deps.deadLetterBytes));
       keys.push(key);
+    }
+    let archiveKey: string | undefined;
+    if (this.deps.archiveLevel !== undefined && raw.length > 0) {
+      archiveKey = keyOf(ARCHIVE_TABLE, ARCHIVE_EXT);
+      await this.put(archiveKey, await encodeArchive(raw, this.deps.archiveLevel));
     }
     if (this.lost) return undefined;
     this.deps.landing.succeeded(this.now());
@@ -518,6 +566,7 @@ export class ShardProcessor implements ShardRecordProcessor {
       rows: batch.rows.length,
       deadLetters: batch.deadLetters.length,
       keys,
+      ...(archiveKey === undefined ? {} : { archiveKey }),
       checkpoint,
       millis: this.now() - started,
       oldestArrivalMs: batch.oldestArrival,

@@ -65,6 +65,16 @@ export class LocalDirStore implements ObjectStore {
     }
   }
 
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    try {
+      await rm(path, { force: true });
+      await syncDir(dirname(path)).catch(() => undefined);
+    } catch (cause) {
+      throw this.landError(`could not delete ${key}`, cause);
+    }
+  }
+
   async list(prefix: string, startAfter?: string): Promise<string[]> {
     // Walk only the deepest directory the prefix names: `requests/dt=2025` starts at `requests/`.
     const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';

@@ -31,6 +31,10 @@ export class MemoryStore implements ObjectStore {
     return body;
   }
 
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+
   async list(prefix: string, startAfter?: string): Promise<string[]> {
     return [...this.objects.keys()]
       .filter((k) => k.startsWith(prefix) && (startAfter === undefined || k > startAfter))

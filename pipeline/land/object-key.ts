@@ -15,7 +15,7 @@ export interface BatchObjectKeyInput {
   readonly lastSubSequence?: number;
   /** The newest ApproximateArrivalTimestamp in the batch. */
   readonly time: Date;
-  /** File extension without the dot: `parquet`, `jsonl`. */
+  /** File extension without the leading dot: `parquet`, `jsonl`, `jsonl.gz`. */
   readonly ext: string;
 }
 
@@ -26,7 +26,7 @@ const SUB_SEQUENCE_DIGITS = 6;
 const NAME = /^[a-z][a-z0-9_]*$/;
 const SHARD = /^[A-Za-z0-9_.-]+$/;
 const DIGITS = /^\d+$/;
-const EXT = /^[a-z0-9]+$/;
+const EXT = /^[a-z0-9]+(\.[a-z0-9]+)*$/;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 
@@ -64,7 +64,12 @@ export const batchObjectKey = (input: BatchObjectKeyInput): string => {
   const { table, shardId, time, ext } = input;
   if (!NAME.test(table)) throw invalid('table', table, 'use lower-case letters, digits and _');
   if (!SHARD.test(shardId)) throw invalid('shard id', shardId, 'pass the Kinesis ShardId (no "/")');
-  if (!EXT.test(ext)) throw invalid('extension', ext, 'use lower-case letters and digits, without the dot');
+  if (!EXT.test(ext))
+    throw invalid(
+      'extension',
+      ext,
+      'use lower-case letters and digits (`jsonl.gz`), without the leading dot',
+    );
   const ms = time.getTime();
   if (!Number.isFinite(ms) || ms < 0 || time.getUTCFullYear() > 9999) {
     throw invalid('time', time, 'pass the newest ApproximateArrivalTimestamp of the batch');
@@ -78,4 +83,42 @@ export const batchObjectKey = (input: BatchObjectKeyInput): string => {
   const hh = pad(time.getUTCHours(), 2);
   const stamp = `${yyyy}${mm}${dd}T${hh}${pad(time.getUTCMinutes(), 2)}${pad(time.getUTCSeconds(), 2)}${pad(time.getUTCMilliseconds(), 3)}Z`;
   return `${table}/dt=${yyyy}-${mm}-${dd}/hr=${hh}/${stamp}-${shardId}-${first}-${last}.${ext}`;
+};
+
+/** What a batch key says about its batch (see `batchObjectKey`). */
+export interface ParsedBatchKey {
+  readonly table: string;
+  /** The batch's newest arrival, from the key's stamp. */
+  readonly time: Date;
+  readonly shardId: string;
+  readonly firstSequence: string;
+  readonly lastSequence: string;
+  /** The file name without the extension: `<stamp>-<shard>-<first>-<last>`. */
+  readonly stem: string;
+  readonly ext: string;
+}
+
+const BATCH_KEY =
+  /^([a-z][a-z0-9_]*)\/dt=\d{4}-\d{2}-\d{2}\/hr=\d{2}\/((\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-([A-Za-z0-9_.-]+)-(\d{56})(?:_\d{6})?-(\d{56})(?:_\d{6})?)\.([a-z0-9.]+)$/;
+
+/** The parts of a key made by `batchObjectKey`, or undefined for any other key (compacted files, manifests). */
+export const parseBatchObjectKey = (key: string): ParsedBatchKey | undefined => {
+  const m = BATCH_KEY.exec(key);
+  if (m === null) return undefined;
+  const [, table, stem, y, mo, d, h, mi, s, ms, shardId, first, last, ext] = m as unknown as string[];
+  return {
+    table: table!,
+    time: new Date(Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!, +ms!)),
+    shardId: shardId!,
+    firstSequence: first!.replace(/^0+(?=\d)/, ''),
+    lastSequence: last!.replace(/^0+(?=\d)/, ''),
+    stem: stem!,
+    ext: ext!,
+  };
+};
+
+/** `<table>/dt=YYYY-MM-DD/hr=HH/`: the hour partition holding `time`. */
+export const hourPrefix = (table: string, time: Date): string => {
+  const iso = time.toISOString();
+  return `${table}/dt=${iso.slice(0, 10)}/hr=${iso.slice(11, 13)}/`;
 };

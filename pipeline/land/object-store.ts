@@ -13,6 +13,11 @@ export interface ObjectStore {
   get(key: string): Promise<Uint8Array>;
   /** Keys starting with `prefix` and sorting after `startAfter`, sorted ascending. */
   list(prefix: string, startAfter?: string): Promise<string[]>;
+  /**
+   * Removes an object; a missing key is not an error. Only maintenance deletes (compaction, after
+   * its replacement and manifest are stored); landing never does.
+   */
+  delete?(key: string): Promise<void>;
   /** Where objects go, for logs and errors: `s3://bucket/prefix`, `file:///dir`. */
   describe(): string;
 }

@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -29,7 +30,8 @@ export interface S3StoreOptions {
 
 /** What to tell the operator for S3 errors that retrying cannot fix. */
 const PERMANENT: Record<string, string> = {
-  AccessDenied: 'grant this identity s3:PutObject, s3:GetObject and s3:ListBucket on the bucket and prefix',
+  AccessDenied:
+    'grant this identity s3:PutObject, s3:GetObject and s3:ListBucket on the bucket and prefix (and s3:DeleteObject for `shardline compact`)',
   AllAccessDisabled: 'access to the bucket is disabled; use another bucket',
   AccountProblem: 'the AWS account has a problem; check it in the console',
   NoSuchBucket: 'create the bucket or fix the bucket name in the config',
@@ -106,6 +108,14 @@ export class S3Store implements ObjectStore {
       return await out.Body.transformToByteArray();
     } catch (cause) {
       throw this.landError(`could not get ${key}`, cause);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+    } catch (cause) {
+      throw this.landError(`could not delete ${key}`, cause);
     }
   }
 

@@ -212,7 +212,8 @@ describe('lease table on DynamoDB (dynalite)', () => {
         data: new TextEncoder().encode(toFluentBitLine(log, String(log.timestamp))),
       });
     }
-    const lake = new StallingStore(2);
+    // Puts: batch 1's Parquet and raw archive, then batch 2's Parquet, where the lake stalls.
+    const lake = new StallingStore(3);
     const config = PipelineConfig.parse({
       batch: { maxRows: 2, maxAgeMs: 60_000 },
       enrich: { geoIp: false },

@@ -1,0 +1,127 @@
+import { promisify } from 'node:util';
+import { gunzipSync, gzip } from 'node:zlib';
+import { z } from 'zod';
+import { ShardlineError } from '../errors.ts';
+import type { SourceRecord } from '../types.ts';
+
+const gzipAsync = promisify(gzip);
+
+/** Top-level prefix of the raw archive, beside `requests/` and `dead_letters/`. */
+export const ARCHIVE_TABLE = 'raw';
+/** Extension of an archived batch: gzip of header lines, each followed by its record's Data. */
+export const ARCHIVE_EXT = 'records.gz';
+
+/**
+ * The raw archive: every landed batch also lands the records it was cut from, exactly as Kinesis
+ * delivered them, so anything older than the stream's retention can be replayed with today's
+ * code (`shardline replay --source archive`).
+ *
+ * @example
+ * {"enabled":true,"level":1}
+ */
+export const ArchiveConfig = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Land each batch's original records under `raw/` with the batch's key (`raw/dt=…/hr=…/<batch>.records.gz`). On by default: without it, replays are limited to the stream's retention (24 h by default). Costs ~210 bytes per Fluent Bit record (about twice the Parquet row) and compression CPU on the thread pool: `npm run bench:pipeline -- --archive both` prints both.",
+      ),
+    level: z
+      .number()
+      .int()
+      .min(1)
+      .max(9)
+      .default(1)
+      .describe(
+        "gzip level of the archive (on libuv's thread pool, not the event loop). 1: ~212 bytes per Fluent Bit record of ~850; 6 (gzip's default) makes it 14% smaller for ~40% more compression CPU (measured, pipeline/land/README.md).",
+      ),
+  })
+  .strict();
+export type ArchiveConfig = z.infer<typeof ArchiveConfig>;
+
+/** One archived record. `skipThroughSubSequence`: the batch started inside this KPL aggregate. */
+export interface ArchivedRecord extends SourceRecord {
+  /** Sub-records at or below this landed in the previous batch (a resume inside an aggregate). */
+  readonly skipThroughSubSequence?: number;
+}
+
+/**
+ * The header line of one archived record; its `bytes` bytes of Data follow it, then a line break.
+ * Data is written as is, never escaped or base64-encoded: Fluent Bit's JSON lines are most of an
+ * archive, and escaping them cost more CPU than compressing them (measured, bench:pipeline). So
+ * `zcat raw/….records.gz` shows each header and then the record as it was sent.
+ *
+ * @example
+ * {"shardId":"shardId-000000000001","sequenceNumber":"4959…","partitionKey":"a1b2","arrivedAt":"2026-11-22T10:00:00.123Z","bytes":412}
+ * {"project_id":"proj_storefront","request_id":"…",…}
+ */
+export const ArchiveHeader = z
+  .object({
+    shardId: z.string(),
+    sequenceNumber: z.string().regex(/^\d+$/),
+    partitionKey: z.string(),
+    arrivedAt: z.iso.datetime(),
+    bytes: z.number().int().nonnegative(),
+    skipThroughSubSequence: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+const LF = 0x0a;
+
+/** The archive object of a batch's records; the same records always give the same bytes. */
+export const encodeArchive = async (records: readonly ArchivedRecord[], level = 1): Promise<Uint8Array> => {
+  const parts: Uint8Array[] = [];
+  const lf = Buffer.from([LF]);
+  for (const r of records) {
+    // Built by hand rather than JSON.stringify of an object: this runs once per record on the
+    // event loop. Strings from Kinesis are quoted with JSON.stringify; the rest are digits.
+    const skip =
+      r.skipThroughSubSequence === undefined ? '' : `,"skipThroughSubSequence":${r.skipThroughSubSequence}`;
+    const header = `{"shardId":${JSON.stringify(r.shardId)},"sequenceNumber":"${r.sequenceNumber}","partitionKey":${JSON.stringify(r.partitionKey)},"arrivedAt":"${r.arrivedAt.toISOString()}","bytes":${r.data.byteLength}${skip}}\n`;
+    parts.push(Buffer.from(header), r.data, lf);
+  }
+  const gz = await gzipAsync(Buffer.concat(parts), { level });
+  return new Uint8Array(gz.buffer, gz.byteOffset, gz.byteLength);
+};
+
+/** Reads an archive object back; throws naming the record when it is not one. */
+export const decodeArchive = (bytes: Uint8Array, key = 'archive object'): ArchivedRecord[] => {
+  let raw: Buffer;
+  try {
+    raw = gunzipSync(bytes);
+  } catch (cause) {
+    throw new ShardlineError(`${key}: not gzip; the object is damaged or not a raw archive object`, {
+      cause,
+    });
+  }
+  const records: ArchivedRecord[] = [];
+  let at = 0;
+  while (at < raw.length) {
+    const end = raw.indexOf(LF, at);
+    let header: z.output<typeof ArchiveHeader>;
+    try {
+      if (end < 0) throw new Error('no line break after a header');
+      header = ArchiveHeader.parse(JSON.parse(raw.toString('utf8', at, end)));
+      if (raw[end + 1 + header.bytes] !== LF) throw new Error('the data is cut short');
+    } catch (cause) {
+      throw new ShardlineError(
+        `${key}: record ${records.length + 1} is not an archived record; the object is damaged`,
+        { cause },
+      );
+    }
+    const data = raw.subarray(end + 1, end + 1 + header.bytes);
+    at = end + 1 + header.bytes + 1;
+    records.push({
+      shardId: header.shardId,
+      sequenceNumber: header.sequenceNumber,
+      partitionKey: header.partitionKey,
+      arrivedAt: new Date(header.arrivedAt),
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      ...(header.skipThroughSubSequence === undefined
+        ? {}
+        : { skipThroughSubSequence: header.skipThroughSubSequence }),
+    });
+  }
+  return records;
+};
