@@ -45,13 +45,11 @@ beforeAll(async () => {
     } else if (req.url === '/api/v2/exec') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"lastInsertId":0,"rowsAffected":0}');
     } else if (/information_schema.PIPELINES\b/.test(body.sql) && !/FILES|BATCHES/.test(body.sql)) {
-      res
-        .writeHead(200)
-        .end(
-          JSON.stringify({
-            results: [{ columns: [{ name: 'state', dataType: 'VARCHAR' }], rows: [['Running']] }],
-          }),
-        );
+      res.writeHead(200).end(
+        JSON.stringify({
+          results: [{ columns: [{ name: 'state', dataType: 'VARCHAR' }], rows: [['Running']] }],
+        }),
+      );
     } else if (/PIPELINES_FILES/.test(body.sql)) {
       res.writeHead(200).end(
         JSON.stringify({
