@@ -148,7 +148,11 @@ while (Date.now() - started < TIMEOUT_MS) {
 const metrics = await fetch(`${metricsUrl}/metrics`)
   .then((r) => r.text())
   .catch(() => '');
-const deadLetters = Number(/^shardline_dead_letters_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
+// One series per reason: their sum is every dead letter.
+const deadLetters = [...metrics.matchAll(/^shardline_dead_letters_total\{[^}]*\} (\d+)/gm)].reduce(
+  (n, m) => n + Number(m[1]),
+  0,
+);
 sampleRss();
 clearInterval(sampler);
 child.kill('SIGTERM');
