@@ -1,7 +1,9 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, ShardlineError } from '../../pipeline/errors.ts';
 import { createLogger } from '../../pipeline/observability/logger.ts';
+import { runCompact } from './compact-command.ts';
 import { type ConsumeConfig, loadConsumeConfig, parseConsumeConfig } from './consume-config.ts';
+import { runDeadLettersList, runDeadLettersRedrive, runDeadLettersShow } from './dead-letters-command.ts';
 import { runDev } from './dev-command.ts';
 import {
   runEndpointsExport,
@@ -14,6 +16,7 @@ import { runLeases } from './leases-command.ts';
 import { parseParamPairs, runNamedQuery, type WarehouseKind } from './named-query-command.ts';
 import type { OutputFormat } from './query-command.ts';
 import { runQuery } from './query-command.ts';
+import { runReplay } from './replay-command.ts';
 import { runPipeline } from './run-pipeline.ts';
 import { runUi } from './ui-command.ts';
 import { VERSION } from './version.ts';
@@ -357,6 +360,118 @@ lakeOptions(
     config: o.config,
     db: o.db,
     project: o.project,
+  });
+});
+
+// Data engineers: replay, dead letters, compaction (pipeline/land/README.md).
+const dataLake = (c: Command): Command =>
+  c
+    .option('--dir <dir>', '`shardline dev` state directory (its lake and warehouse)', '.shardline')
+    .option(
+      '-c, --config <file>',
+      'a `shardline consume` config: its stream, lake, pipeline settings, warehouse',
+    );
+dataLake(
+  program
+    .command('replay')
+    .description(
+      "Re-run decode → validate → enrich → Parquet with today's code over records that arrived in [--from, --to), from the stream or the raw archive; replayed rows replace the rows they re-derive when they differ.",
+    )
+    .requiredOption('--from <time>', 'start of the arrival range, ISO 8601 (2026-11-22T10:00:00Z)')
+    .option('--to <time>', 'end of the arrival range, exclusive (default: now)')
+    .addOption(
+      new Option('--source <source>', 'where records come from')
+        .choices(['stream', 'archive'])
+        .default('stream'),
+    )
+    .option(
+      '--generation <n>',
+      "re-run a stopped replay under its generation (default: this run's start, epoch ms)",
+      int('--generation', 1),
+    )
+    .option('--dry-run', 'count what would land; write nothing')
+    .option('--no-load', 'do not load the replayed files into the embedded warehouse'),
+).action(async (o) => {
+  process.exitCode = await runReplay({
+    dir: o.dir,
+    config: o.config,
+    source: o.source,
+    from: o.from,
+    to: o.to,
+    generation: o.generation,
+    dryRun: Boolean(o.dryRun),
+    load: o.load !== false,
+  });
+});
+const deadLetters = program
+  .command('dead-letters')
+  .description(
+    "Logs that could not become rows: count them, look at one, re-drive them through today's pipeline.",
+  );
+const letterFilters = (c: Command): Command =>
+  dataLake(c)
+    .option('--reason <reason>', 'only this reason, e.g. schema_violation')
+    .option('--stage <stage>', 'only this stage: decode, validate, enrich, encode')
+    .option('--shard <id>', 'only this shard')
+    .option('--from <time>', 'arrived at or after, ISO 8601')
+    .option('--to <time>', 'arrived before, ISO 8601');
+letterFilters(
+  deadLetters
+    .command('list')
+    .description(
+      'Counts by reason, stage, shard and hour of arrival; --each: one line per letter with its ref.',
+    )
+    .option('--each', 'one line per letter, with the ref `show` and `redrive --ref` take')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table')),
+).action(async (o) => {
+  process.exitCode = await runDeadLettersList({ ...o, each: Boolean(o.each) });
+});
+dataLake(
+  deadLetters
+    .command('show')
+    .description('One dead letter: where it came from, why, and its original bytes (decoded when text).')
+    .argument('<ref>', '<dead-letter file key>#<index>, as `dead-letters list --each` prints it'),
+).action(async (ref: string, o) => {
+  process.exitCode = await runDeadLettersShow(ref, { dir: o.dir, config: o.config });
+});
+letterFilters(
+  deadLetters
+    .command('redrive')
+    .description(
+      "The selected letters through today's pipeline: those that pass land (once, however often re-driven), the rest keep their new reason.",
+    )
+    .option('--ref <ref>', 'only this letter')
+    .option('--dry-run', 'say what would happen; write nothing')
+    .option('--no-load', 'do not load the landed rows into the embedded warehouse'),
+).action(async (o) => {
+  process.exitCode = await runDeadLettersRedrive({ ...o, dryRun: Boolean(o.dryRun), load: o.load !== false });
+});
+dataLake(
+  program
+    .command('compact')
+    .description(
+      'Merge closed hours of small Parquet files into few large ones (sorted, same schema); no reader sees a row twice or misses one.',
+    )
+    .option(
+      '--closed-for <minutes>',
+      'compact an hour once it ended this long ago',
+      int('--closed-for', 0),
+      60,
+    )
+    .option('--max-rows <n>', 'rows per compacted file', int('--max-rows', 1), 1_000_000)
+    .option('--hour <prefix>', 'only this hour, e.g. requests/dt=2026-11-22/hr=10/')
+    .option('--all', 'every hour, open ones too (a lake nothing lands in any more, e.g. after `dev --exit`)')
+    .option('--dry-run', 'say what would be merged; write and delete nothing')
+    .option('--no-load', 'do not update the embedded warehouse'),
+).action(async (o) => {
+  process.exitCode = await runCompact({
+    dir: o.dir,
+    config: o.config,
+    closedForMinutes: o.all ? Number.NEGATIVE_INFINITY : o.closedFor,
+    maxRowsPerFile: o.maxRows,
+    hour: o.hour,
+    dryRun: Boolean(o.dryRun),
+    load: o.load !== false,
   });
 });
 

@@ -1,0 +1,185 @@
+import { decompress } from '../../pipeline/decode/decompress.ts';
+import { ConfigError } from '../../pipeline/errors.ts';
+import {
+  type LetterFilter,
+  letterFiles,
+  matches,
+  readLetterFile,
+  redrive,
+  type StoredLetter,
+} from '../../pipeline/replay/redrive.ts';
+import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
+import { type LakeContextOptions, lakeContext } from './lake-context.ts';
+
+export interface DeadLetterFilterOptions extends LakeContextOptions {
+  readonly reason?: string;
+  readonly stage?: string;
+  readonly shard?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+const when = (field: string, value: string | undefined): Date | undefined => {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new ConfigError(field, `${JSON.stringify(value)} is not an ISO 8601 date-time`);
+  return new Date(ms);
+};
+
+const filterOf = (o: DeadLetterFilterOptions): LetterFilter => ({
+  reason: o.reason,
+  stage: o.stage,
+  shard: o.shard,
+  from: when('--from', o.from),
+  to: when('--to', o.to),
+});
+
+const table = (rows: readonly Record<string, unknown>[], columns: readonly string[]): string => {
+  const text = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => text(r[c]).length)));
+  const fmt = (cells: readonly string[]) =>
+    cells
+      .map((s, i) => s.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [
+    fmt(columns),
+    fmt(widths.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => fmt(columns.map((c) => text(r[c])))),
+  ].join('\n');
+};
+
+const selected = async (o: DeadLetterFilterOptions): Promise<StoredLetter[]> => {
+  const { store } = lakeContext(o);
+  const filter = filterOf(o);
+  const out: StoredLetter[] = [];
+  for (const key of await letterFiles(store)) {
+    for (const l of await readLetterFile(store, key)) if (matches(l, filter)) out.push(l);
+  }
+  return out;
+};
+
+/**
+ * `shardline dead-letters list`: counts by reason, stage, shard and hour of arrival (or, with
+ * `--each`, one line per letter with the reference `show` and `redrive --ref` take).
+ */
+export async function runDeadLettersList(
+  o: DeadLetterFilterOptions & { readonly format: 'table' | 'json'; readonly each?: boolean },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
+  const letters = await selected(o);
+  let rows: Record<string, unknown>[];
+  let columns: string[];
+  if (o.each) {
+    columns = ['ref', 'reason', 'stage', 'shard', 'arrived', 'bytes', 'scrubbed', 'message'];
+    rows = letters.map((l) => ({
+      ref: l.ref,
+      reason: l.letter.reason,
+      stage: l.letter.stage,
+      shard: l.letter.shardId,
+      arrived: l.letter.arrivedAt.toISOString(),
+      bytes: l.letter.data.byteLength,
+      scrubbed: l.scrubbed ?? '',
+      message: l.letter.message,
+    }));
+  } else {
+    columns = ['reason', 'stage', 'shard', 'hour', 'count'];
+    const groups = new Map<string, Record<string, unknown> & { count: number }>();
+    for (const l of letters) {
+      const hour = `${l.letter.arrivedAt.toISOString().slice(0, 13)}:00Z`;
+      const id = [l.letter.reason, l.letter.stage, l.letter.shardId, hour].join('\u0000');
+      const g = groups.get(id) ?? {
+        reason: l.letter.reason,
+        stage: l.letter.stage,
+        shard: l.letter.shardId,
+        hour,
+        count: 0,
+      };
+      g.count += 1;
+      groups.set(id, g);
+    }
+    rows = [...groups.values()].sort((a, b) => b.count - a.count);
+  }
+  if (o.format === 'json') {
+    for (const r of rows) out.write(`${JSON.stringify(r)}\n`);
+    out.write(`${JSON.stringify({ total: letters.length })}\n`);
+  } else {
+    out.write(`${table(rows, columns)}\n(${letters.length} dead letter${letters.length === 1 ? '' : 's'})\n`);
+  }
+  return 0;
+}
+
+/** `shardline dead-letters show <ref>`: one letter, its original bytes decoded when they are text. */
+export async function runDeadLettersShow(
+  ref: string,
+  o: LakeContextOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
+  const hash = ref.lastIndexOf('#');
+  if (hash < 0)
+    throw new ConfigError(
+      '<ref>',
+      'is <dead-letter file key>#<index>, as `dead-letters list --each` prints it',
+    );
+  const { store } = lakeContext(o);
+  const letters = await readLetterFile(store, ref.slice(0, hash));
+  const found = letters[Number(ref.slice(hash + 1))];
+  if (found === undefined)
+    throw new ConfigError('<ref>', `no letter ${ref}: the file holds ${letters.length}`);
+  const l = found.letter;
+  const lines = [
+    `ref          ${found.ref}`,
+    `reason       ${l.reason} (stage ${l.stage})`,
+    `message      ${l.message}`,
+    `shard        ${l.shardId}`,
+    `sequence     ${l.sequenceNumber}${l.subSequence === undefined ? ' (the whole record)' : ` line ${l.subSequence}`}`,
+    `partitionKey ${l.partitionKey}`,
+    `arrived      ${l.arrivedAt.toISOString()}`,
+    `bytes        ${l.data.byteLength}`,
+  ];
+  if (found.scrubbed !== undefined) {
+    lines.push(
+      `scrubbed     ${found.scrubbed}: stored with deadLetters.originalBytes "redact"; these are not the bytes as sent and cannot be re-driven byte for byte`,
+    );
+  }
+  let body: string;
+  try {
+    const { data, codec } = decompress(l.data);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+    body = `${codec === 'none' ? '' : `(${codec}, decompressed)\n`}${text}`;
+  } catch {
+    body = `(not text; first 256 bytes in hex)\n${Buffer.from(l.data.subarray(0, 256)).toString('hex')}`;
+  }
+  out.write(`${lines.join('\n')}\n--- data ---\n${body}${body.endsWith('\n') ? '' : '\n'}`);
+  return 0;
+}
+
+/** `shardline dead-letters redrive`: the selection through today's pipeline. */
+export async function runDeadLettersRedrive(
+  o: DeadLetterFilterOptions & { readonly ref?: string; readonly dryRun: boolean; readonly load: boolean },
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  const ctx = lakeContext(o);
+  const result = await redrive(ctx.store, ctx.config, { ...filterOf(o), ref: o.ref }, { dryRun: o.dryRun });
+  const summary: Record<string, unknown> = { ...result, dryRun: o.dryRun };
+  if (!o.dryRun && o.load && ctx.warehouseFile !== undefined && result.parquetFiles.length > 0) {
+    const warehouse = await DuckDbWarehouse.open(ctx.warehouseFile);
+    try {
+      const loaded = await warehouse.loadNewFiles(ctx.store);
+      summary.warehouse = { files: loaded.files, newRows: loaded.rows, duplicateRows: loaded.duplicateRows };
+    } finally {
+      await warehouse.close();
+    }
+  }
+  err.write(
+    `re-drove ${result.selected} dead letters${o.dryRun ? ' (dry run: nothing written)' : ''}: ${result.passed} now pass (${result.rows} rows in ${result.parquetFiles.length} files), ${result.stillBad} still bad (${result.changed} with a new reason)${result.letterFilesRewritten.length === 0 ? ', nothing changed' : `, ${result.letterFilesRewritten.length} dead-letter files rewritten`}\n`,
+  );
+  if (result.notByteExact > 0) {
+    err.write(
+      `${result.notByteExact} of them were stored with deadLetters.originalBytes "redact" (data_scrubbed): their bytes are not the ones sent, so they cannot be re-driven byte for byte and were left as they are\n`,
+    );
+  }
+  out.write(`${JSON.stringify(summary)}\n`);
+  return 0;
+}

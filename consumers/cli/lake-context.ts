@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ObjectStore } from '../../pipeline/land/object-store.ts';
+import { createObjectStore } from '../../pipeline/pipeline.ts';
+import { type ConsumeConfig, loadConsumeConfig, parseConsumeConfig } from './consume-config.ts';
+
+/** Where a data engineer's command (replay, dead-letters, compact) finds the lake. */
+export interface LakeContextOptions {
+  /** `shardline dev` state directory: lake `<dir>/lake`, warehouse `<dir>/warehouse.duckdb`. */
+  readonly dir: string;
+  /** A `shardline consume` config: its stream, lake, pipeline settings and warehouse. Wins over `dir`. */
+  readonly config?: string;
+}
+
+export interface LakeContext {
+  /** The whole config, as the workers read it (today's pipeline settings included). */
+  readonly config: ConsumeConfig;
+  readonly store: ObjectStore;
+  /** The embedded warehouse to load after landing, when there is one. */
+  readonly warehouseFile: string | undefined;
+}
+
+/** The `shardline dev` settings, as `dev` itself builds them (its stream on the default port). */
+const devConfig = (dir: string): ConsumeConfig =>
+  parseConsumeConfig(
+    {
+      stream: { name: 'shardline-demo', region: 'us-east-1', endpoint: 'http://127.0.0.1:4567' },
+      lake: { type: 'local', dir: join(dir, 'lake') },
+      warehouse: { type: 'duckdb', file: join(dir, 'warehouse.duckdb') },
+    },
+    'dev settings',
+  );
+
+export const lakeContext = (o: LakeContextOptions): LakeContext => {
+  const config = o.config !== undefined ? loadConsumeConfig(o.config) : devConfig(o.dir);
+  const warehouseFile =
+    config.warehouse.type === 'duckdb' && (o.config !== undefined || existsSync(config.warehouse.file))
+      ? config.warehouse.file
+      : undefined;
+  return { config, store: createObjectStore(config.lake), warehouseFile };
+};
