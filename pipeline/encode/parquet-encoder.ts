@@ -1,19 +1,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBInstance,
-  DuckDBTimestampValue,
-} from '@duckdb/node-api';
-import {
-  type ColumnDef,
-  duckdbColumnsDdl,
-  REQUEST_COLUMNS,
-  type RequestRow,
-} from '../../schemas/request-row.ts';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { duckdbColumnsDdl, type RequestRow } from '../../schemas/request-row.ts';
 import { EncodeError } from '../errors.ts';
+import { ColumnChunkFiller } from './column-chunk-filler.ts';
 
 /**
  * Rows per Parquet row group. 16,384 (8 DuckDB vectors) costs ~2% in file size against one
@@ -26,50 +17,6 @@ export const PARQUET_ROW_GROUP_SIZE = 16_384;
 
 const STAGING = 'shardline_staging';
 
-type RowAppender = (appender: DuckDBAppender, rows: readonly RequestRow[]) => void;
-
-const appendCall = (c: ColumnDef): string => {
-  switch (c.type) {
-    case 'timestamp':
-      return 'a.appendTimestamp(new TS(v))';
-    case 'string':
-      return 'a.appendVarchar(v)';
-    case 'int16':
-      return 'a.appendSmallInt(v)';
-    case 'int32':
-      return 'a.appendInteger(v)';
-    case 'int64':
-      // A BigInt per value only when the number does not fit an INTEGER (the appender casts up).
-      return '(v > 2147483647 || v < -2147483648 ? a.appendBigInt(BigInt(v)) : a.appendInteger(v))';
-    case 'float64':
-      return 'a.appendDouble(v)';
-    case 'bool':
-      return 'a.appendBoolean(v)';
-  }
-};
-
-/**
- * Builds the row loop from REQUEST_COLUMNS once, with each column name as a literal property
- * access: every value costs a native call (~0.25 µs), and a generic loop over column names adds
- * megamorphic keyed lookups on top (measured ~20% slower on 34 columns). Names come from the
- * schema constant, never from data.
- */
-const compileRowAppender = (): RowAppender => {
-  const body = REQUEST_COLUMNS.map((c) => {
-    const read =
-      c.default === undefined
-        ? `v = r[${JSON.stringify(c.name)}];`
-        : `v = r[${JSON.stringify(c.name)}] ?? ${c.default};`;
-    return c.nullable
-      ? `${read} if (v === null) a.appendNull(); else ${appendCall(c)};`
-      : `${read} ${appendCall(c)};`;
-  }).join('\n');
-  const source = `return (a, rows) => {\nlet v;\nfor (let i = 0; i < rows.length; i++) {\nconst r = rows[i];\n${body}\na.endRow();\n}\n};`;
-  return new Function('TS', source)(DuckDBTimestampValue) as RowAppender;
-};
-
-const appendRows = compileRowAppender();
-
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 /**
@@ -79,17 +26,25 @@ const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
  */
 const DEFAULT_CONNECTIONS = 2;
 
+/** A connection and the chunk filler that appends to its staging table. */
+interface Lane {
+  readonly connection: DuckDBConnection;
+  readonly filler: ColumnChunkFiller;
+}
+
 /**
  * Encodes request rows into one zstd Parquet file, sorted by (project_id, ts), with the columns,
  * order and types of REQUEST_COLUMNS. Uses an in-memory DuckDB; concurrent `encode` calls (several
  * shard processors) each take a free connection or wait for one, and never share a staging table.
  *
- * Appending runs on the JS thread; sorting and writing run on DuckDB's threads while the event
- * loop serves other shards, which is why the sort is an ORDER BY and not an Array.sort.
+ * Rows reach the staging table column by column, as DuckDB data chunks filled from typed arrays
+ * (ColumnChunkFiller), not one native call per value; sorting, dictionary encoding, zstd and
+ * writing run on DuckDB's threads while the event loop serves other shards, which is why the sort
+ * is an ORDER BY and not an Array.sort.
  */
 export class ParquetEncoder {
-  private readonly idle: DuckDBConnection[];
-  private readonly waiting: ((connection: DuckDBConnection) => void)[] = [];
+  private readonly idle: Lane[];
+  private readonly waiting: ((lane: Lane) => void)[] = [];
   /** `encode` calls under way or waiting for a connection; `close` waits for them. */
   private pending = 0;
   private drained: (() => void) | undefined;
@@ -98,10 +53,10 @@ export class ParquetEncoder {
 
   private constructor(
     private readonly instance: DuckDBInstance,
-    connections: DuckDBConnection[],
+    lanes: Lane[],
     private readonly workDir: string,
   ) {
-    this.idle = connections;
+    this.idle = lanes;
   }
 
   static async create(options: { connections?: number } = {}): Promise<ParquetEncoder> {
@@ -112,9 +67,11 @@ export class ParquetEncoder {
     const workDir = await mkdtemp(join(tmpdir(), 'shardline-encode-'));
     try {
       const instance = await DuckDBInstance.create(':memory:');
-      const connections: DuckDBConnection[] = [];
-      for (let i = 0; i < count; i++) connections.push(await instance.connect());
-      return new ParquetEncoder(instance, connections, workDir);
+      const lanes: Lane[] = [];
+      for (let i = 0; i < count; i++) {
+        lanes.push({ connection: await instance.connect(), filler: new ColumnChunkFiller() });
+      }
+      return new ParquetEncoder(instance, lanes, workDir);
     } catch (cause) {
       await rm(workDir, { recursive: true, force: true });
       throw new EncodeError(
@@ -130,14 +87,13 @@ export class ParquetEncoder {
     }
     this.pending++;
     try {
-      const connection =
-        this.idle.pop() ?? (await new Promise<DuckDBConnection>((r) => this.waiting.push(r)));
+      const lane = this.idle.pop() ?? (await new Promise<Lane>((r) => this.waiting.push(r)));
       try {
-        return await this.encodeNow(connection, rows);
+        return await this.encodeNow(lane, rows);
       } finally {
         const next = this.waiting.shift();
-        if (next) next(connection);
-        else this.idle.push(connection);
+        if (next) next(lane);
+        else this.idle.push(lane);
       }
     } finally {
       if (--this.pending === 0) this.drained?.();
@@ -149,18 +105,18 @@ export class ParquetEncoder {
     this.closed = true;
     // Calls already made still run; only new calls are refused.
     if (this.pending > 0) await new Promise<void>((r) => (this.drained = r));
-    for (const connection of this.idle) connection.closeSync();
+    for (const { connection } of this.idle) connection.closeSync();
     this.instance.closeSync();
     await rm(this.workDir, { recursive: true, force: true });
   }
 
-  private async encodeNow(connection: DuckDBConnection, rows: readonly RequestRow[]): Promise<Uint8Array> {
+  private async encodeNow({ connection, filler }: Lane, rows: readonly RequestRow[]): Promise<Uint8Array> {
     const file = join(this.workDir, `${this.files++}.parquet`);
     try {
       await connection.run(`CREATE OR REPLACE TEMP TABLE ${STAGING} (${duckdbColumnsDdl()})`);
       const appender = await connection.createAppender(STAGING);
       try {
-        appendRows(appender, rows);
+        filler.append(appender, rows);
         appender.closeSync();
       } catch (cause) {
         try {
