@@ -8,7 +8,10 @@ import { type ConsumeConfig, loadConsumeConfig, parseConsumeConfig } from './con
 export interface LakeContextOptions {
   /** `shardline dev` state directory: lake `<dir>/lake`, warehouse `<dir>/warehouse.duckdb`. */
   readonly dir: string;
-  /** A `shardline consume` config: its stream, lake, pipeline settings and warehouse. Wins over `dir`. */
+  /**
+   * A `shardline consume` config: its stream, lake, pipeline settings and warehouse. Wins over
+   * `dir`; without it, `$SHARDLINE_CONFIG` (the JSON itself, as in the container) does.
+   */
   readonly config?: string;
 }
 
@@ -31,10 +34,19 @@ const devConfig = (dir: string): ConsumeConfig =>
     'dev settings',
   );
 
+/** Where a container's config is when no file is given (as for `shardline consume`). */
+const CONFIG_ENV = 'SHARDLINE_CONFIG';
+
 export const lakeContext = (o: LakeContextOptions): LakeContext => {
-  const config = o.config !== undefined ? loadConsumeConfig(o.config) : devConfig(o.dir);
+  const fromEnv = o.config === undefined ? process.env[CONFIG_ENV] : undefined;
+  const config =
+    o.config !== undefined
+      ? loadConsumeConfig(o.config)
+      : fromEnv !== undefined && fromEnv.trim() !== ''
+        ? parseConsumeConfig(JSON.parse(fromEnv), CONFIG_ENV)
+        : devConfig(o.dir);
   const warehouseFile =
-    config.warehouse.type === 'duckdb' && (o.config !== undefined || existsSync(config.warehouse.file))
+    config.warehouse.type === 'duckdb' && existsSync(config.warehouse.file)
       ? config.warehouse.file
       : undefined;
   return { config, store: createObjectStore(config.lake), warehouseFile };
