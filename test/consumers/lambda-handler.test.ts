@@ -67,7 +67,7 @@ class FlakyStore implements ObjectStore {
 const line = (id: string, at: Date): string =>
   `${JSON.stringify({ timestamp: at.toISOString(), request_id: id, project_id: 'lambda', method: 'GET', path: `/items/${id}`, status: 200, latency_ms: 3 })}\n`;
 
-/** 40 records for one shard: a malformed line in every batch of ten, so each batch puts two objects. */
+/** 40 records for one shard: a malformed line in every batch of ten, so each batch puts three objects (with the raw archive). */
 const shardLines = (shard: string, base: Date): { lines: string[]; validIds: string[] } => {
   const lines: string[] = [];
   const validIds: string[] = [];
@@ -149,11 +149,11 @@ describe('Lambda consumer: Kinesis events to the lake, retried as Lambda retries
     const newHandler = () => createKinesisHandler({ config, store, deadlineMarginMs: 1_500 });
     const seq = (records: _Record[], i: number) => records[i]!.SequenceNumber!;
 
-    // Act 1, shard A, one warm container: landing fails after 3 puts (batch 1 whole, batch 2's
-    // Parquet but not its dead letters); Lambda retries from the reported record, with records
+    // Act 1, shard A, one warm container: landing fails after 4 puts (batch 1 whole: Parquet,
+    // dead letters, raw archive; batch 2's Parquet but not its dead letters); Lambda retries from the reported record, with records
     // that arrived since; then redelivers a batch that had landed (at-least-once).
     const warm = newHandler();
-    store.failAfter(3);
+    store.failAfter(4);
     const failed = await warm(
       kinesisEventFactory(shardA!, recordsA.slice(0, 30)),
       lambdaContextFactory(REMAINING_MS),
@@ -162,7 +162,7 @@ describe('Lambda consumer: Kinesis events to the lake, retried as Lambda retries
     const retried = await warm(kinesisEventFactory(shardA!, recordsA.slice(10)), lambdaContextFactory());
     const landedBefore = store.keys.length;
     const redeliveredKeys = new Set(store.keys);
-    const bytesBefore = await Promise.all(store.keys.slice(-2).map((k) => readFile(lake.pathOf(k))));
+    const bytesBefore = await Promise.all(store.keys.slice(-3).map((k) => readFile(lake.pathOf(k))));
     const redelivered = await warm(kinesisEventFactory(shardA!, recordsA.slice(30)), lambdaContextFactory());
     const redeliveryKeys = store.keys.slice(landedBefore);
     const bytesAfter = await Promise.all(redeliveryKeys.map((k) => readFile(lake.pathOf(k))));
@@ -172,7 +172,7 @@ describe('Lambda consumer: Kinesis events to the lake, retried as Lambda retries
     // bisects the whole batch and a fresh container retries both halves, which start and end
     // inside batches that landed before.
     const first = newHandler();
-    store.failAfter(3);
+    store.failAfter(4);
     const timedOut = await first(
       kinesisEventFactory(shardB!, recordsB.slice(0, 30)),
       lambdaContextFactory(REMAINING_MS),
@@ -213,7 +213,7 @@ describe('Lambda consumer: Kinesis events to the lake, retried as Lambda retries
     expect(timedOut).toEqual({ batchItemFailures: [{ itemIdentifier: seq(recordsB, 10) }] });
     expect(halves).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
     // A redelivered batch lands under the same keys with the same bytes: replaced, not added.
-    expect(redeliveryKeys).toHaveLength(2);
+    expect(redeliveryKeys).toHaveLength(3);
     expect(redeliveryKeys.every((k) => redeliveredKeys.has(k))).toBe(true);
     expect(bytesAfter).toEqual(bytesBefore);
     // The warehouse holds every valid request once; the lake held some twice.

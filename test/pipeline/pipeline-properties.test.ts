@@ -139,6 +139,8 @@ const runPipeline = async (
   for (const key of store.puts) {
     // The pipeline's own state (learned routes), not landed output.
     if (key.startsWith('_shardline/')) continue;
+    // The raw archive: the records themselves, not an outcome of them.
+    if (key.startsWith('raw/')) continue;
     const body = await store.get(key);
     objects.push({ key, body });
     if (key.endsWith('.parquet')) rows.push(...(await readRows(body)));
