@@ -16,6 +16,7 @@
  * time the JS thread was busy (event-loop utilization), the part that competes with the other stages.
  */
 import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
 import type { DecodedLog } from '../pipeline/decode/decode-record.ts';
