@@ -4,16 +4,20 @@
  * process, and prints one JSON line of figures last.
  *
  *   npm run bench:pipeline -- [--records 1000000] [--shards 4] [--batch 50000] [--geoip true|false]
+ *                             [--archive on|off|both]
  *
  * Records are spread over `--shards` shard processors fed concurrently, as the consumer feeds them,
  * so one shard's Parquet write (on DuckDB's threads) overlaps another's decoding and enrichment.
  * Generation is excluded from the timed figure (it is measured apart); landing is to memory, so
  * this measures the CPU cost of the pipeline, not a disk or network.
  *
+ * `--archive both` runs the same records twice, raw archive off then on (the default), and prints
+ * each run's line then a comparison: archive bytes per record and per row, and the throughput cost.
+ *
  * Then, unless `--baseline false`, DuckDB alone turns the same lines (regenerated into an NDJSON
- * file, not timed) into sorted zstd Parquet with `read_json` on 2 threads, no enrichment; the JSON
- * line then also gives `baselineRecordsPerSecond` and `ratioToBaseline`, the figure to quote on a
- * shared machine.
+ * file, not timed) into sorted zstd Parquet with `read_json` on 2 threads, no enrichment; the last
+ * line repeats the last run's figures with `baselineRecordsPerSecond` and `ratioToBaseline`, the
+ * figure to quote on a shared machine.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -22,6 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
+import { ARCHIVE_TABLE } from '../pipeline/archive/raw-archive.ts';
 import { BatchConfig, PipelineConfig } from '../pipeline/config.ts';
 import { PARQUET_ROW_GROUP_SIZE } from '../pipeline/encode/parquet-encoder.ts';
 import { MemoryStore } from '../pipeline/land/memory-store.ts';
@@ -35,6 +40,7 @@ const { values } = parseArgs({
     chunk: { type: 'string', default: '10000' },
     shards: { type: 'string', default: '4' },
     geoip: { type: 'string', default: 'true' },
+    archive: { type: 'string', default: 'on' },
     baseline: { type: 'string', default: 'true' },
   },
 });
@@ -43,71 +49,138 @@ const chunk = Number(values.chunk);
 /** Request time of the first generated log. */
 const START = Date.parse('2026-11-22T10:00:00Z');
 
-let peakRss = 0;
-const sampleRss = () => {
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
-};
-const rssTimer = setInterval(sampleRss, 50);
-
-// Keeps no bodies: the benchmark measures the pipeline, not a disk or its own memory.
-const store = new MemoryStore({ keepBodies: false });
-const config = PipelineConfig.parse({
-  batch: BatchConfig.parse({ maxRows: Number(values.batch), maxAgeMs: 15 * 60_000 }),
-  enrich: { geoIp: values.geoip !== 'false' },
-});
-const pipeline = await Pipeline.create(config, { store });
-const shardIds = Array.from(
-  { length: Number(values.shards) },
-  (_, i) => `shardId-${String(i).padStart(12, '0')}`,
-);
-const processors = shardIds.map((id) => pipeline.create(id));
-
-const logs = generateRequestLogs(total, {
-  seed: 42,
-  startTime: START,
-  ratePerSecond: 2_000,
-});
-const encoder = new TextEncoder();
-let generatedMs = 0;
-let pipelineMs = 0;
-let seq = 10n ** 20n;
-let sourceBytes = 0;
-
-for (let done = 0; done < total; ) {
-  const n = Math.min(chunk, total - done);
-  const g0 = performance.now();
-  const perShard: SourceRecord[][] = shardIds.map(() => []);
-  for (let i = 0; i < n; i++) {
-    const next = logs.next();
-    if (next.done) throw new Error('generator ended early');
-    const log = next.value;
-    const data = encoder.encode(toFluentBitLine(log, String(log.timestamp)));
-    sourceBytes += data.byteLength;
-    seq += 1n;
-    const shard = i % shardIds.length;
-    perShard[shard]!.push({
-      shardId: shardIds[shard]!,
-      sequenceNumber: seq.toString(),
-      partitionKey: 'bench',
-      // Arrivals follow the generated request times (2,000/s from START), as Kinesis sees them:
-      // a request time more than a day after its arrival is dead-lettered by validation.
-      arrivedAt: new Date(START + 1_000 + done + i),
-      data,
-    });
+/** Counts the raw archive's objects apart from the Parquet and dead letters. */
+class ArchiveCountingStore extends MemoryStore {
+  archivePuts = 0;
+  archiveBytes = 0;
+  constructor() {
+    // Keeps no bodies: the benchmark measures the pipeline, not a disk or its own memory.
+    super({ keepBodies: false });
   }
-  const p0 = performance.now();
-  generatedMs += p0 - g0;
-  await Promise.all(processors.map((p, shard) => p.processRecords(perShard[shard]!)));
-  pipelineMs += performance.now() - p0;
-  done += n;
-  sampleRss();
+  override async put(key: string, body: Uint8Array): Promise<void> {
+    if (key.startsWith(`${ARCHIVE_TABLE}/`)) {
+      this.archivePuts += 1;
+      this.archiveBytes += body.byteLength;
+    }
+    await super.put(key, body);
+  }
 }
-const f0 = performance.now();
-await Promise.all(processors.map((p) => p.shutdownRequested()));
-pipelineMs += performance.now() - f0;
-clearInterval(rssTimer);
-sampleRss();
-await pipeline.close();
+
+const run = async (archive: boolean) => {
+  let peakRss = 0;
+  const sampleRss = () => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  };
+  const rssTimer = setInterval(sampleRss, 50);
+
+  // Keeps no bodies: the benchmark measures the pipeline, not a disk or its own memory.
+  const store = new ArchiveCountingStore();
+  const config = PipelineConfig.parse({
+    batch: BatchConfig.parse({ maxRows: Number(values.batch), maxAgeMs: 15 * 60_000 }),
+    enrich: { geoIp: values.geoip !== 'false' },
+    archive: { enabled: archive },
+  });
+  const pipeline = await Pipeline.create(config, { store });
+  const shardIds = Array.from(
+    { length: Number(values.shards) },
+    (_, i) => `shardId-${String(i).padStart(12, '0')}`,
+  );
+  const processors = shardIds.map((id) => pipeline.create(id));
+
+  const logs = generateRequestLogs(total, {
+    seed: 42,
+    startTime: START,
+    ratePerSecond: 2_000,
+  });
+  const encoder = new TextEncoder();
+  let generatedMs = 0;
+  let pipelineMs = 0;
+  let seq = 10n ** 20n;
+  let sourceBytes = 0;
+
+  for (let done = 0; done < total; ) {
+    const n = Math.min(chunk, total - done);
+    const g0 = performance.now();
+    const perShard: SourceRecord[][] = shardIds.map(() => []);
+    for (let i = 0; i < n; i++) {
+      const next = logs.next();
+      if (next.done) throw new Error('generator ended early');
+      const log = next.value;
+      const data = encoder.encode(toFluentBitLine(log, String(log.timestamp)));
+      sourceBytes += data.byteLength;
+      seq += 1n;
+      const shard = i % shardIds.length;
+      perShard[shard]!.push({
+        shardId: shardIds[shard]!,
+        sequenceNumber: seq.toString(),
+        partitionKey: 'bench',
+        // Arrivals follow the generated request times (2,000/s from START), as Kinesis sees them:
+        // a request time more than a day after its arrival is dead-lettered by validation.
+        arrivedAt: new Date(START + 1_000 + done + i),
+        data,
+      });
+    }
+    const p0 = performance.now();
+    generatedMs += p0 - g0;
+    await Promise.all(processors.map((p, shard) => p.processRecords(perShard[shard]!)));
+    pipelineMs += performance.now() - p0;
+    done += n;
+    sampleRss();
+  }
+  const f0 = performance.now();
+  await Promise.all(processors.map((p) => p.shutdownRequested()));
+  pipelineMs += performance.now() - f0;
+  clearInterval(rssTimer);
+  sampleRss();
+  await pipeline.close();
+
+  const c = pipeline.counters;
+  const seconds = pipelineMs / 1000;
+  const figures = {
+    bench: 'pipeline',
+    records: c.records,
+    rows: c.landed,
+    deduplicated: c.deduplicated,
+    deadLettered: c.deadLettered,
+    seconds: Math.round(seconds * 100) / 100,
+    recordsPerSecond: Math.round(c.records / seconds),
+    inputMbPerSecond: Math.round((sourceBytes / 1e6 / seconds) * 10) / 10,
+    parquetFiles: store.puts.length - store.archivePuts,
+    parquetMb: Math.round(((store.bytes - store.archiveBytes) / 1e6) * 10) / 10,
+    bytesPerRow: Math.round((store.bytes - store.archiveBytes) / Math.max(1, c.landed)),
+    archive,
+    archiveMb: Math.round((store.archiveBytes / 1e6) * 10) / 10,
+    archiveBytesPerRecord: Math.round((store.archiveBytes / Math.max(1, c.records)) * 10) / 10,
+    generatorSecondsExcluded: Math.round(generatedMs / 10) / 100,
+    peakRssMb: Math.round(peakRss / 1e6),
+    geoIp: values.geoip !== 'false',
+    shards: shardIds.length,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    node: process.version,
+  };
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+  return figures;
+};
+
+const modes = values.archive === 'both' ? [false, true] : [values.archive !== 'off'];
+const runs = [];
+for (const archive of modes) runs.push(await run(archive));
+if (runs.length === 2) {
+  const [off, on] = runs as [Awaited<ReturnType<typeof run>>, Awaited<ReturnType<typeof run>>];
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'pipeline-archive',
+      recordsPerSecondOff: off.recordsPerSecond,
+      recordsPerSecondOn: on.recordsPerSecond,
+      throughputCostPercent: Math.round((1 - on.recordsPerSecond / off.recordsPerSecond) * 1000) / 10,
+      archiveBytesPerRecord: on.archiveBytesPerRecord,
+      sourceBytesPerRecord: Math.round((on.inputMbPerSecond * 1e6 * on.seconds) / on.records),
+      archiveToParquet: Math.round((on.archiveMb / Math.max(0.1, on.parquetMb)) * 100) / 100,
+      peakRssMbOff: off.peakRssMb,
+      peakRssMbOn: on.peakRssMb,
+    })}\n`,
+  );
+}
 
 /**
  * DuckDB alone on the same lines: `read_json` → ORDER BY (project_id, ts) → zstd Parquet in the
@@ -158,35 +231,15 @@ const baseline = async () => {
   }
 };
 
-const c = pipeline.counters;
-const seconds = pipelineMs / 1000;
-const recordsPerSecond = Math.round(c.records / seconds);
-const compared =
-  values.baseline === 'false'
-    ? {}
-    : await baseline().then((b) => ({
-        ...b,
-        ratioToBaseline: Math.round((recordsPerSecond / b.baselineRecordsPerSecond) * 1000) / 1000,
-      }));
-process.stdout.write(
-  `${JSON.stringify({
-    bench: 'pipeline',
-    records: c.records,
-    rows: c.landed,
-    deduplicated: c.deduplicated,
-    deadLettered: c.deadLettered,
-    seconds: Math.round(seconds * 100) / 100,
-    recordsPerSecond,
-    inputMbPerSecond: Math.round((sourceBytes / 1e6 / seconds) * 10) / 10,
-    parquetFiles: store.puts.length,
-    parquetMb: Math.round((store.bytes / 1e6) * 10) / 10,
-    bytesPerRow: Math.round(store.bytes / Math.max(1, c.landed)),
-    generatorSecondsExcluded: Math.round(generatedMs / 10) / 100,
-    peakRssMb: Math.round(peakRss / 1e6),
-    geoIp: values.geoip !== 'false',
-    shards: shardIds.length,
-    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
-    node: process.version,
-    ...compared,
-  })}\n`,
-);
+if (values.baseline !== 'false') {
+  const last = runs[runs.length - 1] as Awaited<ReturnType<typeof run>>;
+  const b = await baseline();
+  process.stdout.write(
+    `${JSON.stringify({
+      ...last,
+      ...b,
+      ratioToBaseline: Math.round((last.recordsPerSecond / b.baselineRecordsPerSecond) * 1000) / 1000,
+      loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    })}\n`,
+  );
+}
