@@ -63,6 +63,8 @@ data "aws_iam_policy_document" "consumer" {
     resources = [
       "${aws_s3_bucket.lake.arn}/${local.requests_prefix}*",
       "${aws_s3_bucket.lake.arn}/${local.dead_letters_prefix}*",
+      # A batch is landed only when its raw archive object is stored too (archive.enabled).
+      "${aws_s3_bucket.lake.arn}/${local.raw_prefix}*",
     ]
   }
 
@@ -88,6 +90,8 @@ data "aws_iam_policy_document" "consumer" {
         "${local.dead_letters_prefix}*",
         local.state_prefix,
         "${local.state_prefix}*",
+        local.raw_prefix,
+        "${local.raw_prefix}*",
       ]
     }
   }
@@ -293,14 +297,18 @@ data "aws_iam_policy_document" "singlestore" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = [local.requests_prefix, "${local.requests_prefix}*"]
+      values   = [local.requests_prefix, "${local.requests_prefix}*", local.replays_prefix, "${local.replays_prefix}*"]
     }
   }
 
+  # The live pipeline reads requests/; the backfill pipeline reads replayed rows (schemas/README.md).
   statement {
-    sid       = "ReadParquet"
-    actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.lake.arn}/${local.requests_prefix}*"]
+    sid     = "ReadParquet"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.lake.arn}/${local.requests_prefix}*",
+      "${aws_s3_bucket.lake.arn}/${local.replays_prefix}*",
+    ]
   }
 
   dynamic "statement" {

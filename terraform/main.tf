@@ -22,6 +22,9 @@ locals {
   # The lake's folders: what the consumer writes and what SingleStore reads.
   requests_prefix     = "${var.lake_prefix}requests/"
   dead_letters_prefix = "${var.lake_prefix}dead_letters/"
+  # The raw archive (each batch's original records, for replays) and replayed rows (backfills).
+  raw_prefix     = "${var.lake_prefix}raw/"
+  replays_prefix = "${var.lake_prefix}replays/requests/"
   # The pipeline's own state in the lake: learned routes per worker (pipeline/enrich/routes/).
   state_prefix = "${var.lake_prefix}_shardline/"
 

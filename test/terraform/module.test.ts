@@ -189,6 +189,12 @@ describe('terraform module: security', () => {
     expect(strings(bySid.LandObjects?.resources)).toEqual([
       '${aws_s3_bucket.lake.arn}/${local.requests_prefix}*',
       '${aws_s3_bucket.lake.arn}/${local.dead_letters_prefix}*',
+      '${aws_s3_bucket.lake.arn}/${local.raw_prefix}*',
+    ]);
+    // Learned routes are the only objects it reads back.
+    expect(strings(bySid.PipelineState?.actions).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(strings(bySid.PipelineState?.resources)).toEqual([
+      '${aws_s3_bucket.lake.arn}/${local.state_prefix}*',
     ]);
     const list = bySid.ListLakeFolders;
     expect(strings(list?.actions)).toEqual(['s3:ListBucket']);
@@ -211,16 +217,19 @@ describe('terraform module: security', () => {
     ]);
   });
 
-  it('lets SingleStore read only the Parquet folder, from its principal, with the external id', () => {
+  it('lets SingleStore read only the Parquet folders (live and replayed), from its principal, with the external id', () => {
     const statements = allows(policy('singlestore'));
     const actions = statements.flatMap((s) => strings(s.actions));
     expect(actions).toEqual(['s3:ListBucket', 's3:GetObject', 'kms:Decrypt']);
     expect(strings(statements[1]?.resources)).toEqual([
       '${aws_s3_bucket.lake.arn}/${local.requests_prefix}*',
+      '${aws_s3_bucket.lake.arn}/${local.replays_prefix}*',
     ]);
     expect(strings(blocks(statements[0], 'condition')[0]?.values)).toEqual([
       '${local.requests_prefix}',
       '${local.requests_prefix}*',
+      '${local.replays_prefix}',
+      '${local.replays_prefix}*',
     ]);
     const [trust] = policy('singlestore_trust');
     expect(blocks(trust, 'condition')[0]?.variable).toBe('sts:ExternalId');
