@@ -89,7 +89,12 @@ export const warehouseFigures = async (file: string): Promise<Record<string, unk
 export const sink = () => {
   let text = '';
   return {
-    stream: { write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WritableStream,
+    stream: {
+      write: (chunk: string) => {
+        text += chunk;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
     text: () => text,
     /** The JSON summary a command prints as its last line. */
     last: () => JSON.parse(text.trim().split('\n').at(-1)!) as Record<string, unknown>,

@@ -86,7 +86,8 @@ export function openApiFromEndpoints(
   const sorted = [...endpoints].sort((a, b) => a.template.localeCompare(b.template));
   for (const e of sorted) {
     const { path, names } = nameParameters(e.template);
-    const item = (paths[path] ??= {});
+    paths[path] ??= {};
+    const item = paths[path];
     for (const [method, count] of Object.entries(e.methods)) {
       const m = method.toLowerCase();
       if (!(METHODS as readonly string[]).includes(m) || item[m] !== undefined) continue;
