@@ -196,6 +196,8 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       shard_id: ctx.shardId,
       sequence_number: ctx.sequenceNumber,
       sub_sequence: ctx.subSequence,
+      // Live ingestion; a replay sets its own run id (every row keeps the same shape either way).
+      generation: 0,
     };
   };
 }
