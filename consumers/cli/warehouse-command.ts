@@ -4,6 +4,11 @@ import { ConfigError } from '../../pipeline/errors.ts';
 import { createMigrationsTable, MIGRATIONS, MIGRATIONS_TABLE } from '../../schemas/singlestore/migrations.ts';
 import { PipelineConfig } from '../../schemas/singlestore/pipeline-config.ts';
 import {
+  createApplyReplayProcedureSql,
+  createReplaysPipelineSql,
+  replaysPipelineName,
+} from '../../schemas/singlestore/replays-pipeline.ts';
+import {
   createRequestsPipelineSql,
   credentialsJson,
   sqlString,
@@ -54,13 +59,32 @@ const init = async (db: SingleStoreSession, config: PipelineConfig, out: (line: 
     );
     out(`migration ${m.version} applied: ${m.name}`);
   }
-  await db.exec(createRequestsPipelineSql(config, credentialsJson(config.credentials)));
-  const [state] = await rows(db, STATE_SQL, [config.name]);
-  if (String(state?.state ?? '').toLowerCase() !== 'running') {
-    await db.exec(`START PIPELINE \`${config.name}\``);
-    out(`pipeline ${config.name} started`);
+  const credentials = credentialsJson(config.credentials);
+  // The replay procedure is CREATE OR REPLACE: re-created on every init, so a warehouse whose
+  // migration 2 created an older version gets today's (idempotent, like the rest of init).
+  try {
+    await db.exec(createApplyReplayProcedureSql());
+  } catch (error) {
+    // Not verified live: whether a procedure a running pipeline loads into can be replaced.
+    out(
+      `procedure not replaced (${(error as Error).message}); the one migration 2 created stays: STOP PIPELINE, run init, START PIPELINE to update it`,
+    );
   }
-  out(`warehouse ready: ${MIGRATIONS.length} migration(s), pipeline ${config.name} running`);
+  const replays = replaysPipelineName(config.name);
+  for (const [name, sql] of [
+    [config.name, createRequestsPipelineSql(config, credentials)],
+    [replays, createReplaysPipelineSql(config, credentials)],
+  ] as const) {
+    await db.exec(sql);
+    const [state] = await rows(db, STATE_SQL, [name]);
+    if (String(state?.state ?? '').toLowerCase() !== 'running') {
+      await db.exec(`START PIPELINE \`${name}\``);
+      out(`pipeline ${name} started`);
+    }
+  }
+  out(
+    `warehouse ready: ${MIGRATIONS.length} migration(s), pipelines ${config.name} (live) and ${replays} (replayed rows) running`,
+  );
 };
 
 /*
@@ -128,8 +152,18 @@ export const runWarehouseCommand = async (
           out(`no pipeline ${options.pipeline} in this database; run shardline warehouse init`);
           return 1;
         }
-        out(formatRows([row], options.format));
-        return row.skipped === 0 ? 0 : 1;
+        const replays = await status(db, replaysPipelineName(options.pipeline));
+        const found = replays === undefined ? [row] : [row, replays];
+        // JSON: one line per pipeline, the live one first.
+        if (options.format === 'json') for (const r of found) out(formatRows([r], 'json'));
+        else out(formatRows(found, options.format));
+        if (replays === undefined) {
+          out(
+            `no pipeline ${replaysPipelineName(options.pipeline)}: replayed rows do not reach SingleStore; run shardline warehouse init`,
+          );
+          return 1;
+        }
+        return found.every((r) => r.skipped === 0) ? 0 : 1;
       }
       case 'pause':
         await db.exec(`STOP PIPELINE ${identifier(options.pipeline)}`);

@@ -9,29 +9,38 @@ export const APPLY_REPLAY_PROCEDURE = 'shardline_apply_replay';
 /** Lake prefix of replayed rows: `replays/requests/g=<generation>/dt=…/hr=…/<batch>.parquet`. */
 export const REPLAYS_PREFIX = LAKE.replays;
 
+/** The replays pipeline's name: the live pipeline's, with `_replays`. */
+export const replaysPipelineName = (pipeline: string): string => `${pipeline}_replays`;
+
 const q = (name: string) => `\`${name}\``;
 
 /*
  * Replayed rows replace the rows they re-derive; resends do not (schemas/README.md, "Backfills").
  *
- * `ON DUPLICATE KEY UPDATE` on the unique key (project_id, request_id, ts): the first assignment
- * moves `generation` only when the incoming row is of a newer generation AND differs in a derived
- * column (a replay that re-derives the same values leaves the row, and its generation, alone, as
- * the embedded warehouse does); every later assignment takes the incoming value only when
- * `generation` now equals the incoming one. MySQL evaluates the assignments left to right, each
- * seeing the ones before; SingleStore documents the same clause (performing upserts), which may not
- * update key columns of a columnstore table: none of these is one.
+ * The decision is made in the SELECT, never in the assignments: a batch row goes in only when no
+ * row has its key yet (`r.request_id IS NULL`), or when it is of a newer generation AND differs in
+ * a derived column (a replay that re-derives the same values leaves the row, and its generation,
+ * alone, as the embedded warehouse does). Within the batch, only the newest generation of each
+ * key is kept (`ROW_NUMBER()`, ties broken as the lake's `requests_latest` view does), so two
+ * replays loaded in one batch cannot apply in the wrong order. Every row that reaches `ON
+ * DUPLICATE KEY UPDATE` must replace the stored one, so each non-key column is set to
+ * `VALUES(col)` unconditionally: nothing depends on the order in which the assignments are
+ * evaluated (left to right in MySQL; not documented by SingleStore). No key column is assigned,
+ * as columnstore upserts require.
  * https://docs.singlestore.com/cloud/query-data/advanced-query-topics/performing-upserts/
  * https://docs.singlestore.com/cloud/reference/sql-reference/pipelines-commands/create-pipeline-into-procedure/
+ * https://docs.singlestore.com/cloud/reference/sql-reference/procedural-sql-reference/query/
  */
 export const createApplyReplayProcedureSql = (): string => {
   const fields = REQUEST_COLUMNS.map((c) => `  ${q(c.name)} ${singlestoreType(c)}`).join(',\n');
   const columns = REQUEST_COLUMNS.map((c) => q(c.name)).join(', ');
-  const differs = DERIVED_COLUMNS.map((c) => `${q(c.name)} <=> VALUES(${q(c.name)})`).join('\n      AND ');
+  const bColumns = REQUEST_COLUMNS.map((c) => `b.${q(c.name)}`).join(', ');
+  const keyJoin = REQUEST_KEY_COLUMNS.map((k) => `r.${q(k)} = b.${q(k)}`).join(' AND ');
+  const partition = REQUEST_KEY_COLUMNS.map(q).join(', ');
+  const same = DERIVED_COLUMNS.map((c) => `b.${q(c.name)} <=> r.${q(c.name)}`).join('\n      AND ');
   const keys = new Set<string>(REQUEST_KEY_COLUMNS);
-  const rest = REQUEST_COLUMNS.filter((c) => !keys.has(c.name) && c.name !== 'generation').map(
-    (c) =>
-      `    ${q(c.name)} = IF(${q('generation')} = VALUES(${q('generation')}), VALUES(${q(c.name)}), ${q(c.name)})`,
+  const assignments = REQUEST_COLUMNS.filter((c) => !keys.has(c.name)).map(
+    (c) => `    ${q(c.name)} = VALUES(${q(c.name)})`,
   );
   return [
     `CREATE OR REPLACE PROCEDURE ${q(APPLY_REPLAY_PROCEDURE)}(batch QUERY(`,
@@ -39,10 +48,16 @@ export const createApplyReplayProcedureSql = (): string => {
     ')) AS',
     'BEGIN',
     `  INSERT INTO ${q(REQUESTS_TABLE)} (${columns})`,
-    `  SELECT ${columns} FROM batch`,
+    `  SELECT ${bColumns}`,
+    `  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${partition}`,
+    `          ORDER BY ${q('generation')} DESC, ${q('ingest_ts')}, ${q('sequence_number')}, ${q('sub_sequence')}) AS ${q('_newest')}`,
+    '        FROM batch) b',
+    `  LEFT JOIN ${q(REQUESTS_TABLE)} r ON ${keyJoin}`,
+    `  WHERE b.${q('_newest')} = 1`,
+    `    AND (r.${q('request_id')} IS NULL`,
+    `      OR (b.${q('generation')} > r.${q('generation')} AND NOT (${same})))`,
     '  ON DUPLICATE KEY UPDATE',
-    `    ${q('generation')} = IF(VALUES(${q('generation')}) > ${q('generation')} AND NOT (${differs}), VALUES(${q('generation')}), ${q('generation')}),`,
-    rest.join(',\n'),
+    assignments.join(',\n'),
     ';',
     'END',
   ].join('\n');
@@ -58,7 +73,7 @@ export const createReplaysPipelineSql = (config: PipelineConfig, credentials: st
   if (config.endpoint !== undefined) s3Config.endpoint_url = config.endpoint;
   const { mapping, sets } = pipelineMappingSql(REQUEST_COLUMNS);
   return [
-    `CREATE PIPELINE IF NOT EXISTS \`${config.name}_replays\` AS`,
+    `CREATE PIPELINE IF NOT EXISTS ${q(replaysPipelineName(config.name))} AS`,
     `LOAD DATA S3 ${sqlString(`${config.bucket}/${config.prefix}${REPLAYS_PREFIX}`)}`,
     `CONFIG ${sqlString(JSON.stringify(s3Config))}`,
     `CREDENTIALS ${sqlString(credentials)}`,

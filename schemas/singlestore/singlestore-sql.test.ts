@@ -54,13 +54,20 @@ describe('SingleStore DDL and pipeline SQL', () => {
     expect(sql).toContain('INTO PROCEDURE `shardline_apply_replay`');
     expect(sql).toContain('  `generation` <- `generation`');
     expect(sql).not.toContain('SKIP DUPLICATE KEY ERRORS');
-    // `generation` is assigned first: every later assignment tests whether it moved.
-    const assignments = procedure.slice(procedure.indexOf('ON DUPLICATE KEY UPDATE'));
-    expect(assignments.indexOf('`generation` = IF(VALUES(`generation`) > `generation`')).toBeGreaterThan(0);
-    expect(assignments).toContain(
-      '`status` = IF(`generation` = VALUES(`generation`), VALUES(`status`), `status`)',
+    // The SELECT decides; the assignments do not depend on their evaluation order.
+    expect(procedure).toContain('LEFT JOIN `requests` r ON r.`project_id` = b.`project_id`');
+    expect(procedure).toMatch(
+      /WHERE b\.`_newest` = 1\s+AND \(r\.`request_id` IS NULL\s+OR \(b\.`generation` > r\.`generation` AND NOT \(/,
     );
-    expect(assignments).not.toMatch(/`(project_id|request_id|ts)` = IF/);
+    expect(procedure).toContain('b.`status` <=> r.`status`');
+    expect(procedure).toMatch(/PARTITION BY `project_id`, `request_id`, `ts`\s+ORDER BY `generation` DESC/);
+    const assignments = procedure
+      .slice(procedure.indexOf('ON DUPLICATE KEY UPDATE'))
+      .split('\n')
+      .slice(1, -2);
+    expect(assignments.length).toBe(REQUEST_COLUMNS.length - 3);
+    for (const line of assignments) expect(line).toMatch(/^ {4}`(\w+)` = VALUES\(`\1`\),?$/);
+    expect(assignments.join('\n')).not.toMatch(/IF\(|`(project_id|request_id|ts)` =/);
   });
 
   it('reads keys for `env` credentials from the environment, and names the variables when they are missing', () => {

@@ -89,65 +89,72 @@ CREATE OR REPLACE PROCEDURE `shardline_apply_replay`(batch QUERY(
 )) AS
 BEGIN
   INSERT INTO `requests` (`ts`, `project_id`, `request_id`, `method`, `host`, `path`, `query`, `endpoint`, `status`, `status_class`, `is_error`, `latency_ms`, `bytes_in`, `bytes_out`, `client_ip`, `country`, `city`, `user_agent`, `browser`, `browser_version`, `os`, `device_type`, `is_bot`, `headers`, `request_body`, `response_body`, `redacted`, `protocol`, `service`, `environment`, `ingest_ts`, `shard_id`, `sequence_number`, `sub_sequence`, `generation`)
-  SELECT `ts`, `project_id`, `request_id`, `method`, `host`, `path`, `query`, `endpoint`, `status`, `status_class`, `is_error`, `latency_ms`, `bytes_in`, `bytes_out`, `client_ip`, `country`, `city`, `user_agent`, `browser`, `browser_version`, `os`, `device_type`, `is_bot`, `headers`, `request_body`, `response_body`, `redacted`, `protocol`, `service`, `environment`, `ingest_ts`, `shard_id`, `sequence_number`, `sub_sequence`, `generation` FROM batch
+  SELECT b.`ts`, b.`project_id`, b.`request_id`, b.`method`, b.`host`, b.`path`, b.`query`, b.`endpoint`, b.`status`, b.`status_class`, b.`is_error`, b.`latency_ms`, b.`bytes_in`, b.`bytes_out`, b.`client_ip`, b.`country`, b.`city`, b.`user_agent`, b.`browser`, b.`browser_version`, b.`os`, b.`device_type`, b.`is_bot`, b.`headers`, b.`request_body`, b.`response_body`, b.`redacted`, b.`protocol`, b.`service`, b.`environment`, b.`ingest_ts`, b.`shard_id`, b.`sequence_number`, b.`sub_sequence`, b.`generation`
+  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY `project_id`, `request_id`, `ts`
+          ORDER BY `generation` DESC, `ingest_ts`, `sequence_number`, `sub_sequence`) AS `_newest`
+        FROM batch) b
+  LEFT JOIN `requests` r ON r.`project_id` = b.`project_id` AND r.`request_id` = b.`request_id` AND r.`ts` = b.`ts`
+  WHERE b.`_newest` = 1
+    AND (r.`request_id` IS NULL
+      OR (b.`generation` > r.`generation` AND NOT (b.`method` <=> r.`method`
+      AND b.`host` <=> r.`host`
+      AND b.`path` <=> r.`path`
+      AND b.`query` <=> r.`query`
+      AND b.`endpoint` <=> r.`endpoint`
+      AND b.`status` <=> r.`status`
+      AND b.`status_class` <=> r.`status_class`
+      AND b.`is_error` <=> r.`is_error`
+      AND b.`latency_ms` <=> r.`latency_ms`
+      AND b.`bytes_in` <=> r.`bytes_in`
+      AND b.`bytes_out` <=> r.`bytes_out`
+      AND b.`client_ip` <=> r.`client_ip`
+      AND b.`country` <=> r.`country`
+      AND b.`city` <=> r.`city`
+      AND b.`user_agent` <=> r.`user_agent`
+      AND b.`browser` <=> r.`browser`
+      AND b.`browser_version` <=> r.`browser_version`
+      AND b.`os` <=> r.`os`
+      AND b.`device_type` <=> r.`device_type`
+      AND b.`is_bot` <=> r.`is_bot`
+      AND b.`headers` <=> r.`headers`
+      AND b.`request_body` <=> r.`request_body`
+      AND b.`response_body` <=> r.`response_body`
+      AND b.`redacted` <=> r.`redacted`
+      AND b.`protocol` <=> r.`protocol`
+      AND b.`service` <=> r.`service`
+      AND b.`environment` <=> r.`environment`)))
   ON DUPLICATE KEY UPDATE
-    `generation` = IF(VALUES(`generation`) > `generation` AND NOT (`method` <=> VALUES(`method`)
-      AND `host` <=> VALUES(`host`)
-      AND `path` <=> VALUES(`path`)
-      AND `query` <=> VALUES(`query`)
-      AND `endpoint` <=> VALUES(`endpoint`)
-      AND `status` <=> VALUES(`status`)
-      AND `status_class` <=> VALUES(`status_class`)
-      AND `is_error` <=> VALUES(`is_error`)
-      AND `latency_ms` <=> VALUES(`latency_ms`)
-      AND `bytes_in` <=> VALUES(`bytes_in`)
-      AND `bytes_out` <=> VALUES(`bytes_out`)
-      AND `client_ip` <=> VALUES(`client_ip`)
-      AND `country` <=> VALUES(`country`)
-      AND `city` <=> VALUES(`city`)
-      AND `user_agent` <=> VALUES(`user_agent`)
-      AND `browser` <=> VALUES(`browser`)
-      AND `browser_version` <=> VALUES(`browser_version`)
-      AND `os` <=> VALUES(`os`)
-      AND `device_type` <=> VALUES(`device_type`)
-      AND `is_bot` <=> VALUES(`is_bot`)
-      AND `headers` <=> VALUES(`headers`)
-      AND `request_body` <=> VALUES(`request_body`)
-      AND `response_body` <=> VALUES(`response_body`)
-      AND `redacted` <=> VALUES(`redacted`)
-      AND `protocol` <=> VALUES(`protocol`)
-      AND `service` <=> VALUES(`service`)
-      AND `environment` <=> VALUES(`environment`)), VALUES(`generation`), `generation`),
-    `method` = IF(`generation` = VALUES(`generation`), VALUES(`method`), `method`),
-    `host` = IF(`generation` = VALUES(`generation`), VALUES(`host`), `host`),
-    `path` = IF(`generation` = VALUES(`generation`), VALUES(`path`), `path`),
-    `query` = IF(`generation` = VALUES(`generation`), VALUES(`query`), `query`),
-    `endpoint` = IF(`generation` = VALUES(`generation`), VALUES(`endpoint`), `endpoint`),
-    `status` = IF(`generation` = VALUES(`generation`), VALUES(`status`), `status`),
-    `status_class` = IF(`generation` = VALUES(`generation`), VALUES(`status_class`), `status_class`),
-    `is_error` = IF(`generation` = VALUES(`generation`), VALUES(`is_error`), `is_error`),
-    `latency_ms` = IF(`generation` = VALUES(`generation`), VALUES(`latency_ms`), `latency_ms`),
-    `bytes_in` = IF(`generation` = VALUES(`generation`), VALUES(`bytes_in`), `bytes_in`),
-    `bytes_out` = IF(`generation` = VALUES(`generation`), VALUES(`bytes_out`), `bytes_out`),
-    `client_ip` = IF(`generation` = VALUES(`generation`), VALUES(`client_ip`), `client_ip`),
-    `country` = IF(`generation` = VALUES(`generation`), VALUES(`country`), `country`),
-    `city` = IF(`generation` = VALUES(`generation`), VALUES(`city`), `city`),
-    `user_agent` = IF(`generation` = VALUES(`generation`), VALUES(`user_agent`), `user_agent`),
-    `browser` = IF(`generation` = VALUES(`generation`), VALUES(`browser`), `browser`),
-    `browser_version` = IF(`generation` = VALUES(`generation`), VALUES(`browser_version`), `browser_version`),
-    `os` = IF(`generation` = VALUES(`generation`), VALUES(`os`), `os`),
-    `device_type` = IF(`generation` = VALUES(`generation`), VALUES(`device_type`), `device_type`),
-    `is_bot` = IF(`generation` = VALUES(`generation`), VALUES(`is_bot`), `is_bot`),
-    `headers` = IF(`generation` = VALUES(`generation`), VALUES(`headers`), `headers`),
-    `request_body` = IF(`generation` = VALUES(`generation`), VALUES(`request_body`), `request_body`),
-    `response_body` = IF(`generation` = VALUES(`generation`), VALUES(`response_body`), `response_body`),
-    `redacted` = IF(`generation` = VALUES(`generation`), VALUES(`redacted`), `redacted`),
-    `protocol` = IF(`generation` = VALUES(`generation`), VALUES(`protocol`), `protocol`),
-    `service` = IF(`generation` = VALUES(`generation`), VALUES(`service`), `service`),
-    `environment` = IF(`generation` = VALUES(`generation`), VALUES(`environment`), `environment`),
-    `ingest_ts` = IF(`generation` = VALUES(`generation`), VALUES(`ingest_ts`), `ingest_ts`),
-    `shard_id` = IF(`generation` = VALUES(`generation`), VALUES(`shard_id`), `shard_id`),
-    `sequence_number` = IF(`generation` = VALUES(`generation`), VALUES(`sequence_number`), `sequence_number`),
-    `sub_sequence` = IF(`generation` = VALUES(`generation`), VALUES(`sub_sequence`), `sub_sequence`)
+    `method` = VALUES(`method`),
+    `host` = VALUES(`host`),
+    `path` = VALUES(`path`),
+    `query` = VALUES(`query`),
+    `endpoint` = VALUES(`endpoint`),
+    `status` = VALUES(`status`),
+    `status_class` = VALUES(`status_class`),
+    `is_error` = VALUES(`is_error`),
+    `latency_ms` = VALUES(`latency_ms`),
+    `bytes_in` = VALUES(`bytes_in`),
+    `bytes_out` = VALUES(`bytes_out`),
+    `client_ip` = VALUES(`client_ip`),
+    `country` = VALUES(`country`),
+    `city` = VALUES(`city`),
+    `user_agent` = VALUES(`user_agent`),
+    `browser` = VALUES(`browser`),
+    `browser_version` = VALUES(`browser_version`),
+    `os` = VALUES(`os`),
+    `device_type` = VALUES(`device_type`),
+    `is_bot` = VALUES(`is_bot`),
+    `headers` = VALUES(`headers`),
+    `request_body` = VALUES(`request_body`),
+    `response_body` = VALUES(`response_body`),
+    `redacted` = VALUES(`redacted`),
+    `protocol` = VALUES(`protocol`),
+    `service` = VALUES(`service`),
+    `environment` = VALUES(`environment`),
+    `ingest_ts` = VALUES(`ingest_ts`),
+    `shard_id` = VALUES(`shard_id`),
+    `sequence_number` = VALUES(`sequence_number`),
+    `sub_sequence` = VALUES(`sub_sequence`),
+    `generation` = VALUES(`generation`)
 ;
 END;
