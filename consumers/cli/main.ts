@@ -450,7 +450,7 @@ dataLake(
   program
     .command('compact')
     .description(
-      'Merge closed hours of small Parquet files into few large ones (sorted, same schema); no reader sees a row twice or misses one.',
+      'Merge closed hours of small Parquet files into few large ones (sorted, same schema); no reader of the documented requests_latest view or of a warehouse sees a row twice or misses one (raw readers of requests/ may see both until the merged files are deleted).',
     )
     .option(
       '--closed-for <minutes>',
@@ -461,10 +461,23 @@ dataLake(
     .option('--max-rows <n>', 'rows per compacted file', int('--max-rows', 1), 1_000_000)
     .option('--hour <prefix>', 'only this hour, e.g. requests/dt=2026-11-22/hr=10/')
     .option('--all', 'every hour, open ones too (a lake nothing lands in any more, e.g. after `dev --exit`)')
+    .option(
+      '--delete-after <minutes>',
+      "delete merged files this long past the hour's close (default 60; 0 with --all); ignored when a SingleStore pipeline is checked",
+      int('--delete-after', 0),
+    )
+    .option(
+      '--singlestore-pipeline <name>',
+      'delete only merged files this pipeline shows as Loaded (default shardline_requests when the config has no embedded warehouse and $SINGLESTORE_URL is set)',
+    )
+    .option('--url <url>', 'SingleStore URL (default: $SINGLESTORE_URL)')
     .option('--dry-run', 'say what would be merged; write and delete nothing')
     .option('--no-load', 'do not update the embedded warehouse'),
 ).action(async (o) => {
   process.exitCode = await runCompact({
+    deleteAfterMinutes: o.deleteAfter ?? (o.all ? 0 : 60),
+    singlestorePipeline: o.singlestorePipeline,
+    singlestoreUrl: o.url,
     dir: o.dir,
     config: o.config,
     closedForMinutes: o.all ? Number.NEGATIVE_INFINITY : o.closedFor,

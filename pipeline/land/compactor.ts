@@ -26,6 +26,18 @@ export interface CompactOptions {
   /** Only this hour (`requests/dt=…/hr=…/`). */
   readonly hour?: string;
   readonly onHour?: (done: number, total: number, hour: HourCompaction) => void;
+  /**
+   * Merged files are deleted only once the hour ended at least `closedForMs + deleteAfterMs` ago
+   * (default 0), so a warehouse loading the lake with lag (SingleStore's pipeline) has loaded them
+   * by then. Ignored when `loaded` is given.
+   */
+  readonly deleteAfterMs?: number;
+  /**
+   * Which of an hour's merged files the warehouse has loaded (SingleStore:
+   * `information_schema.PIPELINES_FILES` in state `Loaded`): only those are deleted; the others
+   * are kept and deleted by a later run once loaded.
+   */
+  readonly loaded?: (hour: string, keys: readonly string[]) => Promise<ReadonlySet<string>>;
 }
 
 export interface HourCompaction {
@@ -37,6 +49,9 @@ export interface HourCompaction {
   readonly outputBytes: number;
   /** Why nothing was done: `one file`, `open`. */
   readonly skipped?: string;
+  /** Merged files kept for a later run (not loaded by the warehouse yet, or within --delete-after). */
+  readonly kept?: number;
+  readonly keptReason?: string;
 }
 
 const HOUR = /^(requests\/dt=(\d{4}-\d{2}-\d{2})\/hr=(\d{2})\/)/;
@@ -52,9 +67,12 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
  *    back: the row count must equal the sources';
  * 3. the manifest (`_shardline/compaction/<hour><id>.json`, the sources and outputs) is written:
  *    from here the compacted files stand for the sources;
- * 4. the sources are deleted. A run that stops before 4 leaves both: the warehouses load each
- *    key once and drop rows they hold (their unique key), lake readers deduplicate per request
- *    (pipeline/land/README.md), so a row is never seen twice and never missed.
+ * 4. the sources are deleted, but only those the SingleStore pipeline has loaded (`loaded`), or
+ *    once the hour is `deleteAfterMs` older; the rest stay for a later run (which deletes them
+ *    from the manifest). Until then the hour holds both: the warehouses load each key once and
+ *    drop rows they hold (their unique key), and lake readers that go through the documented
+ *    `requests_latest` view (pipeline/land/README.md) deduplicate per request, so none of them
+ *    sees a row twice or misses one. A reader of the raw files without that view sees both.
  */
 export const compactLake = async (store: ObjectStore, options: CompactOptions): Promise<HourCompaction[]> => {
   if (store.delete === undefined) {
@@ -75,7 +93,7 @@ export const compactLake = async (store: ObjectStore, options: CompactOptions): 
   const hours = [...byHour.keys()].sort();
   const results: HourCompaction[] = [];
   for (const [i, hour] of hours.entries()) {
-    const result = await compactHour(store, hour, byHour.get(hour)!, options);
+    const result = await compactHour(store, hour, byHour.get(hour)!, options, now);
     results.push(result);
     options.onHour?.(i + 1, hours.length, result);
   }
@@ -87,8 +105,31 @@ const compactHour = async (
   hour: string,
   keys: readonly string[],
   options: CompactOptions,
+  now: number,
 ): Promise<HourCompaction> => {
   const remove = store.delete!.bind(store);
+  let kept = 0;
+  let keptReason: string | undefined;
+  /** Deletes the merged files that may go now; counts the others. */
+  const removeSources = async (keys: readonly string[]) => {
+    if (keys.length === 0) return;
+    let deletable: ReadonlySet<string>;
+    if (options.loaded !== undefined) {
+      deletable = await options.loaded(hour, keys);
+      keptReason = 'not loaded by SingleStore yet';
+    } else {
+      const m = HOUR.exec(hour)!;
+      const hourEnd = Date.parse(`${m[2]}T${m[3]}:00:00Z`) + 3_600_000;
+      const due = hourEnd + options.closedForMs + (options.deleteAfterMs ?? 0) <= now;
+      deletable = due ? new Set(keys) : new Set();
+      keptReason = 'within --delete-after';
+    }
+    for (const key of keys) {
+      if (deletable.has(key)) await remove(key);
+      else kept++;
+    }
+  };
+  const withKept = (r: HourCompaction): HourCompaction => (kept === 0 ? r : { ...r, kept, keptReason });
   // Compacted files count as sources once their manifest exists; without one they are the
   // leftovers of a run that stopped, never sources (their rows are in the files they merged).
   const manifests = new Map<string, CompactionManifest | undefined>();
@@ -108,10 +149,10 @@ const compactHour = async (
   // A run that stopped after its manifest: finish deleting what that manifest covers.
   const covered = new Set<string>();
   for (const m of manifests.values()) for (const s of m?.sources ?? []) if (present.has(s)) covered.add(s);
-  if (covered.size > 0 && options.dryRun !== true) for (const key of covered) await remove(key);
+  if (covered.size > 0 && options.dryRun !== true) await removeSources([...covered]);
   const live = sources.filter((k) => !covered.has(k));
   if (live.length <= 1) {
-    return {
+    return withKept({
       hour,
       sources: live.length,
       outputs: 0,
@@ -119,11 +160,11 @@ const compactHour = async (
       sourceBytes: 0,
       outputBytes: 0,
       skipped: 'one file',
-    };
+    });
   }
   const compactedIds = new Set(live.map((k) => compactionOf(k)?.id));
   if (compactedIds.size === 1 && !compactedIds.has(undefined)) {
-    return {
+    return withKept({
       hour,
       sources: live.length,
       outputs: 0,
@@ -131,7 +172,7 @@ const compactHour = async (
       sourceBytes: 0,
       outputBytes: 0,
       skipped: 'compacted',
-    };
+    });
   }
   live.sort();
   const id = createHash('sha256').update(live.join('\n')).digest('hex').slice(0, 16);
@@ -205,9 +246,12 @@ const compactHour = async (
       };
       await store.put(manifestKeyOf(hour, id), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
       const keep = new Set(outputs);
-      for (const key of [...live, ...leftovers]) if (!keep.has(key)) await remove(key);
+      // Leftovers (compacted files of a run that stopped before its manifest) hold only rows of
+      // the sources: deleting them never loses a row, whatever a warehouse loaded.
+      for (const key of leftovers) if (!keep.has(key)) await remove(key);
+      await removeSources(live.filter((k) => !keep.has(k)));
     }
-    return { hour, sources: live.length, outputs: outputs.length, rows, sourceBytes, outputBytes };
+    return withKept({ hour, sources: live.length, outputs: outputs.length, rows, sourceBytes, outputBytes });
   } finally {
     db.closeSync();
     instance.closeSync();

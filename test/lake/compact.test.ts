@@ -136,4 +136,60 @@ describe('shardline compact', () => {
     expect(await store.list('requests/')).toEqual(leftovers.filter((k) => k !== compacted && k !== late));
     expect(await lakeView(root)).toMatchObject({ n: lake.sent.uniqueValid });
   });
+
+  it('deletes only the merged files SingleStore has loaded, keeps the others for the next run, and waits --delete-after otherwise', async () => {
+    // Prepare: a late file lands in the compacted hour again.
+    const store = new LocalDirStore(root);
+    const [compacted] = await store.list('requests/');
+    const hour = compacted!.slice(0, compacted!.lastIndexOf('/') + 1);
+    const late = `${hour}20990101T000000000Z-shardId-000000000009-${'3'.padStart(56, '0')}-${'4'.padStart(56, '0')}.parquet`;
+    await store.put(late, await store.get(compacted!));
+    const asked: string[][] = [];
+
+    // Act: SingleStore has loaded the old compacted file, not the late one; then it has loaded both.
+    const [first] = await compactLake(store, {
+      closedForMs: Number.NEGATIVE_INFINITY,
+      maxRowsPerFile: 1_000_000,
+      loaded: async (_hour, keys) => {
+        asked.push([...keys]);
+        return new Set(keys.filter((k) => k !== late));
+      },
+    });
+    const afterFirst = await store.list('requests/');
+    const [second] = await compactLake(store, {
+      closedForMs: Number.NEGATIVE_INFINITY,
+      maxRowsPerFile: 1_000_000,
+      loaded: async (_hour, keys) => new Set(keys),
+    });
+    const afterSecond = await store.list('requests/');
+    // Grace: with --delete-after, an hour that closed just now keeps its merged files.
+    const later = late.replace(`-${'3'.padStart(56, '0')}-`, `-${'5'.padStart(56, '0')}-`);
+    await store.put(later, await store.get(afterSecond[0]!));
+    const hourEnd = Date.parse(`${hour.slice(12, 22)}T${hour.slice(26, 28)}:00:00Z`) + 3_600_000;
+    const [graced] = await compactLake(store, {
+      closedForMs: 0,
+      deleteAfterMs: 3_600_000,
+      maxRowsPerFile: 1_000_000,
+      now: hourEnd + 60_000,
+    });
+    const [due] = await compactLake(store, {
+      closedForMs: 0,
+      deleteAfterMs: 3_600_000,
+      maxRowsPerFile: 1_000_000,
+      now: hourEnd + 3_600_000,
+    });
+
+    // Assess
+    expect(asked[0]).toEqual([compacted, late].sort());
+    expect(first).toMatchObject({ outputs: 1, kept: 1, keptReason: 'not loaded by SingleStore yet' });
+    expect(afterFirst).toContain(late);
+    expect(afterFirst).toHaveLength(2);
+    expect(second).toMatchObject({ skipped: 'one file' });
+    expect(second?.kept).toBeUndefined();
+    expect(afterSecond).toHaveLength(1);
+    expect(graced).toMatchObject({ outputs: 1, kept: 2, keptReason: 'within --delete-after' });
+    expect(due?.kept).toBeUndefined();
+    expect(await store.list('requests/')).toHaveLength(1);
+    expect(await lakeView(root)).toMatchObject({ n: lake.sent.uniqueValid });
+  });
 });
