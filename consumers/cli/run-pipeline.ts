@@ -39,7 +39,10 @@ export interface RunningPipeline {
   readonly metrics: WorkerMetrics;
   /** Where /metrics and /health are served, when `metrics.port` is set. */
   readonly metricsUrl: string | undefined;
-  /** Loads whatever landed since the last load, now. */
+  /**
+   * Loads whatever landed since the last load, now. Readers see it once the snapshot is next
+   * refreshed (at once, or within max(loadInterval, 10 × the last copy)).
+   */
   loadNow(): Promise<void>;
   /** Graceful: lands buffered batches, stores checkpoints, loads the last files, closes everything. */
   stop(): Promise<void>;
@@ -84,23 +87,44 @@ export const runPipeline = async (
     config.warehouse.type === 'duckdb' ? await DuckDbWarehouse.open(config.warehouse.file) : undefined;
 
   const snapshot =
-    config.warehouse.type === 'duckdb' ? new WarehouseSnapshot(config.warehouse.file) : undefined;
+    config.warehouse.type === 'duckdb'
+      ? new WarehouseSnapshot(config.warehouse.file, { minIntervalMs: config.warehouse.loadIntervalMs })
+      : undefined;
+  // Files waiting to load, from the loader's own listing: those it listed and could not load at
+  // its last load (stuck files stay counted), plus what this process landed since that listing.
+  let unloadedAtLastListing = 0;
+  let landedAtLastListing = 0;
   let loading: Promise<void> = Promise.resolve();
-  const loadNow = (): Promise<void> => {
+  const refreshSnapshot = async (force: boolean): Promise<boolean> => {
+    if (!snapshot) return true;
+    try {
+      const done = await snapshot.refresh({ force });
+      if (done.state === 'copied') {
+        metrics?.onSnapshot(done.ms / 1000);
+        logger.debug('warehouse snapshot refreshed', { ms: Math.round(done.ms) });
+      }
+      return done.state !== 'deferred';
+    } catch (err) {
+      metrics?.onSnapshot(undefined);
+      logger.warn('readers keep the previous warehouse snapshot', { err });
+      return false;
+    }
+  };
+  const load = (force: boolean): Promise<void> => {
     if (!warehouse) return Promise.resolve();
     // Loads never overlap: each waits for the previous one, as a pipeline's batches do.
     loading = loading.then(async () => {
       const startedAt = Date.now();
+      const landedBefore = progress.landedFiles;
       try {
         const loaded = await warehouse.loadNewFiles(pipeline.store);
-        // Between loads no connection is open: the moment to copy the readers' snapshot. What a
-        // load inserted is queryable for readers once the snapshot holds it.
-        const copyMs = await snapshot?.refresh().catch((err: unknown) => {
-          logger.warn('readers keep the previous warehouse snapshot', { err });
-          return undefined;
-        });
-        if (copyMs !== undefined) logger.debug('warehouse snapshot refreshed', { ms: Math.round(copyMs) });
-        metrics?.onQueryable(freshness.loaded(startedAt));
+        unloadedAtLastListing = loaded.failed.length;
+        landedAtLastListing = landedBefore;
+        // Between loads no connection is open: the moment to copy the readers' snapshot (at most
+        // every max(loadInterval, 10 × the last copy), see warehouse-reader.ts). What a load
+        // inserted is queryable for readers once the snapshot holds it, so arrival → queryable is
+        // measured only then.
+        if (await refreshSnapshot(force)) metrics?.onQueryable(freshness.loaded(startedAt));
         progress.files += loaded.files;
         progress.rows += loaded.rows;
         progress.duplicateRows += loaded.duplicateRows;
@@ -143,6 +167,7 @@ export const runPipeline = async (
     });
     return loading;
   };
+  const loadNow = (): Promise<void> => load(false);
   const timer =
     config.warehouse.type === 'duckdb'
       ? setInterval(() => void loadNow(), config.warehouse.loadIntervalMs)
@@ -184,7 +209,9 @@ export const runPipeline = async (
       maxLeaseScanAgeMs: checkpoints.type === 'dynamodb' ? checkpoints.failoverTimeMs : 0,
     },
     Date.now,
-    warehouse ? { pendingFiles: () => Math.max(0, progress.landedFiles - progress.files) } : undefined,
+    warehouse
+      ? { pendingFiles: () => unloadedAtLastListing + (progress.landedFiles - landedAtLastListing) }
+      : undefined,
   );
   metrics = workerMetrics;
   let server: MetricsServer | undefined;
@@ -214,7 +241,8 @@ export const runPipeline = async (
       await server?.close();
       dynamo?.destroy();
       if (timer) clearInterval(timer);
-      await loadNow();
+      // The last load, and a snapshot holding it whatever the interval, for readers after us.
+      await load(true);
       await warehouse?.close();
       await pipeline.close();
       workerMetrics.close();

@@ -31,7 +31,7 @@ export const openWarehouseClient = async (target: WarehouseTarget): Promise<Ware
     const file = readableFile(target.db);
     return {
       dialect: 'duckdb',
-      describe: `DuckDB ${file.file}${file.snapshot ? " (the loader's snapshot for readers)" : ''}`,
+      describe: `DuckDB ${file.file}${file.snapshot ? " (the loader's snapshot: behind the warehouse by at most one refresh)" : ''}`,
       run: (sql, values) =>
         queryWarehouse(target.db, sql, values === undefined || Array.isArray(values) ? undefined : values),
       close: async () => undefined,

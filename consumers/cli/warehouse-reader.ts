@@ -8,12 +8,17 @@ import { QueryError } from './errors.ts';
 /*
  * Readers never stop writers. DuckDB lets one process open a file read-write, or any number of
  * processes read-only, never both: a 40 s analyst query holding the warehouse read-only froze
- * loading for 40 s. So the loader keeps a snapshot beside the warehouse, refreshed after every
- * load that changed the file (copied while no connection is open, so it is consistent, then
- * renamed into place, which never waits for a reader: a reader keeps the file it opened).
- * Readers (`shardline query`, the dashboard page, a DuckDB client) open the snapshot read-only.
- * Only when there is no current snapshot, and so no loader keeping one, do they open the
- * warehouse itself, read-only.
+ * loading for 40 s. So the loader keeps a snapshot beside the warehouse, refreshed between loads
+ * (copied while no connection is open, so it is consistent, to a temporary name, then renamed
+ * into place: a reader never sees a half-copied file, and a reader that has the old one open keeps
+ * it). Readers (`shardline query`, the dashboard page, a DuckDB client) open the snapshot whenever
+ * it exists, even when the warehouse has changed since: what they see is behind the warehouse by
+ * at most one refresh. Only when there is no snapshot at all do they open the warehouse itself.
+ *
+ * Cost: a refresh copies the whole file (O(size); a copy-on-write clone where the file system has
+ * them), so it runs at most every max(`minIntervalMs`, 10 × the last copy's time): a 2 GB
+ * warehouse that takes 4 s to copy is refreshed every 40 s, and loading never spends more than a
+ * tenth of its time copying.
  */
 
 /** `warehouse.duckdb` → `warehouse.snapshot.duckdb`: what readers open. */
@@ -29,27 +34,66 @@ const fileStamp = (file: string): string | undefined => {
   }
 };
 
+/** What one `WarehouseSnapshot.refresh` did. */
+export type SnapshotRefresh =
+  /** Copied; readers see the warehouse as it is now. */
+  | { readonly state: 'copied'; readonly ms: number }
+  /** The snapshot already holds the warehouse as it is (or there is nothing to copy). */
+  | { readonly state: 'current' }
+  /** Not yet: the last copy was too recent (see the cost above); readers see an older one. */
+  | { readonly state: 'deferred'; readonly nextInMs: number };
+
+export interface SnapshotOptions {
+  /** Never refresh more often than this (the loader passes its load interval). Default 1 s. */
+  readonly minIntervalMs?: number;
+  /** Refresh no more often than this many times the last copy took. Default 10. */
+  readonly copyTimeFactor?: number;
+  readonly now?: () => number;
+}
+
 /** The loader's side: copies the warehouse to its snapshot when the warehouse changed. */
 export class WarehouseSnapshot {
   readonly path: string;
   #copied: string | undefined;
+  #lastCopyAt: number | undefined;
+  #lastCopyMs = 0;
+  readonly #minIntervalMs: number;
+  readonly #factor: number;
+  readonly #now: () => number;
 
-  constructor(readonly dbFile: string) {
+  constructor(
+    readonly dbFile: string,
+    options: SnapshotOptions = {},
+  ) {
     this.path = snapshotPathOf(dbFile);
+    this.#minIntervalMs = options.minIntervalMs ?? 1_000;
+    this.#factor = options.copyTimeFactor ?? 10;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** How long the last copy took, in ms (0 before the first). */
+  get lastCopyMs(): number {
+    return this.#lastCopyMs;
   }
 
   /**
-   * Call only while no connection to the warehouse is open (between loads). Resolves with the
-   * milliseconds the copy took, or undefined when nothing changed since the last copy.
+   * Call only while no connection to the warehouse is open (between loads). `force` ignores the
+   * interval (on shutdown, so that readers see the last load).
    */
-  async refresh(): Promise<number | undefined> {
+  async refresh(options: { force?: boolean } = {}): Promise<SnapshotRefresh> {
     const stamp = fileStamp(this.dbFile);
-    if (stamp === undefined || existsSync(`${this.dbFile}.wal`)) return undefined;
-    if (stamp === this.#copied && existsSync(this.path)) return undefined;
+    if (stamp === undefined || existsSync(`${this.dbFile}.wal`)) return { state: 'current' };
+    if (stamp === this.#copied && existsSync(this.path)) return { state: 'current' };
+    if (!options.force && this.#lastCopyAt !== undefined && existsSync(this.path)) {
+      const interval = Math.max(this.#minIntervalMs, this.#factor * this.#lastCopyMs);
+      const since = this.#now() - this.#lastCopyAt;
+      if (since < interval) return { state: 'deferred', nextInMs: interval - since };
+    }
     const started = performance.now();
     const temp = `${this.path}.${process.pid}.tmp`;
     try {
-      // A copy-on-write clone where the file system has them, a plain copy elsewhere.
+      // A copy-on-write clone where the file system has them, a plain copy elsewhere; under a
+      // temporary name, renamed into place once complete.
       await copyFile(this.dbFile, temp, constants.COPYFILE_FICLONE);
       await rename(temp, this.path);
     } catch (cause) {
@@ -60,7 +104,9 @@ export class WarehouseSnapshot {
       );
     }
     this.#copied = stamp;
-    return performance.now() - started;
+    this.#lastCopyMs = performance.now() - started;
+    this.#lastCopyAt = this.#now();
+    return { state: 'copied', ms: this.#lastCopyMs };
   }
 }
 
@@ -69,13 +115,14 @@ export interface QueryResult {
   readonly rows: Record<string, unknown>[];
 }
 
-/** Which file a reader opens for `dbFile`: the snapshot when it is current, else the warehouse. */
+/**
+ * Which file a reader opens for `dbFile`: the snapshot whenever it exists (behind the warehouse by
+ * at most one refresh), else the warehouse itself.
+ */
 export const readableFile = (dbFile: string): { file: string; snapshot: boolean } => {
   const snapshot = snapshotPathOf(dbFile);
-  const main = existsSync(dbFile) ? statSync(dbFile).mtimeMs : undefined;
-  const snap = existsSync(snapshot) ? statSync(snapshot).mtimeMs : undefined;
-  if (snap !== undefined && (main === undefined || snap >= main)) return { file: snapshot, snapshot: true };
-  if (main !== undefined) return { file: dbFile, snapshot: false };
+  if (existsSync(snapshot)) return { file: snapshot, snapshot: true };
+  if (existsSync(dbFile)) return { file: dbFile, snapshot: false };
   throw new ConfigError('--db', `no warehouse at ${dbFile}: run \`npm start\` first, or pass --db <file>`);
 };
 

@@ -76,6 +76,8 @@ export class WorkerMetrics {
   #warehouseDuplicateRows = 0;
   #warehouseFiles = 0;
   #warehouseLastSuccess: number | undefined;
+  #snapshotSeconds = 0;
+  #snapshotErrors = 0;
   readonly #process = new ProcessMetrics();
 
   constructor(
@@ -122,6 +124,12 @@ export class WorkerMetrics {
     this.#warehouseDuplicateRows += report.duplicateRows;
   };
 
+  /** A refresh of the readers' snapshot: the seconds its copy took, or undefined when it failed. */
+  readonly onSnapshot = (seconds: number | undefined): void => {
+    if (seconds === undefined) this.#snapshotErrors += 1;
+    else this.#snapshotSeconds = seconds;
+  };
+
   render(): string {
     const stats = this.consumer.stats();
     const leases = this.consumer.leases?.stats();
@@ -145,6 +153,11 @@ export class WorkerMetrics {
         'shardline_records_reread_total',
         'Records read again after a processor restart or an expired iterator (not in records_processed).',
         [{ value: stats.shards.reduce((n, s) => n + s.recordsReread, 0) }],
+      )
+      .counter(
+        'shardline_logs_processed_total',
+        'Request logs decoded from the records (one record may carry many); the denominator of the dead-letter rate.',
+        [{ value: this.counters.logs }],
       )
       .counter('shardline_rows_landed_total', 'Rows written to landed Parquet files.', [
         { value: this.counters.landed },
@@ -206,7 +219,7 @@ export class WorkerMetrics {
       )
       .counter(
         'shardline_kinesis_throttled_total',
-        'Kinesis calls throttled (then retried after a back-off).',
+        'Deprecated, use shardline_kinesis_errors_total{kind="throttled"} (the same count): Kinesis calls throttled.',
         [{ value: stats.shards.reduce((n, s) => n + s.throttled, 0) }],
       )
       .counter(
@@ -284,7 +297,7 @@ export class WorkerMetrics {
         )
         .gauge(
           'shardline_warehouse_files_pending',
-          'Parquet files landed by this process and not loaded yet.',
+          'Parquet files waiting to load: those the loader listed and could not load at its last load (stuck files stay counted), plus those this process landed since that listing.',
           [{ value: this.warehouse.pendingFiles() }],
         )
         .gauge(
@@ -292,9 +305,19 @@ export class WorkerMetrics {
           'When the last warehouse load succeeded (Unix seconds); 0 before the first.',
           [{ value: this.#warehouseLastSuccess === undefined ? 0 : this.#warehouseLastSuccess / 1000 }],
         )
+        .gauge(
+          'shardline_warehouse_snapshot_seconds',
+          "How long the last copy of the warehouse to the readers' snapshot took (O(size); refreshed at most every max(loadInterval, 10 × this)); 0 before the first.",
+          [{ value: this.#snapshotSeconds }],
+        )
+        .counter(
+          'shardline_warehouse_snapshot_errors_total',
+          "Refreshes of the readers' snapshot that failed (readers keep the previous one).",
+          [{ value: this.#snapshotErrors }],
+        )
         .histogram(
           'shardline_arrival_to_queryable_seconds',
-          "Kinesis arrival of a batch's oldest record to the warehouse load that made it queryable.",
+          "Kinesis arrival of a batch's oldest record to the refresh of the readers' snapshot that made it queryable.",
           this.#arrivalToQueryable,
         );
     }

@@ -123,6 +123,8 @@ describe('worker /metrics', () => {
 
     // Assess
     expect(value(lines, 'shardline_records_processed_total')).toBe(22);
+    // Logs, the dead-letter rate's denominator (dead letters are counted per log).
+    expect(value(lines, 'shardline_logs_processed_total')).toBeGreaterThanOrEqual(21);
     expect(value(lines, 'shardline_bytes_processed_total')).toBeGreaterThan(22 * 100);
     expect(value(lines, 'shardline_rows_landed_total')).toBe(20);
     expect(value(lines, 'shardline_duplicates_dropped_total')).toBe(1);
@@ -169,6 +171,11 @@ describe('worker /metrics', () => {
     ).toEqual(['locked', 'file', 'other']);
     expect(value(lines, 'shardline_warehouse_loads_total', { result: 'ok' })).toBeGreaterThan(0);
     expect(value(lines, 'shardline_warehouse_rows_loaded_total')).toBe(20);
+    // Every landed file loaded: none waiting by the loader's own listing.
+    expect(value(lines, 'shardline_warehouse_files_pending')).toBe(0);
+    expect(types.get('shardline_warehouse_snapshot_seconds')).toBe('gauge');
+    expect(value(lines, 'shardline_warehouse_snapshot_seconds')).toBeGreaterThan(0);
+    expect(value(lines, 'shardline_warehouse_snapshot_errors_total')).toBe(0);
     expect(value(lines, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(value(lines, 'process_resident_memory_bytes')).toBeGreaterThan(1e6);
     expect(value(lines, 'shardline_healthy')).toBe(1);

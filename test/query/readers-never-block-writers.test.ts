@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { snapshotPathOf, WarehouseSnapshot } from '../../consumers/cli/warehouse-reader.ts';
+import { readableFile, snapshotPathOf, WarehouseSnapshot } from '../../consumers/cli/warehouse-reader.ts';
 import { LocalDirStore } from '../../pipeline/land/local-dir-store.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
 import { landGeneratedTraffic } from '../warehouse/landed-traffic.ts';
@@ -36,6 +36,21 @@ beforeAll(async () => {
   await landed.warehouse.close();
   db = join(dir, 'warehouse.duckdb');
 }, 60_000);
+
+/** Lands `count` more rows in new files of the lake the loader reads. */
+const landMore = async (name: string, seed: number, startTime: string) => {
+  const more = await landGeneratedTraffic(join(dir, name), {
+    count: 200,
+    seed,
+    startTime,
+    ratePerSecond: 20,
+    batchRows: 200,
+  });
+  await more.warehouse.close();
+  const store = new LocalDirStore(join(dir, 'lake'));
+  const other = new LocalDirStore(join(dir, name, 'lake'));
+  for (const key of await other.list('requests/')) await store.put(key, await other.get(key));
+};
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -98,6 +113,84 @@ describe('readers never stop writers', () => {
     expect(rows).toBe(3_600);
     console.log(JSON.stringify({ queryMs, loadsMs: loads.map(Math.round) }));
   }, 120_000);
+
+  it('a slow query started right after a load, before the snapshot is refreshed, reads the snapshot and never holds the loader', async () => {
+    // Prepare: a snapshot, then a load that makes the warehouse newer than it, and at once a slow
+    // query (the window in which readers used to be sent to the warehouse itself).
+    const snapshot = new WarehouseSnapshot(db, { minIntervalMs: 60_000 });
+    await snapshot.refresh({ force: true });
+    const store = new LocalDirStore(join(dir, 'lake'));
+    const warehouse = await DuckDbWarehouse.open(db, { lockTimeoutMs: 2_000 });
+    await landMore('after-load-0', 300, '2025-01-17T10:00:00.000Z');
+    expect((await warehouse.loadNewFiles(store)).files).toBeGreaterThan(0);
+    const deferred = await snapshot.refresh(); // within minIntervalMs: not copied
+    const target = readableFile(db);
+    const query = spawn(process.execPath, [BIN, 'query', '--db', db, '--format', 'json', SLOW_SQL], {
+      cwd: dir,
+    });
+    let stderr = '';
+    query.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number>((r) => query.on('exit', (code) => r(code ?? -1)));
+    let running = true;
+    void exited.then(() => (running = false));
+    await sleep(2_500);
+
+    // Act: the next loads, and a forced refresh renamed over the snapshot the query holds open.
+    const loads: number[] = [];
+    for (let i = 1; i <= 2; i++) {
+      await landMore(`after-load-${i}`, 300 + i, `2025-01-17T1${i}:00:00.000Z`);
+      const t = performance.now();
+      const loaded = await warehouse.loadNewFiles(store);
+      loads.push(performance.now() - t);
+      expect(loaded.failed).toEqual([]);
+      expect(loaded.files).toBeGreaterThan(0);
+    }
+    const stillRunningWhileLoading = running;
+    const copied = await snapshot.refresh({ force: true });
+    const code = await exited;
+    await warehouse.close();
+
+    // Assess
+    expect(deferred.state).toBe('deferred');
+    expect(target).toEqual({ file: snapshotPathOf(db), snapshot: true });
+    expect(stillRunningWhileLoading).toBe(true);
+    expect(Math.max(...loads)).toBeLessThan(1_500);
+    expect(copied.state).toBe('copied');
+    expect(code, stderr).toBe(0);
+  }, 120_000);
+
+  it('refreshes the snapshot at most every max(minInterval, 10 × the last copy), and at once when forced', async () => {
+    // Prepare
+    let now = 1_000_000;
+    const file = join(dir, 'interval.duckdb');
+    const w = await DuckDbWarehouse.open(file);
+    await w.close();
+    const snapshot = new WarehouseSnapshot(file, { minIntervalMs: 5_000, now: () => now });
+    const touch = async () => {
+      const again = await DuckDbWarehouse.open(file);
+      await again.query(`create table t_${now} (x integer)`);
+      await again.close();
+    };
+
+    // Act
+    const first = await snapshot.refresh();
+    const unchanged = await snapshot.refresh();
+    await touch();
+    now += 1_000;
+    const early = await snapshot.refresh();
+    now += Math.max(5_000, 10 * snapshot.lastCopyMs);
+    const due = await snapshot.refresh();
+    await touch();
+    const forced = await snapshot.refresh({ force: true });
+
+    // Assess
+    expect(first.state).toBe('copied');
+    expect(unchanged.state).toBe('current');
+    expect(early.state).toBe('deferred');
+    expect(due.state).toBe('copied');
+    expect(forced.state).toBe('copied');
+    expect(existsSync(`${snapshotPathOf(file)}.${process.pid}.tmp`)).toBe(false);
+  }, 60_000);
 
   it('a slow query on a warehouse with no snapshot holds the loader: the reason for the snapshot', async () => {
     // Prepare: a warehouse no loader keeps a snapshot of, and a slow query on it in another process.
