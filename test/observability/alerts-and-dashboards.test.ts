@@ -232,11 +232,13 @@ describe('Grafana dashboards', () => {
       });
       const expanded = sql
         // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template literal
-        .replaceAll("'${project}'", '?')
+        .replaceAll('${project:sqlstring}', '?')
         .replaceAll('$__timeFrom()', '?')
         .replaceAll('$__timeTo()', '?');
       expect(expanded).toBe(rendered.sql);
       expect(sql).not.toContain('?');
+      // The project is quoted and escaped by Grafana (sqlstring), never pasted into the SQL as is.
+      expect(sql).not.toMatch(/'\$\{project/);
       expect(grafanaSql(query!)).toContain('$__timeFrom()');
     }
     expect([...shown].sort()).toEqual(

@@ -237,8 +237,11 @@ const MYSQL = { type: 'mysql', uid: '${warehouse}' };
 
 /** Grafana's text for each parameter of a named query: its variables and time-range macros. */
 const GRAFANA_VALUES: Readonly<Record<string, string>> = {
+  // `sqlstring` quotes the value and doubles each `'` in it (Grafana's "Advanced variable format
+  // options"), so a project id is a SQL string, never SQL. (MySQL-protocol servers also read `\`
+  // as an escape unless NO_BACKSLASH_ESCAPES; project ids come from the query variable below.)
   // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template literal
-  project: "'${project}'",
+  project: '${project:sqlstring}',
   from: '$__timeFrom()',
   to: '$__timeTo()',
 };
