@@ -161,6 +161,33 @@ describe.skipIf(!existsSync(CHROMIUM))(`dashboard page in Chromium (${CHROMIUM})
     await expectChartsToMatchQueries(projects[1]!, START, END);
   }, 60_000);
 
+  it('a relative range is resolved once per refresh: every chart gets the same absolute times, shown in the banner', async () => {
+    // Prepare
+    const before = await page.evaluate(() => document.body.dataset.generation ?? null);
+    const from = requested.length;
+
+    // Act
+    await page.fill('#from', '-1h');
+    await page.fill('#to', 'now');
+    await page.click('#apply');
+    await settled(before);
+
+    // Assess
+    const queries = requested
+      .slice(from)
+      .filter((u) => u.includes('/api/query/') && !u.includes('/api/query/top_projects'))
+      .map((u) => new URL(u).searchParams);
+    expect(queries.length).toBe(Object.keys(EXPECTED_CHARTS).length);
+    const ranges = new Set(queries.map((q) => `${q.get('from')} ${q.get('to')}`));
+    expect(ranges.size).toBe(1);
+    const [sentFrom, sentTo] = [...ranges][0]!.split(' ');
+    expect(sentFrom).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(sentTo!) - Date.parse(sentFrom!)).toBe(3_600_000);
+    expect(await page.locator('#coverage').getAttribute('data-from')).toBe(sentFrom);
+    expect(await page.locator('#coverage').getAttribute('data-to')).toBe(sentTo);
+    expect(await page.locator('#coverage').textContent()).toContain('"-1h" → "now" resolved at this refresh');
+  }, 60_000);
+
   it('another range can be chosen, and a screenshot is kept', async () => {
     // Prepare
     const before = await page.evaluate(() => document.body.dataset.generation ?? null);

@@ -102,13 +102,46 @@ const expose = (figure, chart, rows) => {
 
 const state = () => ({ project: $('project').value, from: $('from').value.trim(), to: $('to').value.trim() });
 
+const UNIT_MS = { s: 1_000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * `now`, a duration ago (`-1h`, `2d`) or an ISO time (UTC unless it names a zone) → an ISO time,
+ * as the server's resolveTime does. Anything else is sent as typed, for the server to refuse.
+ */
+const RELATIVE = /^-?(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$/;
+const isRelative = (text) => text === 'now' || RELATIVE.test(text);
+const resolveTime = (text, now) => {
+  if (text === 'now') return now.toISOString();
+  const relative = RELATIVE.exec(text);
+  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2]]).toISOString();
+  const withZone = /[zZ]|[+-]\d\d:?\d\d$/.test(text) || /^\d{4}-\d\d-\d\d$/.test(text) ? text : `${text}Z`;
+  const ms = Date.parse(withZone.replace(' ', 'T'));
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : text;
+};
+
+/**
+ * The range of one refresh, resolved once against one clock reading, so that every chart of a
+ * refresh covers the same absolute range however long its query takes.
+ */
+const resolvedState = () => {
+  const s = state();
+  const now = new Date();
+  return {
+    ...s,
+    from: resolveTime(s.from, now),
+    to: resolveTime(s.to, now),
+    relative: isRelative(s.from) || isRelative(s.to),
+    typed: { from: s.from, to: s.to },
+  };
+};
+
 const saveState = () => {
   const s = state();
   history.replaceState(null, '', `#${new URLSearchParams(s)}`);
 };
 
 const loadProjects = async () => {
-  const { from, to } = state();
+  const { from, to } = resolvedState();
   const wanted = new URLSearchParams(location.hash.slice(1)).get('project') || $('project').value;
   const result = await getJson(`/api/query/top_projects?${new URLSearchParams({ from, to, limit: '100' })}`);
   const ids = result.rows.map((r) => r.project_id);
@@ -117,11 +150,11 @@ const loadProjects = async () => {
   if (!wanted && ids.length > 0) $('project').value = ids[0];
 };
 
-const renderQuery = async (figure, generation) => {
+const renderQuery = async (figure, generation, range) => {
   const name = figure.dataset.query;
   const spec = CHARTS[name];
   figure.dataset.state = 'loading';
-  const { project, from, to } = state();
+  const { project, from, to } = range;
   const params = new URLSearchParams({ project, from, to, ...(spec.params ?? {}) });
   let result;
   try {
@@ -174,8 +207,9 @@ const refresh = async () => {
   document.body.dataset.ready = 'false';
   $('error').hidden = true;
   saveState();
+  const range = resolvedState();
   const figures = [...document.querySelectorAll('figure[data-query]')];
-  const results = await Promise.allSettled(figures.map((f) => renderQuery(f, generation)));
+  const results = await Promise.allSettled(figures.map((f) => renderQuery(f, generation, range)));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {
     $('error').textContent = failed.reason.message;
@@ -184,7 +218,8 @@ const refresh = async () => {
   const first = results.find((r) => r.status === 'fulfilled')?.value;
   if (first) {
     $('coverage').textContent =
-      `project "${first.project}" · ${first.from.replace('T', ' ').replace('.000Z', '')} → ${first.to.replace('T', ' ').replace('.000Z', '')} ${first.timeZone} (end exclusive)`;
+      `project "${first.project}" · ${first.from.replace('T', ' ').replace('.000Z', '')} → ${first.to.replace('T', ' ').replace('.000Z', '')} ${first.timeZone} (end exclusive)` +
+      (range.relative ? ` · "${range.typed.from}" → "${range.typed.to}" resolved at this refresh` : '');
     $('coverage').dataset.from = first.from;
     $('coverage').dataset.to = first.to;
     $('coverage').dataset.project = first.project;
