@@ -703,7 +703,8 @@ const importMs = (name: string): number => {
 const NAMED = [
   '@aws-sdk/client-firehose',
   'aws-kinesis-agg',
-  '@singlestore/http-client',
+  // '@singlestore/http-client' was measured here (README "Design-card packages") and then removed
+  // from the repository: the Data API is reached with fetch.
   'apache-arrow',
   'parquetjs-lite',
   'parquet-wasm',
