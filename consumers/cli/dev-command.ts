@@ -221,6 +221,11 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     landed: counters.landed,
     deduplicated: counters.deduplicated,
     deadLettered: counters.deadLettered,
+    /** Parquet files of `requests` landed by this run (the progress line's "parquet files"). */
+    parquetFiles: running.warehouseProgress.landedFiles,
+    /** Dead-letter files landed (one per batch that had dead letters). */
+    deadLetterFiles: counters.files - running.warehouseProgress.landedFiles,
+    /** parquetFiles + deadLetterFiles, kept for scripts that read it. */
     files: counters.files,
     warehouseRows,
     dir,
