@@ -1,3 +1,4 @@
+import { scrub } from '../../pipeline/dead-letter/dead-letter-sink.ts';
 import { decompress } from '../../pipeline/decode/decompress.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import {
@@ -53,10 +54,53 @@ const selected = async (o: DeadLetterFilterOptions): Promise<StoredLetter[]> => 
   const { store } = lakeContext(o);
   const filter = filterOf(o);
   const out: StoredLetter[] = [];
-  for (const key of await letterFiles(store)) {
+  // Only the files the range can hold (their dt=/hr= prefixes), never the whole prefix.
+  for (const key of await letterFiles(store, filter)) {
     for (const l of await readLetterFile(store, key)) if (matches(l, filter)) out.push(l);
   }
   return out;
+};
+
+/**
+ * Writes lines to `out` until the reader goes away: on EPIPE (`list … | head`) it stops quietly
+ * instead of crashing on the stream's unhandled 'error'. Returns false when the reader left.
+ */
+const writeAll = async (out: NodeJS.WritableStream, lines: readonly string[]): Promise<boolean> => {
+  let gone = false;
+  const onError = (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') gone = true;
+    else throw error;
+  };
+  // Test sinks are plain objects with write() only.
+  const events = typeof out.on === 'function';
+  if (events) out.on('error', onError);
+  try {
+    for (const line of lines) {
+      if (gone) return false;
+      if (!out.write(`${line}\n`) && events) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            out.off('drain', done);
+            out.off('error', done);
+            out.off('close', done);
+            resolve();
+          };
+          out.once('drain', done);
+          out.once('error', done);
+          out.once('close', done);
+        });
+      }
+    }
+    return !gone;
+  } finally {
+    // A late EPIPE of the last write must still not crash the process.
+    if (events) {
+      out.off('error', onError);
+      out.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPIPE') throw e;
+      });
+    }
+  }
 };
 
 /**
@@ -66,6 +110,7 @@ const selected = async (o: DeadLetterFilterOptions): Promise<StoredLetter[]> => 
 export async function runDeadLettersList(
   o: DeadLetterFilterOptions & { readonly format: 'table' | 'json'; readonly each?: boolean },
   out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
   const letters = await selected(o);
   let rows: Record<string, unknown>[];
@@ -100,11 +145,16 @@ export async function runDeadLettersList(
     }
     rows = [...groups.values()].sort((a, b) => b.count - a.count);
   }
+  const total = `${letters.length} dead letter${letters.length === 1 ? '' : 's'}`;
   if (o.format === 'json') {
-    for (const r of rows) out.write(`${JSON.stringify(r)}\n`);
-    out.write(`${JSON.stringify({ total: letters.length })}\n`);
+    // Rows only on stdout (every line the same shape, for jq and DuckDB); the total on stderr.
+    await writeAll(
+      out,
+      rows.map((r) => JSON.stringify(r)),
+    );
+    err.write(`${total}\n`);
   } else {
-    out.write(`${table(rows, columns)}\n(${letters.length} dead letter${letters.length === 1 ? '' : 's'})\n`);
+    await writeAll(out, [table(rows, columns), `(${total})`]);
   }
   return 0;
 }
@@ -112,8 +162,9 @@ export async function runDeadLettersList(
 /** `shardline dead-letters show <ref>`: one letter, its original bytes decoded when they are text. */
 export async function runDeadLettersShow(
   ref: string,
-  o: LakeContextOptions,
+  o: LakeContextOptions & { readonly redact?: boolean },
   out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
   const hash = ref.lastIndexOf('#');
   if (hash < 0)
@@ -142,17 +193,41 @@ export async function runDeadLettersShow(
       `scrubbed     ${found.scrubbed}: stored with deadLetters.originalBytes "redact"; these are not the bytes as sent and cannot be re-driven byte for byte`,
     );
   }
+  let data = l.data;
+  if (o.redact === true && found.scrubbed === undefined) {
+    const scrubbed = scrub(l.data);
+    data = scrubbed.data;
+    lines.push(
+      `redacted     --redact: ${scrubbed.scrubbed === 'redacted' ? 'secrets scrubbed as deadLetters.originalBytes "redact" would' : 'not text: bytes omitted'}`,
+    );
+  } else if (found.scrubbed === undefined) {
+    err.write(
+      'shardline: these are the original bytes as sent: they may hold secrets (tokens, passwords, personal data); --redact scrubs them\n',
+    );
+  }
   let body: string;
   try {
-    const { data, codec } = decompress(l.data);
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(data);
-    body = `${codec === 'none' ? '' : `(${codec}, decompressed)\n`}${text}`;
+    const { data: plain, codec } = decompress(data);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(plain);
+    body = `${codec === 'none' ? '' : `(${codec}, decompressed)\n`}${escapeControls(text)}`;
   } catch {
-    body = `(not text; first 256 bytes in hex)\n${Buffer.from(l.data.subarray(0, 256)).toString('hex')}`;
+    body = `(not text; first 256 bytes in hex)\n${Buffer.from(data.subarray(0, 256)).toString('hex')}`;
   }
-  out.write(`${lines.join('\n')}\n--- data ---\n${body}${body.endsWith('\n') ? '' : '\n'}`);
+  await writeAll(out, [
+    `${lines.join('\n')}\n--- data ---\n${body}${body.endsWith('\n') ? '' : '\n'}`.slice(0, -1),
+  ]);
   return 0;
 }
+
+/**
+ * Control characters a terminal would act on (C0 but tab and line feed, ESC among them; DEL; C1)
+ * shown as `\xNN` / `\u{NN}`, so a letter cannot move the cursor, recolour or retitle the terminal.
+ */
+export const escapeControls = (text: string): string =>
+  text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : c;
+  });
 
 /** `shardline dead-letters redrive`: the selection through today's pipeline. */
 export async function runDeadLettersRedrive(
@@ -175,6 +250,16 @@ export async function runDeadLettersRedrive(
   err.write(
     `re-drove ${result.selected} dead letters${o.dryRun ? ' (dry run: nothing written)' : ''}: ${result.passed} now pass (${result.rows} rows in ${result.parquetFiles.length} files), ${result.stillBad} still bad (${result.changed} with a new reason)${result.letterFilesRewritten.length === 0 ? ', nothing changed' : `, ${result.letterFilesRewritten.length} dead-letter files rewritten`}\n`,
   );
+  if (result.encodeFailed > 0) {
+    err.write(
+      `${result.encodeFailed} of them are still refused by the Parquet encoder: kept as encode_failed, the rest of their files landed\n`,
+    );
+  }
+  for (const f of result.filesFailed) {
+    err.write(
+      `${f.key}: left unchanged, its rows do not encode and none is at fault alone (${f.error}); run it again\n`,
+    );
+  }
   if (result.notByteExact > 0) {
     err.write(
       `${result.notByteExact} of them were stored with deadLetters.originalBytes "redact" (data_scrubbed): their bytes are not the ones sent, so they cannot be re-driven byte for byte and were left as they are\n`,

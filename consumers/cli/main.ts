@@ -429,10 +429,20 @@ letterFilters(
 dataLake(
   deadLetters
     .command('show')
-    .description('One dead letter: where it came from, why, and its original bytes (decoded when text).')
-    .argument('<ref>', '<dead-letter file key>#<index>, as `dead-letters list --each` prints it'),
+    .description(
+      'One dead letter: where it came from, why, and its original bytes (decoded when text, control characters escaped; they may hold secrets: --redact).',
+    )
+    .argument('<ref>', '<dead-letter file key>#<index>, as `dead-letters list --each` prints it')
+    .option(
+      '--redact',
+      'scrub secrets from the bytes before printing (as deadLetters.originalBytes "redact" does)',
+    ),
 ).action(async (ref: string, o) => {
-  process.exitCode = await runDeadLettersShow(ref, { dir: o.dir, config: o.config });
+  process.exitCode = await runDeadLettersShow(ref, {
+    dir: o.dir,
+    config: o.config,
+    redact: Boolean(o.redact),
+  });
 });
 letterFilters(
   deadLetters

@@ -71,7 +71,7 @@ export type DeadLetterConfig = z.infer<typeof DeadLetterConfig>;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The bytes a dead letter stores under `redact`, and how they were scrubbed. */
-function scrub(data: Uint8Array): {
+export function scrub(data: Uint8Array): {
   data: Uint8Array;
   scrubbed: 'redacted' | 'omitted';
 } {

@@ -4,6 +4,7 @@ import type { PipelineConfig } from '../config.ts';
 import { DeadLetterLine, encodeDeadLetters } from '../dead-letter/dead-letter-sink.ts';
 import { ParquetEncoder } from '../encode/parquet-encoder.ts';
 import { LAKE } from '../land/lake-layout.ts';
+import { parseBatchObjectKey } from '../land/object-key.ts';
 import type { ObjectStore } from '../land/object-store.ts';
 import type { DeadLetter } from '../types.ts';
 import { Rederiver } from './rederive.ts';
@@ -69,9 +70,61 @@ export const readLetterFile = async (store: ObjectStore, key: string): Promise<S
   return out;
 };
 
-/** Dead-letter files of the live lake (`dead_letters/`), in key order. */
-export const letterFiles = async (store: ObjectStore): Promise<string[]> =>
-  (await store.list(LAKE.deadLetters)).filter((k) => k.endsWith('.jsonl'));
+/** The dead-letter file a ref (`<file key>#<index>`) points into. */
+export const refFile = (ref: string): string => {
+  const hash = ref.lastIndexOf('#');
+  return hash < 0 ? ref : ref.slice(0, hash);
+};
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/**
+ * A dead-letter file is keyed by its batch's newest arrival; a letter in it arrived at most a
+ * batch's age earlier (unless the shard was far behind). Files up to this long after `to` are read.
+ */
+export const LETTER_LOOKAHEAD_MS = 2 * HOUR_MS;
+
+/**
+ * Dead-letter files of the live lake (`dead_letters/`) that may hold letters the filter selects,
+ * in key order. With `ref`, only that file (when it exists); with `from`/`to`, only the `dt=`
+ * (ranges over two days) or `dt=/hr=` prefixes the range and its look-ahead cover; else all.
+ */
+export const letterFiles = async (store: ObjectStore, filter: LetterFilter = {}): Promise<string[]> => {
+  const isLetterFile = (k: string) => k.startsWith(LAKE.deadLetters) && k.endsWith('.jsonl');
+  if (filter.ref !== undefined) {
+    const key = refFile(filter.ref);
+    if (!isLetterFile(key)) return [];
+    const dir = key.slice(0, key.lastIndexOf('/') + 1);
+    return (await store.list(dir)).includes(key) ? [key] : [];
+  }
+  if (filter.from === undefined && filter.to === undefined) {
+    return (await store.list(LAKE.deadLetters)).filter(isLetterFile);
+  }
+  const to = (filter.to ?? new Date()).getTime() + LETTER_LOOKAHEAD_MS;
+  const inRange = (k: string) => {
+    const t = parseBatchObjectKey(k)?.time.getTime();
+    return t === undefined || ((filter.from === undefined || t >= filter.from.getTime()) && t <= to);
+  };
+  if (filter.from === undefined) {
+    return (await store.list(LAKE.deadLetters)).filter((k) => isLetterFile(k) && inRange(k));
+  }
+  const from = filter.from.getTime();
+  const step = to - from > 2 * DAY_MS ? DAY_MS : HOUR_MS;
+  const prefixes: string[] = [];
+  for (let t = Math.floor(from / step) * step; t <= to; t += step) {
+    const iso = new Date(t).toISOString();
+    prefixes.push(
+      step === DAY_MS
+        ? `${LAKE.deadLetters}dt=${iso.slice(0, 10)}/`
+        : `${LAKE.deadLetters}dt=${iso.slice(0, 10)}/hr=${iso.slice(11, 13)}/`,
+    );
+  }
+  const keys: string[] = [];
+  for (const prefix of prefixes) {
+    for (const k of await store.list(prefix)) if (isLetterFile(k) && inRange(k)) keys.push(k);
+  }
+  return keys.sort();
+};
 
 /** `dead_letters/dt=…/hr=…/<stem>.jsonl` → `requests/dt=…/hr=…/<stem>-redrive-<id>.parquet`. */
 export const redriveKeyOf = (letterKey: string, passed: readonly DeadLetter[]): string => {
@@ -98,7 +151,36 @@ export interface RedriveResult {
   /** Objects written: Parquet files landed, dead-letter files replaced. */
   readonly parquetFiles: readonly string[];
   readonly letterFilesRewritten: readonly string[];
+  /** Letters whose rows the Parquet encoder refuses on their own: kept as `encode_failed`. */
+  readonly encodeFailed: number;
+  /** Dead-letter files left unchanged because their rows would not encode, none at fault alone. */
+  readonly filesFailed: readonly { readonly key: string; readonly error: string }[];
 }
+
+/** What re-drive needs of the Parquet encoder. */
+export interface RowEncoder {
+  encode(rows: readonly RequestRow[]): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** Indexes (from `offset`) of rows the encoder refuses even alone (pipeline/shard-processor.ts). */
+const refusedRows = async (
+  encoder: RowEncoder,
+  rows: readonly RequestRow[],
+  offset: number,
+): Promise<number[]> => {
+  try {
+    await encoder.encode(rows);
+    return [];
+  } catch {
+    if (rows.length === 1) return [offset];
+  }
+  const mid = rows.length >> 1;
+  return [
+    ...(await refusedRows(encoder, rows.slice(0, mid), offset)),
+    ...(await refusedRows(encoder, rows.slice(mid), offset + mid)),
+  ];
+};
 
 const sameLetter = (a: DeadLetter, b: DeadLetter): boolean =>
   a.reason === b.reason && a.stage === b.stage && a.message === b.message && a.subSequence === b.subSequence;
@@ -118,10 +200,12 @@ export const redrive = async (
   options: {
     readonly dryRun?: boolean;
     readonly onFile?: (done: number, total: number, letters: number) => void;
+    /** The Parquet encoder (tests); closed at the end. Default: today's ParquetEncoder. */
+    readonly encoder?: RowEncoder;
   } = {},
 ): Promise<RedriveResult> => {
   const rederiver = await Rederiver.create(config, store);
-  const encoder = await ParquetEncoder.create({ connections: 1 });
+  const encoder: RowEncoder = options.encoder ?? (await ParquetEncoder.create({ connections: 1 }));
   const result = {
     selected: 0,
     passed: 0,
@@ -132,55 +216,118 @@ export const redrive = async (
     notByteExact: 0,
     parquetFiles: [] as string[],
     letterFilesRewritten: [] as string[],
+    encodeFailed: 0,
+    filesFailed: [] as { key: string; error: string }[],
   };
   try {
-    const files = await letterFiles(store);
+    const files = await letterFiles(store, filter);
     for (const [i, key] of files.entries()) {
       const letters = await readLetterFile(store, key);
-      // Letters kept unchanged keep their stored line (a scrubbed one keeps its markers).
-      const keep: Uint8Array[] = [];
-      const keepLine = (l: StoredLetter) => keep.push(Buffer.from(`${l.line}\n`));
-      const passed: DeadLetter[] = [];
+      // Per letter, in order: kept as stored (a scrubbed one keeps its markers), replaced by its
+      // new letters, or passed. Rows remember the letter they came from.
+      const outcomes: ({ kind: 'keep' } | { kind: 'new'; letters: DeadLetter[] } | { kind: 'passed' })[] = [];
       const rows: RequestRow[] = [];
+      const owners: number[] = [];
       let changed = false;
-      for (const stored of letters) {
+      for (const [n, stored] of letters.entries()) {
         if (!matches(stored, filter)) {
-          keepLine(stored);
+          outcomes.push({ kind: 'keep' });
           continue;
         }
         result.selected += 1;
         if (stored.scrubbed !== undefined) {
           result.notByteExact += 1;
-          keepLine(stored);
+          outcomes.push({ kind: 'keep' });
           continue;
         }
         const again = rederiver.rederive(stored.letter);
         result.duplicates += again.duplicates;
+        // Part of a whole record may pass now: those rows land, the rest stay as letters.
+        for (const row of again.rows) {
+          rows.push(row);
+          owners.push(n);
+        }
         if (again.deadLetters.length === 0) {
-          passed.push(stored.letter);
-          rows.push(...again.rows);
-          result.passed += 1;
+          outcomes.push({ kind: 'passed' });
           changed = true;
           continue;
         }
-        result.stillBad += 1;
-        // Part of a whole record may pass now: those rows land, the rest stay as letters.
-        rows.push(...again.rows);
         const same = again.deadLetters.length === 1 && sameLetter(again.deadLetters[0]!, stored.letter);
-        if (same) keepLine(stored);
+        if (same && again.rows.length === 0) outcomes.push({ kind: 'keep' });
         else {
-          result.changed += 1;
+          outcomes.push({ kind: 'new', letters: again.deadLetters });
           changed = true;
-          keep.push(encodeDeadLetters(again.deadLetters, config.deadLetters.originalBytes));
-          if (again.rows.length > 0) passed.push(stored.letter);
+        }
+      }
+      // Re-derivation has no encode step: a letter dead-lettered as `encode_failed` passes it and
+      // may be refused again here. Its rows are found by bisection (as the workers do) and the
+      // letter stays; the rest land. When no row is refused alone, the file is left as it is.
+      let body: Uint8Array | undefined;
+      if (changed && rows.length > 0) {
+        try {
+          body = await encoder.encode(rows);
+        } catch (error) {
+          const refused = new Set((await refusedRows(encoder, rows, 0)).map((r) => owners[r]!));
+          if (refused.size === 0) {
+            result.filesFailed.push({ key, error: error instanceof Error ? error.message : String(error) });
+            options.onFile?.(i + 1, files.length, letters.length);
+            continue;
+          }
+          const name = error instanceof Error ? error.name : typeof error;
+          for (const n of refused) {
+            const stored = letters[n]!;
+            result.encodeFailed += 1;
+            outcomes[n] =
+              stored.letter.reason === 'encode_failed'
+                ? { kind: 'keep' }
+                : {
+                    kind: 'new',
+                    letters: [
+                      {
+                        ...stored.letter,
+                        reason: 'encode_failed',
+                        stage: 'encode',
+                        message: `the Parquet encoder refuses this row on its own (${name}); the log is kept for a replay once fixed`,
+                      },
+                    ],
+                  };
+          }
+          const kept = rows.filter((_, r) => !refused.has(owners[r]!));
+          const keptOwners = owners.filter((o) => !refused.has(o));
+          rows.length = 0;
+          rows.push(...kept);
+          owners.length = 0;
+          owners.push(...keptOwners);
+          body = rows.length > 0 ? await encoder.encode(rows) : undefined;
+          changed = outcomes.some((o) => o.kind !== 'keep');
         }
       }
       options.onFile?.(i + 1, files.length, letters.length);
+      for (const [n, outcome] of outcomes.entries()) {
+        const stored = letters[n]!;
+        if (!matches(stored, filter) || stored.scrubbed !== undefined) continue;
+        if (outcome.kind === 'passed') result.passed += 1;
+        else {
+          result.stillBad += 1;
+          if (outcome.kind === 'new') result.changed += 1;
+        }
+      }
       if (!changed) continue;
+      const keep: Uint8Array[] = [];
+      const passed: DeadLetter[] = [];
+      const landed = new Set(owners);
+      for (const [n, outcome] of outcomes.entries()) {
+        const stored = letters[n]!;
+        if (outcome.kind === 'keep') keep.push(Buffer.from(`${stored.line}\n`));
+        else if (outcome.kind === 'new') {
+          keep.push(encodeDeadLetters(outcome.letters, config.deadLetters.originalBytes));
+          if (landed.has(n)) passed.push(stored.letter);
+        } else passed.push(stored.letter);
+      }
       result.rows += rows.length;
-      if (rows.length > 0) {
+      if (body !== undefined) {
         const parquetKey = redriveKeyOf(key, passed);
-        if (options.dryRun !== true) await store.put(parquetKey, await encoder.encode(rows));
+        if (options.dryRun !== true) await store.put(parquetKey, body);
         result.parquetFiles.push(parquetKey);
       }
       // Parquet first: a crash here re-drives the same letters into the same key next time.

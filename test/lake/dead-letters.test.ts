@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  escapeControls,
   runDeadLettersList,
   runDeadLettersRedrive,
   runDeadLettersShow,
@@ -39,17 +40,18 @@ describe('shardline dead-letters', () => {
   it("list counts equal the run's deadLettered, by reason", async () => {
     // Act
     const out = sink();
-    await runDeadLettersList({ dir: '', config: demo.configFile, format: 'json' }, out.stream);
+    const err = sink();
+    await runDeadLettersList({ dir: '', config: demo.configFile, format: 'json' }, out.stream, err.stream);
 
-    // Assess
+    // Assess: every stdout line is a group; the total is on stderr.
     const lines = out
       .text()
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, number | string>);
-    expect(lines.at(-1)).toEqual({ total: demo.counters.deadLettered });
+    expect(err.text()).toBe(`${demo.counters.deadLettered} dead letters\n`);
     const byReason: Record<string, number> = {};
-    for (const l of lines.slice(0, -1))
+    for (const l of lines)
       byReason[l.reason as string] = (byReason[l.reason as string] ?? 0) + (l.count as number);
     expect(byReason).toEqual(demo.counters.deadLetteredByReason);
   });
@@ -62,11 +64,53 @@ describe('shardline dead-letters', () => {
 
     // Act
     const out = sink();
-    await runDeadLettersShow(ref, { dir: '', config: demo.configFile }, out.stream);
+    const err = sink();
+    await runDeadLettersShow(ref, { dir: '', config: demo.configFile }, out.stream, err.stream);
+    const redacted = sink();
+    const quiet = sink();
+    await runDeadLettersShow(
+      ref,
+      { dir: '', config: demo.configFile, redact: true },
+      redacted.stream,
+      quiet.stream,
+    );
 
     // Assess
     expect(out.text()).toContain(`ref          ${ref}`);
     expect(out.text()).toMatch(/--- data ---\n.+/);
+    expect(err.text()).toMatch(/may hold secrets.*--redact/);
+    expect(redacted.text()).toMatch(/redacted {5}--redact: /);
+    expect(quiet.text()).toBe('');
+  });
+
+  it('show escapes control characters a terminal would act on', () => {
+    // Assess
+    expect(escapeControls('a\u001b]0;pwned\u0007b\r\tc\nd\u009b')).toBe(
+      'a\\x1b]0;pwned\\x07b\\x0d\tc\nd\\x9b',
+    );
+  });
+
+  it('list --format json | head exits quietly when the reader goes away (EPIPE)', async () => {
+    // Prepare: a stdout whose reader left after the first line.
+    const { Writable } = await import('node:stream');
+    let lines = 0;
+    const closed = new Writable({
+      write(_chunk, _enc, done) {
+        lines += 1;
+        done(lines > 1 ? Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) : undefined);
+      },
+    });
+
+    // Act
+    const code = await runDeadLettersList(
+      { dir: '', config: demo.configFile, format: 'json', each: true },
+      closed,
+      sink().stream,
+    );
+
+    // Assess
+    expect(code).toBe(0);
+    expect(lines).toBeLessThan(demo.counters.deadLettered);
   });
 
   it('a re-drive of letters that are still bad changes nothing', async () => {
@@ -115,7 +159,7 @@ describe('shardline dead-letters', () => {
       sink().stream,
     );
     const list = sink();
-    await runDeadLettersList({ dir: '', config: fixed, format: 'json' }, list.stream);
+    await runDeadLettersList({ dir: '', config: fixed, format: 'json' }, sink().stream, list.stream);
 
     // Assess
     expect(before).toMatchObject({ n: 0 });
@@ -128,6 +172,6 @@ describe('shardline dead-letters', () => {
       n: broken.sent.uniqueValid,
       keys: broken.sent.uniqueValid,
     });
-    expect(JSON.parse(list.text().trim().split('\n').at(-1)!)).toEqual({ total: broken.sent.malformed });
+    expect(list.text()).toBe(`${broken.sent.malformed} dead letters\n`);
   });
 });
