@@ -23,7 +23,10 @@ export interface RangeReaderOptions {
   /** A shard's records, in order; the next GetRecords call waits for it (back-pressure). */
   readonly onRecords: (shardId: string, records: readonly SourceRecord[]) => Promise<void>;
   readonly onProgress?: (progress: Readonly<RangeProgress>) => void;
-  /** Least time between two GetRecords calls on one shard; Kinesis allows 5 per second. */
+  /**
+   * Least time between two GetRecords calls on one shard (default 1000). Kinesis allows 5 per
+   * second per shard, shared with the live workers: a replay taking 1 leaves them 4.
+   */
   readonly minPollIntervalMs?: number;
   readonly maxRecordsPerCall?: number;
   readonly signal?: AbortSignal;
@@ -60,9 +63,12 @@ export const readStreamRange = async (options: RangeReaderOptions): Promise<Rang
   return progress;
 };
 
+/** One GetRecords per shard per second: a fifth of what Kinesis allows, the rest left to live workers. */
+export const DEFAULT_POLL_INTERVAL_MS = 1_000;
+
 const readShard = async (options: RangeReaderOptions, progress: RangeProgress): Promise<void> => {
   const { api, streamName, from, to } = options;
-  const interval = options.minPollIntervalMs ?? 200;
+  const interval = options.minPollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const backoff = new ExponentialBackoff({ baseMs: 100, maxMs: 10_000 });
   let lastSequence: string | undefined;
   const iterator = async (): Promise<string | undefined> =>

@@ -389,10 +389,17 @@ dataLake(
       "re-run a stopped replay under its generation (default: this run's start, epoch ms)",
       int('--generation', 1),
     )
+    .option(
+      '--poll-interval <ms>',
+      'stream: least time between two GetRecords calls on a shard (Kinesis allows 5/s per shard, shared with the live workers)',
+      int('--poll-interval', 200),
+      1_000,
+    )
     .option('--dry-run', 'count what would land; write nothing')
     .option('--no-load', 'do not load the replayed files into the embedded warehouse'),
 ).action(async (o) => {
   process.exitCode = await runReplay({
+    pollIntervalMs: o.pollInterval,
     dir: o.dir,
     config: o.config,
     source: o.source,

@@ -1,4 +1,6 @@
 import { ConfigError } from '../../pipeline/errors.ts';
+import { LAKE } from '../../pipeline/land/lake-layout.ts';
+import type { ObjectStore } from '../../pipeline/land/object-store.ts';
 import { listArchiveObjects, readArchiveObject } from '../../pipeline/replay/archive-source.ts';
 import { ReplayRun } from '../../pipeline/replay/replay-run.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
@@ -18,7 +20,19 @@ export interface ReplayOptions extends LakeContextOptions {
   readonly generation?: number;
   /** Load the replayed files into the embedded warehouse when there is one (default true). */
   readonly load: boolean;
+  /** Stream: least ms between two GetRecords calls on one shard (default 1000; Kinesis allows 5/s, shared with the workers). */
+  readonly pollIntervalMs?: number;
 }
+
+/** The newest generation a replay manifest (`_shardline/replays/g=<n>.json`) records, or undefined. */
+export const latestGeneration = async (store: ObjectStore): Promise<number | undefined> => {
+  let latest: number | undefined;
+  for (const key of await store.list(LAKE.replayManifests)) {
+    const m = /g=(\d+)\.json$/.exec(key);
+    if (m !== null && (latest === undefined || Number(m[1]) > latest)) latest = Number(m[1]);
+  }
+  return latest;
+};
 
 const time = (field: string, value: string): Date => {
   const ms = Date.parse(value);
@@ -52,6 +66,17 @@ export async function runReplay(
     throw new ConfigError('--generation', 'must be a positive integer (a replay id: epoch ms of its start)');
   }
   const ctx = lakeContext(o);
+  // The generation is this machine's clock: one behind an earlier replay's would make this
+  // replay's rows lose to that one's (latest generation wins), silently.
+  const latest = await latestGeneration(ctx.store);
+  if (
+    latest !== undefined &&
+    (generation < latest || (generation === latest && o.generation === undefined))
+  ) {
+    err.write(
+      `warning: generation ${generation} is not newer than generation ${latest} of an earlier replay in the lake (is this machine's clock behind?): rows that replay re-derived win over this one's; pass --generation ${latest + 1} or later to replace them\n`,
+    );
+  }
   const run = await ReplayRun.start({ config: ctx.config, lake: ctx.store, generation, dryRun: o.dryRun });
   const progress = new SourceProgress(err);
   err.write(
@@ -80,6 +105,7 @@ export async function runReplay(
           streamName: stream.name,
           from,
           to,
+          ...(o.pollIntervalMs === undefined ? {} : { minPollIntervalMs: o.pollIntervalMs }),
           onRecords: (shardId, records) => run.feed(shardId, records),
           onProgress: (p) => {
             let state = states.get(p.shardId);

@@ -50,6 +50,7 @@ describe('shardline replay --source stream', () => {
         from: '2000-01-01T00:00:00Z',
         dryRun: false,
         load: true,
+        pollIntervalMs: 200,
       },
       out.stream,
       err.stream,
@@ -90,5 +91,27 @@ describe('shardline replay --source stream', () => {
 
     // Assess
     expect(out.last()).toMatchObject({ records: 0, landed: 0, objects: 0 });
+  });
+
+  it('warns when its generation is not newer than a replay already in the lake (a clock behind)', async () => {
+    // Act
+    const err = sink();
+    await runReplay(
+      {
+        dir: '',
+        config: lake.configFile,
+        source: 'stream',
+        from: '2001-01-01T00:00:00Z',
+        to: '2001-01-02T00:00:00Z',
+        generation: 1,
+        dryRun: true,
+        load: false,
+      },
+      sink().stream,
+      err.stream,
+    );
+
+    // Assess
+    expect(err.text()).toMatch(/warning: generation 1 is not newer than generation \d+ of an earlier replay/);
   });
 });
