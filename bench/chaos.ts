@@ -17,7 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runDemoProducer } from '../consumers/demo/demo-producer.ts';
+import { runDemoProducer } from '../fluent-bit/demo/demo-producer.ts';
 import { createKinesisClient } from '../consumers/kinesis-client.ts';
 import { createDynamoClient } from '../consumers/leases/dynamo-client.ts';
 import { LeaseTable } from '../consumers/leases/lease-table.ts';

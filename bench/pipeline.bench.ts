@@ -25,7 +25,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
+import { generateRequestLogs, toFluentBitLine } from '../fluent-bit/demo/traffic-generator.ts';
 import { ARCHIVE_TABLE } from '../pipeline/archive/raw-archive.ts';
 import { BatchConfig, PipelineConfig } from '../pipeline/config.ts';
 import { PARQUET_ROW_GROUP_SIZE } from '../pipeline/encode/parquet-encoder.ts';

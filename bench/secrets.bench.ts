@@ -7,7 +7,7 @@
  *   npm run bench:secrets -- [--rows 100000] [--rounds 3]
  */
 import { parseArgs } from 'node:util';
-import { generateRequestLogs } from '../consumers/demo/traffic-generator.ts';
+import { generateRequestLogs } from '../fluent-bit/demo/traffic-generator.ts';
 import { redactBody, redactHeaders, redactPath, redactQuery, redactText } from '../pipeline/enrich/redact.ts';
 import type { RequestLog } from '../schemas/request-log.ts';
 import { secretCorpus } from '../test/secrets/secret-corpus.ts';

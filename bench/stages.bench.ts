@@ -18,7 +18,7 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
+import { generateRequestLogs, toFluentBitLine } from '../fluent-bit/demo/traffic-generator.ts';
 import type { DecodedLog } from '../pipeline/decode/decode-record.ts';
 import { decodeRecord } from '../pipeline/decode/decode-record.ts';
 import { Deduplicator, dedupeKey, requestKey } from '../pipeline/dedupe/deduplicator.ts';

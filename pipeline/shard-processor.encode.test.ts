@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
+import { generateRequestLogs, toFluentBitLine } from '../fluent-bit/demo/traffic-generator.ts';
 import type { RequestRow } from '../schemas/request-row.ts';
 import { BatchConfig } from './config.ts';
 import { decodeDeadLetters } from './dead-letter/dead-letter-sink.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateRequestLogs, toFluentBitLine } from '../consumers/demo/traffic-generator.ts';
+import { generateRequestLogs, toFluentBitLine } from '../fluent-bit/demo/traffic-generator.ts';
 import { PipelineConfig } from './config.ts';
 import { aggregate } from './decode/kpl.ts';
 import { MemoryStore } from './land/memory-store.ts';

@@ -4,7 +4,6 @@ import { createLogger } from '../../pipeline/observability/logger.ts';
 import { runCompact } from './compact-command.ts';
 import { type ConsumeConfig, loadConsumeConfig, parseConsumeConfig } from './consume-config.ts';
 import { runDeadLettersList, runDeadLettersRedrive, runDeadLettersShow } from './dead-letters-command.ts';
-import { runDev } from './dev-command.ts';
 import {
   runEndpointsExport,
   runEndpointsImport,
@@ -110,6 +109,9 @@ program
     const scratch = Boolean(o.exit) && !o.fresh;
     const port = (name: string): number =>
       scratch && command.getOptionValueSource(name) === 'default' ? 0 : (o[name] as number);
+    // Loaded on use: the dev stack pulls in the demo producer (fluent-bit/demo/) and the local
+    // stand-ins, which a production image running `consume` does not ship.
+    const { runDev } = await import('./dev-command.ts');
     process.exitCode = await runDev({
       dir: o.dir,
       stream: o.stream,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDemoProducer } from '../../consumers/demo/demo-producer.ts';
+import { runDemoProducer } from '../../fluent-bit/demo/demo-producer.ts';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { createDynamoClient } from '../../consumers/leases/dynamo-client.ts';
 import { LeaseTable } from '../../consumers/leases/lease-table.ts';

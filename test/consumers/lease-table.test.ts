@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConsumeConfig } from '../../consumers/cli/consume-config.ts';
 import { runLeases } from '../../consumers/cli/leases-command.ts';
-import { generateRequestLogs, toFluentBitLine } from '../../consumers/demo/traffic-generator.ts';
+import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
 import { LeaseLostError } from '../../consumers/errors.ts';
 import { createDynamoClient } from '../../consumers/leases/dynamo-client.ts';
 import { LeaseCheckpointStore } from '../../consumers/leases/lease-checkpoint-store.ts';

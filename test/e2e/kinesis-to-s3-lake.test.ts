@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConsumeConfig } from '../../consumers/cli/consume-config.ts';
 import { runPipeline } from '../../consumers/cli/run-pipeline.ts';
-import { runDemoProducer } from '../../consumers/demo/demo-producer.ts';
+import { runDemoProducer } from '../../fluent-bit/demo/demo-producer.ts';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
 import type { LocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';

@@ -7,7 +7,7 @@ import {
   PutRecordCommand,
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateRequestLogs, toFluentBitLine } from '../../consumers/demo/traffic-generator.ts';
+import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
 import { type LocalKinesis, startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';

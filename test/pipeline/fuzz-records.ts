@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { generateRequestLogs, toFluentBitLine } from '../../consumers/demo/traffic-generator.ts';
+import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
 import type { DecodeConfig } from '../../pipeline/decode/decode-limits.ts';
 import { aggregate } from '../../pipeline/decode/kpl.ts';
 import { frameSnappy } from '../../pipeline/decode/snappy-framed.ts';

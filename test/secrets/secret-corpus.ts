@@ -1,4 +1,4 @@
-import { Prng } from '../../consumers/demo/prng.ts';
+import { Prng } from '../../fluent-bit/demo/prng.ts';
 
 /**
  * Two corpora of schema-v1 request logs for the redaction tests, generated from a seed so that a

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { generateRequestLogs } from '../../consumers/demo/traffic-generator.ts';
+import { generateRequestLogs } from '../../fluent-bit/demo/traffic-generator.ts';
 import { requestKey } from '../../pipeline/dedupe/request-key.ts';
 import { ParquetEncoder } from '../../pipeline/encode/parquet-encoder.ts';
 import { createEnricher } from '../../pipeline/enrich/enrich-log.ts';
