@@ -17,7 +17,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runDemoProducer } from '../fluent-bit/demo/demo-producer.ts';
 import { createKinesisClient } from '../consumers/kinesis-client.ts';
 import { createDynamoClient } from '../consumers/leases/dynamo-client.ts';
 import { LeaseTable } from '../consumers/leases/lease-table.ts';
@@ -25,6 +24,7 @@ import { startLocalDynamo } from '../consumers/local-stack/dynamo-server.ts';
 import { ensureStream } from '../consumers/local-stack/ensure-stream.ts';
 import { startLocalKinesis } from '../consumers/local-stack/kinesis-server.ts';
 import { spawnWorker, type WorkerProcess } from '../consumers/testing/worker-process.ts';
+import { runDemoProducer } from '../fluent-bit/demo/demo-producer.ts';
 import { LocalDirStore } from '../pipeline/land/local-dir-store.ts';
 import { DuckDbWarehouse } from '../pipeline/warehouse/duckdb-warehouse.ts';
 

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDemoProducer } from '../../fluent-bit/demo/demo-producer.ts';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { createDynamoClient } from '../../consumers/leases/dynamo-client.ts';
 import { LeaseTable } from '../../consumers/leases/lease-table.ts';
@@ -11,6 +10,7 @@ import { type LocalDynamo, startLocalDynamo } from '../../consumers/local-stack/
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
 import { type LocalKinesis, startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
 import { StreamConsumer } from '../../consumers/stream-consumer.ts';
+import { runDemoProducer } from '../../fluent-bit/demo/demo-producer.ts';
 import { PipelineConfig } from '../../pipeline/config.ts';
 import { LocalDirStore } from '../../pipeline/land/local-dir-store.ts';
 import { Pipeline } from '../../pipeline/pipeline.ts';

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConsumeConfig } from '../../consumers/cli/consume-config.ts';
 import { runLeases } from '../../consumers/cli/leases-command.ts';
-import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
 import { LeaseLostError } from '../../consumers/errors.ts';
 import { createDynamoClient } from '../../consumers/leases/dynamo-client.ts';
 import { LeaseCheckpointStore } from '../../consumers/leases/lease-checkpoint-store.ts';
@@ -11,6 +10,7 @@ import { type LocalDynamo, startLocalDynamo } from '../../consumers/local-stack/
 import { ShardReader } from '../../consumers/shard-reader.ts';
 import { streamConsumerConfigSchema } from '../../consumers/stream-consumer-config.ts';
 import { FakeKinesis } from '../../consumers/testing/fake-kinesis.ts';
+import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
 import { PipelineConfig } from '../../pipeline/config.ts';
 import { MemoryStore } from '../../pipeline/land/memory-store.ts';
 import { Pipeline } from '../../pipeline/pipeline.ts';

@@ -3,7 +3,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDemoProducer } from '../../fluent-bit/demo/demo-producer.ts';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { createDynamoClient } from '../../consumers/leases/dynamo-client.ts';
 import { LeaseTable } from '../../consumers/leases/lease-table.ts';
@@ -11,6 +10,7 @@ import { type LocalDynamo, startLocalDynamo } from '../../consumers/local-stack/
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
 import { type LocalKinesis, startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
 import { spawnWorker, type WorkerProcess } from '../../consumers/testing/worker-process.ts';
+import { runDemoProducer } from '../../fluent-bit/demo/demo-producer.ts';
 import { LocalDirStore } from '../../pipeline/land/local-dir-store.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
 

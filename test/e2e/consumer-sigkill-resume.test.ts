@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDemoProducer } from '../../fluent-bit/demo/demo-producer.ts';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
 import type { LocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
 import { startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
+import { runDemoProducer } from '../../fluent-bit/demo/demo-producer.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
 
 /**

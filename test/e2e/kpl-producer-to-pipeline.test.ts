@@ -7,10 +7,10 @@ import {
   PutRecordCommand,
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
 import { type LocalKinesis, startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
+import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
 import { PipelineConfig } from '../../pipeline/config.ts';
 import { decodeRecord } from '../../pipeline/decode/decode-record.ts';
 import { MemoryStore } from '../../pipeline/land/memory-store.ts';
