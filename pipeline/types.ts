@@ -101,18 +101,21 @@ export interface ShardRecordProcessorFactory {
 }
 
 /** Why a record or log was sent to the dead-letter sink. Stable strings: they are metric labels. */
-export type DeadLetterReason =
-  | 'decompress_failed'
-  | 'kpl_corrupt'
-  | 'not_utf8'
-  | 'invalid_json'
-  | 'not_an_object'
-  | 'schema_violation'
-  | 'too_large'
-  | 'enrich_failed'
-  | 'encode_failed'
-  /** Processing the record threw where no stage expected it: kept whole for a replay once fixed. */
-  | 'internal_error';
+export const DEAD_LETTER_REASONS = [
+  'decompress_failed',
+  'kpl_corrupt',
+  'not_utf8',
+  'invalid_json',
+  'not_an_object',
+  'schema_violation',
+  'too_large',
+  'enrich_failed',
+  'encode_failed',
+  // Processing the record threw where no stage expected it: kept whole for a replay once fixed.
+  'internal_error',
+] as const;
+
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 /**
  * A record (or one log inside it) that can never be processed. It keeps its original bytes so

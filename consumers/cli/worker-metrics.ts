@@ -1,6 +1,6 @@
 import type { Pipeline } from '../../pipeline/pipeline.ts';
 import type { LandedBatch } from '../../pipeline/shard-processor.ts';
-import type { DeadLetterReason } from '../../pipeline/types.ts';
+import { DEAD_LETTER_REASONS } from '../../pipeline/types.ts';
 import type { StreamConsumer } from '../stream-consumer.ts';
 import { ProcessMetrics } from './process-metrics.ts';
 import { byLabel, DURATION_BUCKETS, FRESHNESS_BUCKETS, Histogram, MetricsText } from './prometheus-text.ts';
@@ -21,25 +21,6 @@ export interface Health {
   readonly reasons: readonly string[];
   readonly detail: Record<string, unknown>;
 }
-
-/** Every dead-letter reason, so that each has a series (at 0) from the first scrape. */
-const DEAD_LETTER_REASONS = [
-  'decompress_failed',
-  'kpl_corrupt',
-  'not_utf8',
-  'invalid_json',
-  'not_an_object',
-  'schema_violation',
-  'too_large',
-  'enrich_failed',
-  'encode_failed',
-  'internal_error',
-] as const satisfies readonly DeadLetterReason[];
-// Fails to compile when a reason is added to DeadLetterReason and not to the list above.
-const everyReasonListed: Exclude<DeadLetterReason, (typeof DEAD_LETTER_REASONS)[number]> extends never
-  ? true
-  : never = true;
-void everyReasonListed;
 
 /** Why a warehouse load failed; a bounded label. */
 export type WarehouseErrorKind = 'locked' | 'other';

@@ -3,20 +3,7 @@ import { z } from 'zod';
 import { decompress } from '../decode/decompress.ts';
 import { redactSecretsInText } from '../enrich/secret-text.ts';
 import { ShardlineError } from '../errors.ts';
-import type { DeadLetter, DeadLetterReason } from '../types.ts';
-
-const REASONS = [
-  'decompress_failed',
-  'kpl_corrupt',
-  'not_utf8',
-  'invalid_json',
-  'not_an_object',
-  'schema_violation',
-  'too_large',
-  'enrich_failed',
-  'encode_failed',
-  'internal_error',
-] as const satisfies readonly DeadLetterReason[];
+import { type DeadLetter, DEAD_LETTER_REASONS as REASONS } from '../types.ts';
 
 /**
  * One line of a dead-letter file. `data_base64` holds the original bytes (the log line, or the
