@@ -4,10 +4,13 @@
  * process, and prints one JSON line of figures last.
  *
  *   npm run bench:pipeline -- [--records 1000000] [--shards 4] [--batch 50000] [--geoip true|false]
- *                             [--archive on|off|both]
+ *                             [--archive on|off|both] [--max-worker-mb 256]
  *
  * Records are spread over `--shards` shard processors fed concurrently, as the consumer feeds them,
  * so one shard's Parquet write (on DuckDB's threads) overlaps another's decoding and enrichment.
+ * Records are generated lazily, one chunk (`--chunk`, spread over the shards) at a time, and the
+ * open batches of all shards are bounded by `batch.maxWorkerBytes` (`--max-worker-mb`), so
+ * `peakRssMb` is what a worker holds, not the input.
  * Generation is excluded from the timed figure (it is measured apart); landing is to memory, so
  * this measures the CPU cost of the pipeline, not a disk or network.
  *
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     shards: { type: 'string', default: '4' },
     geoip: { type: 'string', default: 'true' },
     archive: { type: 'string', default: 'on' },
+    'max-worker-mb': { type: 'string' },
     baseline: { type: 'string', default: 'true' },
   },
 });
@@ -76,11 +80,23 @@ const run = async (archive: boolean) => {
   // Keeps no bodies: the benchmark measures the pipeline, not a disk or its own memory.
   const store = new ArchiveCountingStore();
   const config = PipelineConfig.parse({
-    batch: BatchConfig.parse({ maxRows: Number(values.batch), maxAgeMs: 15 * 60_000 }),
+    batch: BatchConfig.parse({
+      maxRows: Number(values.batch),
+      maxAgeMs: 15 * 60_000,
+      ...(values['max-worker-mb'] === undefined
+        ? {}
+        : { maxWorkerBytes: Number(values['max-worker-mb']) * 1024 * 1024 }),
+    }),
     enrich: { geoIp: values.geoip !== 'false' },
     archive: { enabled: archive },
   });
-  const pipeline = await Pipeline.create(config, { store });
+  const flushes: Record<string, number> = {};
+  const pipeline = await Pipeline.create(config, {
+    store,
+    onLanded: (b) => {
+      flushes[b.reason] = (flushes[b.reason] ?? 0) + 1;
+    },
+  });
   const shardIds = Array.from(
     { length: Number(values.shards) },
     (_, i) => `shardId-${String(i).padStart(12, '0')}`,
@@ -153,6 +169,9 @@ const run = async (archive: boolean) => {
     archiveBytesPerRecord: Math.round((store.archiveBytes / Math.max(1, c.records)) * 10) / 10,
     generatorSecondsExcluded: Math.round(generatedMs / 10) / 100,
     peakRssMb: Math.round(peakRss / 1e6),
+    maxWorkerMb: Math.round(config.batch.maxWorkerBytes / 2 ** 20),
+    batchesHeldPeakMb: Math.round(pipeline.memory.peak / 2 ** 20),
+    flushes,
     geoIp: values.geoip !== 'false',
     shards: shardIds.length,
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),

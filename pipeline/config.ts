@@ -38,6 +38,14 @@ export const BatchConfig = z
       .describe(
         'Flush a batch this long after its first record. Sets end-to-end freshness: 5 s keeps a request queryable within ~5-7 s, at the cost of at most 720 files per shard per hour on a quiet stream.',
       ),
+    maxWorkerBytes: z
+      .number()
+      .int()
+      .min(1_024)
+      .default(256 * 1024 * 1024)
+      .describe(
+        "Bound on what the open batches of all of a worker's shards hold in memory together: rows are counted at ~3x their log line (the row objects' heap, measured), plus dead letters. The processor whose record passes it lands its batch early (reason `memory`) before reading on, so batches open or landing hold at most this plus one record a shard. 256 MiB is ~100k rows of ~850-byte lines: a worker catching up on a backlog of many shards stays within a 512 MB container (batches being encoded, DuckDB and the runtime take the rest), while live traffic (at most 1 MiB/s a shard) meets `maxAgeMs` long before it.",
+      ),
   })
   .strict();
 

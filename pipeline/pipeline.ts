@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { WorkerMemory } from './batch/worker-memory.ts';
 import type { PipelineConfig } from './config.ts';
 import { Deduplicator } from './dedupe/deduplicator.ts';
 import { ParquetEncoder } from './encode/parquet-encoder.ts';
@@ -65,6 +66,8 @@ export class Pipeline implements ShardRecordProcessorFactory {
   readonly counters = newCounters();
   /** Whether this process's landing works, shared by its processors. */
   readonly landing = new LandingStatus();
+  /** What the processors' batches (open or landing) hold, against `batch.maxWorkerBytes`. */
+  readonly memory: WorkerMemory;
   private readonly released = new Map<string, number>();
   private readonly activity = new Map<string, ShardActivity>();
   private routesTimer: NodeJS.Timeout | undefined;
@@ -89,8 +92,11 @@ export class Pipeline implements ShardRecordProcessorFactory {
       | 'landing'
       | 'activity'
       | 'archiveLevel'
+      | 'memory'
     >,
-  ) {}
+  ) {
+    this.memory = new WorkerMemory(config.batch.maxWorkerBytes);
+  }
 
   static async create(config: PipelineConfig, options: PipelineOptions = {}): Promise<Pipeline> {
     const geoIp =
@@ -154,6 +160,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
       {
         ...this.shared,
         batch: this.config.batch,
+        memory: this.memory,
         counters: this.counters,
         encoder: this.encoder,
         store: this.store,

@@ -3,6 +3,7 @@ import { REQUESTS_TABLE } from '../schemas/request-row.ts';
 import { ARCHIVE_EXT, ARCHIVE_TABLE, type ArchivedRecord, encodeArchive } from './archive/raw-archive.ts';
 import type { FlushReason } from './batch/micro-batch.ts';
 import { MicroBatch } from './batch/micro-batch.ts';
+import type { WorkerMemory } from './batch/worker-memory.ts';
 import type { BatchConfig } from './config.ts';
 import { deadLetterOf } from './dead-letter/dead-letter-of.ts';
 import { encodeDeadLetters } from './dead-letter/dead-letter-sink.ts';
@@ -57,6 +58,8 @@ export interface LandedBatch {
 
 export interface ShardProcessorDeps {
   readonly batch: BatchConfig;
+  /** Shared by the processors of one process: their batches' bytes (open or landing) against `batch.maxWorkerBytes`. */
+  readonly memory?: WorkerMemory;
   readonly dedupe: Deduplicator;
   readonly enrich: Enricher;
   readonly encoder: ParquetEncoder;
@@ -134,7 +137,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     private readonly deps: ShardProcessorDeps,
     private readonly start: ProcessorStart = {},
   ) {
-    this.batch = new MicroBatch(deps.batch);
+    this.batch = new MicroBatch(deps.batch, deps.memory);
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ shardId });
     this.pendingBatch = start.pendingBatch;
@@ -194,8 +197,9 @@ export class ShardProcessor implements ShardRecordProcessor {
     // A landing retry waiting out its back-off gives up now, not after the delay.
     this.wake?.();
     this.deps.activity.inactiveSince = this.now();
+    this.batch.detach();
     this.release(this.batch);
-    this.batch = new MicroBatch(this.deps.batch);
+    this.batch = new MicroBatch(this.deps.batch, this.deps.memory);
     this.raw = [];
   }
 
@@ -387,7 +391,7 @@ export class ShardProcessor implements ShardRecordProcessor {
   private async flush(reason: LandReason): Promise<Checkpoint | undefined> {
     const batch = this.batch;
     if (batch.isEmpty || this.lost) return undefined;
-    this.batch = new MicroBatch(this.deps.batch);
+    this.batch = new MicroBatch(this.deps.batch, this.deps.memory);
     const raw = this.raw;
     this.raw = [];
     this.recoveryKeys.clear();
@@ -401,6 +405,9 @@ export class ShardProcessor implements ShardRecordProcessor {
       // Given up because the lease is gone: nothing landed that counts, nothing to report.
       if (this.lost) return undefined;
       throw error;
+    } finally {
+      // Counted against the worker's bound until landed: a batch being encoded is still in memory.
+      batch.detach();
     }
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MicroBatch } from './micro-batch.ts';
+import { MicroBatch, ROW_HEAP_PER_LINE_BYTE } from './micro-batch.ts';
+import { WorkerMemory } from './worker-memory.ts';
 
 const limits = { maxRows: 3, maxBytes: 1_000, maxAgeMs: 5_000 };
 
@@ -37,5 +38,29 @@ describe('MicroBatch', () => {
     byRows.rows.push({} as never, {} as never, {} as never);
     byRows.addRecord('1', 0, 1, 0);
     expect(byRows.due(0)).toBe('rows');
+  });
+
+  it('counts its rows at their line plus their heap against the worker, until detached', () => {
+    // Prepare
+    const memory = new WorkerMemory(3_000);
+    const batch = new MicroBatch({ ...limits, maxRows: 100, maxBytes: 1e9 }, memory);
+
+    // Act: one record of one 500-byte line.
+    batch.rows.push({} as never);
+    batch.lines.push(new Uint8Array(500));
+    batch.addRecord('1', 0, 500, 0);
+    const held = memory.bytes;
+    const dueBelow = batch.due(0);
+    batch.rows.push({} as never);
+    batch.lines.push(new Uint8Array(500));
+    batch.addRecord('2', 0, 500, 0);
+    const dueOver = batch.due(0);
+    batch.detach();
+    batch.detach();
+
+    // Assess
+    expect(held).toBe(500 * (1 + ROW_HEAP_PER_LINE_BYTE));
+    expect([dueBelow, dueOver]).toEqual([undefined, 'memory']);
+    expect([memory.bytes, memory.peak]).toEqual([0, 2 * held]);
   });
 });
