@@ -126,3 +126,19 @@ export const loadConsumeConfig = (file: string): ConsumeConfig => {
   }
   return parseConsumeConfig(json, file);
 };
+
+/** Where a container's config comes from when no file is given: the JSON itself (ECS task definition). */
+export const CONFIG_ENV = 'SHARDLINE_CONFIG';
+
+/** The config in `$SHARDLINE_CONFIG`, checked like a file; undefined when the variable is unset or blank. */
+export const consumeConfigFromEnv = (): ConsumeConfig | undefined => {
+  const text = process.env[CONFIG_ENV];
+  if (text === undefined || text.trim() === '') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(CONFIG_ENV, `is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  return parseConsumeConfig(json, CONFIG_ENV);
+};

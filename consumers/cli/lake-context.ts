@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ObjectStore } from '../../pipeline/land/object-store.ts';
 import { createObjectStore } from '../../pipeline/pipeline.ts';
-import { type ConsumeConfig, loadConsumeConfig, parseConsumeConfig } from './consume-config.ts';
+import {
+  type ConsumeConfig,
+  consumeConfigFromEnv,
+  loadConsumeConfig,
+  parseConsumeConfig,
+} from './consume-config.ts';
 
 /** Where a data engineer's command (replay, dead-letters, compact) finds the lake. */
 export interface LakeContextOptions {
@@ -34,17 +39,9 @@ const devConfig = (dir: string): ConsumeConfig =>
     'dev settings',
   );
 
-/** Where a container's config is when no file is given (as for `shardline consume`). */
-const CONFIG_ENV = 'SHARDLINE_CONFIG';
-
 export const lakeContext = (o: LakeContextOptions): LakeContext => {
-  const fromEnv = o.config === undefined ? process.env[CONFIG_ENV] : undefined;
   const config =
-    o.config !== undefined
-      ? loadConsumeConfig(o.config)
-      : fromEnv !== undefined && fromEnv.trim() !== ''
-        ? parseConsumeConfig(JSON.parse(fromEnv), CONFIG_ENV)
-        : devConfig(o.dir);
+    o.config !== undefined ? loadConsumeConfig(o.config) : (consumeConfigFromEnv() ?? devConfig(o.dir));
   const warehouseFile =
     config.warehouse.type === 'duckdb' && existsSync(config.warehouse.file)
       ? config.warehouse.file

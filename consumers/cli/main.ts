@@ -2,7 +2,7 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, ShardlineError } from '../../pipeline/errors.ts';
 import { createLogger } from '../../pipeline/observability/logger.ts';
 import { runCompact } from './compact-command.ts';
-import { type ConsumeConfig, loadConsumeConfig, parseConsumeConfig } from './consume-config.ts';
+import { CONFIG_ENV, type ConsumeConfig, consumeConfigFromEnv, loadConsumeConfig } from './consume-config.ts';
 import { runDeadLettersList, runDeadLettersRedrive, runDeadLettersShow } from './dead-letters-command.ts';
 import {
   runEndpointsExport,
@@ -27,26 +27,17 @@ const int = (name: string, min: number) => (value: string) => {
   return n;
 };
 
-/** Where a container's config comes from when no file is given: the JSON itself (ECS task definition). */
-const CONFIG_ENV = 'SHARDLINE_CONFIG';
-
 /** `--config <file>`, else the JSON in `$SHARDLINE_CONFIG`; either is checked the same way. */
 const consumeConfigOf = (file: string | undefined): ConsumeConfig => {
   if (file !== undefined) return loadConsumeConfig(file);
-  const text = process.env[CONFIG_ENV];
-  if (text === undefined || text.trim() === '') {
+  const fromEnv = consumeConfigFromEnv();
+  if (fromEnv === undefined) {
     throw new ConfigError(
       '--config',
       `give a JSON config file with --config <file>, or the JSON itself in $${CONFIG_ENV}`,
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError(CONFIG_ENV, `is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
-  return parseConsumeConfig(json, CONFIG_ENV);
+  return fromEnv;
 };
 
 const program = new Command('shardline')
