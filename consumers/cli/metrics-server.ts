@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type ServedHttp, serveHttp } from './serve-http.ts';
 
 export interface MetricsServerOptions {
   readonly port: number;
@@ -8,11 +8,7 @@ export interface MetricsServerOptions {
   readonly health: () => { ok: boolean; reasons?: readonly string[]; detail: Record<string, unknown> };
 }
 
-export interface MetricsServer {
-  /** `http://host:port`, with the port actually bound. */
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type MetricsServer = ServedHttp;
 
 /** `GET /metrics` (Prometheus text) and `GET /health` (200 or 503 with a JSON body). */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
@@ -33,18 +29,5 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics or /health\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  return {
-    url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return serveHttp(server, options.port, options.host);
 }

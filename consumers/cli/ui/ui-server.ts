@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { ShardlineError } from '../../../pipeline/errors.ts';
 import { loadQueryLibrary } from '../../../schemas/queries/query-library.ts';
 import { runNamedQueryOn } from '../named-query-runner.ts';
+import { type ServedHttp, serveHttp } from '../serve-http.ts';
 import type { WarehouseClient } from '../warehouse-client.ts';
 import type { LiveState } from './live-state.ts';
 
@@ -17,10 +17,7 @@ export interface UiServerOptions {
   readonly live?: () => LiveState;
 }
 
-export interface UiServer {
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type UiServer = ServedHttp;
 
 const PAGE_DIR = join(import.meta.dirname, 'page');
 /** Chart.js's self-contained UMD build, served from node_modules: no CDN, no build step. */
@@ -106,18 +103,5 @@ export const startUiServer = async (options: UiServerOptions): Promise<UiServer>
       if (!res.headersSent) json(res, 500, { error: e instanceof Error ? e.message : String(e) });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  return {
-    url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return serveHttp(server, options.port, options.host);
 };
