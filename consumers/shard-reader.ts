@@ -1,10 +1,11 @@
 import type { _Record, GetShardIteratorInput } from '@aws-sdk/client-kinesis';
-import type {
-  Checkpoint,
-  ProcessorStart,
-  ShardRecordProcessor,
-  ShardRecordProcessorFactory,
-  SourceRecord,
+import {
+  type Checkpoint,
+  compareSequence,
+  type ProcessorStart,
+  type ShardRecordProcessor,
+  type ShardRecordProcessorFactory,
+  type SourceRecord,
 } from '../pipeline/types.ts';
 import { type CheckpointStore, isShardEnd, SHARD_END, type StoredCheckpoint } from './checkpoint-store.ts';
 import { type ConsumerClock, systemClock } from './consumer-clock.ts';
@@ -372,13 +373,17 @@ export class ShardReader {
       };
     }
     const last = batch[batch.length - 1]?.sequenceNumber;
-    if (this.#highestRead === undefined || last === undefined || isAfterSequence(last, this.#highestRead)) {
+    if (
+      this.#highestRead === undefined ||
+      last === undefined ||
+      compareSequence(last, this.#highestRead) > 0
+    ) {
       // Kinesis returns records in order: only a prefix of the answer can be a re-read.
       let fresh = 0;
       let freshBytes = 0;
       for (let i = batch.length - 1; i >= 0; i--) {
         const record = batch[i]!;
-        if (this.#highestRead !== undefined && !isAfterSequence(record.sequenceNumber, this.#highestRead))
+        if (this.#highestRead !== undefined && compareSequence(record.sequenceNumber, this.#highestRead) <= 0)
           break;
         fresh++;
         freshBytes += record.data.byteLength;
@@ -577,10 +582,6 @@ export class ShardReader {
 }
 
 /** Orders sequence numbers (decimal strings) without BigInt. */
-function isAfterSequence(a: string, b: string): boolean {
-  return a.length !== b.length ? a.length > b.length : a > b;
-}
-
 /** A bounded label for why a processor failed. */
 function restartReason(error: unknown): string {
   const name = error instanceof Error ? error.name : '';

@@ -17,14 +17,15 @@ import type { LandingStatus } from './land/landing-status.ts';
 import { batchObjectKey } from './land/object-key.ts';
 import type { ObjectStore } from './land/object-store.ts';
 import type { Logger } from './observability/logger.ts';
-import type {
-  BatchRange,
-  Checkpoint,
-  DeadLetter,
-  PipelineCounters,
-  ProcessorStart,
-  ShardRecordProcessor,
-  SourceRecord,
+import {
+  type BatchRange,
+  type Checkpoint,
+  compareSequence,
+  type DeadLetter,
+  type PipelineCounters,
+  type ProcessorStart,
+  type ShardRecordProcessor,
+  type SourceRecord,
 } from './types.ts';
 import { implausibleTime, type TimeWindowConfig } from './validate/plausible-time.ts';
 import { validateLog } from './validate/validate-log.ts';
@@ -590,10 +591,4 @@ export class ShardProcessor implements ShardRecordProcessor {
 /** Thrown out of a landing retry loop once the processor lost its lease (or was told to give up). */
 class LandingAbandoned extends Error {
   override readonly name = 'LandingAbandoned';
-}
-
-/** Orders Kinesis sequence numbers (decimal strings of up to 56 digits) without BigInt. */
-function compareSequence(a: string, b: string): number {
-  if (a.length !== b.length) return a.length - b.length;
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -135,3 +135,9 @@ export interface DeadLetter {
   /** Original bytes: the log line when `subSequence` is set, else the record's whole Data. */
   readonly data: Uint8Array;
 }
+
+/** Orders Kinesis sequence numbers (decimal strings of up to 56 digits) without BigInt. */
+export function compareSequence(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
