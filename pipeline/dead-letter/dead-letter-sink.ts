@@ -104,10 +104,17 @@ export const encodeDeadLetters = (
   return Buffer.concat(lines);
 };
 
-/** Reads a dead-letter file back (replay, tests). Throws on a line that is not a dead letter. */
-export const decodeDeadLetters = (bytes: Uint8Array): DeadLetter[] => {
+/** One line of a dead-letter file read back: the letter, the line as stored, and how it was scrubbed. */
+export interface StoredDeadLetterLine {
+  readonly letter: DeadLetter;
+  readonly line: string;
+  readonly scrubbed?: 'redacted' | 'omitted';
+}
+
+/** Reads a dead-letter file back line by line. Throws on a line that is not a dead letter. */
+export const decodeDeadLetterLines = (bytes: Uint8Array): StoredDeadLetterLine[] => {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const letters: DeadLetter[] = [];
+  const out: StoredDeadLetterLine[] = [];
   let lineNumber = 0;
   for (const line of text.split('\n')) {
     lineNumber++;
@@ -125,17 +132,25 @@ export const decodeDeadLetters = (bytes: Uint8Array): DeadLetter[] => {
       );
     }
     const data = Buffer.from(parsed.data_base64, 'base64');
-    letters.push({
-      reason: parsed.reason,
-      message: parsed.message,
-      stage: parsed.stage,
-      shardId: parsed.shardId,
-      sequenceNumber: parsed.sequenceNumber,
-      ...(parsed.subSequence === null ? {} : { subSequence: parsed.subSequence }),
-      partitionKey: parsed.partitionKey,
-      arrivedAt: new Date(parsed.arrivedAt),
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    out.push({
+      letter: {
+        reason: parsed.reason,
+        message: parsed.message,
+        stage: parsed.stage,
+        shardId: parsed.shardId,
+        sequenceNumber: parsed.sequenceNumber,
+        ...(parsed.subSequence === null ? {} : { subSequence: parsed.subSequence }),
+        partitionKey: parsed.partitionKey,
+        arrivedAt: new Date(parsed.arrivedAt),
+        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      },
+      line,
+      ...(parsed.data_scrubbed === undefined ? {} : { scrubbed: parsed.data_scrubbed }),
     });
   }
-  return letters;
+  return out;
 };
+
+/** Reads a dead-letter file back (replay, tests). Throws on a line that is not a dead letter. */
+export const decodeDeadLetters = (bytes: Uint8Array): DeadLetter[] =>
+  decodeDeadLetterLines(bytes).map((l) => l.letter);

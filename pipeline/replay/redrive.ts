@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RequestRow } from '../../schemas/request-row.ts';
 import type { PipelineConfig } from '../config.ts';
-import { DeadLetterLine, encodeDeadLetters } from '../dead-letter/dead-letter-sink.ts';
+import { decodeDeadLetterLines, encodeDeadLetters } from '../dead-letter/dead-letter-sink.ts';
 import { ParquetEncoder } from '../encode/parquet-encoder.ts';
 import { LAKE } from '../land/lake-layout.ts';
 import { parseBatchObjectKey } from '../land/object-key.ts';
@@ -41,34 +41,15 @@ export const matches = (l: StoredLetter, f: LetterFilter): boolean =>
   (f.ref === undefined || l.ref === f.ref);
 
 /** The letters of one dead-letter file, in order. */
-export const readLetterFile = async (store: ObjectStore, key: string): Promise<StoredLetter[]> => {
-  const text = Buffer.from(await store.get(key)).toString('utf8');
-  const out: StoredLetter[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const p = DeadLetterLine.parse(JSON.parse(line));
-    const data = Buffer.from(p.data_base64, 'base64');
-    out.push({
-      ref: `${key}#${out.length}`,
-      key,
-      line,
-      index: out.length,
-      letter: {
-        reason: p.reason,
-        message: p.message,
-        stage: p.stage,
-        shardId: p.shardId,
-        sequenceNumber: p.sequenceNumber,
-        ...(p.subSequence === null ? {} : { subSequence: p.subSequence }),
-        partitionKey: p.partitionKey,
-        arrivedAt: new Date(p.arrivedAt),
-        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      },
-      ...(p.data_scrubbed === undefined ? {} : { scrubbed: p.data_scrubbed }),
-    });
-  }
-  return out;
-};
+export const readLetterFile = async (store: ObjectStore, key: string): Promise<StoredLetter[]> =>
+  decodeDeadLetterLines(await store.get(key)).map((l, index) => ({
+    ref: `${key}#${index}`,
+    key,
+    line: l.line,
+    index,
+    letter: l.letter,
+    ...(l.scrubbed === undefined ? {} : { scrubbed: l.scrubbed }),
+  }));
 
 /** The dead-letter file a ref (`<file key>#<index>`) points into. */
 export const refFile = (ref: string): string => {
