@@ -3,11 +3,9 @@ import { WorkerMemory } from './batch/worker-memory.ts';
 import type { PipelineConfig } from './config.ts';
 import { Deduplicator } from './dedupe/deduplicator.ts';
 import { ParquetEncoder } from './encode/parquet-encoder.ts';
-import { createEnricher } from './enrich/enrich-log.ts';
-import { GeoIp } from './enrich/geo-ip.ts';
+import { openEnricher } from './enrich/open-enricher.ts';
 import { RouteBook } from './enrich/routes/route-book.ts';
 import { loadRouteBook, syncRouteBook } from './enrich/routes/route-store.ts';
-import { UserAgentClassifier } from './enrich/user-agent.ts';
 import { LandingStatus } from './land/landing-status.ts';
 import { LocalDirStore } from './land/local-dir-store.ts';
 import type { ObjectStore } from './land/object-store.ts';
@@ -99,10 +97,6 @@ export class Pipeline implements ShardRecordProcessorFactory {
   }
 
   static async create(config: PipelineConfig, options: PipelineOptions = {}): Promise<Pipeline> {
-    const geoIp =
-      config.enrich.geoIp === false
-        ? GeoIp.disabled()
-        : await GeoIp.open(config.enrich.geoIp === true ? undefined : config.enrich.geoIp);
     const store = options.store ?? createObjectStore(config.lake);
     const routes = new RouteBook({ worker: options.routesWorker ?? hostname() });
     // A worker that starts (or restarts) templates with what the group learned so far.
@@ -111,13 +105,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
         err,
       }),
     );
-    const enrich = createEnricher({
-      routes,
-      geoIp,
-      userAgents: new UserAgentClassifier(),
-      bodyCapChars: config.enrich.bodyCapChars,
-      headerAllowlist: config.redaction.headerAllowlist,
-    });
+    const enrich = await openEnricher(config, routes);
     const encoder = await ParquetEncoder.create();
     const pipeline = new Pipeline(config, store, encoder, routes, {
       dedupe: new Deduplicator({ windowMs: config.dedupe.windowMs, maxKeys: config.dedupe.maxKeys }),

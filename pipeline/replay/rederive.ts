@@ -4,11 +4,10 @@ import type { PipelineConfig } from '../config.ts';
 import { deadLetterOf } from '../dead-letter/dead-letter-of.ts';
 import { decodeRecord } from '../decode/decode-record.ts';
 import { dedupeKey, requestKey } from '../dedupe/deduplicator.ts';
-import { createEnricher, type Enricher } from '../enrich/enrich-log.ts';
-import { GeoIp } from '../enrich/geo-ip.ts';
+import type { Enricher } from '../enrich/enrich-log.ts';
+import { openEnricher } from '../enrich/open-enricher.ts';
 import { RouteBook } from '../enrich/routes/route-book.ts';
 import { loadRouteBook } from '../enrich/routes/route-store.ts';
-import { UserAgentClassifier } from '../enrich/user-agent.ts';
 import type { ObjectStore } from '../land/object-store.ts';
 import type { DeadLetter } from '../types.ts';
 import { implausibleTime } from '../validate/plausible-time.ts';
@@ -37,22 +36,9 @@ export class Rederiver {
   ) {}
 
   static async create(config: PipelineConfig, lake: ObjectStore): Promise<Rederiver> {
-    const geoIp =
-      config.enrich.geoIp === false
-        ? GeoIp.disabled()
-        : await GeoIp.open(config.enrich.geoIp === true ? undefined : config.enrich.geoIp);
     const routes = new RouteBook({ worker: `redrive-${hostname()}` });
     await loadRouteBook(routes, lake).catch(() => undefined);
-    return new Rederiver(
-      config,
-      createEnricher({
-        routes,
-        geoIp,
-        userAgents: new UserAgentClassifier(),
-        bodyCapChars: config.enrich.bodyCapChars,
-        headerAllowlist: config.redaction.headerAllowlist,
-      }),
-    );
+    return new Rederiver(config, await openEnricher(config, routes));
   }
 
   rederive(letter: DeadLetter): Rederived {

@@ -1,0 +1,20 @@
+import type { PipelineConfig } from '../config.ts';
+import { createEnricher, type Enricher } from './enrich-log.ts';
+import { GeoIp } from './geo-ip.ts';
+import type { RouteBook } from './routes/route-book.ts';
+import { UserAgentClassifier } from './user-agent.ts';
+
+/** The enricher the config describes (geo-IP database, body cap, header allowlist) over `routes`. */
+export async function openEnricher(config: PipelineConfig, routes: RouteBook): Promise<Enricher> {
+  const geoIp =
+    config.enrich.geoIp === false
+      ? GeoIp.disabled()
+      : await GeoIp.open(config.enrich.geoIp === true ? undefined : config.enrich.geoIp);
+  return createEnricher({
+    routes,
+    geoIp,
+    userAgents: new UserAgentClassifier(),
+    bodyCapChars: config.enrich.bodyCapChars,
+    headerAllowlist: config.redaction.headerAllowlist,
+  });
+}
