@@ -1,7 +1,6 @@
 import { ConfigError } from '../../pipeline/errors.ts';
 import { compactLake } from '../../pipeline/land/compactor.ts';
-import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
-import { type LakeContextOptions, lakeContext } from './lake-context.ts';
+import { type LakeContextOptions, lakeContext, loadLakeIntoWarehouse } from './lake-context.ts';
 import { openSingleStore, type SingleStoreSession } from './singlestore-session.ts';
 import { SourceProgress } from './source-progress.ts';
 
@@ -110,18 +109,13 @@ export async function runCompact(
         ? `SingleStore pipeline ${pipeline} (PIPELINES_FILES Loaded)`
         : `${o.deleteAfterMinutes ?? 60} min past the hour's close`,
   };
-  if (!o.dryRun && o.load && ctx.warehouseFile !== undefined) {
-    const warehouse = await DuckDbWarehouse.open(ctx.warehouseFile);
-    try {
-      const loaded = await warehouse.loadNewFiles(ctx.store);
-      summary.warehouse = {
-        compactedFilesRecorded: loaded.compactedFiles,
-        filesLoaded: loaded.files,
-        newRows: loaded.rows,
-      };
-    } finally {
-      await warehouse.close();
-    }
+  const loaded = !o.dryRun && o.load ? await loadLakeIntoWarehouse(ctx) : undefined;
+  if (loaded !== undefined) {
+    summary.warehouse = {
+      compactedFilesRecorded: loaded.compactedFiles,
+      filesLoaded: loaded.files,
+      newRows: loaded.rows,
+    };
   }
   summary.seconds = Math.round((Date.now() - started) / 100) / 10;
   err.write(

@@ -9,8 +9,7 @@ import {
   redrive,
   type StoredLetter,
 } from '../../pipeline/replay/redrive.ts';
-import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
-import { type LakeContextOptions, lakeContext } from './lake-context.ts';
+import { type LakeContextOptions, lakeContext, loadLakeIntoWarehouse } from './lake-context.ts';
 
 export interface DeadLetterFilterOptions extends LakeContextOptions {
   readonly reason?: string;
@@ -238,14 +237,10 @@ export async function runDeadLettersRedrive(
   const ctx = lakeContext(o);
   const result = await redrive(ctx.store, ctx.config, { ...filterOf(o), ref: o.ref }, { dryRun: o.dryRun });
   const summary: Record<string, unknown> = { ...result, dryRun: o.dryRun };
-  if (!o.dryRun && o.load && ctx.warehouseFile !== undefined && result.parquetFiles.length > 0) {
-    const warehouse = await DuckDbWarehouse.open(ctx.warehouseFile);
-    try {
-      const loaded = await warehouse.loadNewFiles(ctx.store);
-      summary.warehouse = { files: loaded.files, newRows: loaded.rows, duplicateRows: loaded.duplicateRows };
-    } finally {
-      await warehouse.close();
-    }
+  const loaded =
+    !o.dryRun && o.load && result.parquetFiles.length > 0 ? await loadLakeIntoWarehouse(ctx) : undefined;
+  if (loaded !== undefined) {
+    summary.warehouse = { files: loaded.files, newRows: loaded.rows, duplicateRows: loaded.duplicateRows };
   }
   err.write(
     `re-drove ${result.selected} dead letters${o.dryRun ? ' (dry run: nothing written)' : ''}: ${result.passed} now pass (${result.rows} rows in ${result.parquetFiles.length} files), ${result.stillBad} still bad (${result.changed} with a new reason)${result.letterFilesRewritten.length === 0 ? ', nothing changed' : `, ${result.letterFilesRewritten.length} dead-letter files rewritten`}\n`,

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ObjectStore } from '../../pipeline/land/object-store.ts';
 import { createObjectStore } from '../../pipeline/pipeline.ts';
+import { DuckDbWarehouse, type LoadResult } from '../../pipeline/warehouse/duckdb-warehouse.ts';
 import {
   type ConsumeConfig,
   consumeConfigFromEnv,
@@ -47,4 +48,18 @@ export const lakeContext = (o: LakeContextOptions): LakeContext => {
       ? config.warehouse.file
       : undefined;
   return { config, store: createObjectStore(config.lake), warehouseFile };
+};
+
+/**
+ * After a command landed files, loads them into the embedded warehouse, if there is one: the
+ * same open → load → close every lake command ends with. Undefined when nothing was loaded.
+ */
+export const loadLakeIntoWarehouse = async (ctx: LakeContext): Promise<LoadResult | undefined> => {
+  if (ctx.warehouseFile === undefined) return undefined;
+  const warehouse = await DuckDbWarehouse.open(ctx.warehouseFile);
+  try {
+    return await warehouse.loadNewFiles(ctx.store);
+  } finally {
+    await warehouse.close();
+  }
 };

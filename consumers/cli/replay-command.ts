@@ -3,11 +3,10 @@ import { LAKE } from '../../pipeline/land/lake-layout.ts';
 import type { ObjectStore } from '../../pipeline/land/object-store.ts';
 import { listArchiveObjects, readArchiveObject } from '../../pipeline/replay/archive-source.ts';
 import { ReplayRun } from '../../pipeline/replay/replay-run.ts';
-import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
 import { toKinesisApi } from '../kinesis-api.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
 import { readStreamRange } from '../range-reader.ts';
-import { type LakeContextOptions, lakeContext } from './lake-context.ts';
+import { type LakeContextOptions, lakeContext, loadLakeIntoWarehouse } from './lake-context.ts';
 import { SourceProgress, type SourceState } from './source-progress.ts';
 
 export interface ReplayOptions extends LakeContextOptions {
@@ -139,20 +138,15 @@ export async function runReplay(
       startedAt: started.toISOString(),
     })),
   };
-  if (!o.dryRun && o.load && ctx.warehouseFile !== undefined) {
-    const warehouse = await DuckDbWarehouse.open(ctx.warehouseFile);
-    try {
-      const loaded = await warehouse.loadNewFiles(ctx.store);
-      summary.warehouse = {
-        files: loaded.files,
-        newRows: loaded.rows,
-        replacedRows: loaded.replacedRows,
-        unchangedRows: loaded.duplicateRows,
-        failedFiles: loaded.failed.length,
-      };
-    } finally {
-      await warehouse.close();
-    }
+  const loaded = !o.dryRun && o.load ? await loadLakeIntoWarehouse(ctx) : undefined;
+  if (loaded !== undefined) {
+    summary.warehouse = {
+      files: loaded.files,
+      newRows: loaded.rows,
+      replacedRows: loaded.replacedRows,
+      unchangedRows: loaded.duplicateRows,
+      failedFiles: loaded.failed.length,
+    };
   }
   summary.seconds = Math.round((Date.now() - started.getTime()) / 100) / 10;
   err.write(
