@@ -12,6 +12,7 @@ import {
   ListShardsCommand,
   type ListShardsInput,
   type ListShardsOutput,
+  type Shard,
 } from '@aws-sdk/client-kinesis';
 
 /**
@@ -35,4 +36,27 @@ export function toKinesisApi(client: KinesisClient | KinesisApi): KinesisApi {
     getShardIterator: (input) => bare.send(new GetShardIteratorCommand(input)),
     getRecords: (input) => bare.send(new GetRecordsCommand(input)),
   };
+}
+
+/** Shards per ListShards page (Kinesis allows up to 10,000). */
+const LIST_SHARDS_PAGE = 1000;
+
+/** Every shard of a stream, open or closed, across ListShards pages. */
+export async function listAllShards(
+  api: Pick<KinesisApi, 'listShards'>,
+  streamName: string,
+): Promise<Shard[]> {
+  const shards: Shard[] = [];
+  let nextToken: string | undefined;
+  do {
+    // With a NextToken, Kinesis rejects a StreamName in the same call.
+    const page = await api.listShards(
+      nextToken === undefined
+        ? { StreamName: streamName, MaxResults: LIST_SHARDS_PAGE }
+        : { NextToken: nextToken, MaxResults: LIST_SHARDS_PAGE },
+    );
+    if (page.Shards) shards.push(...page.Shards);
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+  return shards;
 }

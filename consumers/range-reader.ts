@@ -1,7 +1,7 @@
-import type { _Record, Shard } from '@aws-sdk/client-kinesis';
+import type { _Record } from '@aws-sdk/client-kinesis';
 import type { SourceRecord } from '../pipeline/types.ts';
 import { ExponentialBackoff } from './exponential-backoff.ts';
-import type { KinesisApi } from './kinesis-api.ts';
+import { type KinesisApi, listAllShards } from './kinesis-api.ts';
 import { kinesisErrorKind } from './kinesis-error-kind.ts';
 
 /** How far one shard's read has come. */
@@ -41,15 +41,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * replay never disturbs the live workers (it only shares the shard's 5 reads per second).
  */
 export const readStreamRange = async (options: RangeReaderOptions): Promise<RangeProgress[]> => {
-  const shards: Shard[] = [];
-  let token: string | undefined;
-  do {
-    const page = await options.api.listShards(
-      token === undefined ? { StreamName: options.streamName } : { NextToken: token },
-    );
-    shards.push(...(page.Shards ?? []));
-    token = page.NextToken;
-  } while (token !== undefined);
+  const shards = await listAllShards(options.api, options.streamName);
   const progress = shards.map(
     (s): RangeProgress => ({
       shardId: s.ShardId ?? '',

@@ -6,7 +6,7 @@ import { type ConsumerClock, systemClock } from './consumer-clock.ts';
 import { type ConsumerLogger, silentLogger } from './consumer-logger.ts';
 import { StreamNotActiveError } from './errors.ts';
 import { ExponentialBackoff } from './exponential-backoff.ts';
-import { type KinesisApi, toKinesisApi } from './kinesis-api.ts';
+import { type KinesisApi, listAllShards, toKinesisApi } from './kinesis-api.ts';
 import { kinesisErrorKind } from './kinesis-error-kind.ts';
 import type { Lease } from './leases/lease.ts';
 import { LeaseCheckpointStore } from './leases/lease-checkpoint-store.ts';
@@ -56,7 +56,6 @@ export interface StreamConsumerStats {
 
 /** ListShards attempts at start before start() gives up; later syncs just try again next time. */
 const START_LIST_ATTEMPTS = 5;
-const LIST_SHARDS_PAGE = 1000;
 
 /**
  * Reads every shard of one stream in this process: a ShardReader per shard, each feeding its own
@@ -347,20 +346,8 @@ export class StreamConsumer {
     }
   }
 
-  async #listShards(): Promise<Shard[]> {
-    const shards: Shard[] = [];
-    let nextToken: string | undefined;
-    do {
-      // With a NextToken, Kinesis rejects a StreamName in the same call.
-      const page = await this.#api.listShards(
-        nextToken === undefined
-          ? { StreamName: this.streamName, MaxResults: LIST_SHARDS_PAGE }
-          : { NextToken: nextToken, MaxResults: LIST_SHARDS_PAGE },
-      );
-      if (page.Shards) shards.push(...page.Shards);
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined);
-    return shards;
+  #listShards(): Promise<Shard[]> {
+    return listAllShards(this.#api, this.streamName);
   }
 
   #backoff(): ExponentialBackoff {
