@@ -11,7 +11,11 @@ import {
   REQUESTS_TABLE,
 } from '../../schemas/request-row.ts';
 import { ShardlineError } from '../errors.ts';
-import { compactionOf, readCompactionManifest } from '../land/compaction-manifest.ts';
+import {
+  type CompactionManifest,
+  compactionOf,
+  readCompactionManifest,
+} from '../land/compaction-manifest.ts';
 import { LAKE } from '../land/lake-layout.ts';
 import { LocalDirStore } from '../land/local-dir-store.ts';
 import type { ObjectStore } from '../land/object-store.ts';
@@ -131,12 +135,14 @@ export class DuckDbWarehouse {
       let files = 0;
       const failed: { key: string; message: string }[] = [];
       let tempDir: string | undefined;
+      // The output files of one compaction share a manifest: read it once per load.
+      const manifests = new Map<string, Promise<CompactionManifest | undefined>>();
       try {
         for (const key of pending) {
           // One file that cannot be loaded (truncated, foreign schema) must not hold back the
           // files after it: it is reported, left unrecorded, and tried again at the next load.
           try {
-            if (await this.coveredByCompaction(db, store, key, loaded)) {
+            if (await this.coveredByCompaction(db, store, key, loaded, manifests)) {
               compactedFiles += 1;
               continue;
             }
@@ -215,10 +221,16 @@ export class DuckDbWarehouse {
     store: ObjectStore,
     key: string,
     loaded: ReadonlySet<string>,
+    manifests: Map<string, Promise<CompactionManifest | undefined>>,
   ): Promise<boolean> {
     const compaction = compactionOf(key);
     if (compaction === undefined) return false;
-    const manifest = await readCompactionManifest(store, compaction.manifestKey);
+    let read = manifests.get(compaction.manifestKey);
+    if (read === undefined) {
+      read = readCompactionManifest(store, compaction.manifestKey);
+      manifests.set(compaction.manifestKey, read);
+    }
+    const manifest = await read;
     if (manifest === undefined || !manifest.sources.every((source) => loaded.has(source))) return false;
     await db.run(`INSERT INTO ${LOADED_FILES} VALUES (${sqlString(key)}, 0, now()::TIMESTAMP)`);
     return true;
