@@ -297,3 +297,18 @@ export const parseConfig = <S extends z.ZodType>(
   if (!result.success) throw configErrorFrom(source, result.error);
   return result.data;
 };
+
+/**
+ * A config given as JSON in an environment variable (a container's task definition, a Lambda's
+ * environment): the parsed value, or undefined when the variable is unset or blank. Bad JSON is a
+ * config error naming the variable.
+ */
+export const configJsonFromEnv = (name: string, env: NodeJS.ProcessEnv = process.env): unknown => {
+  const text = env[name];
+  if (text === undefined || text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(name, `is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+};

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AwsRegion } from '../../pipeline/aws/aws-names.ts';
 import { PipelineConfig } from '../../pipeline/config.ts';
-import { parseConfig } from '../../pipeline/config-errors.ts';
+import { configJsonFromEnv, parseConfig } from '../../pipeline/config-errors.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { LeaseConfig } from '../leases/lease-config.ts';
 import { checkStreamConsumerFields, streamConsumerFields } from '../stream-consumer-config.ts';
@@ -132,13 +132,6 @@ export const CONFIG_ENV = 'SHARDLINE_CONFIG';
 
 /** The config in `$SHARDLINE_CONFIG`, checked like a file; undefined when the variable is unset or blank. */
 export const consumeConfigFromEnv = (): ConsumeConfig | undefined => {
-  const text = process.env[CONFIG_ENV];
-  if (text === undefined || text.trim() === '') return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError(CONFIG_ENV, `is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
-  return parseConsumeConfig(json, CONFIG_ENV);
+  const json = configJsonFromEnv(CONFIG_ENV);
+  return json === undefined ? undefined : parseConsumeConfig(json, CONFIG_ENV);
 };

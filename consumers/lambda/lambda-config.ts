@@ -1,5 +1,5 @@
 import { PipelineConfig } from '../../pipeline/config.ts';
-import { parseConfig } from '../../pipeline/config-errors.ts';
+import { configJsonFromEnv, parseConfig } from '../../pipeline/config-errors.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 
 /** The environment variable holding the Lambda consumer's pipeline config, as JSON. */
@@ -14,18 +14,12 @@ export const CONFIG_ENV = 'SHARDLINE_CONFIG';
  * {"lake":{"type":"s3","bucket":"acme-api-logs","prefix":"shardline/","region":"eu-west-1"}}
  */
 export const lambdaConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): PipelineConfig => {
-  const text = env[CONFIG_ENV];
-  if (text === undefined || text.trim() === '') {
+  const json = configJsonFromEnv(CONFIG_ENV, env);
+  if (json === undefined) {
     throw new ConfigError(
       CONFIG_ENV,
       'not set: set it to the pipeline config as JSON, e.g. {"lake":{"type":"s3","bucket":"acme-api-logs"}}',
     );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new ConfigError(CONFIG_ENV, `is not valid JSON: ${(cause as Error).message}`, { cause });
   }
   return parseConfig(PipelineConfig, json, CONFIG_ENV);
 };
