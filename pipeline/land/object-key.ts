@@ -117,8 +117,10 @@ export const parseBatchObjectKey = (key: string): ParsedBatchKey | undefined => 
   };
 };
 
+/** `<table>/dt=YYYY-MM-DD/`: the day partition holding `time`. */
+export const dayPrefix = (table: string, time: Date): string =>
+  `${table}/dt=${time.toISOString().slice(0, 10)}/`;
+
 /** `<table>/dt=YYYY-MM-DD/hr=HH/`: the hour partition holding `time`. */
-export const hourPrefix = (table: string, time: Date): string => {
-  const iso = time.toISOString();
-  return `${table}/dt=${iso.slice(0, 10)}/hr=${iso.slice(11, 13)}/`;
-};
+export const hourPrefix = (table: string, time: Date): string =>
+  `${dayPrefix(table, time)}hr=${time.toISOString().slice(11, 13)}/`;

@@ -1,5 +1,5 @@
 import { ARCHIVE_TABLE, type ArchivedRecord, decodeArchive } from '../archive/raw-archive.ts';
-import { parseBatchObjectKey } from '../land/object-key.ts';
+import { dayPrefix, parseBatchObjectKey } from '../land/object-key.ts';
 import type { ObjectStore } from '../land/object-store.ts';
 
 const DAY_MS = 86_400_000;
@@ -15,8 +15,7 @@ export const listArchiveObjects = async (store: ObjectStore, from: Date, to: Dat
   const keys: string[] = [];
   const last = to.getTime() + ARCHIVE_LOOKAHEAD_MS;
   for (let day = Math.floor(from.getTime() / DAY_MS) * DAY_MS; day <= last; day += DAY_MS) {
-    const prefix = `${ARCHIVE_TABLE}/dt=${new Date(day).toISOString().slice(0, 10)}/`;
-    for (const key of await store.list(prefix)) {
+    for (const key of await store.list(dayPrefix(ARCHIVE_TABLE, new Date(day)))) {
       const parsed = parseBatchObjectKey(key);
       if (parsed === undefined) continue;
       const t = parsed.time.getTime();

@@ -4,8 +4,9 @@ import type { PipelineConfig } from '../config.ts';
 import { decodeDeadLetterLines, encodeDeadLetters } from '../dead-letter/dead-letter-sink.ts';
 import { ParquetEncoder } from '../encode/parquet-encoder.ts';
 import { LAKE } from '../land/lake-layout.ts';
-import { parseBatchObjectKey } from '../land/object-key.ts';
+import { dayPrefix, hourPrefix, parseBatchObjectKey } from '../land/object-key.ts';
 import type { ObjectStore } from '../land/object-store.ts';
+import { DEAD_LETTERS_TABLE } from '../shard-processor.ts';
 import type { DeadLetter } from '../types.ts';
 import { Rederiver } from './rederive.ts';
 
@@ -93,12 +94,7 @@ export const letterFiles = async (store: ObjectStore, filter: LetterFilter = {})
   const step = to - from > 2 * DAY_MS ? DAY_MS : HOUR_MS;
   const prefixes: string[] = [];
   for (let t = Math.floor(from / step) * step; t <= to; t += step) {
-    const iso = new Date(t).toISOString();
-    prefixes.push(
-      step === DAY_MS
-        ? `${LAKE.deadLetters}dt=${iso.slice(0, 10)}/`
-        : `${LAKE.deadLetters}dt=${iso.slice(0, 10)}/hr=${iso.slice(11, 13)}/`,
-    );
+    prefixes.push((step === DAY_MS ? dayPrefix : hourPrefix)(DEAD_LETTERS_TABLE, new Date(t)));
   }
   const keys: string[] = [];
   for (const prefix of prefixes) {
