@@ -112,7 +112,7 @@ describe('LocalDirStore', () => {
   });
 
   it.skipIf(process.getuid?.() === 0)(
-    'reports a read-only directory as not retriable, saying what to fix',
+    'reports a read-only directory as not retriable, saying what to fix (skipped as root, whom permissions do not stop)',
     async () => {
       // Prepare
       await mkdir(join(root, 'requests'));
