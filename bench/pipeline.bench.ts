@@ -4,7 +4,10 @@
  * process, and prints one JSON line of figures last.
  *
  *   npm run bench:pipeline -- [--records 1000000] [--shards 4] [--batch 50000] [--geoip true|false]
- *                             [--archive on|off|both] [--max-worker-mb 256]
+ *                             [--archive on|off|both] [--max-worker-mb 256] [--threads auto|N]
+ *
+ * `--threads`: stage threads (decode → enrich → encode), `auto` as a worker runs by default; 0 runs
+ * every stage on the main thread, the figure to compare them with.
  *
  * Records are spread over `--shards` shard processors fed concurrently, as the consumer feeds them,
  * so one shard's Parquet write (on DuckDB's threads) overlaps another's decoding and enrichment.
@@ -45,6 +48,7 @@ const { values } = parseArgs({
     geoip: { type: 'string', default: 'true' },
     archive: { type: 'string', default: 'on' },
     'max-worker-mb': { type: 'string' },
+    threads: { type: 'string', default: 'auto' },
     baseline: { type: 'string', default: 'true' },
   },
 });
@@ -83,12 +87,15 @@ const run = async (archive: boolean) => {
     batch: BatchConfig.parse({
       maxRows: Number(values.batch),
       maxAgeMs: 15 * 60_000,
+      // Cut by rows and memory only: early (fresh) files are a freshness feature, not a cost here.
+      freshBurst: 0,
       ...(values['max-worker-mb'] === undefined
         ? {}
         : { maxWorkerBytes: Number(values['max-worker-mb']) * 1024 * 1024 }),
     }),
     enrich: { geoIp: values.geoip !== 'false' },
     archive: { enabled: archive },
+    stages: { threads: values.threads === 'auto' ? 'auto' : Number(values.threads) },
   });
   const flushes: Record<string, number> = {};
   const pipeline = await Pipeline.create(config, {
@@ -174,6 +181,7 @@ const run = async (archive: boolean) => {
     flushes,
     geoIp: values.geoip !== 'false',
     shards: shardIds.length,
+    stageThreads: pipeline.stages.threads,
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     node: process.version,
   };

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ArchiveConfig } from './archive/raw-archive.ts';
 import { AwsRegion, S3BucketName } from './aws/aws-names.ts';
@@ -36,7 +37,25 @@ export const BatchConfig = z
       .max(15 * 60_000)
       .default(5_000)
       .describe(
-        'Flush a batch this long after its first record. Sets end-to-end freshness: 5 s keeps a request queryable within ~5-7 s, at the cost of at most 720 files per shard per hour on a quiet stream.',
+        'Flush a batch this long after its first record, at the latest. With `freshAgeMs` it sets how many small files a quiet shard writes: at most 3600 s / maxAgeMs an hour (720 at 5 s), plus one burst of `freshBurst`.',
+      ),
+    freshAgeMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(15 * 60_000)
+      .default(1_000)
+      .describe(
+        "Flush a batch this long after its first record while the shard's file budget allows: `freshBurst` early files, one more each `maxAgeMs`. Traffic that comes and goes is queryable ~1-3 s after it arrives; a steady trickle spends the budget and lands every `maxAgeMs`, so early files never multiply the small files a shard writes. Set it to `maxAgeMs` to turn early files off.",
+      ),
+    freshBurst: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(12)
+      .describe(
+        'Early files (at `freshAgeMs`) a shard may write in a row before it falls back to one per `maxAgeMs`; 0 turns early files off.',
       ),
     maxWorkerBytes: z
       .number()
@@ -83,6 +102,21 @@ export const EnrichConfig = z
       .describe('Request and response bodies are truncated to this many characters before storage.'),
   })
   .strict();
+
+export const StagesConfig = z
+  .object({
+    threads: z
+      .union([z.literal('auto'), z.number().int().min(0).max(64)])
+      .default('auto')
+      .describe(
+        'Worker threads that decode, validate, enrich and encode (the main thread keeps reading shards, deduplicating, landing and checkpointing). "auto": one per core the process may use (os.availableParallelism(), at most 8), or 0 on a single core; 0 runs every stage in the main thread.',
+      ),
+  })
+  .strict();
+
+/** Stage threads for `stages.threads` on this machine. */
+export const stageThreads = (threads: StagesConfig['threads'], cores = availableParallelism()): number =>
+  threads === 'auto' ? (cores >= 2 ? Math.min(cores, 8) : 0) : threads;
 
 /**
  * Redaction settings. Secrets are always redacted by name, shape and randomness; these settings
@@ -149,6 +183,7 @@ export const PipelineConfig = z
     redaction: RedactionConfig.default(RedactionConfig.parse({})),
     lake: LakeConfig.default({ type: 'local', dir: '.shardline/lake' }),
     archive: ArchiveConfig.default(ArchiveConfig.parse({})),
+    stages: StagesConfig.default(StagesConfig.parse({})),
   })
   .strict();
 
@@ -156,3 +191,4 @@ export type PipelineConfig = z.infer<typeof PipelineConfig>;
 export type BatchConfig = z.infer<typeof BatchConfig>;
 export type LakeConfig = z.infer<typeof LakeConfig>;
 export type RedactionConfig = z.infer<typeof RedactionConfig>;
+export type StagesConfig = z.infer<typeof StagesConfig>;

@@ -1,11 +1,17 @@
 import { hostname } from 'node:os';
 import { WorkerMemory } from './batch/worker-memory.ts';
-import type { PipelineConfig } from './config.ts';
+import { type PipelineConfig, stageThreads } from './config.ts';
 import { Deduplicator } from './dedupe/deduplicator.ts';
 import { ParquetEncoder } from './encode/parquet-encoder.ts';
 import { openEnricher } from './enrich/open-enricher.ts';
 import { RouteBook } from './enrich/routes/route-book.ts';
-import { loadRouteBook, syncRouteBook } from './enrich/routes/route-store.ts';
+import {
+  applyRouteUpdates,
+  loadRouteUpdates,
+  type RouteUpdate,
+  storeLearned,
+  syncRouteBook,
+} from './enrich/routes/route-store.ts';
 import { LandingStatus } from './land/landing-status.ts';
 import { LocalDirStore } from './land/local-dir-store.ts';
 import type { ObjectStore } from './land/object-store.ts';
@@ -14,6 +20,9 @@ import type { Logger } from './observability/logger.ts';
 import { silentLogger } from './observability/logger.ts';
 import type { LandedBatch, ShardActivity } from './shard-processor.ts';
 import { ShardProcessor } from './shard-processor.ts';
+import { RecordStage } from './stages/record-stage.ts';
+import { InProcessStages, type RecordStages } from './stages/record-stages.ts';
+import { ThreadStages } from './stages/thread-stages.ts';
 import type { PipelineCounters, ProcessorStart, ShardRecordProcessorFactory } from './types.ts';
 
 /** A processor re-created within this long of the last one stopping is a restart, not a new start. */
@@ -58,7 +67,8 @@ export interface PipelineOptions {
 
 /**
  * Everything the shard processors of one process share: the deduplication window (a resent record
- * may arrive on any shard), the enrichment caches, the Parquet encoder and the object store.
+ * may arrive on any shard), the record stages (decode → enrich → encode, on worker threads by
+ * default: `stages.threads`) and the object store.
  */
 export class Pipeline implements ShardRecordProcessorFactory {
   readonly counters = newCounters();
@@ -73,19 +83,20 @@ export class Pipeline implements ShardRecordProcessorFactory {
   private constructor(
     readonly config: PipelineConfig,
     readonly store: ObjectStore,
-    private readonly encoder: ParquetEncoder,
-    /** Each project's learned and declared routes, stored under `_shardline/routes/` in the lake. */
+    readonly stages: RecordStages,
+    /**
+     * Each project's learned and declared routes, stored under `_shardline/routes/` in the lake,
+     * when the stages run in this thread; stage threads keep their own (see `syncRoutes`).
+     */
     readonly routes: RouteBook,
     private readonly shared: Omit<
       ConstructorParameters<typeof ShardProcessor>[1],
       | 'counters'
-      | 'encoder'
+      | 'stages'
       | 'store'
       | 'batch'
       | 'released'
       | 'dedupeWindowMs'
-      | 'decode'
-      | 'timeWindow'
       | 'deadLetterBytes'
       | 'landing'
       | 'activity'
@@ -98,19 +109,33 @@ export class Pipeline implements ShardRecordProcessorFactory {
 
   static async create(config: PipelineConfig, options: PipelineOptions = {}): Promise<Pipeline> {
     const store = options.store ?? createObjectStore(config.lake);
-    const routes = new RouteBook({ worker: options.routesWorker ?? hostname() });
+    const logger = options.logger ?? silentLogger;
+    const worker = options.routesWorker ?? hostname();
     // A worker that starts (or restarts) templates with what the group learned so far.
-    await loadRouteBook(routes, store).catch((err: unknown) =>
-      (options.logger ?? silentLogger).error('routes: could not load learned routes; learning from scratch', {
-        err,
-      }),
-    );
-    const enrich = await openEnricher(config, routes);
-    const encoder = await ParquetEncoder.create();
-    const pipeline = new Pipeline(config, store, encoder, routes, {
+    const routeUpdates = await loadRouteUpdates(store).catch((err: unknown): RouteUpdate[] => {
+      logger.error('routes: could not load learned routes; learning from scratch', { err });
+      return [];
+    });
+    const routes = new RouteBook({ worker });
+    const settings = { decode: config.decode, timeWindow: config.validate.time };
+    const threads = stageThreads(config.stages.threads);
+    let stages: RecordStages;
+    if (threads === 0) {
+      applyRouteUpdates(routes, routeUpdates);
+      const enrich = await openEnricher(config, routes);
+      stages = new InProcessStages(new RecordStage(enrich, await ParquetEncoder.create(), settings));
+    } else {
+      stages = await ThreadStages.start(threads, (slot) => ({
+        settings,
+        enrich: { enrich: config.enrich, redaction: config.redaction },
+        // Each thread learns routes on its own, like another worker, and stores them as one.
+        routesWorker: `${worker}.t${slot}`,
+        routeUpdates,
+      }));
+    }
+    const pipeline = new Pipeline(config, store, stages, routes, {
       dedupe: new Deduplicator({ windowMs: config.dedupe.windowMs, maxKeys: config.dedupe.maxKeys }),
-      enrich,
-      logger: options.logger ?? silentLogger,
+      logger,
       onLanded: options.onLanded,
       ...(options.keyOf === undefined ? {} : { keyOf: options.keyOf }),
       ...(options.generation === undefined ? {} : { generation: options.generation }),
@@ -126,7 +151,15 @@ export class Pipeline implements ShardRecordProcessorFactory {
 
   /** Stores this worker's learned routes and takes in the other workers'; failures wait for the next sync. */
   async syncRoutes(): Promise<void> {
-    await syncRouteBook(this.routes, this.store).catch((err: unknown) =>
+    const stages = this.stages;
+    const sync =
+      stages instanceof ThreadStages
+        ? async () => {
+            await storeLearned(this.store, await stages.takeRoutes());
+            stages.applyRoutes(await loadRouteUpdates(this.store));
+          }
+        : () => syncRouteBook(this.routes, this.store);
+    await sync().catch((err: unknown) =>
       this.shared.logger.error('routes: sync failed; retried at the next one', { err }),
     );
   }
@@ -150,12 +183,10 @@ export class Pipeline implements ShardRecordProcessorFactory {
         batch: this.config.batch,
         memory: this.memory,
         counters: this.counters,
-        encoder: this.encoder,
+        stages: this.stages,
         store: this.store,
         released: this.released,
         dedupeWindowMs: this.config.dedupe.windowMs,
-        decode: this.config.decode,
-        timeWindow: this.config.validate.time,
         deadLetterBytes: this.config.deadLetters.originalBytes,
         archiveLevel: this.config.archive.enabled ? this.config.archive.level : undefined,
         landing: this.landing,
@@ -173,6 +204,6 @@ export class Pipeline implements ShardRecordProcessorFactory {
   async close(): Promise<void> {
     if (this.routesTimer !== undefined) clearInterval(this.routesTimer);
     await this.syncRoutes();
-    await this.encoder.close();
+    await this.stages.close();
   }
 }

@@ -15,6 +15,8 @@ import { MemoryStore } from './land/memory-store.ts';
 import { silentLogger } from './observability/logger.ts';
 import { newCounters } from './pipeline.ts';
 import { ShardProcessor } from './shard-processor.ts';
+import { RecordStage } from './stages/record-stage.ts';
+import { InProcessStages } from './stages/record-stages.ts';
 import type { SourceRecord } from './types.ts';
 import { TimeWindowConfig } from './validate/plausible-time.ts';
 
@@ -36,14 +38,17 @@ const setup = (poison: ReadonlySet<string>) => {
   const processor = new ShardProcessor('shardId-000000000000', {
     batch: BatchConfig.parse({ maxAgeMs: 60_000 }),
     dedupe: new Deduplicator({ windowMs: 60_000 }),
-    enrich: createEnricher({ geoIp: GeoIp.disabled(), userAgents: new UserAgentClassifier() }),
-    encoder: refusingEncoder(poison, encoded),
+    stages: new InProcessStages(
+      new RecordStage(
+        createEnricher({ geoIp: GeoIp.disabled(), userAgents: new UserAgentClassifier() }),
+        refusingEncoder(poison, encoded),
+        { decode: DEFAULT_DECODE_LIMITS, timeWindow: TimeWindowConfig.parse({}) },
+      ),
+    ),
     store,
     counters,
     released: new Map(),
     dedupeWindowMs: 60_000,
-    decode: DEFAULT_DECODE_LIMITS,
-    timeWindow: TimeWindowConfig.parse({}),
     landing: new LandingStatus(),
     activity: { waitingSince: undefined, lastLandedAt: undefined, inactiveSince: undefined },
     logger: silentLogger,

@@ -1,22 +1,19 @@
-import type { RequestRow } from '../schemas/request-row.ts';
 import { REQUESTS_TABLE } from '../schemas/request-row.ts';
 import { ARCHIVE_EXT, ARCHIVE_TABLE, type ArchivedRecord, encodeArchive } from './archive/raw-archive.ts';
 import type { FlushReason } from './batch/micro-batch.ts';
-import { MicroBatch } from './batch/micro-batch.ts';
+import { FileBudget, MicroBatch } from './batch/micro-batch.ts';
 import type { WorkerMemory } from './batch/worker-memory.ts';
 import type { BatchConfig } from './config.ts';
 import { deadLetterOf } from './dead-letter/dead-letter-of.ts';
 import { encodeDeadLetters } from './dead-letter/dead-letter-sink.ts';
-import type { DecodeConfig } from './decode/decode-limits.ts';
-import { decodeRecord } from './decode/decode-record.ts';
 import type { Deduplicator } from './dedupe/deduplicator.ts';
-import { dedupeKey, requestKey } from './dedupe/deduplicator.ts';
-import type { ParquetEncoder } from './encode/parquet-encoder.ts';
-import type { Enricher } from './enrich/enrich-log.ts';
+import { EncodeError } from './errors.ts';
 import type { LandingStatus } from './land/landing-status.ts';
 import { batchObjectKey } from './land/object-key.ts';
 import type { ObjectStore } from './land/object-store.ts';
 import type { Logger } from './observability/logger.ts';
+import type { PreparedChunk, PrepareOptions } from './stages/record-stage.ts';
+import type { RecordStages } from './stages/record-stages.ts';
 import {
   type BatchRange,
   type Checkpoint,
@@ -27,15 +24,17 @@ import {
   type ShardRecordProcessor,
   type SourceRecord,
 } from './types.ts';
-import { implausibleTime, type TimeWindowConfig } from './validate/plausible-time.ts';
-import { validateLog } from './validate/validate-log.ts';
 
 /** Failed encodes of one batch before it is searched for rows the encoder refuses. */
 const ENCODE_ATTEMPTS = 3;
 /** Landing retries back off up to this; a permanent error (no such bucket) waits this long between tries. */
 const LANDING_BACKOFF_MAX_MS = 30_000;
-/** Longest stretch of synchronous work before the event loop gets a turn (health, metrics, SIGTERM). */
-const YIELD_EVERY_MS = 20;
+/**
+ * Records handed to the stages at a time. A chunk is ~10-30 ms of work: small enough that the
+ * event loop gets a turn between chunks (health, metrics, SIGTERM) when the stages run in this
+ * thread, large enough that the messages to a stage thread cost little per record.
+ */
+const CHUNK_RECORDS = 500;
 
 export const DEAD_LETTERS_TABLE = 'dead_letters';
 
@@ -62,8 +61,8 @@ export interface ShardProcessorDeps {
   /** Shared by the processors of one process: their batches' bytes (open or landing) against `batch.maxWorkerBytes`. */
   readonly memory?: WorkerMemory;
   readonly dedupe: Deduplicator;
-  readonly enrich: Enricher;
-  readonly encoder: ParquetEncoder;
+  /** Decode → validate → enrich → encode, in worker threads or in this one; holds the rows. */
+  readonly stages: RecordStages;
   readonly store: ObjectStore;
   readonly counters: PipelineCounters;
   /**
@@ -74,8 +73,6 @@ export interface ShardProcessorDeps {
    */
   readonly released: Map<string, number>;
   readonly dedupeWindowMs: number;
-  readonly decode: DecodeConfig;
-  readonly timeWindow: TimeWindowConfig;
   /** gzip level of the raw archive (`raw/…records.gz`); undefined: the archive is off. */
   readonly archiveLevel?: number;
   /**
@@ -132,6 +129,9 @@ export class ShardProcessor implements ShardRecordProcessor {
   private lastLanded: Checkpoint | undefined;
   /** Ends a landing back-off early (lease lost). */
   private wake: (() => void) | undefined;
+  /** This processor's id in the stages, which hold its rows. */
+  private readonly pid: number;
+  private dropped = false;
 
   constructor(
     readonly shardId: string,
@@ -143,24 +143,69 @@ export class ShardProcessor implements ShardRecordProcessor {
     this.log = deps.logger.child({ shardId });
     this.pendingBatch = start.pendingBatch;
     this.resumeInside = start.checkpoint?.subSequenceNumber === undefined ? undefined : start.checkpoint;
+    this.pid = deps.stages.open();
+    this.budget = new FileBudget(deps.batch.freshBurst, deps.batch.maxAgeMs, this.now());
+    this.prepareOptions = {
+      ...(this.resumeInside?.subSequenceNumber === undefined
+        ? {}
+        : {
+            skipThrough: {
+              sequenceNumber: this.resumeInside.sequenceNumber,
+              subSequence: this.resumeInside.subSequenceNumber,
+            },
+          }),
+      ...(deps.generation ? { generation: deps.generation } : {}),
+    };
   }
 
+  private readonly prepareOptions: PrepareOptions;
+  /** Early (fresh) files this shard may still write; see `FileBudget`. */
+  private readonly budget: FileBudget;
+
   async processRecords(records: readonly SourceRecord[]): Promise<Checkpoint | undefined> {
+    if (this.lost) return undefined;
     let checkpoint: Checkpoint | undefined;
-    let yieldedAt = Date.now();
-    for (const record of records) {
-      if (Date.now() - yieldedAt >= YIELD_EVERY_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        yieldedAt = Date.now();
-        if (this.lost) return undefined;
+    const chunkAt = (start: number) => records.slice(start, start + CHUNK_RECORDS);
+    // The next chunk is prepared while this one is admitted (its stage thread works meanwhile).
+    let next: Promise<PreparedChunk> | undefined =
+      records.length > 0 ? this.deps.stages.prepare(this.pid, chunkAt(0), this.prepareOptions) : undefined;
+    for (let start = 0; next !== undefined; start += CHUNK_RECORDS) {
+      const chunk = chunkAt(start);
+      const prepared = await next;
+      next =
+        start + CHUNK_RECORDS < records.length && !this.lost
+          ? this.deps.stages.prepare(this.pid, chunkAt(start + CHUNK_RECORDS), this.prepareOptions)
+          : undefined;
+      if (this.lost) {
+        await next?.catch(() => undefined);
+        return undefined;
       }
+      try {
+        checkpoint = (await this.admitChunk(chunk, prepared)) ?? checkpoint;
+      } catch (error) {
+        // A prepared chunk left waiting would reject unhandled.
+        next?.catch(() => undefined);
+        throw error;
+      }
+    }
+    return checkpoint;
+  }
+
+  /** Takes a prepared chunk into batches, record by record, flushing where a batch is due. */
+  private async admitChunk(
+    records: readonly SourceRecord[],
+    prepared: PreparedChunk,
+  ): Promise<Checkpoint | undefined> {
+    let checkpoint: Checkpoint | undefined;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
       const pending = this.pendingBatch;
       if (pending && compareSequence(record.sequenceNumber, pending.lastSequence) > 0) {
         // The announced end was not met exactly (it cannot be, short of a changed stream): cut here.
         this.pendingBatch = undefined;
         checkpoint = (await this.flush('recovery')) ?? checkpoint;
       }
-      this.ingestWhole(record);
+      this.admit(record, prepared, i);
       if (this.deps.archiveLevel !== undefined) this.archive(record);
       if (this.pendingBatch) {
         if (record.sequenceNumber === this.pendingBatch.lastSequence) {
@@ -169,28 +214,44 @@ export class ShardProcessor implements ShardRecordProcessor {
         }
         continue;
       }
-      const reason = this.batch.due(this.now());
+      const reason = this.due(this.now());
       if (reason) checkpoint = (await this.flush(reason)) ?? checkpoint;
     }
     return checkpoint;
   }
 
+  /** Why the open batch should land now; a batch cut by age spends the shard's file budget. */
+  private due(now: number): FlushReason | undefined {
+    const reason = this.batch.due(now, this.budget.allows(now));
+    if (reason === 'age' || reason === 'fresh') this.budget.spend(now);
+    return reason;
+  }
+
   async tick(now: number): Promise<Checkpoint | undefined> {
     if (this.pendingBatch) return undefined;
-    const reason = this.batch.due(now);
+    const reason = this.due(now);
     return reason ? this.flush(reason) : undefined;
   }
 
   async shardEnded(): Promise<Checkpoint | undefined> {
     const checkpoint = await this.flush('shard_end');
     this.deps.activity.inactiveSince = this.now();
+    this.dropRows();
     return checkpoint;
   }
 
   async shutdownRequested(): Promise<Checkpoint | undefined> {
     const checkpoint = await this.flush('shutdown');
     this.deps.activity.inactiveSince = this.now();
+    this.dropRows();
     return checkpoint;
+  }
+
+  /** The processor is done: the stages forget its rows. */
+  private dropRows(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    this.deps.stages.drop(this.pid);
   }
 
   leaseLost(): void {
@@ -202,6 +263,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     this.release(this.batch);
     this.batch = new MicroBatch(this.deps.batch, this.deps.memory);
     this.raw = [];
+    this.dropRows();
   }
 
   /** Keeps the record for the batch's archive object, with where a resume inside it started. */
@@ -216,15 +278,11 @@ export class ShardProcessor implements ShardRecordProcessor {
 
   /** The batch will not land from here: its first sightings must not make their next copy a duplicate. */
   private release(batch: MicroBatch): void {
-    this.releaseRows(batch.rows);
-  }
-
-  private releaseRows(rows: readonly RequestRow[]): void {
     const { released, dedupeWindowMs } = this.deps;
     let newest = 0;
-    for (const row of rows) {
-      const arrived = Number(row.ingest_ts / 1000n);
-      const key = dedupeKey(row.project_id, row.request_id, row.ts);
+    for (let i = 0; i < batch.keys.length; i++) {
+      const arrived = batch.arrivals[i]!;
+      const key = batch.keys[i]!;
       // Re-set at the end, so that trimming from the head still meets the oldest first.
       released.delete(key);
       released.set(key, arrived);
@@ -258,124 +316,68 @@ export class ShardProcessor implements ShardRecordProcessor {
     return remembered && !released;
   }
 
+  private noteWaiting(): void {
+    this.deps.activity.waitingSince ??= this.now();
+  }
+
   /**
-   * Ingests a record, or, when processing it throws (a bug, or an input no stage foresaw), undoes
-   * what it added and dead-letters the record whole: a record that fails deterministically must
-   * not fail its shard's every retry (a poison pill). Only landing is retried.
+   * Takes record `i` of a prepared chunk into the batch: its dead letters, and its rows unless
+   * their request was seen already. A record whose processing threw (a bug, or an input no stage
+   * foresaw) is dead-lettered whole: a record that fails deterministically must not fail its
+   * shard's every retry (a poison pill). Only landing is retried.
    */
-  private ingestWhole(record: SourceRecord): void {
-    const batch = this.batch;
+  private admit(record: SourceRecord, prepared: PreparedChunk, i: number): void {
     const { counters } = this.deps;
-    const before = {
-      rows: batch.rows.length,
-      deadLetters: batch.deadLetters.length,
-      logs: counters.logs,
-      deduplicated: counters.deduplicated,
-      records: counters.records,
-    };
-    try {
-      this.ingest(record);
-    } catch (error) {
-      const added = batch.rows.splice(before.rows);
-      batch.lines.splice(before.rows);
-      batch.deadLetters.splice(before.deadLetters);
-      this.releaseRows(added);
-      counters.logs = before.logs;
-      counters.deduplicated = before.deduplicated;
-      counters.records = before.records + 1;
-      const kind = error instanceof Error ? error.name : typeof error;
+    const batch = this.batch;
+    const arrivedMs = record.arrivedAt.getTime();
+    counters.records += 1;
+    this.noteWaiting();
+    const rowStart = i === 0 ? 0 : prepared.rowEnd[i - 1]!;
+    const rowEnd = prepared.rowEnd[i]!;
+    if (rowEnd > rowStart) batch.throughRef = prepared.firstRef + rowEnd - 1;
+    const failed = prepared.failed[i];
+    if (failed !== null && failed !== undefined) {
       this.log.error('a record could not be processed; it is dead-lettered whole and the shard moves on', {
         sequenceNumber: record.sequenceNumber,
-        err: error,
+        kind: failed,
       });
       this.deadLetter(
         deadLetterOf(
           record,
           'decode',
           'internal_error',
-          `processing the record failed (${kind}); it is kept whole, unprocessed, for a replay once fixed`,
+          `processing the record failed (${failed}); it is kept whole, unprocessed, for a replay once fixed`,
           record.data,
           undefined,
         ),
       );
-      this.noteWaiting();
-      batch.addRecord(record.sequenceNumber, record.arrivedAt.getTime(), record.data.byteLength, this.now());
+      batch.addRecord(record.sequenceNumber, arrivedMs, record.data.byteLength, this.now());
+      return;
     }
-  }
-
-  private noteWaiting(): void {
-    this.deps.activity.waitingSince ??= this.now();
-  }
-
-  private ingest(record: SourceRecord): void {
-    const { counters, enrich } = this.deps;
-    const batch = this.batch;
-    const arrivedMs = record.arrivedAt.getTime();
-    counters.records += 1;
-    this.noteWaiting();
-    const decoded = decodeRecord(record, this.deps.decode);
-    let expanded = 0;
-    const skipThrough =
-      this.resumeInside?.sequenceNumber === record.sequenceNumber
-        ? (this.resumeInside.subSequenceNumber ?? -1)
-        : -1;
-    for (const dl of decoded.deadLetters) {
-      if (dl.subSequence === undefined || dl.subSequence > skipThrough) {
-        this.deadLetter(dl);
-        expanded += dl.data.byteLength;
-      }
-    }
-    for (const line of decoded.logs) {
-      if (line.subSequence !== undefined && line.subSequence <= skipThrough) continue;
-      counters.logs += 1;
-      const valid = validateLog(line.value);
-      if (!valid.ok) {
-        this.deadLetter(
-          deadLetterOf(record, 'validate', 'schema_violation', valid.message, line.raw, line.subSequence),
-        );
-        expanded += line.raw.byteLength;
-        continue;
-      }
-      const log = valid.log;
-      // A log with neither `timestamp` nor `fb_time` is dated by its arrival in Kinesis.
-      const tsMicros = valid.tsMicros ?? BigInt(arrivedMs) * 1000n;
-      const implausible = implausibleTime(tsMicros, arrivedMs, this.deps.timeWindow);
-      if (implausible !== undefined) {
-        this.deadLetter(
-          deadLetterOf(record, 'validate', 'schema_violation', implausible, line.raw, line.subSequence),
-        );
-        expanded += line.raw.byteLength;
-        continue;
-      }
-      const { requestId } = requestKey(log, line.bytes);
-      if (this.isDuplicate(dedupeKey(log.project_id, requestId, tsMicros), arrivedMs)) {
+    counters.logs += prepared.logs[i]!;
+    const deadLetters = prepared.deadLetters[i];
+    if (deadLetters) for (const dl of deadLetters) this.deadLetter(dl);
+    let rowLineBytes = 0;
+    for (let r = rowStart; r < rowEnd; r++) {
+      const key = prepared.keys[r]!;
+      if (this.isDuplicate(key, arrivedMs)) {
         counters.deduplicated += 1;
         continue;
       }
-      let row: RequestRow;
-      try {
-        row = enrich(log, {
-          shardId: record.shardId,
-          sequenceNumber: record.sequenceNumber,
-          subSequence: line.subSequence,
-          arrivedAt: record.arrivedAt,
-          requestId,
-          tsMicros,
-        });
-      } catch (e) {
-        // The error's name only: its message may repeat a value of the log.
-        const message = `enrichment failed (${e instanceof Error ? e.name : typeof e}); the log is kept for a replay once fixed`;
-        this.deadLetter(deadLetterOf(record, 'enrich', 'enrich_failed', message, line.raw, line.subSequence));
-        expanded += line.raw.byteLength;
-        continue;
-      }
-      if (this.deps.generation) row.generation = this.deps.generation;
-      batch.rows.push(row);
-      batch.lines.push(line.raw);
-      expanded += line.raw.byteLength;
+      batch.refs.push(prepared.firstRef + r);
+      batch.keys.push(key);
+      batch.arrivals.push(arrivedMs);
+      rowLineBytes += prepared.lineBytes[r]!;
     }
     // A batch is bounded by what it holds in memory, not by what arrived compressed.
-    batch.addRecord(record.sequenceNumber, arrivedMs, Math.max(record.data.byteLength, expanded), this.now());
+    const expanded = prepared.deadLetterBytes[i]! + rowLineBytes;
+    batch.addRecord(
+      record.sequenceNumber,
+      arrivedMs,
+      Math.max(record.data.byteLength, expanded),
+      this.now(),
+      rowLineBytes,
+    );
   }
 
   private deadLetter(dl: DeadLetter): void {
@@ -419,61 +421,37 @@ export class ShardProcessor implements ShardRecordProcessor {
    * the shard. When no row is at fault alone, the cause is the environment: keep retrying.
    */
   private async encode(batch: MicroBatch): Promise<Uint8Array> {
-    const { encoder } = this.deps;
+    const { stages } = this.deps;
     for (let attempt = 1; ; attempt++) {
-      try {
-        return await encoder.encode(batch.rows);
-      } catch (error) {
-        if (this.lost) throw error;
-        if (attempt % ENCODE_ATTEMPTS === 0) {
-          const bad = await this.refusedRows(batch.rows, 0);
-          if (bad.length > 0 && bad.length < batch.rows.length) {
-            this.evict(batch, bad, error);
-            continue;
-          }
+      const outcome = await stages.encode(this.pid, batch.refs, batch.throughRef);
+      if (outcome.ok) return outcome.bytes;
+      const error = Object.assign(new EncodeError(outcome.message), { name: outcome.name });
+      if (this.lost) throw error;
+      if (attempt % ENCODE_ATTEMPTS === 0) {
+        const refused = await stages.refused(this.pid, batch.refs, outcome.name);
+        if (refused.positions.length > 0 && refused.positions.length < batch.refs.length) {
+          this.evict(batch, refused.positions, refused.deadLetters, outcome.name);
+          continue;
         }
-        await this.landingFailed(error, attempt);
       }
+      await this.landingFailed(error, attempt);
     }
   }
 
-  /** Indexes (from `offset`) of rows that fail to encode even alone. */
-  private async refusedRows(rows: readonly RequestRow[], offset: number): Promise<number[]> {
-    try {
-      await this.deps.encoder.encode(rows);
-      return [];
-    } catch {
-      if (rows.length === 1) return [offset];
+  /** Turns rows the encoder refuses on their own into dead letters (made by the stage, with their lines). */
+  private evict(
+    batch: MicroBatch,
+    positions: readonly number[],
+    deadLetters: readonly DeadLetter[],
+    reason: string,
+  ): void {
+    batch.deadLetters.push(...deadLetters);
+    for (const p of [...positions].sort((a, b) => b - a)) {
+      batch.refs.splice(p, 1);
+      batch.keys.splice(p, 1);
+      batch.arrivals.splice(p, 1);
     }
-    const mid = rows.length >> 1;
-    return [
-      ...(await this.refusedRows(rows.slice(0, mid), offset)),
-      ...(await this.refusedRows(rows.slice(mid), offset + mid)),
-    ];
-  }
-
-  private evict(batch: MicroBatch, indexes: readonly number[], error: unknown): void {
-    // The error's name, not its message: an encoder's message may quote the value it refused.
-    const reason = error instanceof Error ? error.name : typeof error;
-    for (const i of indexes) {
-      const row = batch.rows[i]!;
-      batch.deadLetters.push({
-        reason: 'encode_failed',
-        stage: 'encode',
-        message: `the Parquet encoder refuses this row on its own (${reason}); the log is kept for a replay once fixed`,
-        shardId: row.shard_id,
-        sequenceNumber: row.sequence_number,
-        subSequence: row.sub_sequence,
-        partitionKey: '',
-        arrivedAt: new Date(Number(row.ingest_ts / 1000n)),
-        data: batch.lines[i]!,
-      });
-    }
-    for (const i of [...indexes].reverse()) {
-      batch.rows.splice(i, 1);
-      batch.lines.splice(i, 1);
-    }
-    this.log.error('rows the Parquet encoder refuses were dead-lettered', { rows: indexes.length, reason });
+    this.log.error('rows the Parquet encoder refuses were dead-lettered', { rows: positions.length, reason });
   }
 
   /**
@@ -541,11 +519,14 @@ export class ShardProcessor implements ShardRecordProcessor {
         }),
       );
     const keys: string[] = [];
-    if (batch.rows.length > 0) {
+    if (batch.refs.length > 0) {
       const key = keyOf(REQUESTS_TABLE, 'parquet');
       const body = await this.encode(batch);
       await this.put(key, body);
       keys.push(key);
+    } else if (batch.throughRef >= 0) {
+      // Only duplicates: nothing to encode, but the stage still holds them.
+      this.deps.stages.free(this.pid, batch.throughRef);
     }
     if (batch.deadLetters.length > 0) {
       const key = keyOf(DEAD_LETTERS_TABLE, 'jsonl');
@@ -559,7 +540,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     }
     if (this.lost) return undefined;
     this.deps.landing.succeeded(this.now());
-    counters.landed += batch.rows.length;
+    counters.landed += batch.refs.length;
     counters.deadLettered += batch.deadLetters.length;
     if (batch.deadLetters.length > 0) {
       counters.deadLetteredByReason ??= {};
@@ -571,7 +552,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     const landed: LandedBatch = {
       shardId: this.shardId,
       reason,
-      rows: batch.rows.length,
+      rows: batch.refs.length,
       deadLetters: batch.deadLetters.length,
       keys,
       ...(archiveKey === undefined ? {} : { archiveKey }),

@@ -35,7 +35,7 @@ describe('MicroBatch', () => {
     expect(byBytes.due(0)).toBe('bytes');
 
     const byRows = new MicroBatch(limits);
-    byRows.rows.push({} as never, {} as never, {} as never);
+    byRows.refs.push(0, 1, 2);
     byRows.addRecord('1', 0, 1, 0);
     expect(byRows.due(0)).toBe('rows');
   });
@@ -46,14 +46,12 @@ describe('MicroBatch', () => {
     const batch = new MicroBatch({ ...limits, maxRows: 100, maxBytes: 1e9 }, memory);
 
     // Act: one record of one 500-byte line.
-    batch.rows.push({} as never);
-    batch.lines.push(new Uint8Array(500));
-    batch.addRecord('1', 0, 500, 0);
+    batch.refs.push(0);
+    batch.addRecord('1', 0, 500, 0, 500);
     const held = memory.bytes;
     const dueBelow = batch.due(0);
-    batch.rows.push({} as never);
-    batch.lines.push(new Uint8Array(500));
-    batch.addRecord('2', 0, 500, 0);
+    batch.refs.push(1);
+    batch.addRecord('2', 0, 500, 0, 500);
     const dueOver = batch.due(0);
     batch.detach();
     batch.detach();

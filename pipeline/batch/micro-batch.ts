@@ -1,4 +1,3 @@
-import type { RequestRow } from '../../schemas/request-row.ts';
 import type { DeadLetter } from '../types.ts';
 import type { WorkerMemory } from './worker-memory.ts';
 
@@ -6,10 +5,15 @@ export interface BatchLimits {
   readonly maxRows: number;
   readonly maxBytes: number;
   readonly maxAgeMs: number;
+  /** Age at which a batch may land early, while the shard's file budget allows (default: never). */
+  readonly freshAgeMs?: number;
 }
 
-/** `memory`: the worker's open batches together passed `batch.maxWorkerBytes`. */
-export type FlushReason = 'rows' | 'bytes' | 'age' | 'memory' | 'shard_end' | 'shutdown';
+/**
+ * `memory`: the worker's open batches together passed `batch.maxWorkerBytes`. `fresh`: the batch
+ * reached `freshAgeMs` while the shard's file budget allowed an early file (see `FileBudget`).
+ */
+export type FlushReason = 'rows' | 'bytes' | 'age' | 'fresh' | 'memory' | 'shard_end' | 'shutdown';
 
 /**
  * Heap a row object takes per byte of its log line, on top of the line itself. Measured on 20,000
@@ -24,9 +28,14 @@ export const ROW_HEAP_PER_LINE_BYTE = 2;
  * checkpoint once the batch has landed.
  */
 export class MicroBatch {
-  readonly rows: RequestRow[] = [];
-  /** The original bytes of each row's log line, in step with `rows`: a row refused later becomes a dead letter with them. */
-  readonly lines: Uint8Array[] = [];
+  /** The rows kept, by their ref in the record stage that holds them (see `pipeline/stages/`). */
+  readonly refs: number[] = [];
+  /** Each kept row's request identity (`dedupeKey`), in step with `refs`. */
+  readonly keys: string[] = [];
+  /** Each kept row's Kinesis arrival (ms), in step with `refs`. */
+  readonly arrivals: number[] = [];
+  /** The highest ref the batch's records produced, kept or left out as duplicates; -1 for none. */
+  throughRef = -1;
   readonly deadLetters: DeadLetter[] = [];
   firstSequence: string | undefined;
   lastSequence: string | undefined;
@@ -47,7 +56,6 @@ export class MicroBatch {
   heldBytes = 0;
   /** Local time the batch took its first record. */
   openedAt = 0;
-  private rowsCounted = 0;
   private memory: WorkerMemory | undefined;
 
   constructor(
@@ -57,8 +65,17 @@ export class MicroBatch {
     this.memory = memory;
   }
 
-  /** Notes that a record (all of whose rows and dead letters were already pushed) belongs to the batch. */
-  addRecord(sequenceNumber: string, arrivedAtMs: number, dataBytes: number, nowMs: number): void {
+  /**
+   * Notes that a record (all of whose rows and dead letters were already pushed) belongs to the
+   * batch; `rowLineBytes` are the original lines of the rows it added.
+   */
+  addRecord(
+    sequenceNumber: string,
+    arrivedAtMs: number,
+    dataBytes: number,
+    nowMs: number,
+    rowLineBytes = 0,
+  ): void {
     if (this.records === 0) {
       this.firstSequence = sequenceNumber;
       this.openedAt = nowMs;
@@ -68,9 +85,6 @@ export class MicroBatch {
     if (arrivedAtMs < this.oldestArrival) this.oldestArrival = arrivedAtMs;
     this.bytes += dataBytes;
     this.records += 1;
-    let rowLineBytes = 0;
-    for (let i = this.rowsCounted; i < this.lines.length; i++) rowLineBytes += this.lines[i]!.byteLength;
-    this.rowsCounted = this.lines.length;
     const held = dataBytes + rowLineBytes * ROW_HEAP_PER_LINE_BYTE;
     this.heldBytes += held;
     this.memory?.add(held);
@@ -86,13 +100,60 @@ export class MicroBatch {
     return this.records === 0;
   }
 
-  /** Why the batch should be flushed now, or undefined while it may keep growing. */
-  due(nowMs: number): FlushReason | undefined {
+  /**
+   * Why the batch should be flushed now, or undefined while it may keep growing. `early`: the
+   * shard's file budget allows a file before `maxAgeMs`, from `freshAgeMs` on.
+   */
+  due(nowMs: number, early = false): FlushReason | undefined {
     if (this.records === 0) return undefined;
-    if (this.rows.length >= this.limits.maxRows) return 'rows';
+    if (this.refs.length >= this.limits.maxRows) return 'rows';
     if (this.bytes >= this.limits.maxBytes) return 'bytes';
-    if (nowMs - this.openedAt >= this.limits.maxAgeMs) return 'age';
+    const age = nowMs - this.openedAt;
+    if (age >= this.limits.maxAgeMs) return 'age';
+    if (early && this.limits.freshAgeMs !== undefined && age >= this.limits.freshAgeMs) return 'fresh';
     if (this.memory?.over) return 'memory';
     return undefined;
+  }
+}
+
+/**
+ * How many small files a shard may write early. Batches on a quiet stream land by age, and each
+ * is a small file; landing them at `freshAgeMs` instead of `maxAgeMs` makes requests queryable
+ * sooner but would multiply those files. The budget is a token bucket: `burst` early files, one
+ * more each `maxAgeMs`. Traffic that comes and goes (a deploy, a burst, a demo) lands at
+ * `freshAgeMs`; a steady trickle spends the bucket and falls back to one file per `maxAgeMs`, so a
+ * shard never writes more age-cut files an hour than `3600 s / maxAgeMs` plus one burst, as it did
+ * before there was a budget. Files cut by rows, bytes or memory are large and are not counted.
+ */
+export class FileBudget {
+  private tokens: number;
+  private at: number;
+
+  constructor(
+    private readonly burst: number,
+    private readonly refillMs: number,
+    nowMs: number,
+  ) {
+    this.tokens = burst;
+    this.at = nowMs;
+  }
+
+  private refill(nowMs: number): void {
+    if (nowMs > this.at) {
+      this.tokens = Math.min(this.burst, this.tokens + (nowMs - this.at) / this.refillMs);
+      this.at = nowMs;
+    }
+  }
+
+  /** Whether an early (fresh) file is allowed now. */
+  allows(nowMs: number): boolean {
+    this.refill(nowMs);
+    return this.tokens >= 1;
+  }
+
+  /** A file was cut by age (early or not): it takes a token when there is one. */
+  spend(nowMs: number): void {
+    this.refill(nowMs);
+    this.tokens = Math.max(0, this.tokens - 1);
   }
 }

@@ -111,6 +111,9 @@ const runPipeline = async (
     batch: { maxAgeMs: 15 * 60_000 },
     decode,
     enrich: { geoIp: false },
+    // Hundreds of runs each start a pipeline: the stages run in this thread here.
+    // pipeline/stages/thread-stages.test.ts checks that stage threads land the same files.
+    stages: { threads: 0 },
   });
   const pipeline = await Pipeline.create(config, { store, onLanded: (b) => landed.push(b) });
   const duplicates = new Map<string, number>();

@@ -101,17 +101,62 @@ export function mergeEndpointStats(snapshots: readonly RouteSnapshot[]): Endpoin
   return [...merged.values()];
 }
 
-/** Loads every stored project into a book: declared routes, this worker's and the others' learning. */
-export async function loadRouteBook(book: RouteBook, store: ObjectStore): Promise<void> {
+/** What the lake holds of one project's routes: its declared templates and every worker's learning. */
+export interface RouteUpdate {
+  readonly project: string;
+  readonly declared?: readonly string[];
+  readonly learned: readonly RouteSnapshot[];
+}
+
+/** Every stored project's routes, to take into one or more books (plain data: it crosses threads). */
+export async function loadRouteUpdates(store: ObjectStore): Promise<RouteUpdate[]> {
+  const updates: RouteUpdate[] = [];
   for (const project of await storedProjects(store)) {
     const declared = await loadDeclared(store, project);
-    if (declared !== undefined)
-      book.declare(
-        project,
-        declared.routes.map((r) => r.template),
-      );
     const learned = await loadLearned(store, project);
-    if (learned.length > 0) book.absorb(project, learned);
+    updates.push({
+      project,
+      ...(declared === undefined ? {} : { declared: declared.routes.map((r) => r.template) }),
+      learned,
+    });
+  }
+  return updates;
+}
+
+/** Takes stored routes into a book: declared routes, its own earlier learning and the others'. */
+export function applyRouteUpdates(book: RouteBook, updates: readonly RouteUpdate[]): void {
+  for (const u of updates) {
+    if (u.declared !== undefined) book.declare(u.project, u.declared);
+    if (u.learned.length > 0) book.absorb(u.project, u.learned);
+  }
+}
+
+/** Loads every stored project into a book: declared routes, this worker's and the others' learning. */
+export async function loadRouteBook(book: RouteBook, store: ObjectStore): Promise<void> {
+  applyRouteUpdates(book, await loadRouteUpdates(store));
+}
+
+/** What a book learned since its last save, one snapshot per changed project. */
+export function changedSnapshots(book: RouteBook): RouteSnapshot[] {
+  const out: RouteSnapshot[] = [];
+  for (const project of book.changedProjects()) {
+    const snapshot = book.snapshot(project);
+    if (snapshot !== undefined) out.push(snapshot);
+  }
+  return out;
+}
+
+/** Stores learned snapshots, each under its worker's own object. */
+export async function storeLearned(store: ObjectStore, snapshots: readonly RouteSnapshot[]): Promise<void> {
+  for (const snapshot of snapshots) {
+    try {
+      await putJson(store, learnedKey(snapshot.project, snapshot.worker), snapshot);
+    } catch (cause) {
+      throw new LandError(
+        `routes: could not store the learned routes of ${snapshot.project}; retried at the next sync`,
+        { cause },
+      );
+    }
   }
 }
 
@@ -120,19 +165,6 @@ export async function loadRouteBook(book: RouteBook, store: ObjectStore): Promis
  * newly declared routes. Run periodically and once at shutdown; failures are retried next time.
  */
 export async function syncRouteBook(book: RouteBook, store: ObjectStore): Promise<void> {
-  for (const project of book.changedProjects()) {
-    const snapshot = book.snapshot(project);
-    if (snapshot === undefined) continue;
-    try {
-      await putJson(store, learnedKey(project, book.worker), snapshot);
-    } catch (cause) {
-      throw new LandError(
-        `routes: could not store the learned routes of ${project}; retried at the next sync`,
-        {
-          cause,
-        },
-      );
-    }
-  }
+  await storeLearned(store, changedSnapshots(book));
   await loadRouteBook(book, store);
 }

@@ -1,0 +1,310 @@
+import type { RequestRow } from '../../schemas/request-row.ts';
+import { deadLetterOf } from '../dead-letter/dead-letter-of.ts';
+import type { DecodeConfig } from '../decode/decode-limits.ts';
+import { decodeRecord } from '../decode/decode-record.ts';
+import { dedupeKey, requestKey } from '../dedupe/request-key.ts';
+import type { ParquetEncoder } from '../encode/parquet-encoder.ts';
+import type { Enricher } from '../enrich/enrich-log.ts';
+import type { DeadLetter, SourceRecord } from '../types.ts';
+import { implausibleTime, type TimeWindowConfig } from '../validate/plausible-time.ts';
+import { validateLog } from '../validate/validate-log.ts';
+
+/** What the record stage needs besides its enricher and encoder. */
+export interface StageSettings {
+  readonly decode: DecodeConfig;
+  readonly timeWindow: TimeWindowConfig;
+}
+
+/** Per-chunk options a shard processor passes along with its records. */
+export interface PrepareOptions {
+  /** Logs of this record at or below this sub-sequence landed before a restart: skip them. */
+  readonly skipThrough?: { readonly sequenceNumber: string; readonly subSequence: number };
+  /** Written into every row: 0 for live ingestion, a replay's run id for a replay. */
+  readonly generation?: number;
+}
+
+/**
+ * What the stage made of a chunk of one shard's records. Rows stay with the stage (in the thread
+ * that made them) until they are encoded; the processor gets, per row, what it needs to decide
+ * whether the row is kept (its request identity) and what it weighs, and refers to it by `ref`.
+ * Rows of record `i` are `rowEnd[i - 1] … rowEnd[i] - 1` (from 0 for the first), and row `r`'s
+ * ref is `firstRef + r`.
+ */
+export interface PreparedChunk {
+  readonly firstRef: number;
+  /** Per row: `dedupeKey(project, request id, time)`. */
+  readonly keys: string[];
+  /** Per row: bytes of its original log line. */
+  readonly lineBytes: Int32Array;
+  /** Per record: the end (exclusive) of its rows. */
+  readonly rowEnd: Int32Array;
+  /** Per record: logs decoded from it (past a resume's skip), rows, dead letters and all. */
+  readonly logs: Int32Array;
+  /** Per record: bytes of its dead letters' data. */
+  readonly deadLetterBytes: Float64Array;
+  /** Per record: its dead letters (null: none). */
+  readonly deadLetters: (DeadLetter[] | null)[];
+  /**
+   * Per record: null, or the name of the error its processing threw. Nothing of such a record is
+   * kept: the processor dead-letters it whole (a poison pill must not fail the shard).
+   */
+  readonly failed: (string | null)[];
+}
+
+/** One encode attempt: the Parquet bytes, or the error (name and message) it failed with. */
+export type EncodeOutcome =
+  | { readonly ok: true; readonly bytes: Uint8Array }
+  | { readonly ok: false; readonly name: string; readonly message: string };
+
+/** Rows of one processor that the stage holds, by ref, in ref order. */
+class RowStore {
+  readonly rows = new Map<number, RequestRow>();
+  /** The original line of each row: a row the encoder refuses becomes a dead letter with it. */
+  readonly lines = new Map<number, Uint8Array>();
+  /** Of the record each row came from (a refused row's dead letter names it). */
+  readonly origins = new Map<number, SourceRecord>();
+  nextRef = 0;
+
+  /** Forgets every row up to `ref`: encoded, or left out (duplicates). Maps iterate in insertion (= ref) order. */
+  freeThrough(ref: number): void {
+    for (const key of this.rows.keys()) {
+      if (key > ref) break;
+      this.rows.delete(key);
+      this.lines.delete(key);
+      this.origins.delete(key);
+    }
+  }
+}
+
+/**
+ * Decode → validate → request identity → enrich for chunks of shard records, and Parquet encoding
+ * of the rows a processor keeps. It holds no shard state beyond the rows themselves: batching,
+ * deduplication, landing and checkpoints stay with the shard processor (see `shard-processor.ts`),
+ * so one stage can run in a worker thread (`stage-thread.ts`) or in the processor's own thread
+ * (`InProcessStages`) with the same results.
+ */
+export class RecordStage {
+  private readonly stores = new Map<number, RowStore>();
+
+  constructor(
+    private readonly enrich: Enricher,
+    private readonly encoder: ParquetEncoder,
+    private readonly settings: StageSettings,
+  ) {}
+
+  private store(pid: number): RowStore {
+    let store = this.stores.get(pid);
+    if (store === undefined) {
+      store = new RowStore();
+      this.stores.set(pid, store);
+    }
+    return store;
+  }
+
+  /** Rows held (all processors): a figure for tests and metrics. */
+  get heldRows(): number {
+    let n = 0;
+    for (const s of this.stores.values()) n += s.rows.size;
+    return n;
+  }
+
+  prepare(pid: number, records: readonly SourceRecord[], options: PrepareOptions = {}): PreparedChunk {
+    const store = this.store(pid);
+    const n = records.length;
+    const chunk: PreparedChunk = {
+      firstRef: store.nextRef,
+      keys: [],
+      lineBytes: new Int32Array(0),
+      rowEnd: new Int32Array(n),
+      logs: new Int32Array(n),
+      deadLetterBytes: new Float64Array(n),
+      deadLetters: new Array<DeadLetter[] | null>(n).fill(null),
+      failed: new Array<string | null>(n).fill(null),
+    };
+    const lineBytes: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const record = records[i]!;
+      const rowsBefore = chunk.keys.length;
+      try {
+        this.prepareRecord(store, record, i, chunk, lineBytes, options);
+      } catch (error) {
+        // Undo what the record added: it is dead-lettered whole by the processor.
+        for (let r = chunk.keys.length - 1; r >= rowsBefore; r--) {
+          const ref = chunk.firstRef + r;
+          store.rows.delete(ref);
+          store.lines.delete(ref);
+          store.origins.delete(ref);
+        }
+        chunk.keys.length = rowsBefore;
+        lineBytes.length = rowsBefore;
+        store.nextRef = chunk.firstRef + rowsBefore;
+        chunk.logs[i] = 0;
+        chunk.deadLetterBytes[i] = 0;
+        chunk.deadLetters[i] = null;
+        chunk.failed[i] = error instanceof Error ? error.name : typeof error;
+      }
+      chunk.rowEnd[i] = chunk.keys.length;
+    }
+    return { ...chunk, lineBytes: Int32Array.from(lineBytes) };
+  }
+
+  private prepareRecord(
+    store: RowStore,
+    record: SourceRecord,
+    i: number,
+    chunk: PreparedChunk,
+    lineBytes: number[],
+    options: PrepareOptions,
+  ): void {
+    const arrivedMs = record.arrivedAt.getTime();
+    const decoded = decodeRecord(record, this.settings.decode);
+    const skipThrough =
+      options.skipThrough?.sequenceNumber === record.sequenceNumber ? options.skipThrough.subSequence : -1;
+    const deadLetters: DeadLetter[] = [];
+    let deadLetterBytes = 0;
+    const deadLetter = (dl: DeadLetter) => {
+      deadLetters.push(dl);
+      deadLetterBytes += dl.data.byteLength;
+    };
+    for (const dl of decoded.deadLetters) {
+      if (dl.subSequence === undefined || dl.subSequence > skipThrough) deadLetter(dl);
+    }
+    let logs = 0;
+    for (const line of decoded.logs) {
+      if (line.subSequence !== undefined && line.subSequence <= skipThrough) continue;
+      logs += 1;
+      const valid = validateLog(line.value);
+      if (!valid.ok) {
+        deadLetter(
+          deadLetterOf(record, 'validate', 'schema_violation', valid.message, line.raw, line.subSequence),
+        );
+        continue;
+      }
+      const log = valid.log;
+      // A log with neither `timestamp` nor `fb_time` is dated by its arrival in Kinesis.
+      const tsMicros = valid.tsMicros ?? BigInt(arrivedMs) * 1000n;
+      const implausible = implausibleTime(tsMicros, arrivedMs, this.settings.timeWindow);
+      if (implausible !== undefined) {
+        deadLetter(
+          deadLetterOf(record, 'validate', 'schema_violation', implausible, line.raw, line.subSequence),
+        );
+        continue;
+      }
+      const { requestId } = requestKey(log, line.bytes);
+      let row: RequestRow;
+      try {
+        row = this.enrich(log, {
+          shardId: record.shardId,
+          sequenceNumber: record.sequenceNumber,
+          subSequence: line.subSequence,
+          arrivedAt: record.arrivedAt,
+          requestId,
+          tsMicros,
+        });
+      } catch (e) {
+        // The error's name only: its message may repeat a value of the log.
+        const message = `enrichment failed (${e instanceof Error ? e.name : typeof e}); the log is kept for a replay once fixed`;
+        deadLetter(deadLetterOf(record, 'enrich', 'enrich_failed', message, line.raw, line.subSequence));
+        continue;
+      }
+      if (options.generation) row.generation = options.generation;
+      const ref = store.nextRef++;
+      store.rows.set(ref, row);
+      store.lines.set(ref, line.raw);
+      store.origins.set(ref, record);
+      chunk.keys.push(dedupeKey(log.project_id, requestId, tsMicros));
+      lineBytes.push(line.raw.byteLength);
+    }
+    chunk.logs[i] = logs;
+    chunk.deadLetterBytes[i] = deadLetterBytes;
+    chunk.deadLetters[i] = deadLetters.length > 0 ? deadLetters : null;
+  }
+
+  private rowsOf(store: RowStore, refs: readonly number[]): RequestRow[] {
+    return refs.map((ref) => {
+      const row = store.rows.get(ref);
+      if (row === undefined) throw new RangeError(`row ${ref} is not held (freed or never prepared)`);
+      return row;
+    });
+  }
+
+  /**
+   * Encodes the rows `refs` (in that order) into one Parquet file. On success every row up to
+   * `through` is forgotten (the batch's rows and the duplicates left out of it); on failure nothing
+   * is, so the processor can retry or look for refused rows.
+   */
+  async encode(pid: number, refs: readonly number[], through: number): Promise<EncodeOutcome> {
+    const store = this.store(pid);
+    try {
+      const bytes = await this.encoder.encode(this.rowsOf(store, refs));
+      store.freeThrough(through);
+      return { ok: true, bytes };
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      return { ok: false, name: e.name, message: e.message };
+    }
+  }
+
+  /**
+   * Positions (in `refs`) of rows the encoder refuses even alone, bisecting the batch, and their
+   * dead letters with the original lines. `because` names the batch's error (never its message:
+   * it may quote a value).
+   */
+  async refused(
+    pid: number,
+    refs: readonly number[],
+    because: string,
+  ): Promise<{ positions: number[]; deadLetters: DeadLetter[] }> {
+    const store = this.store(pid);
+    const positions = await this.bisect(this.rowsOf(store, refs), 0);
+    const deadLetters = positions.map((p): DeadLetter => {
+      const ref = refs[p]!;
+      const row = store.rows.get(ref)!;
+      const origin = store.origins.get(ref)!;
+      return {
+        reason: 'encode_failed',
+        stage: 'encode',
+        message: `the Parquet encoder refuses this row on its own (${because}); the log is kept for a replay once fixed`,
+        shardId: row.shard_id,
+        sequenceNumber: row.sequence_number,
+        subSequence: row.sub_sequence,
+        partitionKey: origin.partitionKey,
+        arrivedAt: origin.arrivedAt,
+        data: store.lines.get(ref)!,
+      };
+    });
+    return { positions, deadLetters };
+  }
+
+  private async bisect(rows: readonly RequestRow[], offset: number): Promise<number[]> {
+    try {
+      await this.encoder.encode(rows);
+      return [];
+    } catch {
+      if (rows.length === 1) return [offset];
+    }
+    const mid = rows.length >> 1;
+    return [
+      ...(await this.bisect(rows.slice(0, mid), offset)),
+      ...(await this.bisect(rows.slice(mid), offset + mid)),
+    ];
+  }
+
+  /** Forgets rows up to `through` without encoding them (a batch of dead letters and duplicates only). */
+  free(pid: number, through: number): void {
+    this.stores.get(pid)?.freeThrough(through);
+  }
+
+  /**
+   * Forgets every row of a processor: it is done (shut down, shard ended, lease lost, failed).
+   * Its calls reach the stage in the order made, and it makes none after this one.
+   */
+  drop(pid: number): void {
+    this.stores.delete(pid);
+  }
+
+  async close(): Promise<void> {
+    this.stores.clear();
+    await this.encoder.close();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * A stage thread: decode → validate → enrich → encode for the shard processors of its process
+ * (see `thread-stages.ts`). Started with a `StageThreadInit`; answers `StageRequest`s in the order
+ * they arrive, one processor's calls always to the same thread, so its rows are here when asked.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ParquetEncoder } from '../encode/parquet-encoder.ts';
+import { openEnricher } from '../enrich/open-enricher.ts';
+import { RouteBook } from '../enrich/routes/route-book.ts';
+import { applyRouteUpdates, changedSnapshots } from '../enrich/routes/route-store.ts';
+import { RecordStage } from './record-stage.ts';
+import {
+  ownBytes,
+  ownDeadLetter,
+  type StageReply,
+  type StageRequest,
+  type StageThreadInit,
+  unpackRecords,
+} from './stage-protocol.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('stage-thread.ts runs as a worker thread (see thread-stages.ts)');
+const init = workerData as StageThreadInit;
+
+const routes = new RouteBook({ worker: init.routesWorker });
+applyRouteUpdates(routes, init.routeUpdates);
+const stage = new RecordStage(
+  await openEnricher(init.enrich, routes),
+  await ParquetEncoder.create(),
+  init.settings,
+);
+
+const reply = (message: StageReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+const handle = async (req: StageRequest): Promise<void> => {
+  switch (req.op) {
+    case 'prepare': {
+      const chunk = stage.prepare(req.pid, unpackRecords(req.packed), req.options);
+      const value = {
+        ...chunk,
+        deadLetters: chunk.deadLetters.map((dls) => (dls === null ? null : dls.map(ownDeadLetter))),
+      };
+      reply({ id: req.id, ok: true, value }, [
+        chunk.lineBytes.buffer as ArrayBuffer,
+        chunk.rowEnd.buffer as ArrayBuffer,
+        chunk.logs.buffer as ArrayBuffer,
+        chunk.deadLetterBytes.buffer as ArrayBuffer,
+      ]);
+      return;
+    }
+    case 'encode': {
+      const outcome = await stage.encode(req.pid, Array.from(req.refs), req.through);
+      if (!outcome.ok) return reply({ id: req.id, ok: true, value: outcome });
+      const bytes = ownBytes(outcome.bytes);
+      return reply({ id: req.id, ok: true, value: { ok: true, bytes } }, [bytes.buffer as ArrayBuffer]);
+    }
+    case 'refused': {
+      const found = await stage.refused(req.pid, Array.from(req.refs), req.because);
+      return reply({
+        id: req.id,
+        ok: true,
+        value: { ...found, deadLetters: found.deadLetters.map(ownDeadLetter) },
+      });
+    }
+    case 'free':
+      return stage.free(req.pid, req.through);
+    case 'drop':
+      return stage.drop(req.pid);
+    case 'routes.take':
+      return reply({ id: req.id, ok: true, value: changedSnapshots(routes) });
+    case 'routes.apply':
+      return applyRouteUpdates(routes, req.updates);
+    case 'close':
+      await stage.close();
+      reply({ id: req.id, ok: true, value: undefined });
+      port.close();
+      return;
+  }
+};
+
+port.on('message', (req: StageRequest) => {
+  handle(req).catch((error: unknown) => {
+    if (req.id === undefined) throw error;
+    const e = error instanceof Error ? error : new Error(String(error));
+    reply({ id: req.id, ok: false, name: e.name, message: e.message });
+  });
+});
+reply({ id: 0, ok: true, value: 'ready' });

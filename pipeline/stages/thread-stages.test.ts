@@ -1,0 +1,177 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
+import { PipelineConfig } from '../config.ts';
+import { MemoryStore } from '../land/memory-store.ts';
+import { Pipeline } from '../pipeline.ts';
+import type { SourceRecord } from '../types.ts';
+import { StageThreadError, type ThreadStages } from './thread-stages.ts';
+
+const START = Date.parse('2026-11-22T10:00:00Z');
+const SHARDS = ['shardId-000000000000', 'shardId-000000000001'];
+const text = new TextEncoder();
+
+/**
+ * Records of two shards as Fluent Bit sends them, with what a stream really carries besides:
+ * resends of earlier lines on the other shard, lines that are not JSON, lines that break the
+ * schema, and records of several lines.
+ */
+const recordsOf = (n: number): SourceRecord[][] => {
+  const lines = [...generateRequestLogs(n, { seed: 7, startTime: START, ratePerSecond: 500 })].map((log) =>
+    toFluentBitLine(log, String(log.timestamp)),
+  );
+  const perShard: SourceRecord[][] = SHARDS.map(() => []);
+  for (let i = 0; i < n; i++) {
+    let data = lines[i]!;
+    if (i % 97 === 13) data = '{"method":"GET","path":\n';
+    else if (i % 89 === 5) data = '{"method":42,"path":"/x","status":"ok"}\n';
+    else if (i % 71 === 3) data = lines[i]! + lines[(i + 1) % n]! + lines[i - 1]!;
+    else if (i % 50 === 49) data = lines[i - 20]!; // a resend, possibly on the other shard
+    const shard = i % SHARDS.length;
+    perShard[shard]!.push({
+      shardId: SHARDS[shard]!,
+      sequenceNumber: String(1_000_000 + i),
+      partitionKey: `pk-${i % 7}`,
+      arrivedAt: new Date(START + 1_000 + i * 2),
+      data: text.encode(data),
+    });
+  }
+  return perShard;
+};
+
+let dir: string;
+let duck: DuckDBInstance;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'thread-stages-'));
+  duck = await DuckDBInstance.create(':memory:');
+});
+
+afterAll(async () => {
+  duck.closeSync();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Every column of every landed row, in a fixed order. */
+const readRows = async (bodies: readonly Uint8Array[]): Promise<string[]> => {
+  const db = await duck.connect();
+  const rows: string[] = [];
+  try {
+    for (const [i, body] of bodies.entries()) {
+      const file = join(dir, `${Date.now()}-${i}.parquet`);
+      await writeFile(file, body);
+      const result = await db.runAndReadAll(`SELECT * FROM read_parquet('${file}')`);
+      for (const row of result.getRowObjectsJson()) rows.push(JSON.stringify(row));
+      await rm(file);
+    }
+  } finally {
+    db.closeSync();
+  }
+  return rows.sort();
+};
+
+const run = async (threads: number, perShard: readonly SourceRecord[][]) => {
+  const store = new MemoryStore();
+  const config = PipelineConfig.parse({
+    // Batches are cut inside the stages' chunks, so that cuts and look-ahead meet.
+    batch: { maxRows: 333, maxAgeMs: 15 * 60_000 },
+    enrich: { geoIp: false },
+    stages: { threads },
+  });
+  const pipeline = await Pipeline.create(config, { store, routesWorker: 'host-a', routesSyncMs: 0 });
+  expect(pipeline.stages.threads).toBe(threads);
+  try {
+    const processors = SHARDS.map((id) => pipeline.create(id));
+    // Calls of 700 records: more than one chunk each. The shards take turns: which copy of a
+    // request resent on the other shard is the first depends on that order, and so do the cuts.
+    for (let at = 0; at < perShard[0]!.length; at += 700) {
+      for (const [s, p] of processors.entries()) await p.processRecords(perShard[s]!.slice(at, at + 700));
+    }
+    await Promise.all(processors.map((p) => p.shutdownRequested()));
+  } finally {
+    await pipeline.close();
+  }
+  const landed = store.puts.filter((k) => !k.startsWith('_shardline/'));
+  const parquet = await Promise.all(landed.filter((k) => k.endsWith('.parquet')).map((k) => store.get(k)));
+  const other = await Promise.all(
+    landed
+      .filter((k) => !k.endsWith('.parquet'))
+      .map(async (k) => [k, Buffer.from(await store.get(k)).toString('base64')]),
+  );
+  return {
+    counters: { ...pipeline.counters },
+    keys: [...landed].sort(),
+    rows: await readRows(parquet),
+    other: Object.fromEntries(other),
+    routeObjects: store.puts.filter((k) => k.startsWith('_shardline/routes/')),
+  };
+};
+
+describe('stage threads', () => {
+  it('land the same objects, rows, dead letters and archive as stages in the calling thread', async () => {
+    // Prepare
+    const perShard = recordsOf(3_000);
+
+    // Act
+    const inThread = await run(0, perShard);
+    const threaded = await run(2, perShard);
+
+    // Assess
+    expect(threaded.counters).toEqual(inThread.counters);
+    expect(inThread.counters.deduplicated).toBeGreaterThan(0);
+    expect(inThread.counters.deadLettered).toBeGreaterThan(0);
+    expect(inThread.counters.records).toBe(3_000);
+    expect(threaded.keys).toEqual(inThread.keys);
+    expect(threaded.rows.length).toBe(inThread.counters.landed);
+    expect(threaded.rows).toEqual(inThread.rows);
+    // Dead letters and the raw archive, byte for byte.
+    expect(threaded.other).toEqual(inThread.other);
+    // Each thread learns routes as a worker of its own and stores them under its own name.
+    expect(new Set(threaded.routeObjects.map((k) => k.replace(/^.*\/learned-/, '')))).toEqual(
+      new Set(['host-a.t0.json', 'host-a.t1.json']),
+    );
+  }, 120_000);
+
+  it('fail the processors of a thread that dies, and serve their replacements from a new thread', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    const config = PipelineConfig.parse({
+      batch: { maxAgeMs: 15 * 60_000 },
+      enrich: { geoIp: false },
+      stages: { threads: 1 },
+    });
+    const pipeline = await Pipeline.create(config, { store, routesSyncMs: 0 });
+    const [records] = recordsOf(400);
+    try {
+      const first = pipeline.create(SHARDS[0]!);
+      await first.processRecords(records!.slice(0, 100));
+      const stages = pipeline.stages as ThreadStages;
+
+      // Act
+      await stages.stopThread(0);
+      const failed = await first.processRecords(records!.slice(100)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      first.leaseLost();
+      const second = pipeline.create(SHARDS[0]!);
+      await second.processRecords(records!);
+      const checkpoint = await second.shutdownRequested();
+
+      // Assess
+      expect(failed).toBeInstanceOf(StageThreadError);
+      expect(checkpoint).toEqual({ sequenceNumber: records!.at(-1)!.sequenceNumber });
+      const files = store.puts.filter((k) => k.endsWith('.parquet'));
+      expect(files).toHaveLength(1);
+      // Every record of the shard is in the one file the replacement landed (less the bad lines).
+      const rows = await readRows([await store.get(files[0]!)]);
+      expect(rows.length).toBe(pipeline.counters.landed);
+      expect(rows.length).toBeGreaterThan(180);
+    } finally {
+      await pipeline.close();
+    }
+  }, 60_000);
+});
