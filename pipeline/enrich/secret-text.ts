@@ -1,3 +1,4 @@
+import { HotCache } from './hot-cache.ts';
 import { MIN_TOKEN_LENGTH, opaqueKind, shannonEntropy } from './opaque-token.ts';
 import { isIdName, isSecretFieldName, normaliseName } from './secret-names.ts';
 
@@ -345,6 +346,7 @@ const redactOpaque = (
   options: ScanOptions | undefined,
 ): string => {
   const wide = options?.path !== true;
+  const idPosition = options?.idPosition === true;
   const cut: Cut = { out: '', copied: 0 };
   const n = text.length;
   let i = 0;
@@ -379,7 +381,11 @@ const redactOpaque = (
       i = end;
       continue;
     }
-    // Otherwise each `[\w-]` run inside it is judged on its own.
+    // Otherwise each `[\w-]` run inside it is judged on its own; where ids go, none is a secret by randomness.
+    if (idPosition) {
+      i = end;
+      continue;
+    }
     let j = i;
     while (j < end) {
       let r = j;
@@ -394,21 +400,31 @@ const redactOpaque = (
 
 /**
  * Texts found clean, per scan mode. Most header values, user agents and paths repeat from request
- * to request (`accept`, a browser's user agent, `/v1/search`): a set look-up replaces the scan.
- * Cleared when full rather than evicted one by one, which costs nothing per hit.
+ * to request (`accept`, a browser's user agent, `/v1/search`): a look-up replaces the scan.
+ *
+ * Two tiers. Every text found clean goes into `seen`, a set cleared when full (which costs nothing
+ * per hit). A text found in `seen` again is a repeat and is also put in `hot`, a small
+ * direct-mapped table (`hot-cache.ts`) where a hit is one string comparison instead of hashing
+ * the whole text in a set of 16k entries. Ids and trace ids, which never repeat, stay out of
+ * `hot`. Either tier holds only texts that were scanned in this mode and found clean.
  */
 class CleanTexts {
-  private readonly texts = new Set<string>();
+  private readonly seen = new Set<string>();
+  private readonly hot = new HotCache<true>(HOT_SLOTS);
   has(text: string): boolean {
-    return this.texts.has(text);
+    if (this.hot.get(text) === true) return true;
+    if (!this.seen.has(text)) return false;
+    this.hot.set(text, true);
+    return true;
   }
   add(text: string): void {
-    if (this.texts.size >= MAX_CLEAN_TEXTS) this.texts.clear();
-    this.texts.add(text);
+    if (this.seen.size >= MAX_CLEAN_TEXTS) this.seen.clear();
+    this.seen.add(text);
   }
 }
 const MAX_CLEAN_TEXTS = 16_384;
 const MAX_CACHED_LENGTH = 512;
+const HOT_SLOTS = 4_096;
 const cleanPlain = new CleanTexts();
 const cleanPath = new CleanTexts();
 const cleanId = new CleanTexts();
