@@ -1,3 +1,4 @@
+import { HotCache } from './hot-cache.ts';
 import { LruCache } from './lru-cache.ts';
 
 /**
@@ -76,6 +77,10 @@ const MAX_WORD_LENGTH = 64;
  */
 const MAX_CACHED_PATH_LENGTH = 256;
 const cache = new LruCache<string, string>(20_000);
+/** In front of `cache`, for the paths hit most: see `hot-cache.ts`. */
+const hot = new HotCache<string>(2_048);
+/** Templates of paths with ids, each held once: see `endpointTemplate`. */
+const templates = new HotCache<string>(1_024);
 
 const isUuidShaped = (s: string): boolean =>
   s.charCodeAt(8) === 45 && s.charCodeAt(13) === 45 && s.charCodeAt(18) === 45 && s.charCodeAt(23) === 45;
@@ -264,13 +269,27 @@ export function endpointTemplate(path: string): string {
   const bare = barePath(path);
   const cacheable = bare.length <= MAX_CACHED_PATH_LENGTH;
   if (cacheable) {
+    const hotHit = hot.get(bare);
+    if (hotHit !== undefined) return hotHit;
     const hit = cache.get(bare);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      hot.set(bare, hit);
+      return hit;
+    }
   }
   const segments = pathSegments(bare);
   let template = '';
   for (let i = 0; i < segments.length; i++) template += `/${classifySegmentAt(segments[i] as string, i)}`;
   if (template === '') template = '/';
-  if (cacheable && !template.includes('{')) cache.set(bare, template);
+  if (!cacheable) return template;
+  if (!template.includes('{')) {
+    cache.set(bare, template);
+    return template;
+  }
+  // Paths with ids are not cached, but their templates are few: every row of `/users/{id}` gets
+  // the same string, not a chain of concatenations of its own that the batch would hold.
+  const known = templates.get(template);
+  if (known !== undefined) return known;
+  templates.set(template, template);
   return template;
 }
