@@ -9,13 +9,13 @@
  * `--threads`: stage threads (decode → enrich → encode), `auto` as a worker runs by default; 0 runs
  * every stage on the main thread, the figure to compare them with.
  *
- * Records are spread over `--shards` shard processors fed concurrently, as the consumer feeds them,
- * so one shard's Parquet write (on DuckDB's threads) overlaps another's decoding and enrichment.
- * Records are generated lazily, one chunk (`--chunk`, spread over the shards) at a time, and the
- * open batches of all shards are bounded by `batch.maxWorkerBytes` (`--max-worker-mb`), so
- * `peakRssMb` is what a worker holds, not the input.
- * Generation is excluded from the timed figure (it is measured apart); landing is to memory, so
- * this measures the CPU cost of the pipeline, not a disk or network.
+ * The lines are generated first into one NDJSON file (not timed; `generatorSecondsExcluded`).
+ * The timed run reads that file in 4 MiB blocks and spreads its lines over `--shards` shard
+ * processors, each fed pages of 1,000 records by its own loop, as the consumer feeds them; the
+ * reader stays at most two pages ahead of the slowest shard, and the open batches of all shards
+ * are bounded by `batch.maxWorkerBytes` (`--max-worker-mb`), so `peakRssMb` is what a worker
+ * holds, not the input. Landing is to memory, so this measures the CPU cost of the pipeline (and
+ * of reading its input, as DuckDB's figure includes reading the file), not a disk or network.
  *
  * `--archive both` runs the same records twice, raw archive off then on (the default), and prints
  * each run's line then a comparison: archive bytes per record and per row, and the throughput cost.
@@ -26,7 +26,7 @@
  * figure to quote on a shared machine.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -74,6 +74,38 @@ class ArchiveCountingStore extends MemoryStore {
   }
 }
 
+/**
+ * Writes the generated lines, exactly as Fluent Bit sends them, to one NDJSON file (not timed):
+ * both the pipeline runs and DuckDB's baseline read the same file.
+ */
+const writeLines = async (dir: string) => {
+  const path = join(dir, 'lines.ndjson');
+  const t0 = performance.now();
+  const fd = openSync(path, 'w');
+  const encoder = new TextEncoder();
+  let batch: string[] = [];
+  for (const log of generateRequestLogs(total, { seed: 42, startTime: START, ratePerSecond: 2_000 })) {
+    batch.push(toFluentBitLine(log, String(log.timestamp)));
+    if (batch.length === chunk) {
+      writeSync(fd, encoder.encode(batch.join('')));
+      batch = [];
+    }
+  }
+  writeSync(fd, encoder.encode(batch.join('')));
+  closeSync(fd);
+  return { path, generatorSeconds: Math.round((performance.now() - t0) / 10) / 100 };
+};
+
+const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+};
+
+const dir = await mkdtemp(join(tmpdir(), 'shardline-bench-pipeline-'));
+const lines = await writeLines(dir);
+
 const run = async (archive: boolean) => {
   let peakRss = 0;
   const sampleRss = () => {
@@ -110,46 +142,74 @@ const run = async (archive: boolean) => {
   );
   const processors = shardIds.map((id) => pipeline.create(id));
 
-  const logs = generateRequestLogs(total, {
-    seed: 42,
-    startTime: START,
-    ratePerSecond: 2_000,
-  });
-  const encoder = new TextEncoder();
-  let generatedMs = 0;
-  let pipelineMs = 0;
+  // Records are read from the lines file as a consumer reads pages from Kinesis: each shard has
+  // its own loop taking pages of `PAGE` records, and the reader stays at most two pages ahead of
+  // the slowest shard (back-pressure), so no shard waits for another and memory stays bounded.
+  const PAGE = 1_000;
+  const queues: SourceRecord[][] = shardIds.map(() => []);
+  let readerDone = false;
+  let wakeShards: (() => void)[] = [];
+  let wakeReader: (() => void) | undefined;
+  const shardLoop = async (shard: number) => {
+    const queue = queues[shard]!;
+    for (;;) {
+      if (queue.length === 0) {
+        if (readerDone) return;
+        await new Promise<void>((r) => wakeShards.push(r));
+        continue;
+      }
+      const page = queue.splice(0, PAGE);
+      wakeReader?.();
+      await processors[shard]!.processRecords(page);
+    }
+  };
   let seq = 10n ** 20n;
   let sourceBytes = 0;
-
-  for (let done = 0; done < total; ) {
-    const n = Math.min(chunk, total - done);
-    const g0 = performance.now();
-    const perShard: SourceRecord[][] = shardIds.map(() => []);
-    for (let i = 0; i < n; i++) {
-      const next = logs.next();
-      if (next.done) throw new Error('generator ended early');
-      const log = next.value;
-      const data = encoder.encode(toFluentBitLine(log, String(log.timestamp)));
-      sourceBytes += data.byteLength;
-      seq += 1n;
-      const shard = i % shardIds.length;
-      perShard[shard]!.push({
-        shardId: shardIds[shard]!,
-        sequenceNumber: seq.toString(),
-        partitionKey: 'bench',
-        // Arrivals follow the generated request times (2,000/s from START), as Kinesis sees them:
-        // a request time more than a day after its arrival is dead-lettered by validation.
-        arrivedAt: new Date(START + 1_000 + done + i),
-        data,
-      });
+  let index = 0;
+  const p0 = performance.now();
+  const loops = shardIds.map((_, shard) => shardLoop(shard));
+  const file = await open(lines.path, 'r');
+  try {
+    let carry = new Uint8Array(0);
+    for (;;) {
+      while (queues.some((q) => q.length >= 2 * PAGE)) {
+        await new Promise<void>((r) => (wakeReader = r));
+        wakeReader = undefined;
+      }
+      const block = new Uint8Array(4 * 1024 * 1024);
+      const { bytesRead } = await file.read(block, 0, block.byteLength, null);
+      if (bytesRead === 0) break;
+      const data =
+        carry.byteLength === 0 ? block.subarray(0, bytesRead) : concat(carry, block.subarray(0, bytesRead));
+      let at = 0;
+      for (let nl = data.indexOf(0x0a); nl >= 0; nl = data.indexOf(0x0a, at)) {
+        const shard = index % shardIds.length;
+        seq += 1n;
+        queues[shard]!.push({
+          shardId: shardIds[shard]!,
+          sequenceNumber: seq.toString(),
+          partitionKey: 'bench',
+          // Arrivals follow the generated request times (2,000/s from START), as Kinesis sees them:
+          // a request time more than a day after its arrival is dead-lettered by validation.
+          arrivedAt: new Date(START + 1_000 + index),
+          data: data.subarray(at, nl + 1),
+        });
+        sourceBytes += nl + 1 - at;
+        index += 1;
+        at = nl + 1;
+      }
+      carry = data.slice(at);
+      for (const wake of wakeShards) wake();
+      wakeShards = [];
+      sampleRss();
     }
-    const p0 = performance.now();
-    generatedMs += p0 - g0;
-    await Promise.all(processors.map((p, shard) => p.processRecords(perShard[shard]!)));
-    pipelineMs += performance.now() - p0;
-    done += n;
-    sampleRss();
+  } finally {
+    await file.close();
   }
+  readerDone = true;
+  for (const wake of wakeShards) wake();
+  await Promise.all(loops);
+  let pipelineMs = performance.now() - p0;
   const f0 = performance.now();
   await Promise.all(processors.map((p) => p.shutdownRequested()));
   pipelineMs += performance.now() - f0;
@@ -174,7 +234,7 @@ const run = async (archive: boolean) => {
     archive,
     archiveMb: Math.round((store.archiveBytes / 1e6) * 10) / 10,
     archiveBytesPerRecord: Math.round((store.archiveBytes / Math.max(1, c.records)) * 10) / 10,
-    generatorSecondsExcluded: Math.round(generatedMs / 10) / 100,
+    generatorSecondsExcluded: lines.generatorSeconds,
     peakRssMb: Math.round(peakRss / 1e6),
     maxWorkerMb: Math.round(config.batch.maxWorkerBytes / 2 ** 20),
     batchesHeldPeakMb: Math.round(pipeline.memory.peak / 2 ** 20),
@@ -214,31 +274,13 @@ if (runs.length === 2) {
  * encoder's row groups, 2 threads, no validation or enrichment. Only the COPY is timed.
  */
 const baseline = async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'shardline-bench-baseline-'));
   try {
-    const lines = join(dir, 'lines.ndjson');
-    const fd = openSync(lines, 'w');
-    const encoder = new TextEncoder();
-    let batch: string[] = [];
-    for (const log of generateRequestLogs(total, {
-      seed: 42,
-      startTime: START,
-      ratePerSecond: 2_000,
-    })) {
-      batch.push(toFluentBitLine(log, String(log.timestamp)));
-      if (batch.length === chunk) {
-        writeSync(fd, encoder.encode(batch.join('')));
-        batch = [];
-      }
-    }
-    writeSync(fd, encoder.encode(batch.join('')));
-    closeSync(fd);
     const out = join(dir, 'baseline.parquet');
     const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
     const connection = await instance.connect();
     const t0 = performance.now();
     await connection.run(
-      `COPY (SELECT * FROM read_json('${lines}', format = 'newline_delimited') ORDER BY project_id, "timestamp") ` +
+      `COPY (SELECT * FROM read_json('${lines.path}', format = 'newline_delimited') ORDER BY project_id, "timestamp") ` +
         `TO '${out}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP_SIZE})`,
     );
     const seconds = (performance.now() - t0) / 1000;
@@ -258,7 +300,8 @@ const baseline = async () => {
   }
 };
 
-if (values.baseline !== 'false') {
+if (values.baseline === 'false') await rm(dir, { recursive: true, force: true });
+else {
   const last = runs[runs.length - 1] as Awaited<ReturnType<typeof run>>;
   const b = await baseline();
   process.stdout.write(

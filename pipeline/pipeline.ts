@@ -3,6 +3,7 @@ import { WorkerMemory } from './batch/worker-memory.ts';
 import { type PipelineConfig, stageThreads } from './config.ts';
 import { Deduplicator } from './dedupe/deduplicator.ts';
 import { ParquetEncoder } from './encode/parquet-encoder.ts';
+import { GeoIp } from './enrich/geo-ip.ts';
 import { openEnricher } from './enrich/open-enricher.ts';
 import { RouteBook } from './enrich/routes/route-book.ts';
 import {
@@ -24,6 +25,14 @@ import { RecordStage } from './stages/record-stage.ts';
 import { InProcessStages, type RecordStages } from './stages/record-stages.ts';
 import { ThreadStages } from './stages/thread-stages.ts';
 import type { PipelineCounters, ProcessorStart, ShardRecordProcessorFactory } from './types.ts';
+
+/**
+ * A stage thread's heap bound: ~128 MB for code, caches (user agents, geo, secrets, routes) and
+ * a chunk in flight, plus twice the worker's batch bound (rows are counted at ~3x their line, and
+ * all of a worker's batches may sit in one thread).
+ */
+export const stageHeapLimitMb = (maxWorkerBytes: number): number =>
+  Math.ceil(128 + (2 * maxWorkerBytes) / 2 ** 20);
 
 /** A processor re-created within this long of the last one stopping is a restart, not a new start. */
 const RESTART_GRACE_MS = 1_000;
@@ -125,12 +134,17 @@ export class Pipeline implements ShardRecordProcessorFactory {
       const enrich = await openEnricher(config, routes);
       stages = new InProcessStages(new RecordStage(enrich, await ParquetEncoder.create(), settings));
     } else {
+      // One copy of the geo-IP database (~130 MB) for all threads, not one each.
+      const { geoIp } = config.enrich;
+      const shared = geoIp === false ? undefined : await GeoIp.loadShared(geoIp === true ? undefined : geoIp);
       stages = await ThreadStages.start(threads, (slot) => ({
         settings,
         enrich: { enrich: config.enrich, redaction: config.redaction },
+        ...(shared === undefined ? {} : { geoIp: shared }),
         // Each thread learns routes on its own, like another worker, and stores them as one.
         routesWorker: `${worker}.t${slot}`,
         routeUpdates,
+        heapLimitMb: stageHeapLimitMb(config.batch.maxWorkerBytes),
       }));
     }
     const pipeline = new Pipeline(config, store, stages, routes, {

@@ -214,22 +214,26 @@ export class ShardProcessor implements ShardRecordProcessor {
         }
         continue;
       }
-      const reason = this.due(this.now());
+      const reason = this.due(this.now(), false);
       if (reason) checkpoint = (await this.flush(reason)) ?? checkpoint;
     }
     return checkpoint;
   }
 
-  /** Why the open batch should land now; a batch cut by age spends the shard's file budget. */
-  private due(now: number): FlushReason | undefined {
-    const reason = this.batch.due(now, this.budget.allows(now));
+  /**
+   * Why the open batch should land now; a batch cut by age spends the shard's file budget. Early
+   * (fresh) cuts are only made between reads (`tick`), never inside a page of records: a page read
+   * late would otherwise be cut at its first record.
+   */
+  private due(now: number, early: boolean): FlushReason | undefined {
+    const reason = this.batch.due(now, early && this.budget.allows(now));
     if (reason === 'age' || reason === 'fresh') this.budget.spend(now);
     return reason;
   }
 
   async tick(now: number): Promise<Checkpoint | undefined> {
     if (this.pendingBatch) return undefined;
-    const reason = this.due(now);
+    const reason = this.due(now, true);
     return reason ? this.flush(reason) : undefined;
   }
 
@@ -563,7 +567,8 @@ export class ShardProcessor implements ShardRecordProcessor {
     const activity = this.deps.activity;
     activity.lastLandedAt = this.now();
     activity.waitingSince = this.batch.isEmpty ? undefined : this.batch.openedAt;
-    this.log.debug('batch landed', { ...landed });
+    // readLagMs: how long the batch's first record waited in the stream before this processor took it in.
+    this.log.debug('batch landed', { ...landed, readLagMs: batch.openedAt - batch.oldestArrival });
     this.deps.onLanded?.(landed);
     return checkpoint;
   }

@@ -8,7 +8,7 @@ import { createLogger } from '../../pipeline/observability/logger.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
 import { startLocalDynamo } from '../local-stack/dynamo-server.ts';
 import { ensureStream } from '../local-stack/ensure-stream.ts';
-import { startLocalKinesis } from '../local-stack/kinesis-server.ts';
+import { startLocalKinesisThread } from '../local-stack/kinesis-server.ts';
 import { parseConsumeConfig } from './consume-config.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { runPipeline } from './run-pipeline.ts';
@@ -78,7 +78,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     for (const part of STATE_PARTS) rmSync(join(dir, part), { recursive: true, force: true });
   }
 
-  const kinesis = await startLocalKinesis({ dir, httpPort: opts.httpPort, httpsPort: opts.httpsPort });
+  const kinesis = await startLocalKinesisThread({ dir, httpPort: opts.httpPort, httpsPort: opts.httpsPort });
   const client = createKinesisClient({ region: REGION, endpoint: kinesis.httpEndpoint });
   const { created } = await ensureStream(client, opts.stream, opts.shards);
   const described = await client.send(new DescribeStreamSummaryCommand({ StreamName: opts.stream }));

@@ -77,7 +77,11 @@ export const runPipeline = async (
   const pipeline = await Pipeline.create(config, {
     logger,
     onLanded: (batch) => {
-      if (batch.rows > 0) progress.landedFiles += 1;
+      if (batch.rows > 0) {
+        progress.landedFiles += 1;
+        // What landed is loaded now, not at the next tick of the interval (freshness).
+        loadSoon();
+      }
       freshness.landed(batch);
       metrics?.onLanded(batch);
       options.onLanded?.(batch);
@@ -95,6 +99,7 @@ export const runPipeline = async (
   let unloadedAtLastListing = 0;
   let landedAtLastListing = 0;
   let loading: Promise<void> = Promise.resolve();
+  let loadQueued = false;
   const refreshSnapshot = async (force: boolean): Promise<boolean> => {
     if (!snapshot) return true;
     try {
@@ -114,6 +119,7 @@ export const runPipeline = async (
     if (!warehouse) return Promise.resolve();
     // Loads never overlap: each waits for the previous one, as a pipeline's batches do.
     loading = loading.then(async () => {
+      loadQueued = false;
       const startedAt = Date.now();
       const landedBefore = progress.landedFiles;
       try {
@@ -168,6 +174,12 @@ export const runPipeline = async (
     return loading;
   };
   const loadNow = (): Promise<void> => load(false);
+  /** One load queued behind the running one, however many batches land meanwhile. */
+  const loadSoon = (): void => {
+    if (loadQueued) return;
+    loadQueued = true;
+    void loadNow();
+  };
   const timer =
     config.warehouse.type === 'duckdb'
       ? setInterval(() => void loadNow(), config.warehouse.loadIntervalMs)

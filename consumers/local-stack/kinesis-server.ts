@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
 import { ensureStream } from './ensure-stream.ts';
@@ -128,4 +129,43 @@ function listen({ server }: ClosableServer, port: number, host: string): Promise
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/**
+ * `startLocalKinesis` in a worker thread of its own (`kinesis-thread.ts`), for `shardline dev`:
+ * the emulator's work then never holds the event loop that reads shards and lands batches.
+ * Errors (a port in use) come back with their name, message and field.
+ */
+export async function startLocalKinesisThread(options: LocalKinesisOptions = {}): Promise<LocalKinesis> {
+  const worker = new Worker(new URL('./kinesis-thread-boot.mjs', import.meta.url), { workerData: options });
+  type Started =
+    | { ok: true; httpEndpoint: string; httpsEndpoint: string; caFile: string }
+    | { ok: false; name: string; message: string; field?: string };
+  const started = await new Promise<Started>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) =>
+      reject(new Error(`the local Kinesis thread exited (code ${code}) before it started`)),
+    );
+  });
+  worker.removeAllListeners();
+  if (!started.ok) {
+    await worker.terminate();
+    throw Object.assign(new Error(started.message), { name: started.name, field: started.field });
+  }
+  worker.on('error', () => undefined);
+  return {
+    httpEndpoint: started.httpEndpoint,
+    httpsEndpoint: started.httpsEndpoint,
+    caFile: started.caFile,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => {
+        worker.once('message', () => resolve());
+        worker.once('exit', () => resolve());
+      });
+      worker.postMessage('close');
+      await closed;
+      await worker.terminate();
+    },
+  };
 }

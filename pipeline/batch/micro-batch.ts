@@ -102,7 +102,8 @@ export class MicroBatch {
 
   /**
    * Why the batch should be flushed now, or undefined while it may keep growing. `early`: the
-   * shard's file budget allows a file before `maxAgeMs`, from `freshAgeMs` on.
+   * shard's file budget allows a file before `maxAgeMs`, once its oldest record arrived in Kinesis
+   * `freshAgeMs` ago (its wait is what freshness measures, reading included).
    */
   due(nowMs: number, early = false): FlushReason | undefined {
     if (this.records === 0) return undefined;
@@ -110,7 +111,8 @@ export class MicroBatch {
     if (this.bytes >= this.limits.maxBytes) return 'bytes';
     const age = nowMs - this.openedAt;
     if (age >= this.limits.maxAgeMs) return 'age';
-    if (early && this.limits.freshAgeMs !== undefined && age >= this.limits.freshAgeMs) return 'fresh';
+    if (early && this.limits.freshAgeMs !== undefined && nowMs - this.oldestArrival >= this.limits.freshAgeMs)
+      return 'fresh';
     if (this.memory?.over) return 'memory';
     return undefined;
   }

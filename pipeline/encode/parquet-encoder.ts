@@ -17,6 +17,24 @@ export const PARQUET_ROW_GROUP_SIZE = 16_384;
 
 const STAGING = 'shardline_staging';
 
+/**
+ * Rows in file order, (project_id, ts), ties in arrival order (the sort is stable), so the same
+ * batch always gives the same file. Sorting references in JS costs ~0.5 µs a row; DuckDB's
+ * ORDER BY moved every column of every row (bench:stages encode 89.7k → 107.8k rows/s).
+ */
+const sortedByProjectAndTime = (rows: readonly RequestRow[]): RequestRow[] =>
+  [...rows].sort((a, b) =>
+    a.project_id < b.project_id
+      ? -1
+      : a.project_id > b.project_id
+        ? 1
+        : a.ts < b.ts
+          ? -1
+          : a.ts > b.ts
+            ? 1
+            : 0,
+  );
+
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 /**
@@ -38,9 +56,10 @@ interface Lane {
  * shard processors) each take a free connection or wait for one, and never share a staging table.
  *
  * Rows reach the staging table column by column, as DuckDB data chunks filled from typed arrays
- * (ColumnChunkFiller), not one native call per value; sorting, dictionary encoding, zstd and
- * writing run on DuckDB's threads while the event loop serves other shards, which is why the sort
- * is an ORDER BY and not an Array.sort.
+ * (ColumnChunkFiller), not one native call per value, already in file order (a stable sort of
+ * references, see `sortedByProjectAndTime`); dictionary encoding, zstd and writing run on
+ * DuckDB's threads while the event loop serves other shards. DuckDB keeps insertion order
+ * (`preserve_insertion_order`, on by default), which the contract test checks.
  */
 export class ParquetEncoder {
   private readonly idle: Lane[];
@@ -116,7 +135,7 @@ export class ParquetEncoder {
       await connection.run(`CREATE OR REPLACE TEMP TABLE ${STAGING} (${duckdbColumnsDdl()})`);
       const appender = await connection.createAppender(STAGING);
       try {
-        filler.append(appender, rows);
+        filler.append(appender, sortedByProjectAndTime(rows));
         appender.closeSync();
       } catch (cause) {
         try {
@@ -128,7 +147,8 @@ export class ParquetEncoder {
         throw cause;
       }
       await connection.run(
-        `COPY (SELECT * FROM ${STAGING} ORDER BY project_id, ts) TO ${sqlString(file)} ` +
+        // Appended in order (DuckDB keeps insertion order): no ORDER BY over every column.
+        `COPY (SELECT * FROM ${STAGING}) TO ${sqlString(file)} ` +
           `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP_SIZE})`,
       );
       const bytes = await readFile(file);

@@ -1,4 +1,5 @@
 import type { PipelineConfig } from '../config.ts';
+import type { GeoIpShared } from '../enrich/geo-ip.ts';
 import type { RouteUpdate } from '../enrich/routes/route-store.ts';
 import type { DeadLetter, SourceRecord } from '../types.ts';
 import type { PrepareOptions, StageSettings } from './record-stage.ts';
@@ -13,9 +14,17 @@ import type { PrepareOptions, StageSettings } from './record-stage.ts';
 export interface StageThreadInit {
   readonly settings: StageSettings;
   readonly enrich: Pick<PipelineConfig, 'enrich' | 'redaction'>;
+  /** The geo-IP database, read once by the process and shared by its threads (none: geo-IP is off). */
+  readonly geoIp?: GeoIpShared;
   /** Name of the thread's learned routes in the lake (`learned-<name>.json`). */
   readonly routesWorker: string;
   readonly routeUpdates: readonly RouteUpdate[];
+  /**
+   * Old-generation heap limit of the thread: its caches and code, plus room for every batch of the
+   * worker (`batch.maxWorkerBytes`) to sit in this one thread. A thread that passes it stops, and
+   * its shards re-read from their checkpoints (`StageThreadError`), instead of the process growing.
+   */
+  readonly heapLimitMb: number;
 }
 
 /** A chunk of one shard's records in one buffer: record `i`'s Data is `data[ends[i-1] … ends[i])`. */

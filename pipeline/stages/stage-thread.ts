@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ParquetEncoder } from '../encode/parquet-encoder.ts';
+import { GeoIp } from '../enrich/geo-ip.ts';
 import { openEnricher } from '../enrich/open-enricher.ts';
 import { RouteBook } from '../enrich/routes/route-book.ts';
 import { applyRouteUpdates, changedSnapshots } from '../enrich/routes/route-store.ts';
@@ -25,7 +26,11 @@ const init = workerData as StageThreadInit;
 const routes = new RouteBook({ worker: init.routesWorker });
 applyRouteUpdates(routes, init.routeUpdates);
 const stage = new RecordStage(
-  await openEnricher(init.enrich, routes),
+  await openEnricher(
+    init.enrich,
+    routes,
+    init.geoIp === undefined ? GeoIp.disabled() : GeoIp.fromShared(init.geoIp),
+  ),
   await ParquetEncoder.create(),
   init.settings,
 );

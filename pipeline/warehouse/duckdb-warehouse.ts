@@ -311,6 +311,9 @@ export class DuckDbWarehouse {
         try {
           return await task(db);
         } finally {
+          // Written back on DuckDB's threads, so that closing (which checkpoints what is left,
+          // synchronously) does not hold the event loop that reads shards and lands batches.
+          if (!this.readOnly) await db.run('CHECKPOINT').catch(() => undefined);
           db.closeSync();
         }
       } finally {
