@@ -86,7 +86,14 @@ describe('worker /metrics', () => {
     const deadline = Date.now() + 30_000;
     while (running.warehouseProgress.rows < 20 && Date.now() < deadline) await sleep(100);
     await running.loadNow();
-    text = await (await fetch(`${running.metricsUrl}/metrics`)).text();
+    // Rows are queryable (and measured) once the readers' snapshot holds them: a load right
+    // after the previous copy defers its copy, so wait for the loader's next one.
+    for (;;) {
+      text = await (await fetch(`${running.metricsUrl}/metrics`)).text();
+      const queryable = /^shardline_arrival_to_queryable_seconds_count(?:\{[^}]*\})? (\d+)/m.exec(text);
+      if (Number(queryable?.[1] ?? 0) > 0 || Date.now() > deadline) break;
+      await sleep(100);
+    }
   }, 60_000);
 
   afterAll(async () => {
