@@ -46,7 +46,7 @@ export const BatchConfig = z
       .max(15 * 60_000)
       .default(1_000)
       .describe(
-        "Flush a batch this long after its first record while the shard's file budget allows: `freshBurst` early files, one more each `maxAgeMs`. Traffic that comes and goes is queryable ~1-3 s after it arrives; a steady trickle spends the budget and lands every `maxAgeMs`, so early files never multiply the small files a shard writes. Set it to `maxAgeMs` to turn early files off.",
+        "Flush a batch, between two reads of its shard, once its oldest record arrived in the stream this long ago, while the shard's file budget allows: `freshBurst` early files, one more each `maxAgeMs`. Traffic that comes and goes lands ~1 s after it arrives; a steady trickle spends the budget and lands every `maxAgeMs`, so a shard never writes more small files an hour than without early files (3600 s / maxAgeMs, plus one burst). Set `freshBurst` to 0 to turn early files off.",
       ),
     freshBurst: z
       .number()
@@ -61,9 +61,9 @@ export const BatchConfig = z
       .number()
       .int()
       .min(1_024)
-      .default(256 * 1024 * 1024)
+      .default(64 * 1024 * 1024)
       .describe(
-        "Bound on what the open batches of all of a worker's shards hold in memory together: rows are counted at ~3x their log line (the row objects' heap, measured), plus dead letters. The processor whose record passes it lands its batch early (reason `memory`) before reading on, so batches open or landing hold at most this plus one record a shard. 256 MiB is ~100k rows of ~850-byte lines: a worker catching up on a backlog of many shards stays within a 512 MB container (batches being encoded, DuckDB and the runtime take the rest), while live traffic (at most 1 MiB/s a shard) meets `maxAgeMs` long before it.",
+        "Bound on what the open batches of all of a worker's shards hold in memory together: rows are counted at ~3x their log line (the row objects' heap, measured), plus dead letters. The processor whose record passes it lands its batch early (reason `memory`) before reading on, so batches open or landing hold at most this plus one record a shard; each stage thread's heap is capped at 128 MB plus twice this. Live traffic (at most 1 MiB/s a shard) meets `maxAgeMs` long before it; it governs a worker catching up on a backlog, where it trades file size for memory: 64 MiB over 4 shards lands files of ~6,500 rows. bench:pipeline (1M records, 4 shards, 2 stage threads, geo-IP on) peaks at ~0.95 GB RSS with 64 MiB and ~1.55 GB with 256 MiB.",
       ),
   })
   .strict();

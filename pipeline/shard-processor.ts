@@ -163,32 +163,31 @@ export class ShardProcessor implements ShardRecordProcessor {
   private readonly budget: FileBudget;
 
   async processRecords(records: readonly SourceRecord[]): Promise<Checkpoint | undefined> {
-    if (this.lost) return undefined;
-    let checkpoint: Checkpoint | undefined;
+    if (this.lost || records.length === 0) return undefined;
+    const { stages } = this.deps;
     const chunkAt = (start: number) => records.slice(start, start + CHUNK_RECORDS);
-    // The next chunk is prepared while this one is admitted (its stage thread works meanwhile).
-    let next: Promise<PreparedChunk> | undefined =
-      records.length > 0 ? this.deps.stages.prepare(this.pid, chunkAt(0), this.prepareOptions) : undefined;
-    for (let start = 0; next !== undefined; start += CHUNK_RECORDS) {
-      const chunk = chunkAt(start);
-      const prepared = await next;
-      next =
-        start + CHUNK_RECORDS < records.length && !this.lost
-          ? this.deps.stages.prepare(this.pid, chunkAt(start + CHUNK_RECORDS), this.prepareOptions)
-          : undefined;
-      if (this.lost) {
-        await next?.catch(() => undefined);
-        return undefined;
-      }
+    let checkpoint: Checkpoint | undefined;
+    let start = 0;
+    let prepared = await stages.prepare(this.pid, chunkAt(0), this.prepareOptions);
+    for (;;) {
+      if (this.lost) return undefined;
+      const end = start + prepared.records;
+      // The next chunk is prepared while this one is admitted. It is sent only now, once this
+      // one is back: a chunk may stop early (PreparedChunk.records), and rows must be made in
+      // record order, since landing a batch frees every row up to its last.
+      const next =
+        end < records.length ? stages.prepare(this.pid, chunkAt(end), this.prepareOptions) : undefined;
       try {
-        checkpoint = (await this.admitChunk(chunk, prepared)) ?? checkpoint;
+        checkpoint = (await this.admitChunk(records.slice(start, end), prepared)) ?? checkpoint;
       } catch (error) {
         // A prepared chunk left waiting would reject unhandled.
         next?.catch(() => undefined);
         throw error;
       }
+      if (next === undefined) return checkpoint;
+      start = end;
+      prepared = await next;
     }
-    return checkpoint;
   }
 
   /** Takes a prepared chunk into batches, record by record, flushing where a batch is due. */

@@ -31,6 +31,12 @@ export interface PrepareOptions {
  * ref is `firstRef + r`.
  */
 export interface PreparedChunk {
+  /**
+   * Records prepared: the first `records` of those given. A chunk stops early once the lines it
+   * decoded reach `PREPARE_MAX_BYTES` (compressed records may inflate ~1000x), so a thread holds
+   * at most that plus one record of rows not yet admitted; the caller sends the rest again.
+   */
+  readonly records: number;
   readonly firstRef: number;
   /** Per row: `dedupeKey(project, request id, time)`. */
   readonly keys: string[];
@@ -50,6 +56,9 @@ export interface PreparedChunk {
    */
   readonly failed: (string | null)[];
 }
+
+/** Decoded bytes after which a chunk stops (see `PreparedChunk.records`). */
+export const PREPARE_MAX_BYTES = 16 * 1024 * 1024;
 
 /** One encode attempt: the Parquet bytes, or the error (name and message) it failed with. */
 export type EncodeOutcome =
@@ -108,10 +117,16 @@ export class RecordStage {
     return n;
   }
 
-  prepare(pid: number, records: readonly SourceRecord[], options: PrepareOptions = {}): PreparedChunk {
+  prepare(
+    pid: number,
+    records: readonly SourceRecord[],
+    options: PrepareOptions = {},
+    maxBytes = PREPARE_MAX_BYTES,
+  ): PreparedChunk {
     const store = this.store(pid);
     const n = records.length;
-    const chunk: PreparedChunk = {
+    const chunk: { -readonly [K in keyof PreparedChunk]: PreparedChunk[K] } = {
+      records: n,
       firstRef: store.nextRef,
       keys: [],
       lineBytes: new Int32Array(0),
@@ -122,6 +137,7 @@ export class RecordStage {
       failed: new Array<string | null>(n).fill(null),
     };
     const lineBytes: number[] = [];
+    let decodedBytes = 0;
     for (let i = 0; i < n; i++) {
       const record = records[i]!;
       const rowsBefore = chunk.keys.length;
@@ -144,6 +160,12 @@ export class RecordStage {
         chunk.failed[i] = error instanceof Error ? error.name : typeof error;
       }
       chunk.rowEnd[i] = chunk.keys.length;
+      for (let r = rowsBefore; r < lineBytes.length; r++) decodedBytes += lineBytes[r]!;
+      decodedBytes += chunk.deadLetterBytes[i]!;
+      if (decodedBytes >= maxBytes && i + 1 < n) {
+        chunk.records = i + 1;
+        break;
+      }
     }
     return { ...chunk, lineBytes: Int32Array.from(lineBytes) };
   }
