@@ -51,7 +51,11 @@ import {
 } from 'apache-arrow';
 import * as parquetWasm from 'parquet-wasm';
 import { aggregate, deaggregate, type KplSubRecord } from '../pipeline/decode/kpl.ts';
-import { PARQUET_ROW_GROUP_SIZE, ParquetEncoder } from '../pipeline/encode/parquet-encoder.ts';
+import {
+  PARQUET_ROW_GROUP_SIZE,
+  ParquetEncoder,
+  sortedByProjectAndTime,
+} from '../pipeline/encode/parquet-encoder.ts';
 import { sampleRequestRows } from '../pipeline/encode/sample-request-rows.ts';
 import { type ColumnDef, REQUEST_COLUMNS, type RequestRow } from '../schemas/request-row.ts';
 
@@ -175,19 +179,8 @@ const batches = (input: readonly RequestRow[]): RequestRow[][] => {
   return out;
 };
 
-/** Row order of the encoder's `ORDER BY project_id, ts`. */
-const sortedRows = (batch: readonly RequestRow[]): RequestRow[] =>
-  [...batch].sort((a, b) =>
-    a.project_id < b.project_id
-      ? -1
-      : a.project_id > b.project_id
-        ? 1
-        : a.ts < b.ts
-          ? -1
-          : a.ts > b.ts
-            ? 1
-            : 0,
-  );
+/** Row order of the encoder's files. */
+const sortedRows = sortedByProjectAndTime;
 
 const sizeOf = async (files: readonly string[]): Promise<number> =>
   (await Promise.all(files.map((f) => stat(f)))).reduce((sum, s) => sum + s.size, 0);

@@ -22,7 +22,7 @@ const STAGING = 'shardline_staging';
  * batch always gives the same file. Sorting references in JS costs ~0.5 µs a row; DuckDB's
  * ORDER BY moved every column of every row (bench:stages encode 89.7k → 107.8k rows/s).
  */
-const sortedByProjectAndTime = (rows: readonly RequestRow[]): RequestRow[] =>
+export const sortedByProjectAndTime = (rows: readonly RequestRow[]): RequestRow[] =>
   [...rows].sort((a, b) =>
     a.project_id < b.project_id
       ? -1
