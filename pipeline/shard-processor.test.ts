@@ -36,6 +36,53 @@ const setup = async (maxRows: number, dedupeWindowMs?: number) => {
 };
 
 describe('ShardProcessor and the consumer contract', () => {
+  it('lands early (fresh) between reads while the file budget allows, then at maxAgeMs', async () => {
+    // Prepare: a budget of one early file; the processors' clock is the test's.
+    const t0 = Date.parse('2026-11-22T10:00:10Z');
+    let now = t0;
+    const landed: LandedBatch[] = [];
+    const config = PipelineConfig.parse({
+      batch: { maxRows: 1_000, maxAgeMs: 5_000, freshAgeMs: 1_000, freshBurst: 1 },
+      enrich: { geoIp: false },
+      stages: { threads: 0 },
+    });
+    const pipeline = await Pipeline.create(config, {
+      store: new MemoryStore(),
+      onLanded: (b) => landed.push(b),
+      now: () => now,
+      routesSyncMs: 0,
+    });
+    const processor = pipeline.create(SHARD);
+    const arriving = (seq: number) => ({
+      ...recordFactory(lines(1, seq)[0]!, seq),
+      arrivedAt: new Date(now),
+    });
+
+    // Act
+    await processor.processRecords([arriving(0)]);
+    const beforeFresh = await processor.tick(t0 + 999);
+    now = t0 + 1_000;
+    const fresh = await processor.tick(now);
+    await processor.processRecords([arriving(1)]);
+    now = t0 + 2_000;
+    const budgetSpent = await processor.tick(now);
+    now = t0 + 5_999;
+    const beforeAge = await processor.tick(now);
+    now = t0 + 6_000;
+    const aged = await processor.tick(now);
+    await pipeline.close();
+
+    // Assess
+    expect([beforeFresh, fresh, budgetSpent, beforeAge, aged]).toEqual([
+      undefined,
+      { sequenceNumber: '1000' },
+      undefined,
+      undefined,
+      { sequenceNumber: '1001' },
+    ]);
+    expect(landed.map((b) => b.reason)).toEqual(['fresh', 'age']);
+  });
+
   it('skips the sub-records of a KPL aggregate at or below a sub-sequence checkpoint', async () => {
     // Prepare: one aggregate of 5 logs, checkpointed after its sub-record 2.
     const { landed, pipeline } = await setup(1_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MicroBatch, ROW_HEAP_PER_LINE_BYTE } from './micro-batch.ts';
+import { FileBudget, MicroBatch, ROW_HEAP_PER_LINE_BYTE } from './micro-batch.ts';
 import { WorkerMemory } from './worker-memory.ts';
 
 const limits = { maxRows: 3, maxBytes: 1_000, maxAgeMs: 5_000 };
@@ -60,5 +60,46 @@ describe('MicroBatch', () => {
     expect(held).toBe(500 * (1 + ROW_HEAP_PER_LINE_BYTE));
     expect([dueBelow, dueOver]).toEqual([undefined, 'memory']);
     expect([memory.bytes, memory.peak]).toEqual([0, 2 * held]);
+  });
+
+  it('is due early (fresh) only when allowed, once its oldest record arrived freshAgeMs ago', () => {
+    // Prepare: arrivals at 1,000 and 1,500; taken in at 2,000.
+    const batch = new MicroBatch({ ...limits, maxRows: 100, maxBytes: 1e9, freshAgeMs: 1_000 });
+    batch.addRecord('1', 1_500, 1, 2_000);
+    batch.addRecord('2', 1_000, 1, 2_000);
+
+    // Act / Assess
+    expect(batch.due(1_999, true)).toBeUndefined();
+    expect(batch.due(2_000, true)).toBe('fresh');
+    expect(batch.due(2_000, false)).toBeUndefined();
+    expect(batch.due(7_000, false)).toBe('age');
+  });
+});
+
+describe('FileBudget', () => {
+  it('allows a burst of early files, then one per refill interval, and never goes below empty', () => {
+    // Prepare
+    const budget = new FileBudget(2, 5_000, 0);
+
+    // Act
+    const taken: boolean[] = [];
+    for (const now of [0, 0, 0]) {
+      taken.push(budget.allows(now));
+      budget.spend(now);
+    }
+    const afterHalf = budget.allows(2_500);
+    const afterFull = budget.allows(5_000);
+    budget.spend(5_000);
+    const rightAfter = budget.allows(5_000);
+    const muchLater = [budget.allows(1e9), budget.allows(1e9)];
+
+    // Assess
+    expect(taken).toEqual([true, true, false]);
+    expect([afterHalf, afterFull, rightAfter]).toEqual([false, true, false]);
+    expect(muchLater).toEqual([true, true]);
+  });
+
+  it('allows nothing with a burst of 0', () => {
+    expect(new FileBudget(0, 1_000, 0).allows(1e9)).toBe(false);
   });
 });
