@@ -13,6 +13,18 @@ const expectNoneOf = (text: string | null, secrets: readonly string[]): void => 
 };
 
 describe('redactHeaders', () => {
+  it('keeps a header named __proto__ as a header when the headers are copied', () => {
+    // Prepare: as JSON.parse gives it, an own key; the Authorization header forces a copy.
+    const headers = JSON.parse('{"Authorization":"Bearer abc.def.ghi","__proto__":"x","Accept":"*/*"}');
+
+    // Act
+    const { json } = redactHeaders(headers);
+
+    // Assess
+    expect(Object.keys(JSON.parse(json!))).toEqual(['authorization', '__proto__', 'accept']);
+    expect(Object.getOwnPropertyDescriptor(JSON.parse(json!), '__proto__')?.value).toBe('x');
+  });
+
   it('redacts secret headers, keeps the auth scheme and lower-cases names', () => {
     // Prepare
     const headers = {

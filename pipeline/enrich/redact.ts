@@ -205,7 +205,8 @@ export function redactHeaders(
       if (redacted !== value) record(found, 'headers:not_allowed');
     }
     if (copy === null && (header.name !== key || redacted !== value)) {
-      copy = {};
+      // No prototype: a header named `__proto__` (JSON.parse makes it an own key) must stay a key.
+      copy = Object.create(null) as Record<string, unknown>;
       for (let j = 0; j < i; j++) {
         const earlier = keys[j] as string;
         copy[earlier.toLowerCase()] = h[earlier];
