@@ -587,6 +587,8 @@ function restartReason(error: unknown): string {
   const name = error instanceof Error ? error.name : '';
   if (name === 'LandError') return 'landing';
   if (name === 'EncodeError') return 'encode';
+  // A stage thread (pipeline/stages/) died: out of heap, or a crash in native code.
+  if (name === 'StageThreadError') return 'stage_thread';
   if (/ConditionalCheck|ProvisionedThroughput|ResourceNotFound|DynamoDB|Lease/i.test(name))
     return 'lease_table';
   if (name === 'RangeError' || name === 'TypeError') return 'bug';

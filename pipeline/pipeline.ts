@@ -137,15 +137,23 @@ export class Pipeline implements ShardRecordProcessorFactory {
       // One copy of the geo-IP database (~130 MB) for all threads, not one each.
       const { geoIp } = config.enrich;
       const shared = geoIp === false ? undefined : await GeoIp.loadShared(geoIp === true ? undefined : geoIp);
-      stages = await ThreadStages.start(threads, (slot) => ({
-        settings,
-        enrich: { enrich: config.enrich, redaction: config.redaction },
-        ...(shared === undefined ? {} : { geoIp: shared }),
-        // Each thread learns routes on its own, like another worker, and stores them as one.
-        routesWorker: `${worker}.t${slot}`,
-        routeUpdates,
+      stages = await ThreadStages.start(
+        threads,
+        (slot) => ({
+          settings,
+          enrich: { enrich: config.enrich, redaction: config.redaction },
+          ...(shared === undefined ? {} : { geoIp: shared }),
+          // Each thread learns routes on its own, like another worker, and stores them as one.
+          routesWorker: `${worker}.t${slot}`,
+          routeUpdates,
+          heapLimitMb: stageHeapLimitMb(config.batch.maxWorkerBytes),
+        }),
+        logger,
+      );
+      logger.info('stage threads started', {
+        threads,
         heapLimitMb: stageHeapLimitMb(config.batch.maxWorkerBytes),
-      }));
+      });
     }
     const pipeline = new Pipeline(config, store, stages, routes, {
       dedupe: new Deduplicator({ windowMs: config.dedupe.windowMs, maxKeys: config.dedupe.maxKeys }),

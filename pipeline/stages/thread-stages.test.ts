@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
 import { PipelineConfig } from '../config.ts';
 import { MemoryStore } from '../land/memory-store.ts';
+import type { Logger } from '../observability/logger.ts';
 import { Pipeline } from '../pipeline.ts';
 import type { SourceRecord } from '../types.ts';
 import { StageThreadError, type ThreadStages } from './thread-stages.ts';
@@ -143,7 +144,15 @@ describe('stage threads', () => {
       enrich: { geoIp: false },
       stages: { threads: 1 },
     });
-    const pipeline = await Pipeline.create(config, { store, routesSyncMs: 0 });
+    const errors: string[] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (msg) => errors.push(msg),
+      child: () => logger,
+    };
+    const pipeline = await Pipeline.create(config, { store, routesSyncMs: 0, logger });
     const [records] = recordsOf(400);
     try {
       const first = pipeline.create(SHARDS[0]!);
@@ -163,6 +172,9 @@ describe('stage threads', () => {
 
       // Assess
       expect(failed).toBeInstanceOf(StageThreadError);
+      expect(errors).toContain(
+        'a stage thread stopped; its shards re-read from their checkpoints, a new thread starts',
+      );
       expect(checkpoint).toEqual({ sequenceNumber: records!.at(-1)!.sequenceNumber });
       const files = store.puts.filter((k) => k.endsWith('.parquet'));
       expect(files).toHaveLength(1);

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { RouteSnapshot } from '../enrich/routes/route-snapshot.ts';
 import type { RouteUpdate } from '../enrich/routes/route-store.ts';
+import { type Logger, silentLogger } from '../observability/logger.ts';
 import type { DeadLetter, SourceRecord } from '../types.ts';
 import type { EncodeOutcome, PreparedChunk, PrepareOptions } from './record-stage.ts';
 import type { RecordStages } from './record-stages.ts';
@@ -120,12 +121,19 @@ export class ThreadStages implements RecordStages {
   private nextPid = 1;
   private closed = false;
 
-  private constructor(private readonly init: (slot: number) => StageThreadInit) {}
+  private constructor(
+    private readonly init: (slot: number) => StageThreadInit,
+    private readonly logger: Logger,
+  ) {}
 
-  static async start(count: number, init: (slot: number) => StageThreadInit): Promise<ThreadStages> {
+  static async start(
+    count: number,
+    init: (slot: number) => StageThreadInit,
+    logger: Logger = silentLogger,
+  ): Promise<ThreadStages> {
     if (!Number.isInteger(count) || count < 1)
       throw new RangeError(`stage threads must be >= 1, got ${count}`);
-    const pool = new ThreadStages(init);
+    const pool = new ThreadStages(init, logger);
     for (let slot = 0; slot < count; slot++) pool.slots.push(pool.spawn(slot));
     try {
       await Promise.all(pool.slots.map((t) => t.ready));
@@ -143,6 +151,14 @@ export class ThreadStages implements RecordStages {
   private spawn(slot: number): StageThread {
     return new StageThread(this.init(slot), (dead) => {
       if (this.closed || this.slots[slot] !== dead) return;
+      this.logger.error(
+        'a stage thread stopped; its shards re-read from their checkpoints, a new thread starts',
+        {
+          slot,
+          shards: dead.pids.size,
+          err: dead.failure,
+        },
+      );
       // Its processors keep failing until re-created; new ones go to the replacement.
       this.slots[slot] = this.spawn(slot);
     });
