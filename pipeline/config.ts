@@ -63,7 +63,7 @@ export const BatchConfig = z
       .min(1_024)
       .default(64 * 1024 * 1024)
       .describe(
-        "Bound on what the open batches of all of a worker's shards hold in memory together: rows are counted at ~3x their log line (the row objects' heap, measured), plus dead letters. The processor whose record passes it lands its batch early (reason `memory`) before reading on, so batches open or landing hold at most this plus one record a shard; each stage thread's heap is capped at 128 MB plus twice this. Live traffic (at most 1 MiB/s a shard) meets `maxAgeMs` long before it; it governs a worker catching up on a backlog, where it trades file size for memory: 64 MiB over 4 shards lands files of ~6,500 rows. bench:pipeline (1M records, 4 shards, 2 stage threads, geo-IP on) peaks at ~0.95 GB RSS with 64 MiB and ~1.55 GB with 256 MiB.",
+        "Bound on what the open batches of all of a worker's shards hold in memory together: rows are counted at ~3x their log line (the row objects' heap, measured), duplicates held until their batch lands included, plus dead letters. The processor whose record passes it lands its batch early (reason `memory`) before reading on, so batches open or landing hold at most this plus one record a shard; each stage thread's heap is capped at 256 MB plus twice this. Live traffic (at most 1 MiB/s a shard) meets `maxAgeMs` long before it; it governs a worker catching up on a backlog, where it trades file size for memory: 64 MiB over 4 shards lands files of ~6,500 rows. bench:pipeline (1M records, 4 shards, 2 stage threads, geo-IP on) peaks at ~0.95 GB RSS with 64 MiB and ~1.55 GB with 256 MiB.",
       ),
   })
   .strict();

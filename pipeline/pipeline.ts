@@ -27,12 +27,13 @@ import { ThreadStages } from './stages/thread-stages.ts';
 import type { PipelineCounters, ProcessorStart, ShardRecordProcessorFactory } from './types.ts';
 
 /**
- * A stage thread's heap bound: ~128 MB for code, caches (user agents, geo, secrets, routes) and
- * a chunk in flight, plus twice the worker's batch bound (rows are counted at ~3x their line, and
- * all of a worker's batches may sit in one thread).
+ * A stage thread's heap bound: ~128 MB for code and caches (user agents, geo, secrets, routes),
+ * 128 MB for the chunks in flight (two per processor pinned to it, each stopped at
+ * `PREPARE_MAX_BYTES` of lines plus one record), and twice the worker's batch bound (rows are
+ * counted at ~3x their line, and all of a worker's batches may sit in one thread).
  */
 export const stageHeapLimitMb = (maxWorkerBytes: number): number =>
-  Math.ceil(128 + (2 * maxWorkerBytes) / 2 ** 20);
+  Math.ceil(256 + (2 * maxWorkerBytes) / 2 ** 20);
 
 /** A processor re-created within this long of the last one stopping is a restart, not a new start. */
 const RESTART_GRACE_MS = 1_000;

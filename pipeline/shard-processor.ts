@@ -165,26 +165,32 @@ export class ShardProcessor implements ShardRecordProcessor {
   async processRecords(records: readonly SourceRecord[]): Promise<Checkpoint | undefined> {
     if (this.lost || records.length === 0) return undefined;
     const { stages } = this.deps;
-    const chunkAt = (start: number) => records.slice(start, start + CHUNK_RECORDS);
+    let size = CHUNK_RECORDS;
+    const prepare = (from: number): Promise<PreparedChunk> => {
+      const chunk = stages.prepare(this.pid, records.slice(from, from + size), this.prepareOptions);
+      // Awaited below, unless this call ends first (a failed flush, a lost lease): then it must
+      // not be an unhandled rejection (a stage thread that died rejects every call), which would
+      // end the process instead of failing this processor.
+      chunk.catch(() => undefined);
+      return chunk;
+    };
     let checkpoint: Checkpoint | undefined;
     let start = 0;
-    let prepared = await stages.prepare(this.pid, chunkAt(0), this.prepareOptions);
+    let prepared = await prepare(0);
     for (;;) {
       if (this.lost) return undefined;
       const end = start + prepared.records;
+      // A chunk that stopped early (records that inflate) sets the size of the next: the rest is
+      // not packed again whole for each record or two.
+      if (end - start < Math.min(size, records.length - start)) size = Math.max(1, end - start);
       // The next chunk is prepared while this one is admitted. It is sent only now, once this
       // one is back: a chunk may stop early (PreparedChunk.records), and rows must be made in
       // record order, since landing a batch frees every row up to its last.
-      const next =
-        end < records.length ? stages.prepare(this.pid, chunkAt(end), this.prepareOptions) : undefined;
-      try {
-        checkpoint = (await this.admitChunk(records.slice(start, end), prepared)) ?? checkpoint;
-      } catch (error) {
-        // A prepared chunk left waiting would reject unhandled.
-        next?.catch(() => undefined);
-        throw error;
-      }
-      if (next === undefined) return checkpoint;
+      const next = end < records.length ? prepare(end) : undefined;
+      checkpoint = (await this.admitChunk(records.slice(start, end), prepared)) ?? checkpoint;
+      if (next === undefined || this.lost) return this.lost ? undefined : checkpoint;
+      // In this thread the stages never wait: give timers, health and SIGTERM their turn.
+      if (stages.threads === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       start = end;
       prepared = await next;
     }
@@ -203,6 +209,7 @@ export class ShardProcessor implements ShardRecordProcessor {
         // The announced end was not met exactly (it cannot be, short of a changed stream): cut here.
         this.pendingBatch = undefined;
         checkpoint = (await this.flush('recovery')) ?? checkpoint;
+        if (this.lost) return checkpoint;
       }
       this.admit(record, prepared, i);
       if (this.deps.archiveLevel !== undefined) this.archive(record);
@@ -210,11 +217,16 @@ export class ShardProcessor implements ShardRecordProcessor {
         if (record.sequenceNumber === this.pendingBatch.lastSequence) {
           this.pendingBatch = undefined;
           checkpoint = (await this.flush('recovery')) ?? checkpoint;
+          // The lease went while landing: nothing more is taken in (it would never be released).
+          if (this.lost) return checkpoint;
         }
         continue;
       }
       const reason = this.due(this.now(), false);
-      if (reason) checkpoint = (await this.flush(reason)) ?? checkpoint;
+      if (reason) {
+        checkpoint = (await this.flush(reason)) ?? checkpoint;
+        if (this.lost) return checkpoint;
+      }
     }
     return checkpoint;
   }
@@ -361,10 +373,13 @@ export class ShardProcessor implements ShardRecordProcessor {
     const deadLetters = prepared.deadLetters[i];
     if (deadLetters) for (const dl of deadLetters) this.deadLetter(dl);
     let rowLineBytes = 0;
+    // Duplicates are left out of the batch, but their rows stay in the stage until it lands.
+    let duplicateLineBytes = 0;
     for (let r = rowStart; r < rowEnd; r++) {
       const key = prepared.keys[r]!;
       if (this.isDuplicate(key, arrivedMs)) {
         counters.deduplicated += 1;
+        duplicateLineBytes += prepared.lineBytes[r]!;
         continue;
       }
       batch.refs.push(prepared.firstRef + r);
@@ -379,7 +394,7 @@ export class ShardProcessor implements ShardRecordProcessor {
       arrivedMs,
       Math.max(record.data.byteLength, expanded),
       this.now(),
-      rowLineBytes,
+      rowLineBytes + duplicateLineBytes,
     );
   }
 
@@ -432,6 +447,7 @@ export class ShardProcessor implements ShardRecordProcessor {
       if (this.lost) throw error;
       if (attempt % ENCODE_ATTEMPTS === 0) {
         const refused = await stages.refused(this.pid, batch.refs, outcome.name);
+        if (this.lost) throw error;
         if (refused.positions.length > 0 && refused.positions.length < batch.refs.length) {
           this.evict(batch, refused.positions, refused.deadLetters, outcome.name);
           continue;

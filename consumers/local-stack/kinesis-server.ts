@@ -153,12 +153,17 @@ export async function startLocalKinesisThread(options: LocalKinesisOptions = {})
     await worker.terminate();
     throw Object.assign(new Error(started.message), { name: started.name, field: started.field });
   }
-  worker.on('error', () => undefined);
+  let exited = false;
+  worker.on('error', (error) => process.stderr.write(`local Kinesis thread failed: ${error.message}\n`));
+  worker.once('exit', () => {
+    exited = true;
+  });
   return {
     httpEndpoint: started.httpEndpoint,
     httpsEndpoint: started.httpsEndpoint,
     caFile: started.caFile,
     close: async () => {
+      if (exited) return;
       const closed = new Promise<void>((resolve) => {
         worker.once('message', () => resolve());
         worker.once('exit', () => resolve());

@@ -109,11 +109,10 @@ export class MicroBatch {
     if (this.records === 0) return undefined;
     if (this.refs.length >= this.limits.maxRows) return 'rows';
     if (this.bytes >= this.limits.maxBytes) return 'bytes';
-    const age = nowMs - this.openedAt;
-    if (age >= this.limits.maxAgeMs) return 'age';
+    if (nowMs - this.openedAt >= this.limits.maxAgeMs) return 'age';
+    if (this.memory?.over) return 'memory';
     if (early && this.limits.freshAgeMs !== undefined && nowMs - this.oldestArrival >= this.limits.freshAgeMs)
       return 'fresh';
-    if (this.memory?.over) return 'memory';
     return undefined;
   }
 }

@@ -58,7 +58,7 @@ export interface PreparedChunk {
 }
 
 /** Decoded bytes after which a chunk stops (see `PreparedChunk.records`). */
-export const PREPARE_MAX_BYTES = 16 * 1024 * 1024;
+export const PREPARE_MAX_BYTES = 8 * 1024 * 1024;
 
 /** One encode attempt: the Parquet bytes, or the error (name and message) it failed with. */
 export type EncodeOutcome =
@@ -107,6 +107,14 @@ export class RecordStage {
       store = new RowStore();
       this.stores.set(pid, store);
     }
+    return store;
+  }
+
+  /** The rows of a processor that prepared some; a dropped one has none left to encode. */
+  private held(pid: number): RowStore {
+    const store = this.stores.get(pid);
+    if (store === undefined)
+      throw new RangeError(`stage processor ${pid} holds no rows (dropped, or never prepared)`);
     return store;
   }
 
@@ -256,8 +264,8 @@ export class RecordStage {
    * is, so the processor can retry or look for refused rows.
    */
   async encode(pid: number, refs: readonly number[], through: number): Promise<EncodeOutcome> {
-    const store = this.store(pid);
     try {
+      const store = this.held(pid);
       const bytes = await this.encoder.encode(this.rowsOf(store, refs));
       store.freeThrough(through);
       return { ok: true, bytes };
@@ -277,7 +285,7 @@ export class RecordStage {
     refs: readonly number[],
     because: string,
   ): Promise<{ positions: number[]; deadLetters: DeadLetter[] }> {
-    const store = this.store(pid);
+    const store = this.held(pid);
     const positions = await this.bisect(this.rowsOf(store, refs), 0);
     const deadLetters = positions.map((p): DeadLetter => {
       const ref = refs[p]!;

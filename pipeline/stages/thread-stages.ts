@@ -8,6 +8,9 @@ import type { RecordStages } from './record-stages.ts';
 import { packRecords, type StageReply, type StageRequest, type StageThreadInit } from './stage-protocol.ts';
 
 const YOUNG_GENERATION_MB = 16;
+/** A thread that dies within this long of its start is replaced after a pause that doubles. */
+const RESPAWN_QUICK_MS = 10_000;
+const RESPAWN_MAX_MS = 30_000;
 
 /** A stage thread stopped (crashed, ran out of memory): its processors' rows are gone with it. */
 export class StageThreadError extends Error {
@@ -32,6 +35,7 @@ class StageThread {
   failure: Error | undefined;
   private readonly worker: Worker;
   readonly ready: Promise<void>;
+  readonly startedAt = Date.now();
 
   constructor(
     init: StageThreadInit,
@@ -50,6 +54,8 @@ class StageThread {
     this.ready = new Promise<void>((resolve, reject) => {
       this.pending.set(0, { resolve: () => resolve(), reject });
     });
+    // Awaited by `start` only: a replacement that dies before it is ready is reported by 'exit'.
+    this.ready.catch(() => undefined);
     this.worker.on('message', (reply: StageReply) => {
       const call = this.pending.get(reply.id);
       if (call === undefined) return;
@@ -118,6 +124,8 @@ class StageThread {
 export class ThreadStages implements RecordStages {
   private readonly slots: StageThread[] = [];
   private readonly threadOf = new Map<number, StageThread>();
+  /** Per slot: threads in a row that died soon after they started (their replacements wait). */
+  private readonly quickDeaths: number[] = [];
   private nextPid = 1;
   private closed = false;
 
@@ -151,16 +159,27 @@ export class ThreadStages implements RecordStages {
   private spawn(slot: number): StageThread {
     return new StageThread(this.init(slot), (dead) => {
       if (this.closed || this.slots[slot] !== dead) return;
+      // Replaced at once; but a thread that dies soon after it started, again (a start-up
+      // failure, an input that kills every thread), after a pause that doubles, not in a loop.
+      const quick = Date.now() - dead.startedAt < RESPAWN_QUICK_MS;
+      const deaths = quick ? (this.quickDeaths[slot] ?? 0) + 1 : 0;
+      this.quickDeaths[slot] = deaths;
+      const delay = deaths <= 1 ? 0 : Math.min(RESPAWN_MAX_MS, 500 * 2 ** (deaths - 1));
       this.logger.error(
         'a stage thread stopped; its shards re-read from their checkpoints, a new thread starts',
         {
           slot,
           shards: dead.pids.size,
+          inMs: delay,
           err: dead.failure,
         },
       );
-      // Its processors keep failing until re-created; new ones go to the replacement.
-      this.slots[slot] = this.spawn(slot);
+      // Its processors keep failing until re-created; new ones go to a live thread meanwhile.
+      const replace = () => {
+        if (!this.closed && this.slots[slot] === dead) this.slots[slot] = this.spawn(slot);
+      };
+      if (delay === 0) replace();
+      else setTimeout(replace, delay).unref();
     });
   }
 
@@ -172,8 +191,12 @@ export class ThreadStages implements RecordStages {
 
   open(): number {
     const pid = this.nextPid++;
-    let best = this.slots[0]!;
-    for (const t of this.slots) if (t.pids.size < best.pids.size) best = t;
+    // The live thread with the fewest processors; a dead one only when none is alive (its calls
+    // fail, and the reader retries with back-off until a replacement runs).
+    const live = this.slots.filter((t) => t.failure === undefined);
+    const candidates = live.length > 0 ? live : this.slots;
+    let best = candidates[0]!;
+    for (const t of candidates) if (t.pids.size < best.pids.size) best = t;
     best.pids.add(pid);
     this.threadOf.set(pid, best);
     return pid;
