@@ -103,9 +103,10 @@ export interface ShardActivity {
 }
 
 /**
- * Runs one shard's records through decode → validate → deduplicate → enrich into a micro-batch,
- * and lands the batch (Parquet, then dead letters, then the raw archive) before handing back its
- * checkpoint.
+ * Runs one shard's records through decode → validate → enrich (in its stage, usually a worker
+ * thread: `pipeline/stages/`) and deduplicates them into a micro-batch here, then has the stage
+ * encode the batch and lands it (Parquet, then dead letters, then the raw archive) before handing
+ * back its checkpoint.
  *
  * Invariant: the checkpoint returned by a flush is the last record of the landed batch, and every
  * log of every record up to it is in exactly one place: a landed Parquet row, a landed dead letter,
