@@ -134,6 +134,10 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
   const ui = await startDevUi(running, join(dir, 'warehouse.duckdb'), opts.uiPort);
   err.write(`  Metrics and health         ${running.metricsUrl}/metrics   ${running.metricsUrl}/health\n`);
   if (ui) err.write(`  Dashboard                  ${ui.url}/\n`);
+  const threads = running.pipeline.stages.threads;
+  err.write(
+    `  Stage threads              ${threads === 0 ? '0 (decode → encode on the main thread)' : `${threads} (decode → encode; stages.threads)`}\n`,
+  );
   err.write(
     `  Log level                  ${process.env.SHARDLINE_LOG_LEVEL ?? 'warn'} (SHARDLINE_LOG_LEVEL=debug|info|warn|error)\n\n`,
   );
