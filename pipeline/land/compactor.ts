@@ -151,28 +151,14 @@ const compactHour = async (
   for (const m of manifests.values()) for (const s of m?.sources ?? []) if (present.has(s)) covered.add(s);
   if (covered.size > 0 && options.dryRun !== true) await removeSources([...covered]);
   const live = sources.filter((k) => !covered.has(k));
+  const skippedHour = (skipped: HourCompaction['skipped']): HourCompaction =>
+    withKept({ hour, sources: live.length, outputs: 0, rows: 0, sourceBytes: 0, outputBytes: 0, skipped });
   if (live.length <= 1) {
-    return withKept({
-      hour,
-      sources: live.length,
-      outputs: 0,
-      rows: 0,
-      sourceBytes: 0,
-      outputBytes: 0,
-      skipped: 'one file',
-    });
+    return skippedHour('one file');
   }
   const compactedIds = new Set(live.map((k) => compactionOf(k)?.id));
   if (compactedIds.size === 1 && !compactedIds.has(undefined)) {
-    return withKept({
-      hour,
-      sources: live.length,
-      outputs: 0,
-      rows: 0,
-      sourceBytes: 0,
-      outputBytes: 0,
-      skipped: 'compacted',
-    });
+    return skippedHour('compacted');
   }
   live.sort();
   const id = createHash('sha256').update(live.join('\n')).digest('hex').slice(0, 16);

@@ -1,7 +1,7 @@
 import { LAKE } from '../../pipeline/land/lake-layout.ts';
 import { DERIVED_COLUMNS, REQUEST_COLUMNS, REQUEST_KEY_COLUMNS, REQUESTS_TABLE } from '../request-row.ts';
 import type { PipelineConfig } from './pipeline-config.ts';
-import { pipelineMappingSql, sqlString } from './requests-pipeline.ts';
+import { s3ParquetPipelineSql } from './requests-pipeline.ts';
 import { singlestoreType } from './singlestore-type.ts';
 
 /** The procedure the replays pipeline loads into (migration 2 creates it). */
@@ -68,23 +68,11 @@ export const createApplyReplayProcedureSql = (): string => {
  * pipeline because the live one must keep SKIP DUPLICATE KEY ERRORS (a resend never replaces the
  * row already loaded) while a replay must replace; each pipeline loads each of its files once.
  */
-export const createReplaysPipelineSql = (config: PipelineConfig, credentials: string): string => {
-  const s3Config: Record<string, string> = { region: config.region };
-  if (config.endpoint !== undefined) s3Config.endpoint_url = config.endpoint;
-  const { mapping, sets } = pipelineMappingSql(REQUEST_COLUMNS);
-  return [
-    `CREATE PIPELINE IF NOT EXISTS ${q(replaysPipelineName(config.name))} AS`,
-    `LOAD DATA S3 ${sqlString(`${config.bucket}/${config.prefix}${REPLAYS_PREFIX}`)}`,
-    `CONFIG ${sqlString(JSON.stringify(s3Config))}`,
-    `CREDENTIALS ${sqlString(credentials)}`,
-    `BATCH_INTERVAL ${config.batchIntervalMs}`,
-    `MAX_RETRIES_PER_BATCH_PARTITION ${config.maxRetriesPerBatchPartition}`,
-    'STOP_ON_ERROR OFF',
-    `INTO PROCEDURE ${q(APPLY_REPLAY_PROCEDURE)}`,
-    'FORMAT PARQUET',
-    '(',
-    mapping,
-    ')',
-    `SET\n  ${sets}`,
-  ].join('\n');
-};
+export const createReplaysPipelineSql = (config: PipelineConfig, credentials: string): string =>
+  s3ParquetPipelineSql(config, credentials, {
+    name: q(replaysPipelineName(config.name)),
+    folder: REPLAYS_PREFIX,
+    columns: REQUEST_COLUMNS,
+    options: [],
+    into: `INTO PROCEDURE ${q(APPLY_REPLAY_PROCEDURE)}`,
+  });

@@ -82,22 +82,45 @@ export const pipelineMappingSql = (columns: readonly ColumnDef[]): { mapping: st
  *   rescan of the folder, later but never lost. Keys are tracked by name and never repeat.
  *   https://docs.singlestore.com/cloud/load-data/data-sources/load-data-from-amazon-web-services-aws-s-3/scanning-and-loading-files-in-aws-s-3/
  */
-export const createRequestsPipelineSql = (config: PipelineConfig, credentials: string): string => {
+export const createRequestsPipelineSql = (config: PipelineConfig, credentials: string): string =>
+  s3ParquetPipelineSql(config, credentials, {
+    name: `\`${config.name}\``,
+    folder: `${REQUESTS_TABLE}/`,
+    // `generation` is left to its DEFAULT 0: live files are generation 0, and files landed before
+    // the column existed do not have it (replayed files go to the replays pipeline).
+    columns: REQUEST_COLUMNS.filter((c) => c.name !== 'generation'),
+    options: ['SKIP DUPLICATE KEY ERRORS'],
+    into: `INTO TABLE \`${REQUESTS_TABLE}\``,
+  });
+
+/**
+ * A Parquet S3 pipeline over one folder of the lake: the statement the live and replays
+ * pipelines share, with their own name, folder, columns, options and target.
+ */
+export const s3ParquetPipelineSql = (
+  config: PipelineConfig,
+  credentials: string,
+  p: {
+    readonly name: string;
+    readonly folder: string;
+    readonly columns: readonly ColumnDef[];
+    readonly options: readonly string[];
+    readonly into: string;
+  },
+): string => {
   const s3Config: Record<string, string> = { region: config.region };
   if (config.endpoint !== undefined) s3Config.endpoint_url = config.endpoint;
-  // `generation` is left to its DEFAULT 0: live files are generation 0, and files landed before
-  // the column existed do not have it (replayed files go to the replays pipeline).
-  const { mapping, sets } = pipelineMappingSql(REQUEST_COLUMNS.filter((c) => c.name !== 'generation'));
+  const { mapping, sets } = pipelineMappingSql(p.columns);
   return [
-    `CREATE PIPELINE IF NOT EXISTS \`${config.name}\` AS`,
-    `LOAD DATA S3 ${sqlString(`${config.bucket}/${config.prefix}${REQUESTS_TABLE}/`)}`,
+    `CREATE PIPELINE IF NOT EXISTS ${p.name} AS`,
+    `LOAD DATA S3 ${sqlString(`${config.bucket}/${config.prefix}${p.folder}`)}`,
     `CONFIG ${sqlString(JSON.stringify(s3Config))}`,
     `CREDENTIALS ${sqlString(credentials)}`,
     `BATCH_INTERVAL ${config.batchIntervalMs}`,
     `MAX_RETRIES_PER_BATCH_PARTITION ${config.maxRetriesPerBatchPartition}`,
-    'SKIP DUPLICATE KEY ERRORS',
+    ...p.options,
     'STOP_ON_ERROR OFF',
-    `INTO TABLE \`${REQUESTS_TABLE}\``,
+    p.into,
     // Pipelines take the sub-value mapping after FORMAT PARQUET (the Parquet pipeline syntax);
     // the mapping-before-FORMAT order is LOAD DATA's.
     'FORMAT PARQUET',

@@ -71,22 +71,39 @@ const quantiles = (metric: string, by = '') =>
 
 const sel = '{stream=~"$stream"}';
 
-export const operationsDashboard = (): Record<string, unknown> => ({
-  uid: 'shardline-operations',
-  title: 'Shardline: operations',
-  description:
-    'Workers (shardline consume/dev): throughput, lag, freshness, errors, leases. Metrics: README "Operate and look at it".',
+/** The fields every Shardline dashboard shares, in Grafana's order, around its own. */
+const dashboard = (d: {
+  uid: string;
+  title: string;
+  description: string;
+  refresh: string;
+  from: string;
+}) => ({
+  uid: d.uid,
+  title: d.title,
+  description: d.description,
   tags: ['shardline'],
   timezone: 'utc',
   editable: true,
   graphTooltip: 1,
   schemaVersion: 39,
   version: 1,
-  refresh: '30s',
-  time: { from: 'now-6h', to: 'now' },
+  refresh: d.refresh,
+  time: { from: d.from, to: 'now' },
   timepicker: {},
   annotations: { list: [] },
   links: [],
+});
+
+export const operationsDashboard = (): Record<string, unknown> => ({
+  ...dashboard({
+    uid: 'shardline-operations',
+    title: 'Shardline: operations',
+    description:
+      'Workers (shardline consume/dev): throughput, lag, freshness, errors, leases. Metrics: README "Operate and look at it".',
+    refresh: '30s',
+    from: 'now-6h',
+  }),
   templating: {
     list: [
       {
@@ -296,21 +313,14 @@ export const ANALYTICS_PANELS: readonly AnalyticsPanel[] = [
 ];
 
 export const analyticsDashboard = (library = loadQueryLibrary()): Record<string, unknown> => ({
-  uid: 'shardline-api-analytics',
-  title: 'Shardline: API analytics',
-  description:
-    "The named queries of schemas/queries/ on the SingleStore warehouse, through Grafana's MySQL data source (SingleStore speaks the MySQL protocol).",
-  tags: ['shardline'],
-  timezone: 'utc',
-  editable: true,
-  graphTooltip: 1,
-  schemaVersion: 39,
-  version: 1,
-  refresh: '1m',
-  time: { from: 'now-1h', to: 'now' },
-  timepicker: {},
-  annotations: { list: [] },
-  links: [],
+  ...dashboard({
+    uid: 'shardline-api-analytics',
+    title: 'Shardline: API analytics',
+    description:
+      "The named queries of schemas/queries/ on the SingleStore warehouse, through Grafana's MySQL data source (SingleStore speaks the MySQL protocol).",
+    refresh: '1m',
+    from: 'now-1h',
+  }),
   templating: {
     list: [
       {
