@@ -15,6 +15,7 @@ const setup = (
     policy?: LandPolicy;
     failOnce?: boolean;
     failTimes?: number;
+    gate?: () => Promise<void>;
     parentShardIds?: string[];
     store?: MemoryCheckpointStore;
   } = {},
@@ -26,6 +27,7 @@ const setup = (
   const processors = new RecordingProcessorFactory(options.policy ?? 'each-batch', {
     failOnce: options.failOnce,
     failTimes: options.failTimes,
+    gate: options.gate,
   });
   const reader = new ShardReader({
     api: kinesis,
@@ -212,11 +214,57 @@ describe('ShardReader', () => {
     expect(reader.stats()).toMatchObject({ processorRestarts: 1, errors: 1 });
   });
 
+  it('reads the next answer while the processor still works on the previous one, and keeps order', async () => {
+    // Prepare: a pipeline that holds its first call until the test lets it go.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const { kinesis, processors, reader } = setup({
+      config: { maxRecordsPerCall: 2 },
+      gate: () => (++calls === 1 ? held : Promise.resolve()),
+    });
+    const sent = kinesis.put(SHARD, 6);
+
+    // Act
+    void reader.start();
+    await until(() => kinesis.getRecordsCalls.length === 2);
+    const takenWhileHeld = processors.records.length;
+    release();
+    await until(() => processors.records.length === 6);
+    await reader.stop();
+
+    // Assess: the second call went out before the first answer was taken; nothing twice, in order.
+    expect(takenWhileHeld).toBe(0);
+    expect(processors.records.map((r) => r.sequenceNumber)).toEqual(sent);
+    expect(kinesis.getRecordsIterators.slice(0, 3)).toEqual([
+      kinesis.getRecordsIterators[0],
+      `${SHARD}@2`,
+      `${SHARD}@4`,
+    ]);
+  });
+
+  it('drops the answer read ahead when the processor fails, and reads again from the checkpoint', async () => {
+    // Prepare: the first call of the first processor fails after the second answer was read ahead.
+    const { kinesis, processors, reader } = setup({ failOnce: true, config: { maxRecordsPerCall: 3 } });
+    const sent = kinesis.put(SHARD, 6);
+
+    // Act
+    void reader.start();
+    await until(() => processors.processors.length === 2 && processors.records.length === 6);
+    await reader.stop();
+
+    // Assess: the new processor gets every record once, from the start, in order.
+    expect(processors.processors[0]?.records).toEqual([]);
+    expect(processors.processors[1]?.records.map((r) => r.sequenceNumber)).toEqual(sent);
+    expect(kinesis.getRecordsIterators[1]).toBe(`${SHARD}@3`);
+  });
+
   it('backs off longer each time the processor fails again, though reads succeed', async () => {
     // Prepare: a processor that cannot land (say, the bucket refuses writes) four times.
     const { kinesis, processors, reader } = setup({
       failTimes: 4,
-      config: { backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
+      // No poll spacing: the virtual clock adds up concurrent sleeps (the read ahead's and the back-off).
+      config: { backoffBaseMs: 1_000, backoffMaxMs: 60_000, minPollIntervalMs: 0 },
     });
     kinesis.put(SHARD, 3);
 
@@ -225,8 +273,11 @@ describe('ShardReader', () => {
     await until(() => processors.processors.length === 5 && processors.records.length === 3);
     await reader.stop();
 
-    // Assess: random() = 0.5 picks the middle of each window: 1 s, 2 s, 4 s, 8 s.
-    expect(intervals(kinesis.getRecordsCalls.slice(0, 5))).toEqual([500, 1_000, 2_000, 4_000]);
+    // Assess: random() = 0.5 picks the middle of each window: 1 s, 2 s, 4 s, 8 s between the
+    // re-reads from the checkpoint (the calls read ahead with the failed answers' iterators are dropped).
+    const first = kinesis.getRecordsIterators[0];
+    const rereads = kinesis.getRecordsCalls.filter((_, i) => kinesis.getRecordsIterators[i] === first);
+    expect(intervals(rereads.slice(0, 5))).toEqual([500, 1_000, 2_000, 4_000]);
     expect(reader.stats()).toMatchObject({ processorRestarts: 4 });
   });
 

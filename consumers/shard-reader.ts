@@ -64,6 +64,10 @@ export interface ShardReaderStats {
   readonly lastError: string | undefined;
 }
 
+type ReadOutcome =
+  | { readonly ok: true; readonly output: Awaited<ReturnType<KinesisApi['getRecords']>> }
+  | { readonly ok: false; readonly error: unknown };
+
 export type ShardReaderConfig = Pick<
   StreamConsumerConfig,
   | 'initialPosition'
@@ -119,6 +123,8 @@ export class ShardReader {
   /** Last record handed to the current processor: where to resume after an expired iterator. */
   #lastSeen: string | undefined;
   #lastCallAt = Number.NEGATIVE_INFINITY;
+  /** The GetRecords call made with the last answer's next iterator, while that answer is processed. */
+  #ahead: { readonly iterator: string; readonly read: Promise<ReadOutcome> } | undefined;
   #records = 0;
   #bytes = 0;
   #calls = 0;
@@ -254,25 +260,28 @@ export class ShardReader {
     while (!this.#stopReason) {
       this.#iterator ??= await this.#getIterator();
       if (this.#iterator === undefined) break;
-      await this.#sleep(this.#lastCallAt + this.#config.minPollIntervalMs - this.#clock.now());
+      const ahead = this.#ahead;
+      this.#ahead = undefined;
+      // The answer read ahead is used only if the processor took the previous one: after a
+      // failure the iterator was reset to the checkpoint and that answer is dropped.
+      const read = ahead?.iterator === this.#iterator ? await ahead.read : await this.#read(this.#iterator);
       if (this.#stopReason) break;
-
-      this.#lastCallAt = this.#clock.now();
-      this.#calls++;
-      let output: Awaited<ReturnType<KinesisApi['getRecords']>>;
-      try {
-        output = await this.#options.api.getRecords({
-          ShardIterator: this.#iterator,
-          Limit: this.#config.maxRecordsPerCall,
-        });
-      } catch (error) {
-        await this.#onReadError(error);
+      if (!read.ok) {
+        await this.#onReadError(read.error);
         continue;
       }
+      const output = read.output;
       this.#readBackoff.reset();
       this.#kinesisFailingSince = undefined;
       const records = output.Records ?? [];
       this.#millisBehindLatest = output.MillisBehindLatest;
+
+      // Read ahead: the next call goes out while this answer is processed and landed, so the
+      // stream's latency and the pipeline's overlap instead of adding up. One answer at most is
+      // held ahead per shard (≤ maxRecordsPerCall records).
+      if (records.length > 0 && output.NextShardIterator) {
+        this.#ahead = { iterator: output.NextShardIterator, read: this.#read(output.NextShardIterator) };
+      }
 
       const processor = this.#processor!;
       try {
@@ -569,6 +578,26 @@ export class ShardReader {
     this.#stopReason ??= 'lease_lost';
     this.#abort.abort();
     return true;
+  }
+
+  /**
+   * One GetRecords call, no sooner than minPollIntervalMs after the previous one; never rejects
+   * (a read ahead may be dropped unawaited), the failure is in the result.
+   */
+  async #read(iterator: string): Promise<ReadOutcome> {
+    await this.#sleep(this.#lastCallAt + this.#config.minPollIntervalMs - this.#clock.now());
+    if (this.#stopReason) return { ok: false, error: new Error('stopped') };
+    this.#lastCallAt = this.#clock.now();
+    this.#calls++;
+    try {
+      const output = await this.#options.api.getRecords({
+        ShardIterator: iterator,
+        Limit: this.#config.maxRecordsPerCall,
+      });
+      return { ok: true, output };
+    } catch (error) {
+      return { ok: false, error };
+    }
   }
 
   #sleep(ms: number): Promise<void> {

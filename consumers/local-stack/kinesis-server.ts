@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { RequestListener, Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -9,6 +10,7 @@ import { ConfigError } from '../../pipeline/errors.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
 import { ensureStream } from './ensure-stream.ts';
 import { type ClosableServer, createPlainServer, createTlsServer } from './http1-and-h2-server.ts';
+import { installFastSequence, type KinesaliteDb } from './kinesalite-fast-sequence.ts';
 import { ensureLocalTls } from './local-tls.ts';
 
 export interface LocalKinesisOptions {
@@ -48,6 +50,8 @@ type Kinesalite = (options: Record<string, unknown>) => KinesaliteServer;
 
 const require = createRequire(import.meta.url);
 
+const md5Hex = (text: string): string => createHash('md5').update(text, 'utf8').digest('hex');
+
 /**
  * Kinesis on this machine: kinesalite in this process, served over HTTP and HTTPS from the same
  * store. Kinesalite accepts any SigV4 signature, so Fluent Bit's signed requests go through.
@@ -62,6 +66,7 @@ export async function startLocalKinesis(options: LocalKinesisOptions = {}): Prom
   const tls = await ensureLocalTls(join(stateDir, 'tls'), { shareWithinProcess: options.dir === undefined });
 
   const kinesalite = require('kinesalite') as Kinesalite;
+  installFastSequence(require('kinesalite/db/index.js') as KinesaliteDb, md5Hex);
   const emulator = kinesalite({
     path: options.dir === undefined ? undefined : join(options.dir, 'kinesis'),
     createStreamMs: 0,

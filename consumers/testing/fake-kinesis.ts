@@ -39,6 +39,8 @@ export class FakeKinesis implements KinesisApi {
   pageSize = 1_000;
   /** Clock time of every GetRecords call, failed or not. */
   readonly getRecordsCalls: number[] = [];
+  /** The iterator of each GetRecords call, in call order. */
+  readonly getRecordsIterators: string[] = [];
   #nextSequence = 1000;
 
   constructor(private readonly now: () => number = () => 0) {}
@@ -109,6 +111,7 @@ export class FakeKinesis implements KinesisApi {
 
   async getRecords(input: GetRecordsInput): Promise<GetRecordsOutput> {
     this.getRecordsCalls.push(this.now());
+    this.getRecordsIterators.push(input.ShardIterator ?? '');
     const failure = this.getRecordsFailures.shift();
     if (failure) throw failure;
     const [shardId = '', at = '0'] = (input.ShardIterator ?? '').split('@');

@@ -29,7 +29,12 @@ export class RecordingProcessorFactory implements ShardRecordProcessorFactory {
 
   constructor(
     private readonly policy: LandPolicy = 'each-batch',
-    private readonly hooks: { failOnce?: boolean; failTimes?: number } = {},
+    private readonly hooks: {
+      failOnce?: boolean;
+      failTimes?: number;
+      /** Awaited by every processRecords call before it takes the records: a slow pipeline. */
+      gate?: () => Promise<void>;
+    } = {},
   ) {}
 
   /** Every record received, by any processor, in order of arrival. */
@@ -59,6 +64,7 @@ export class RecordingProcessorFactory implements ShardRecordProcessorFactory {
           hooks.failTimes -= 1;
           throw new Error('processor failed (test)');
         }
+        await hooks.gate?.();
         log.records.push(...records);
         const last = records[records.length - 1];
         if (last) unlanded = { sequenceNumber: last.sequenceNumber };

@@ -30,6 +30,9 @@ export interface WarehouseOpenOptions {
 
 const LOADED_FILES = '_shardline_loaded_files';
 const INCOMING = '_shardline_incoming';
+const INCOMING_NEW = '_shardline_incoming_new';
+/** Files loaded in one transaction: enough to catch up after a pause, small enough to fall back file by file. */
+const LOAD_GROUP_FILES = 64;
 const COLUMNS = REQUEST_COLUMNS.map((c) => `"${c.name}"`).join(', ');
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 const isLockConflict = (error: unknown): boolean =>
@@ -137,23 +140,29 @@ export class DuckDbWarehouse {
       let tempDir: string | undefined;
       // The output files of one compaction share a manifest: read it once per load.
       const manifests = new Map<string, Promise<CompactionManifest | undefined>>();
-      try {
-        for (const key of pending) {
-          // One file that cannot be loaded (truncated, foreign schema) must not hold back the
-          // files after it: it is reported, left unrecorded, and tried again at the next load.
+      // Plain files are loaded in groups, one transaction each (a few statements for the group,
+      // not per file); a group that fails is loaded again file by file, so one bad file is
+      // named and left for the next load while the others go in.
+      let group: { key: string; path: string }[] = [];
+      const loadGroup = async (): Promise<void> => {
+        const entries = group;
+        group = [];
+        if (entries.length === 0) return;
+        if (entries.length > 1) {
           try {
-            if (await this.coveredByCompaction(db, store, key, loaded, manifests)) {
-              compactedFiles += 1;
-              continue;
-            }
-            let path: string;
-            if (root !== undefined) {
-              path = join(root, ...key.split('/'));
-            } else {
-              tempDir ??= await mkdtemp(join(tmpdir(), 'shardline-load-'));
-              path = join(tempDir, 'file.parquet');
-              await writeFile(path, await store.get(key));
-            }
+            const result = await this.loadFiles(db, entries);
+            rows += result.inserted - result.replaced;
+            replacedRows += result.replaced;
+            duplicateRows += result.total - result.inserted;
+            files += entries.length;
+            for (const { key } of entries) loaded.add(key);
+            return;
+          } catch {
+            // Loaded again one by one below, where the file at fault is reported.
+          }
+        }
+        for (const { key, path } of entries) {
+          try {
             const result = await this.loadFile(db, key, path, store);
             rows += result.inserted - result.replaced;
             replacedRows += result.replaced;
@@ -164,6 +173,35 @@ export class DuckDbWarehouse {
             failed.push({ key, message: error instanceof Error ? error.message : String(error) });
           }
         }
+      };
+      try {
+        for (const key of pending) {
+          // One file that cannot be loaded (truncated, foreign schema) must not hold back the
+          // files after it: it is reported, left unrecorded, and tried again at the next load.
+          try {
+            if (compactionOf(key) !== undefined) {
+              // Whether it is covered depends on what is loaded so far, the group included.
+              await loadGroup();
+              if (await this.coveredByCompaction(db, store, key, loaded, manifests)) {
+                compactedFiles += 1;
+                continue;
+              }
+            }
+            let path: string;
+            if (root !== undefined) {
+              path = join(root, ...key.split('/'));
+            } else {
+              tempDir ??= await mkdtemp(join(tmpdir(), 'shardline-load-'));
+              path = join(tempDir, `${group.length}.parquet`);
+              await writeFile(path, await store.get(key));
+            }
+            group.push({ key, path });
+            if (group.length >= LOAD_GROUP_FILES) await loadGroup();
+          } catch (error) {
+            failed.push({ key, message: error instanceof Error ? error.message : String(error) });
+          }
+        }
+        await loadGroup();
       } finally {
         if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
       }
@@ -234,6 +272,98 @@ export class DuckDbWarehouse {
     if (manifest === undefined || !manifest.sources.every((source) => loaded.has(source))) return false;
     await db.run(`INSERT INTO ${LOADED_FILES} VALUES (${sqlString(key)}, 0, now()::TIMESTAMP)`);
     return true;
+  }
+
+  /**
+   * Loads several files in one transaction, with the same rules as `loadFile` applied to their
+   * union: inside it, the newest generation then the first-arrived row of a key wins; a newer
+   * generation that differs replaces the row held; the rest is anti-joined against the table.
+   * Throws (and commits nothing) if any file cannot be read.
+   */
+  private async loadFiles(
+    db: DuckDBConnection,
+    entries: readonly { key: string; path: string }[],
+  ): Promise<{ inserted: number; replaced: number; total: number }> {
+    const list = (paths: readonly string[]) => `[${paths.map(sqlString).join(', ')}]`;
+    await db.run('BEGIN TRANSACTION');
+    try {
+      // Files landed before a column existed lack it: files are read in groups of equal columns.
+      const columnsOf = new Map<string, Set<string>>();
+      for (const [file, name] of (
+        await db.runAndReadAll(
+          `SELECT file_name, name FROM parquet_schema(${list(entries.map((e) => e.path))})`,
+        )
+      ).getRows() as [string, string][]) {
+        const names = columnsOf.get(file) ?? new Set<string>();
+        names.add(name);
+        columnsOf.set(file, names);
+      }
+      const bySignature = new Map<string, string[]>();
+      for (const { path } of entries) {
+        const present = columnsOf.get(path) ?? new Set<string>();
+        const signature = REQUEST_COLUMNS.map((c) => (present.has(c.name) ? '1' : '0')).join('');
+        bySignature.set(signature, [...(bySignature.get(signature) ?? []), path]);
+      }
+      const reads = [...bySignature].map(([signature, paths]) => {
+        const select = REQUEST_COLUMNS.map((c, i) =>
+          signature[i] === '1'
+            ? `"${c.name}"`
+            : `CAST(${c.default ?? 'NULL'} AS ${duckdbType(c.type)}) AS "${c.name}"`,
+        ).join(', ');
+        return `SELECT ${select}, filename AS _file FROM read_parquet(${list(paths)}, filename = true)`;
+      });
+      await db.run(
+        `CREATE OR REPLACE TEMP TABLE ${INCOMING} AS
+         SELECT * FROM (${reads.join(' UNION ALL ')}) p
+         QUALIFY row_number() OVER (PARTITION BY p.project_id, p.request_id, p.ts ORDER BY p.generation DESC, p.ingest_ts, p.sequence_number, p.sub_sequence) = 1`,
+      );
+      const [[total, newest]] = (
+        await db.runAndReadAll(
+          `SELECT (SELECT count(*) FROM read_parquet(${list(entries.map((e) => e.path))}))::BIGINT, coalesce(max(generation), 0)::BIGINT FROM ${INCOMING}`,
+        )
+      ).getRows() as [[bigint, bigint]];
+      let replaced = 0;
+      if (newest > 0n) {
+        const differs = DERIVED_COLUMNS.map((c) => `r."${c.name}" IS DISTINCT FROM p."${c.name}"`).join(
+          ' OR ',
+        );
+        replaced = (
+          await db.run(
+            `DELETE FROM ${REQUESTS_TABLE} r USING ${INCOMING} p
+             WHERE r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts
+               AND p.generation > r.generation AND (${differs})`,
+          )
+        ).rowsChanged;
+      }
+      await db.run(
+        `CREATE OR REPLACE TEMP TABLE ${INCOMING_NEW} AS
+         SELECT p.* FROM ${INCOMING} p
+         ANTI JOIN ${REQUESTS_TABLE} r ON r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts`,
+      );
+      const inserted = (
+        await db.run(
+          `INSERT INTO ${REQUESTS_TABLE} (${COLUMNS})
+           SELECT ${REQUEST_COLUMNS.map((c) => `p."${c.name}"`).join(', ')} FROM ${INCOMING_NEW} p`,
+        )
+      ).rowsChanged;
+      const perFile = new Map(
+        (
+          await db.runAndReadAll(`SELECT _file, count(*)::BIGINT FROM ${INCOMING_NEW} GROUP BY _file`)
+        ).getRows() as [string, bigint][],
+      );
+      await db.run(
+        `INSERT INTO ${LOADED_FILES} VALUES ${entries
+          .map(({ key, path }) => `(${sqlString(key)}, ${perFile.get(path) ?? 0n}, now()::TIMESTAMP)`)
+          .join(', ')}`,
+      );
+      await db.run(`DROP TABLE ${INCOMING}`);
+      await db.run(`DROP TABLE ${INCOMING_NEW}`);
+      await db.run('COMMIT');
+      return { inserted, replaced, total: Number(total) };
+    } catch (cause) {
+      await db.run('ROLLBACK').catch(() => undefined);
+      throw cause;
+    }
   }
 
   private async loadFile(

@@ -184,6 +184,43 @@ describe.each([
     await warehouse.close();
   });
 
+  it('loads files landed together with the same rules as one by one: first-arrived row kept, counts per file', async () => {
+    // Prepare: the second file resends a row of the first (arrived later, altered) and adds new rows.
+    const store = makeStore();
+    const warehouse = await DuckDbWarehouse.open(freshDb(`together-${name}`));
+    const a = sampleRequestRows(300, { seed: 51 });
+    const b = sampleRequestRows(200, { seed: 52 });
+    const resent = {
+      ...(a[7] as RequestRow),
+      status: 599,
+      ingest_ts: (a[7] as RequestRow).ingest_ts + 5_000_000n,
+    };
+    const keyA = await land(store, a);
+    const keyB = await land(store, [resent, ...b]);
+
+    // Act
+    const result = await warehouse.loadNewFiles(store);
+
+    // Assess
+    expect(result).toEqual({
+      files: 2,
+      rows: 500,
+      duplicateRows: 1,
+      replacedRows: 0,
+      compactedFiles: 0,
+      failed: [],
+    });
+    expect(await warehouse.query('SELECT count(*) AS n FROM requests WHERE status = 599')).toEqual([
+      { n: 0 },
+    ]);
+    const recorded = await warehouse.query('SELECT key, rows FROM _shardline_loaded_files ORDER BY key');
+    expect(recorded).toEqual([
+      { key: keyA, rows: 300 },
+      { key: keyB, rows: 200 },
+    ]);
+    await warehouse.close();
+  });
+
   it('keeps two requests that reuse a request id at different times, as the pipeline does', async () => {
     // Prepare: an app that reuses its ids (a client trace id sent again on a retry a day later).
     const store = makeStore();
