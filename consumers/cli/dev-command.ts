@@ -94,6 +94,10 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
         region: REGION,
         endpoint: kinesis.httpEndpoint,
         idleTimeBetweenReadsMs: 250,
+        // The local Kinesis serves GetRecords at ~0.1-0.3 ms a record under load (the AWS service
+        // returns 10,000 in a few ms): smaller reads reach the pipeline sooner. Measured on
+        // `--demo-events 20000`: p95 arrival → queryable ~3.6 s at 1,000, ~4.0 s at 10,000.
+        maxRecordsPerCall: 1_000,
       },
       checkpoints: {
         type: 'dynamodb',
