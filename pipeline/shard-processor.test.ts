@@ -83,6 +83,47 @@ describe('ShardProcessor and the consumer contract', () => {
     expect(landed.map((b) => b.reason)).toEqual(['fresh', 'age']);
   });
 
+  it('keeps the early-file budget of a shard across processor restarts', async () => {
+    // Prepare: a budget of one early file, spent by the first processor.
+    const t0 = Date.parse('2026-11-22T10:00:10Z');
+    let now = t0;
+    const landed: LandedBatch[] = [];
+    const config = PipelineConfig.parse({
+      batch: { maxRows: 1_000, maxAgeMs: 5_000, freshAgeMs: 1_000, freshBurst: 1 },
+      enrich: { geoIp: false },
+      stages: { threads: 0 },
+    });
+    const pipeline = await Pipeline.create(config, {
+      store: new MemoryStore(),
+      onLanded: (b) => landed.push(b),
+      now: () => now,
+      routesSyncMs: 0,
+    });
+    const arriving = (seq: number) => ({
+      ...recordFactory(lines(1, seq)[0]!, seq),
+      arrivedAt: new Date(now),
+    });
+    const first = pipeline.create(SHARD);
+    await first.processRecords([arriving(0)]);
+    now = t0 + 1_000;
+    await first.tick(now);
+
+    // Act: the processor fails; its replacement reads the next record, then the clock goes on.
+    first.leaseLost();
+    const second = pipeline.create(SHARD);
+    await second.processRecords([arriving(1)]);
+    now = t0 + 2_000;
+    const early = await second.tick(now);
+    now = t0 + 6_000;
+    const aged = await second.tick(now);
+    await pipeline.close();
+
+    // Assess: no second early file right after the restart; the batch waits for maxAgeMs.
+    expect(early).toBeUndefined();
+    expect(aged).toEqual({ sequenceNumber: '1001' });
+    expect(landed.map((b) => b.reason)).toEqual(['fresh', 'age']);
+  });
+
   it('skips the sub-records of a KPL aggregate at or below a sub-sequence checkpoint', async () => {
     // Prepare: one aggregate of 5 logs, checkpointed after its sub-record 2.
     const { landed, pipeline } = await setup(1_000);

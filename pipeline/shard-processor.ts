@@ -100,6 +100,11 @@ export interface ShardActivity {
   lastLandedAt: number | undefined;
   /** Set when this process stopped processing the shard (lease lost, shut down, shard ended). */
   inactiveSince: number | undefined;
+  /**
+   * The shard's early-file budget, kept across processor restarts: a processor that fails or
+   * loses and regains its lease must not start with a full burst again (more small files).
+   */
+  fileBudget?: FileBudget;
 }
 
 /**
@@ -145,7 +150,11 @@ export class ShardProcessor implements ShardRecordProcessor {
     this.pendingBatch = start.pendingBatch;
     this.resumeInside = start.checkpoint?.subSequenceNumber === undefined ? undefined : start.checkpoint;
     this.pid = deps.stages.open();
-    this.budget = new FileBudget(deps.batch.freshBurst, deps.batch.maxAgeMs, this.now());
+    this.budget = deps.activity.fileBudget ??= new FileBudget(
+      deps.batch.freshBurst,
+      deps.batch.maxAgeMs,
+      this.now(),
+    );
     this.prepareOptions = {
       ...(this.resumeInside?.subSequenceNumber === undefined
         ? {}
