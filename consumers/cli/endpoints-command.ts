@@ -16,20 +16,23 @@ import { LocalDirStore } from '../../pipeline/land/local-dir-store.ts';
 import type { ObjectStore } from '../../pipeline/land/object-store.ts';
 import { createObjectStore } from '../../pipeline/pipeline.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
-import { loadConsumeConfig } from './consume-config.ts';
+import { consumeConfigFromEnv, loadConsumeConfig } from './consume-config.ts';
 import { formatRows, type OutputFormat } from './query-command.ts';
 
 export interface LakeOptions {
   /** `shardline dev` state directory (its lake is `<dir>/lake`). */
   readonly dir: string;
-  /** A `shardline consume` config: its lake. Wins over `dir`. */
+  /**
+   * A `shardline consume` config: its lake. Wins over `dir`; without it, `$SHARDLINE_CONFIG` (the
+   * JSON itself, as in the container) does, as for the other data engineers' commands.
+   */
   readonly config?: string;
 }
 
-export const lakeStore = (o: LakeOptions): ObjectStore =>
-  o.config !== undefined
-    ? createObjectStore(loadConsumeConfig(o.config).lake)
-    : new LocalDirStore(join(o.dir, 'lake'));
+export const lakeStore = (o: LakeOptions): ObjectStore => {
+  const config = o.config !== undefined ? loadConsumeConfig(o.config) : consumeConfigFromEnv();
+  return config !== undefined ? createObjectStore(config.lake) : new LocalDirStore(join(o.dir, 'lake'));
+};
 
 /** `shardline endpoints import`: an OpenAPI document's routes become exact templates of a project. */
 export async function runEndpointsImport(project: string, file: string, o: LakeOptions): Promise<number> {

@@ -125,6 +125,39 @@ describe('routes a team declares and routes to look at', () => {
     ]);
   });
 
+  it('import stores into the lake of $SHARDLINE_CONFIG when no --config is given, as the other lake commands do', async () => {
+    // Prepare: the container's way of configuring a worker, with its own lake.
+    const file = join(dir, 'openapi.yaml');
+    await writeFile(file, toYaml(OPENAPI));
+    const lake = join(dir, 'configured-lake');
+    const before = process.env.SHARDLINE_CONFIG;
+    process.env.SHARDLINE_CONFIG = JSON.stringify({
+      stream: { name: 'api-logs', region: 'us-east-1' },
+      lake: { type: 'local', dir: lake },
+    });
+
+    // Act
+    try {
+      await runEndpointsImport('proj_repos', file, { dir });
+    } finally {
+      if (before === undefined) delete process.env.SHARDLINE_CONFIG;
+      else process.env.SHARDLINE_CONFIG = before;
+    }
+
+    // Assess: the routes are in the configured lake, not under the dev directory.
+    const { LocalDirStore } = await import('../../pipeline/land/local-dir-store.ts');
+    const configured = new RouteBook();
+    await loadRouteBook(configured, new LocalDirStore(lake));
+    const dev = new RouteBook();
+    await loadRouteBook(dev, new LocalDirStore(join(dir, 'lake')));
+    expect(configured.endpoint('proj_repos', '/v3/repos/torvalds/linux', 'GET', 200, null)).toBe(
+      '/v3/repos/{owner}/{repo}',
+    );
+    expect(dev.endpoint('proj_repos', '/v3/repos/torvalds/linux', 'GET', 200, null)).toBe(
+      '/v3/repos/torvalds/linux',
+    );
+  });
+
   it('export writes an OpenAPI 3.1 document that the 3.1 schema accepts', async () => {
     // Prepare
     const run = runCorpus(1_500);
