@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SHARD_END } from './checkpoint-store.ts';
+import { systemClock } from './consumer-clock.ts';
 import { MemoryCheckpointStore } from './memory-checkpoint-store.ts';
 import { ShardReader, type ShardReaderConfig } from './shard-reader.ts';
 import { streamConsumerConfigSchema } from './stream-consumer-config.ts';
@@ -257,6 +258,73 @@ describe('ShardReader', () => {
     expect(processors.processors[0]?.records).toEqual([]);
     expect(processors.processors[1]?.records.map((r) => r.sequenceNumber)).toEqual(sent);
     expect(kinesis.getRecordsIterators[1]).toBe(`${SHARD}@3`);
+  });
+
+  it('keeps minPollIntervalMs between calls when a read ahead is dropped (real clock)', async () => {
+    // Prepare: the first processor fails at once, so the read ahead it started is dropped and the
+    // shard is read again from its start; its back-off (0.5 × 100 ms) is shorter than the spacing.
+    const kinesis = new FakeKinesis(() => Date.now());
+    kinesis.addShard(SHARD);
+    const sent = kinesis.put(SHARD, 6);
+    const processors = new RecordingProcessorFactory('each-batch', { failOnce: true });
+    const reader = new ShardReader({
+      api: kinesis,
+      streamName: 'test-stream',
+      shardId: SHARD,
+      checkpointStore: new MemoryCheckpointStore(),
+      processorFactory: processors,
+      config: { ...streamConsumerConfigSchema.parse({}), maxRecordsPerCall: 3, minPollIntervalMs: 200 },
+      clock: systemClock,
+      random: () => 0.5,
+    });
+
+    // Act
+    void reader.start();
+    await until(() => processors.records.length === 6, 1_000_000);
+    await reader.stop();
+
+    // Assess: every call at least 200 ms after the one before (a timer may fire 1 ms early).
+    expect(Math.min(...intervals(kinesis.getRecordsCalls))).toBeGreaterThanOrEqual(199);
+    expect(processors.processors[1]?.records.map((r) => r.sequenceNumber)).toEqual(sent);
+  });
+
+  it('counts the idle pause from the answer read ahead, not from when it was taken (real clock)', async () => {
+    // Prepare: at the tip of the shard, a pipeline that takes 1.2 s for its first answer; the
+    // empty answer read ahead meanwhile (~200 ms) is ~1 s old when it is taken.
+    const kinesis = new FakeKinesis(() => Date.now());
+    kinesis.addShard(SHARD);
+    kinesis.put(SHARD, 2);
+    let calls = 0;
+    const processors = new RecordingProcessorFactory('each-batch', {
+      gate: () => (++calls === 1 ? new Promise((r) => setTimeout(r, 1_200)) : Promise.resolve()),
+    });
+    const reader = new ShardReader({
+      api: kinesis,
+      streamName: 'test-stream',
+      shardId: SHARD,
+      checkpointStore: new MemoryCheckpointStore(),
+      processorFactory: processors,
+      config: {
+        ...streamConsumerConfigSchema.parse({}),
+        idleTimeBetweenReadsMs: 1_000,
+        minPollIntervalMs: 200,
+      },
+      clock: systemClock,
+      random: () => 0.5,
+    });
+    const started = Date.now();
+
+    // Act: two more records arrive while the first two are processed, after the read ahead.
+    void reader.start();
+    await new Promise((r) => setTimeout(r, 350));
+    kinesis.put(SHARD, 2);
+    await until(() => processors.records.length === 4, 1_000_000);
+    const tookMs = Date.now() - started;
+    await reader.stop();
+
+    // Assess: read as soon as the pipeline is done (~1.2 s: the idle second since the empty answer
+    // has passed), not a second after the answer was taken (~2.2 s).
+    expect(tookMs).toBeLessThan(1_800);
   });
 
   it('backs off longer each time the processor fails again, though reads succeed', async () => {

@@ -65,7 +65,12 @@ export interface ShardReaderStats {
 }
 
 type ReadOutcome =
-  | { readonly ok: true; readonly output: Awaited<ReturnType<KinesisApi['getRecords']>> }
+  | {
+      readonly ok: true;
+      readonly output: Awaited<ReturnType<KinesisApi['getRecords']>>;
+      /** When the answer came (clock ms). */
+      readonly answeredAt: number;
+    }
   | { readonly ok: false; readonly error: unknown };
 
 export type ShardReaderConfig = Pick<
@@ -308,7 +313,8 @@ export class ShardReader {
       this.#iterator = output.NextShardIterator;
       await this.#storePending();
       if (records.length === 0 && (output.MillisBehindLatest ?? 0) === 0) {
-        await this.#sleep(this.#config.idleTimeBetweenReadsMs);
+        // Counted from the answer: one read ahead may have waited while the previous was processed.
+        await this.#sleep(read.answeredAt + this.#config.idleTimeBetweenReadsMs - this.#clock.now());
       }
     }
     return false;
@@ -585,16 +591,19 @@ export class ShardReader {
    * (a read ahead may be dropped unawaited), the failure is in the result.
    */
   async #read(iterator: string): Promise<ReadOutcome> {
-    await this.#sleep(this.#lastCallAt + this.#config.minPollIntervalMs - this.#clock.now());
+    // The call's slot is booked before waiting for it: a read ahead that is dropped while it
+    // waits (the processor failed) still holds its slot, so the re-read keeps the spacing.
+    const at = Math.max(this.#clock.now(), this.#lastCallAt + this.#config.minPollIntervalMs);
+    this.#lastCallAt = at;
+    await this.#sleep(at - this.#clock.now());
     if (this.#stopReason) return { ok: false, error: new Error('stopped') };
-    this.#lastCallAt = this.#clock.now();
     this.#calls++;
     try {
       const output = await this.#options.api.getRecords({
         ShardIterator: iterator,
         Limit: this.#config.maxRecordsPerCall,
       });
-      return { ok: true, output };
+      return { ok: true, output, answeredAt: this.#clock.now() };
     } catch (error) {
       return { ok: false, error };
     }

@@ -115,7 +115,15 @@ describe('kinesalite fast sequence numbers', () => {
       };
       const hashed = fast.partitionKeyToHashKey(key);
       const bound = (BigInt(Math.floor(next() * 2 ** 52)) * 2n ** 76n).toString();
-      for (const other of [bound, reference.toFixed(), 0, '340282366920938463463374607431768211455']) {
+      const fractional = `${bound}.5`;
+      for (const other of [
+        bound,
+        reference.toFixed(),
+        0,
+        '340282366920938463463374607431768211455',
+        fractional,
+        12.5,
+      ]) {
         expect(hashed.comparedTo(other), `${key} vs ${other}`).toBe(reference.comparedTo(other));
       }
     }

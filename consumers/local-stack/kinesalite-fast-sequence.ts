@@ -40,28 +40,42 @@ const DIGITS = /^\d+$/;
 const hexTail = (value: number, width: number): string =>
   value.toString(16).padStart(width, '0').slice(-width);
 
-/** A hash key: compares with decimal strings, numbers, bigints and BigNumber-like values. */
+type Comparable = { comparedTo(other: unknown): number };
+
+/**
+ * A hash key: compares with whole decimal strings, numbers and bigints natively; anything else
+ * (a fractional bound that kinesalite's SplitShard lets through, a BigNumber) is compared by
+ * kinesalite's own hash key, made only then.
+ */
 class HashKey {
   private static readonly decimals = new Map<string, bigint>();
+  private slow: Comparable | undefined;
 
-  constructor(private readonly value: bigint) {}
+  constructor(
+    private readonly value: bigint,
+    private readonly slowHash: () => Comparable,
+  ) {}
 
-  private static toBigInt(other: unknown): bigint {
+  private static toBigInt(other: unknown): bigint | undefined {
     if (typeof other === 'bigint') return other;
-    if (typeof other === 'number') return BigInt(other);
-    const text = typeof other === 'string' ? other : String((other as { toFixed(): string }).toFixed());
-    let parsed = HashKey.decimals.get(text);
+    if (typeof other === 'number') return Number.isSafeInteger(other) ? BigInt(other) : undefined;
+    if (typeof other !== 'string' || !DIGITS.test(other)) return undefined;
+    let parsed = HashKey.decimals.get(other);
     if (parsed === undefined) {
-      parsed = BigInt(text);
+      parsed = BigInt(other);
       // Shard range bounds: a handful per stream; bounded in case of a long-lived emulator.
       if (HashKey.decimals.size >= 4096) HashKey.decimals.clear();
-      HashKey.decimals.set(text, parsed);
+      HashKey.decimals.set(other, parsed);
     }
     return parsed;
   }
 
   comparedTo(other: unknown): number {
     const o = HashKey.toBigInt(other);
+    if (o === undefined) {
+      this.slow ??= this.slowHash();
+      return this.slow.comparedTo(other);
+    }
     return this.value < o ? -1 : this.value > o ? 1 : 0;
   }
 
@@ -137,6 +151,8 @@ export function installFastSequence(db: KinesaliteDb, md5Hex: (text: string) => 
     return BigInt(`0x${hex}`).toString();
   };
 
-  db.partitionKeyToHashKey = (partitionKey: string) => new HashKey(BigInt(`0x${md5Hex(partitionKey)}`));
+  const slowHash = db.partitionKeyToHashKey;
+  db.partitionKeyToHashKey = (partitionKey: string) =>
+    new HashKey(BigInt(`0x${md5Hex(partitionKey)}`), () => slowHash(partitionKey));
   (db as { fastSequence?: boolean }).fastSequence = true;
 }
