@@ -9,6 +9,10 @@
  * `--threads`: stage threads (decode → enrich → encode), `auto` as a worker runs by default; 0 runs
  * every stage on the main thread, the figure to compare them with.
  *
+ * `cpuMicrosPerRecord` says where the CPU went (Linux): every thread (`total`), the event loop
+ * (`main`), the stage threads (`stages`) and the rest (`other`: DuckDB's Parquet writing, the raw
+ * archive's gzip, V8's GC and compiler threads).
+ *
  * The lines are generated first into one NDJSON file (not timed; `generatorSecondsExcluded`).
  * The timed run reads that file in 4 MiB blocks and spreads its lines over `--shards` shard
  * processors, each fed pages of 1,000 records by its own loop, as the consumer feeds them; the
@@ -36,7 +40,9 @@ import { ARCHIVE_TABLE } from '../pipeline/archive/raw-archive.ts';
 import { BatchConfig, PipelineConfig } from '../pipeline/config.ts';
 import { PARQUET_ROW_GROUP_SIZE } from '../pipeline/encode/parquet-encoder.ts';
 import { MemoryStore } from '../pipeline/land/memory-store.ts';
+import { osThreadId, threadCpuSeconds } from '../pipeline/observability/thread-cpu.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
+import { ThreadStages } from '../pipeline/stages/thread-stages.ts';
 import type { SourceRecord } from '../pipeline/types.ts';
 
 const { values } = parseArgs({
@@ -94,6 +100,39 @@ const writeLines = async (dir: string) => {
   writeSync(fd, encoder.encode(batch.join('')));
   closeSync(fd);
   return { path, generatorSeconds: Math.round((performance.now() - t0) / 10) / 100 };
+};
+
+/** CPU seconds so far: the whole process, its event loop, its stage threads (Linux; else undefined). */
+const cpuSplit = (pipeline: Pipeline) => {
+  const { user, system } = process.cpuUsage();
+  const mainTid = osThreadId();
+  const tids = pipeline.stages instanceof ThreadStages ? pipeline.stages.osThreadIds() : [];
+  const stage = tids.map(threadCpuSeconds);
+  return {
+    total: (user + system) / 1e6,
+    main: mainTid === undefined ? undefined : threadCpuSeconds(mainTid),
+    stages: stage.some((s) => s === undefined) ? undefined : stage.reduce<number>((a, b) => a + (b ?? 0), 0),
+  };
+};
+
+/**
+ * Where the CPU of the timed run went, in µs per record: `total` (every thread), the event loop
+ * (`main`: reading the input, deduplication, batching, landing), the stage threads (`stages`:
+ * decode → enrich → Parquet appends) and the rest (`other`: DuckDB's Parquet writing and the raw
+ * archive's gzip on libuv's pool, V8's GC and compiler threads). With 2 cores busy, 100,000
+ * records/s needs `total` ≤ 20.
+ */
+const cpuPerRecord = (a: ReturnType<typeof cpuSplit>, b: ReturnType<typeof cpuSplit>, records: number) => {
+  const per = (x: number) => Math.round(((x * 1e6) / Math.max(1, records)) * 10) / 10;
+  const total = b.total - a.total;
+  const main = a.main === undefined || b.main === undefined ? undefined : b.main - a.main;
+  const stages = a.stages === undefined || b.stages === undefined ? undefined : b.stages - a.stages;
+  return {
+    total: per(total),
+    ...(main === undefined ? {} : { main: per(main) }),
+    ...(stages === undefined ? {} : { stages: per(stages) }),
+    ...(main === undefined || stages === undefined ? {} : { other: per(total - main - stages) }),
+  };
 };
 
 const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
@@ -166,6 +205,7 @@ const run = async (archive: boolean) => {
   let seq = 10n ** 20n;
   let sourceBytes = 0;
   let index = 0;
+  const cpu0 = cpuSplit(pipeline);
   const p0 = performance.now();
   const loops = shardIds.map((_, shard) => shardLoop(shard));
   const file = await open(lines.path, 'r');
@@ -213,6 +253,7 @@ const run = async (archive: boolean) => {
   const f0 = performance.now();
   await Promise.all(processors.map((p) => p.shutdownRequested()));
   pipelineMs += performance.now() - f0;
+  const cpu1 = cpuSplit(pipeline);
   clearInterval(rssTimer);
   sampleRss();
   await pipeline.close();
@@ -242,6 +283,7 @@ const run = async (archive: boolean) => {
     geoIp: values.geoip !== 'false',
     shards: shardIds.length,
     stageThreads: pipeline.stages.threads,
+    cpuMicrosPerRecord: cpuPerRecord(cpu0, cpu1, c.records),
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     node: process.version,
   };

@@ -117,4 +117,10 @@ export type StageRequest =
 export type StageReply =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string }
-  | { readonly id: 0; readonly ok: true; readonly value: 'ready' };
+  | {
+      readonly id: 0;
+      readonly ok: true;
+      readonly value: 'ready';
+      /** The thread's OS thread id (Linux), for CPU accounting (`observability/thread-cpu.ts`). */
+      readonly tid?: number;
+    };

@@ -9,6 +9,7 @@ import { GeoIp } from '../enrich/geo-ip.ts';
 import { openEnricher } from '../enrich/open-enricher.ts';
 import { RouteBook } from '../enrich/routes/route-book.ts';
 import { applyRouteUpdates, changedSnapshots } from '../enrich/routes/route-store.ts';
+import { osThreadId } from '../observability/thread-cpu.ts';
 import { RecordStage } from './record-stage.ts';
 import {
   ownBytes,
@@ -90,4 +91,4 @@ port.on('message', (req: StageRequest) => {
     reply({ id: req.id, ok: false, name: e.name, message: e.message });
   });
 });
-reply({ id: 0, ok: true, value: 'ready' });
+reply({ id: 0, ok: true, value: 'ready', tid: osThreadId() });

@@ -36,6 +36,8 @@ class StageThread {
   private readonly worker: Worker;
   readonly ready: Promise<void>;
   readonly startedAt = Date.now();
+  /** OS thread id, once ready (Linux). */
+  tid: number | undefined;
 
   constructor(
     init: StageThreadInit,
@@ -59,6 +61,7 @@ class StageThread {
     this.worker.on('message', (reply: StageReply) => {
       const call = this.pending.get(reply.id);
       if (call === undefined) return;
+      if (reply.id === 0 && 'tid' in reply) this.tid = reply.tid;
       this.pending.delete(reply.id);
       if (reply.ok) call.resolve(reply.value);
       else call.reject(Object.assign(new Error(reply.message), { name: reply.name }));
@@ -154,6 +157,11 @@ export class ThreadStages implements RecordStages {
 
   get threads(): number {
     return this.slots.length;
+  }
+
+  /** OS thread ids of the live stage threads (Linux; empty elsewhere), for CPU accounting. */
+  osThreadIds(): number[] {
+    return this.slots.flatMap((t) => (t.tid === undefined ? [] : [t.tid]));
   }
 
   private spawn(slot: number): StageThread {
