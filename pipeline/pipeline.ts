@@ -12,6 +12,7 @@ import {
   type RouteUpdate,
   storeLearned,
   syncRouteBook,
+  upkeepLearned,
 } from './enrich/routes/route-store.ts';
 import { LandingStatus } from './land/landing-status.ts';
 import { LocalDirStore } from './land/local-dir-store.ts';
@@ -59,6 +60,11 @@ export const createObjectStore = (lake: PipelineConfig['lake']): ObjectStore =>
         forcePathStyle: lake.forcePathStyle ?? lake.endpoint !== undefined,
       });
 
+/** Default of `routesRetireAfterMs`: a worker that saved no learned route for a week is gone. */
+const ROUTES_RETIRE_AFTER_MS = 7 * 24 * 3_600_000;
+/** How often `upkeepRoutes` does its work (it lists and reads every learned-route object). */
+const ROUTES_UPKEEP_MS = 3_600_000;
+
 export interface PipelineOptions {
   readonly store?: ObjectStore;
   readonly logger?: Logger;
@@ -67,6 +73,11 @@ export interface PipelineOptions {
   readonly routesWorker?: string;
   /** How often learned routes are stored and the other workers' taken in (default 60 s; 0: never). */
   readonly routesSyncMs?: number;
+  /**
+   * Learned routes of a worker that has not saved for this long are folded into the project's
+   * retired snapshot and their object deleted (default 7 days; see `upkeepLearned`).
+   */
+  readonly routesRetireAfterMs?: number;
   /** Maps object keys before they land (a replay's own prefix); default: the live keys. */
   readonly keyOf?: (key: string) => string;
   /** Written into every row (a replay's run id); default 0, live ingestion. */
@@ -89,6 +100,10 @@ export class Pipeline implements ShardRecordProcessorFactory {
   private readonly released = new Map<string, number>();
   private readonly activity = new Map<string, ShardActivity>();
   private routesTimer: NodeJS.Timeout | undefined;
+  /** The names this process's route books store their learning under. */
+  private routeWorkers: readonly string[] = [];
+  private routesRetireAfterMs = ROUTES_RETIRE_AFTER_MS;
+  private lastRoutesUpkeep = Number.NEGATIVE_INFINITY;
 
   private constructor(
     readonly config: PipelineConfig,
@@ -164,9 +179,16 @@ export class Pipeline implements ShardRecordProcessorFactory {
       ...(options.generation === undefined ? {} : { generation: options.generation }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
+    pipeline.routeWorkers =
+      threads === 0 ? [worker] : Array.from({ length: threads }, (_, slot) => `${worker}.t${slot}`);
+    pipeline.routesRetireAfterMs = options.routesRetireAfterMs ?? ROUTES_RETIRE_AFTER_MS;
     const syncMs = options.routesSyncMs ?? 60_000;
     if (syncMs > 0) {
-      pipeline.routesTimer = setInterval(() => void pipeline.syncRoutes(), syncMs);
+      // Not at shutdown: the upkeep reads every stored learned route, and a stop should be quick.
+      pipeline.routesTimer = setInterval(
+        () => void pipeline.syncRoutes().then(() => pipeline.upkeepRoutes()),
+        syncMs,
+      );
       pipeline.routesTimer.unref();
     }
     return pipeline;
@@ -185,6 +207,26 @@ export class Pipeline implements ShardRecordProcessorFactory {
     await sync().catch((err: unknown) =>
       this.shared.logger.error('routes: sync failed; retried at the next one', { err }),
     );
+  }
+
+  /** At most once an hour: keeps this worker's learned routes fresh and retires quiet workers' (`upkeepLearned`). */
+  async upkeepRoutes(nowMs = Date.now()): Promise<void> {
+    if (nowMs - this.lastRoutesUpkeep < ROUTES_UPKEEP_MS) return;
+    this.lastRoutesUpkeep = nowMs;
+    try {
+      const done = await upkeepLearned(this.store, {
+        nowMs,
+        retireAfterMs: this.routesRetireAfterMs,
+        ownWorkers: this.routeWorkers,
+      });
+      if (done.retired > 0) {
+        this.shared.logger.info('routes: folded the learning of quiet workers into the retired snapshot', {
+          ...done,
+        });
+      }
+    } catch (err) {
+      this.shared.logger.warn('routes: upkeep of learned routes failed; retried in an hour', { err });
+    }
   }
 
   create(shardId: string, start?: ProcessorStart): ShardProcessor {

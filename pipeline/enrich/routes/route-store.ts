@@ -6,8 +6,12 @@ import {
   type EndpointStats,
   isDeclaredSnapshot,
   isRouteSnapshot,
+  nodeToJson,
   type RouteSnapshot,
+  SNAPSHOT_FORMAT,
+  trieFromJson,
 } from './route-snapshot.ts';
+import { RouteTrie } from './route-trie.ts';
 
 /**
  * Where learned and declared routes live: objects in the lake, beside (not in) `requests/`:
@@ -167,4 +171,77 @@ export async function storeLearned(store: ObjectStore, snapshots: readonly Route
 export async function syncRouteBook(book: RouteBook, store: ObjectStore): Promise<void> {
   await storeLearned(store, changedSnapshots(book));
   await loadRouteBook(book, store);
+}
+
+/**
+ * The worker name of the snapshot that keeps, per project, what workers gone quiet had learned
+ * (`learned-%28retired%29.json`). No host name holds parentheses.
+ */
+export const RETIRED_WORKER = '(retired)';
+
+export interface LearnedUpkeep {
+  /** Own snapshots saved again so that they never look quiet. */
+  readonly refreshed: number;
+  /** Quiet workers' snapshots folded into the retired one and deleted. */
+  readonly retired: number;
+}
+
+/**
+ * Keeps the learned-route objects from growing with every deployment: each new host (a container,
+ * an instance) writes its own `learned-<host>.t<slot>.json`, and every sync lists and reads them
+ * all. Per project:
+ * - a snapshot of one of `ownWorkers` saved more than `retireAfterMs / 4` ago is saved again with
+ *   the time now (a worker saves only what changed; one that learns nothing new stays alive);
+ * - a snapshot of another worker saved more than `retireAfterMs` ago (its worker is gone) is
+ *   folded into the retired snapshot (tries and endpoint counts added up, so no learning is
+ *   lost), then deleted.
+ * Two workers doing this at the same moment may fold different sets; the later write of the
+ * retired snapshot wins, so a quiet worker's learning can be lost once (traffic teaches it again).
+ * Needs a store that can delete; without, nothing is done.
+ */
+export async function upkeepLearned(
+  store: ObjectStore,
+  options: { readonly nowMs: number; readonly retireAfterMs: number; readonly ownWorkers: readonly string[] },
+): Promise<LearnedUpkeep> {
+  const { nowMs, retireAfterMs } = options;
+  if (store.delete === undefined) return { refreshed: 0, retired: 0 };
+  const own = new Set(options.ownWorkers);
+  const ageOf = (snapshot: RouteSnapshot): number => {
+    const saved = Date.parse(snapshot.savedAt);
+    return Number.isFinite(saved) ? nowMs - saved : Number.POSITIVE_INFINITY;
+  };
+  let refreshed = 0;
+  let retired = 0;
+  for (const project of await storedProjects(store)) {
+    const quiet: { key: string; snapshot: RouteSnapshot }[] = [];
+    let folded: RouteSnapshot | undefined;
+    for (const key of await store.list(`${ROUTES_PREFIX}${encodeProject(project)}/learned-`)) {
+      const snapshot = await readJson(store, key);
+      if (!isRouteSnapshot(snapshot) || snapshot.project !== project) continue;
+      if (snapshot.worker === RETIRED_WORKER) folded = snapshot;
+      else if (own.has(snapshot.worker)) {
+        if (ageOf(snapshot) > retireAfterMs / 4) {
+          await putJson(store, key, { ...snapshot, savedAt: new Date(nowMs).toISOString() });
+          refreshed += 1;
+        }
+      } else if (ageOf(snapshot) > retireAfterMs) quiet.push({ key, snapshot });
+    }
+    if (quiet.length === 0) continue;
+    const trie = folded === undefined ? new RouteTrie() : trieFromJson(folded.trie);
+    for (const { snapshot } of quiet) trie.merge(trieFromJson(snapshot.trie));
+    const all = [...(folded === undefined ? [] : [folded]), ...quiet.map((q) => q.snapshot)];
+    await putJson(store, learnedKey(project, RETIRED_WORKER), {
+      format: SNAPSHOT_FORMAT,
+      project,
+      worker: RETIRED_WORKER,
+      savedAt: new Date(nowMs).toISOString(),
+      trie: nodeToJson(trie.root),
+      endpoints: mergeEndpointStats(all),
+    } satisfies RouteSnapshot);
+    // Deleted only once the retired snapshot holds them: a crash in between folds them again
+    // (their counts twice), it never loses them.
+    for (const { key } of quiet) await store.delete(key);
+    retired += quiet.length;
+  }
+  return { refreshed, retired };
 }
