@@ -104,6 +104,8 @@ export class Pipeline implements ShardRecordProcessorFactory {
   private routeWorkers: readonly string[] = [];
   private routesRetireAfterMs = ROUTES_RETIRE_AFTER_MS;
   private lastRoutesUpkeep = Number.NEGATIVE_INFINITY;
+  /** The timer's sync and upkeep under way: one at a time, and `close` waits for it. */
+  private routesRound: Promise<void> | undefined;
 
   private constructor(
     readonly config: PipelineConfig,
@@ -185,10 +187,16 @@ export class Pipeline implements ShardRecordProcessorFactory {
     const syncMs = options.routesSyncMs ?? 60_000;
     if (syncMs > 0) {
       // Not at shutdown: the upkeep reads every stored learned route, and a stop should be quick.
-      pipeline.routesTimer = setInterval(
-        () => void pipeline.syncRoutes().then(() => pipeline.upkeepRoutes()),
-        syncMs,
-      );
+      // One round at a time: an upkeep that re-saves an own snapshot must not race a sync storing it.
+      pipeline.routesTimer = setInterval(() => {
+        if (pipeline.routesRound !== undefined) return;
+        pipeline.routesRound = pipeline
+          .syncRoutes()
+          .then(() => pipeline.upkeepRoutes())
+          .finally(() => {
+            pipeline.routesRound = undefined;
+          });
+      }, syncMs);
       pipeline.routesTimer.unref();
     }
     return pipeline;
@@ -268,6 +276,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
 
   async close(): Promise<void> {
     if (this.routesTimer !== undefined) clearInterval(this.routesTimer);
+    await this.routesRound;
     await this.syncRoutes();
     await this.stages.close();
   }

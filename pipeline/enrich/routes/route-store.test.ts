@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { PipelineConfig } from '../../config.ts';
 import { MemoryStore } from '../../land/memory-store.ts';
+import { Pipeline } from '../../pipeline.ts';
 import { RouteBook } from './route-book.ts';
 import { loadRouteBook, RETIRED_WORKER, ROUTES_PREFIX, storeLearned, upkeepLearned } from './route-store.ts';
 
@@ -101,5 +103,28 @@ describe('upkeepLearned', () => {
     expect(done).toEqual({ refreshed: 1, retired: 0 });
     expect(later).toEqual({ refreshed: 1, retired: 0 });
     expect(await learnedKeys(store)).toEqual(['p/learned-host-c.t0.json']);
+  });
+
+  it('runs in a worker for its own route books, at most once an hour', async () => {
+    // Prepare: this worker ("me", stages in its thread) saved 2 days ago; host-a 10 days ago.
+    const store = new MemoryStore();
+    await storeLearned(store, [teacher('me').snapshot('p', new Date(NOW - 2 * DAY))!]);
+    await storeLearned(store, [teacher('host-a.t0').snapshot('p', new Date(NOW - 10 * DAY))!]);
+    const pipeline = await Pipeline.create(
+      PipelineConfig.parse({ enrich: { geoIp: false }, stages: { threads: 0 } }),
+      { store, routesWorker: 'me', routesSyncMs: 0 },
+    );
+
+    // Act
+    await pipeline.upkeepRoutes(NOW);
+    const afterFirst = await learnedKeys(store);
+    await storeLearned(store, [teacher('host-b.t0').snapshot('p', new Date(NOW - 10 * DAY))!]);
+    await pipeline.upkeepRoutes(NOW + 30 * 60_000);
+    const withinTheHour = await learnedKeys(store);
+    await pipeline.close();
+
+    // Assess
+    expect(afterFirst).toEqual([`p/learned-${encodeURIComponent(RETIRED_WORKER)}.json`, 'p/learned-me.json']);
+    expect(withinTheHour).toContain('p/learned-host-b.t0.json');
   });
 });
