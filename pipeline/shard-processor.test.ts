@@ -35,41 +35,50 @@ const setup = async (maxRows: number, dedupeWindowMs?: number) => {
   return { store, landed, pipeline };
 };
 
+/**
+ * A pipeline whose shards may write one early file (fresh after 1 s, aged at 5 s), on the test's
+ * clock (`clock.now`), and records arriving at that clock's time.
+ */
+const withFileBudgetOfOne = async () => {
+  const t0 = Date.parse('2026-11-22T10:00:10Z');
+  const clock = { now: t0 };
+  const landed: LandedBatch[] = [];
+  const config = PipelineConfig.parse({
+    batch: { maxRows: 1_000, maxAgeMs: 5_000, freshAgeMs: 1_000, freshBurst: 1 },
+    enrich: { geoIp: false },
+    stages: { threads: 0 },
+  });
+  const pipeline = await Pipeline.create(config, {
+    store: new MemoryStore(),
+    onLanded: (b) => landed.push(b),
+    now: () => clock.now,
+    routesSyncMs: 0,
+  });
+  const arriving = (seq: number) => ({
+    ...recordFactory(lines(1, seq)[0]!, seq),
+    arrivedAt: new Date(clock.now),
+  });
+  return { t0, clock, landed, pipeline, arriving };
+};
+
 describe('ShardProcessor and the consumer contract', () => {
   it('lands early (fresh) between reads while the file budget allows, then at maxAgeMs', async () => {
     // Prepare: a budget of one early file; the processors' clock is the test's.
-    const t0 = Date.parse('2026-11-22T10:00:10Z');
-    let now = t0;
-    const landed: LandedBatch[] = [];
-    const config = PipelineConfig.parse({
-      batch: { maxRows: 1_000, maxAgeMs: 5_000, freshAgeMs: 1_000, freshBurst: 1 },
-      enrich: { geoIp: false },
-      stages: { threads: 0 },
-    });
-    const pipeline = await Pipeline.create(config, {
-      store: new MemoryStore(),
-      onLanded: (b) => landed.push(b),
-      now: () => now,
-      routesSyncMs: 0,
-    });
+    const { t0, clock, landed, pipeline, arriving } = await withFileBudgetOfOne();
     const processor = pipeline.create(SHARD);
-    const arriving = (seq: number) => ({
-      ...recordFactory(lines(1, seq)[0]!, seq),
-      arrivedAt: new Date(now),
-    });
 
     // Act
     await processor.processRecords([arriving(0)]);
     const beforeFresh = await processor.tick(t0 + 999);
-    now = t0 + 1_000;
-    const fresh = await processor.tick(now);
+    clock.now = t0 + 1_000;
+    const fresh = await processor.tick(clock.now);
     await processor.processRecords([arriving(1)]);
-    now = t0 + 2_000;
-    const budgetSpent = await processor.tick(now);
-    now = t0 + 5_999;
-    const beforeAge = await processor.tick(now);
-    now = t0 + 6_000;
-    const aged = await processor.tick(now);
+    clock.now = t0 + 2_000;
+    const budgetSpent = await processor.tick(clock.now);
+    clock.now = t0 + 5_999;
+    const beforeAge = await processor.tick(clock.now);
+    clock.now = t0 + 6_000;
+    const aged = await processor.tick(clock.now);
     await pipeline.close();
 
     // Assess
@@ -85,37 +94,20 @@ describe('ShardProcessor and the consumer contract', () => {
 
   it('keeps the early-file budget of a shard across processor restarts', async () => {
     // Prepare: a budget of one early file, spent by the first processor.
-    const t0 = Date.parse('2026-11-22T10:00:10Z');
-    let now = t0;
-    const landed: LandedBatch[] = [];
-    const config = PipelineConfig.parse({
-      batch: { maxRows: 1_000, maxAgeMs: 5_000, freshAgeMs: 1_000, freshBurst: 1 },
-      enrich: { geoIp: false },
-      stages: { threads: 0 },
-    });
-    const pipeline = await Pipeline.create(config, {
-      store: new MemoryStore(),
-      onLanded: (b) => landed.push(b),
-      now: () => now,
-      routesSyncMs: 0,
-    });
-    const arriving = (seq: number) => ({
-      ...recordFactory(lines(1, seq)[0]!, seq),
-      arrivedAt: new Date(now),
-    });
+    const { t0, clock, landed, pipeline, arriving } = await withFileBudgetOfOne();
     const first = pipeline.create(SHARD);
     await first.processRecords([arriving(0)]);
-    now = t0 + 1_000;
-    await first.tick(now);
+    clock.now = t0 + 1_000;
+    await first.tick(clock.now);
 
     // Act: the processor fails; its replacement reads the next record, then the clock goes on.
     first.leaseLost();
     const second = pipeline.create(SHARD);
     await second.processRecords([arriving(1)]);
-    now = t0 + 2_000;
-    const early = await second.tick(now);
-    now = t0 + 6_000;
-    const aged = await second.tick(now);
+    clock.now = t0 + 2_000;
+    const early = await second.tick(clock.now);
+    clock.now = t0 + 6_000;
+    const aged = await second.tick(clock.now);
     await pipeline.close();
 
     // Assess: no second early file right after the restart; the batch waits for maxAgeMs.

@@ -33,6 +33,31 @@ const INCOMING = '_shardline_incoming';
 const INCOMING_NEW = '_shardline_incoming_new';
 /** Files loaded in one transaction: enough to catch up after a pause, small enough to fall back file by file. */
 const LOAD_GROUP_FILES = 64;
+
+/** The row columns of a file: those it lacks (landed before they existed) read as their default. */
+const selectWithDefaults = (present: (name: string) => boolean): string =>
+  REQUEST_COLUMNS.map((c) =>
+    present(c.name) ? `"${c.name}"` : `CAST(${c.default ?? 'NULL'} AS ${duckdbType(c.type)}) AS "${c.name}"`,
+  ).join(', ');
+
+/** Inside what is loaded, one row per request: the newest generation, then the first arrived. */
+const ONE_ROW_PER_REQUEST =
+  'QUALIFY row_number() OVER (PARTITION BY p.project_id, p.request_id, p.ts ORDER BY p.generation DESC, p.ingest_ts, p.sequence_number, p.sub_sequence) = 1';
+
+/**
+ * Deletes the rows that a newer generation in INCOMING replaces: latest wins, but only when it
+ * changes something (re-running a replay changes nothing). Returns how many.
+ */
+const deleteReplaced = async (db: DuckDBConnection): Promise<number> => {
+  const differs = DERIVED_COLUMNS.map((c) => `r."${c.name}" IS DISTINCT FROM p."${c.name}"`).join(' OR ');
+  return (
+    await db.run(
+      `DELETE FROM ${REQUESTS_TABLE} r USING ${INCOMING} p
+       WHERE r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts
+         AND p.generation > r.generation AND (${differs})`,
+    )
+  ).rowsChanged;
+};
 const COLUMNS = REQUEST_COLUMNS.map((c) => `"${c.name}"`).join(', ');
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 const isLockConflict = (error: unknown): boolean =>
@@ -298,43 +323,28 @@ export class DuckDbWarehouse {
         names.add(name);
         columnsOf.set(file, names);
       }
-      const bySignature = new Map<string, string[]>();
+      const bySignature = new Map<string, { present: Set<string>; paths: string[] }>();
       for (const { path } of entries) {
         const present = columnsOf.get(path) ?? new Set<string>();
         const signature = REQUEST_COLUMNS.map((c) => (present.has(c.name) ? '1' : '0')).join('');
-        bySignature.set(signature, [...(bySignature.get(signature) ?? []), path]);
+        const group = bySignature.get(signature) ?? { present, paths: [] };
+        group.paths.push(path);
+        bySignature.set(signature, group);
       }
-      const reads = [...bySignature].map(([signature, paths]) => {
-        const select = REQUEST_COLUMNS.map((c, i) =>
-          signature[i] === '1'
-            ? `"${c.name}"`
-            : `CAST(${c.default ?? 'NULL'} AS ${duckdbType(c.type)}) AS "${c.name}"`,
-        ).join(', ');
-        return `SELECT ${select}, filename AS _file FROM read_parquet(${list(paths)}, filename = true)`;
-      });
+      const reads = [...bySignature.values()].map(
+        ({ present, paths }) =>
+          `SELECT ${selectWithDefaults((name) => present.has(name))}, filename AS _file FROM read_parquet(${list(paths)}, filename = true)`,
+      );
       await db.run(
         `CREATE OR REPLACE TEMP TABLE ${INCOMING} AS
-         SELECT * FROM (${reads.join(' UNION ALL ')}) p
-         QUALIFY row_number() OVER (PARTITION BY p.project_id, p.request_id, p.ts ORDER BY p.generation DESC, p.ingest_ts, p.sequence_number, p.sub_sequence) = 1`,
+         SELECT * FROM (${reads.join(' UNION ALL ')}) p ${ONE_ROW_PER_REQUEST}`,
       );
       const [[total, newest]] = (
         await db.runAndReadAll(
           `SELECT (SELECT count(*) FROM read_parquet(${list(entries.map((e) => e.path))}))::BIGINT, coalesce(max(generation), 0)::BIGINT FROM ${INCOMING}`,
         )
       ).getRows() as [[bigint, bigint]];
-      let replaced = 0;
-      if (newest > 0n) {
-        const differs = DERIVED_COLUMNS.map((c) => `r."${c.name}" IS DISTINCT FROM p."${c.name}"`).join(
-          ' OR ',
-        );
-        replaced = (
-          await db.run(
-            `DELETE FROM ${REQUESTS_TABLE} r USING ${INCOMING} p
-             WHERE r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts
-               AND p.generation > r.generation AND (${differs})`,
-          )
-        ).rowsChanged;
-      }
+      const replaced = newest > 0n ? await deleteReplaced(db) : 0;
       await db.run(
         `CREATE OR REPLACE TEMP TABLE ${INCOMING_NEW} AS
          SELECT p.* FROM ${INCOMING} p
@@ -380,35 +390,17 @@ export class DuckDbWarehouse {
           .getRows()
           .map((r) => String(r[0])),
       );
-      const select = REQUEST_COLUMNS.map((c) =>
-        present.has(c.name)
-          ? `"${c.name}"`
-          : `CAST(${c.default ?? 'NULL'} AS ${duckdbType(c.type)}) AS "${c.name}"`,
-      ).join(', ');
       await db.run(
         `CREATE OR REPLACE TEMP TABLE ${INCOMING} AS
-         SELECT * FROM (SELECT ${select} FROM read_parquet(${sqlString(path)})) p
-         QUALIFY row_number() OVER (PARTITION BY p.project_id, p.request_id, p.ts ORDER BY p.generation DESC, p.ingest_ts, p.sequence_number, p.sub_sequence) = 1`,
+         SELECT * FROM (SELECT ${selectWithDefaults((name) => present.has(name))} FROM read_parquet(${sqlString(path)})) p
+         ${ONE_ROW_PER_REQUEST}`,
       );
       const [[total, newest]] = (
         await db.runAndReadAll(
           `SELECT (SELECT count(*) FROM read_parquet(${sqlString(path)}))::BIGINT, coalesce(max(generation), 0)::BIGINT FROM ${INCOMING}`,
         )
       ).getRows() as [[bigint, bigint]];
-      let replaced = 0;
-      if (newest > 0n) {
-        // Latest wins, but only when it changes something: re-running a replay changes nothing.
-        const differs = DERIVED_COLUMNS.map((c) => `r."${c.name}" IS DISTINCT FROM p."${c.name}"`).join(
-          ' OR ',
-        );
-        replaced = (
-          await db.run(
-            `DELETE FROM ${REQUESTS_TABLE} r USING ${INCOMING} p
-             WHERE r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts
-               AND p.generation > r.generation AND (${differs})`,
-          )
-        ).rowsChanged;
-      }
+      const replaced = newest > 0n ? await deleteReplaced(db) : 0;
       const inserted = (
         await db.run(
           `INSERT INTO ${REQUESTS_TABLE} (${COLUMNS})
