@@ -1,9 +1,12 @@
 import { hostname } from 'node:os';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { LAKE } from '../../pipeline/land/lake-layout.ts';
+import { hourPrefix } from '../../pipeline/land/object-key.ts';
 import type { Logger } from '../../pipeline/observability/logger.ts';
 import { Pipeline } from '../../pipeline/pipeline.ts';
 import type { LandedBatch } from '../../pipeline/shard-processor.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
+import { REQUESTS_TABLE } from '../../schemas/request-row.ts';
 import { FileCheckpointStore } from '../file-checkpoint-store.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
 import { createDynamoClient } from '../leases/dynamo-client.ts';
@@ -16,6 +19,21 @@ import { WarehouseSnapshot } from './warehouse-reader.ts';
 import { WorkerMetrics } from './worker-metrics.ts';
 
 /** Rows and files the warehouse loaded since this process started. */
+
+/** How often a load lists the whole lake rather than the recent hours (see `load`). */
+const FULL_LISTING_EVERY_MS = 60_000;
+
+/**
+ * The partitions live batches land in: the hours from one before `now` to one after (a batch's key
+ * is dated by its newest Kinesis arrival; the hour after covers a clock a little ahead), and replays.
+ */
+const recentPartitions = (now: number): string[] => [
+  ...[-3_600_000, 0, 3_600_000].map((offset) => hourPrefix(REQUESTS_TABLE, new Date(now + offset))),
+  LAKE.replays,
+];
+
+const isRecent = (key: string, now: number): boolean => recentPartitions(now).some((p) => key.startsWith(p));
+
 export interface WarehouseProgress {
   /** Parquet files of `requests` landed by this process. */
   landedFiles: number;
@@ -98,6 +116,9 @@ export const runPipeline = async (
   // its last load (stuck files stay counted), plus what this process landed since that listing.
   let unloadedAtLastListing = 0;
   let landedAtLastListing = 0;
+  let lastFullListingAt = Number.NEGATIVE_INFINITY;
+  /** Files of older hours the last full listing could not load: not seen by the loads in between. */
+  let failedOutsideRecent = 0;
   let loading: Promise<void> = Promise.resolve();
   let loadQueued = false;
   const refreshSnapshot = async (force: boolean): Promise<boolean> => {
@@ -123,8 +144,24 @@ export const runPipeline = async (
       const startedAt = Date.now();
       const landedBefore = progress.landedFiles;
       try {
-        const loaded = await warehouse.loadNewFiles(pipeline.store);
-        unloadedAtLastListing = loaded.failed.length;
+        // Most loads list only the recent hours (and replays): a listing of the whole lake grows
+        // with every file it ever held. A full one, at least once a minute and for the last load,
+        // picks up files landed late into older hours (a shard catching up after an outage).
+        const full = force || startedAt - lastFullListingAt >= FULL_LISTING_EVERY_MS;
+        const within = full ? undefined : recentPartitions(startedAt);
+        const loaded = await warehouse.loadNewFiles(
+          pipeline.store,
+          undefined,
+          within === undefined ? {} : { within },
+        );
+        if (full) {
+          lastFullListingAt = startedAt;
+          failedOutsideRecent = loaded.failed.filter((f) => !isRecent(f.key, startedAt)).length;
+          unloadedAtLastListing = loaded.failed.length;
+        } else {
+          // Files stuck in older hours were counted by the last full listing.
+          unloadedAtLastListing = failedOutsideRecent + loaded.failed.length;
+        }
         landedAtLastListing = landedBefore;
         // Between loads no connection is open: the moment to copy the readers' snapshot (at most
         // every max(loadInterval, 10 × the last copy), see warehouse-reader.ts). What a load

@@ -141,8 +141,16 @@ export class DuckDbWarehouse {
    * key in `_shardline_loaded_files` are committed in one transaction: a crash leaves a file
    * either fully loaded and recorded, or neither, so it is never loaded twice nor skipped.
    * `localRoot` is the directory behind the keys when the store is local (read in place).
+   *
+   * `within`: list only these key prefixes (say the last hours' partitions and `replays/`), so that
+   * a load costs what is recent, not every file the lake ever held; a full listing (the default)
+   * is still needed now and then for files that land late into older partitions.
    */
-  loadNewFiles(store: ObjectStore, localRoot?: string): Promise<LoadResult> {
+  loadNewFiles(
+    store: ObjectStore,
+    localRoot?: string,
+    options: { readonly within?: readonly string[] } = {},
+  ): Promise<LoadResult> {
     if (this.readOnly) {
       return Promise.reject(
         new ShardlineError('warehouse: opened read-only; open it without readOnly to load files'),
@@ -150,12 +158,21 @@ export class DuckDbWarehouse {
     }
     const root = localRoot ?? (store instanceof LocalDirStore ? store.rootDir : undefined);
     return this.withConnection(async (db) => {
-      const keys = [...(await store.list(`${REQUESTS_TABLE}/`)), ...(await store.list(LAKE.replays))].filter(
-        (k) => k.endsWith('.parquet'),
-      );
-      const loadedRows = (await db.runAndReadAll(`SELECT key FROM ${LOADED_FILES}`)).getRows();
+      const { within } = options;
+      const prefixes = within ?? [`${REQUESTS_TABLE}/`, LAKE.replays];
+      const keys: string[] = [];
+      for (const prefix of prefixes) keys.push(...(await store.list(prefix)));
+      // Prefixes may overlap (a caller's partitions): each key once.
+      const parquet = [...new Set(keys)].filter((k) => k.endsWith('.parquet'));
+      const loadedRows = (
+        await db.runAndReadAll(
+          within === undefined
+            ? `SELECT key FROM ${LOADED_FILES}`
+            : `SELECT key FROM ${LOADED_FILES} WHERE ${within.length === 0 ? 'false' : within.map((p) => `starts_with(key, ${sqlString(p)})`).join(' OR ')}`,
+        )
+      ).getRows();
       const loaded = new Set(loadedRows.map((r) => r[0] as string));
-      const pending = keys.filter((k) => !loaded.has(k));
+      const pending = parquet.filter((k) => !loaded.has(k));
       let rows = 0;
       let duplicateRows = 0;
       let replacedRows = 0;

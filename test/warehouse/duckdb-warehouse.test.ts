@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParquetEncoder } from '../../pipeline/encode/parquet-encoder.ts';
 import { sampleRequestRows } from '../../pipeline/encode/sample-request-rows.ts';
 import { LocalDirStore } from '../../pipeline/land/local-dir-store.ts';
-import { batchObjectKey } from '../../pipeline/land/object-key.ts';
+import { batchObjectKey, hourPrefix } from '../../pipeline/land/object-key.ts';
 import type { ObjectStore } from '../../pipeline/land/object-store.ts';
 import { S3Store } from '../../pipeline/land/s3-store.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
@@ -218,6 +218,43 @@ describe.each([
       { key: keyA, rows: 300 },
       { key: keyB, rows: 200 },
     ]);
+    await warehouse.close();
+  });
+
+  it('lists only the partitions it is given, once each, and the rest at a full load', async () => {
+    // Prepare: one batch in the 10:00 hour, one in the 11:00 hour.
+    const store = makeStore();
+    const warehouse = await DuckDbWarehouse.open(freshDb(`within-${name}`));
+    const landAt = async (hour: number, rows: readonly RequestRow[]) => {
+      const n = files++;
+      const time = new Date(Date.UTC(2025, 0, 15, hour, 30, n % 60));
+      const key = batchObjectKey({
+        table: 'requests',
+        shardId: 'shardId-000000000000',
+        firstSequence: String(n * 1000),
+        lastSequence: String(n * 1000 + rows.length),
+        time,
+        ext: 'parquet',
+      });
+      await store.put(key, await encoder.encode(rows));
+      return time;
+    };
+    await landAt(10, sampleRequestRows(100, { seed: 61 }));
+    const eleven = await landAt(11, sampleRequestRows(50, { seed: 62 }));
+    const recent = hourPrefix('requests', eleven);
+
+    // Act
+    const partial = await warehouse.loadNewFiles(store, undefined, {
+      within: [recent, recent, 'replays/requests/'],
+    });
+    const again = await warehouse.loadNewFiles(store, undefined, { within: [recent] });
+    const full = await warehouse.loadNewFiles(store);
+
+    // Assess
+    expect([partial.files, partial.rows, partial.failed]).toEqual([1, 50, []]);
+    expect([again.files, again.rows]).toEqual([0, 0]);
+    expect([full.files, full.rows, full.failed]).toEqual([1, 100, []]);
+    expect(await warehouse.rowCount()).toBe(150);
     await warehouse.close();
   });
 
