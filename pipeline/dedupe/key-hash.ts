@@ -26,35 +26,22 @@ export function hashKey128(key: string, seed: number, out: Int32Array): void {
   const blocksEnd = (bytes >>> 4) << 2;
   let i = 0;
   for (; i < blocksEnd; i += 4) {
-    let k1 = w[i]!;
-    let k2 = w[i + 1]!;
-    let k3 = w[i + 2]!;
-    let k4 = w[i + 3]!;
-
-    k1 = Math.imul(k1, C1);
-    k1 = (k1 << 15) | (k1 >>> 17);
-    h1 ^= Math.imul(k1, C2);
+    h1 ^= lane(w[i]!, C1, 15, C2);
     h1 = (h1 << 19) | (h1 >>> 13);
     h1 = (h1 + h2) | 0;
     h1 = (Math.imul(h1, 5) + 0x561ccd1b) | 0;
 
-    k2 = Math.imul(k2, C2);
-    k2 = (k2 << 16) | (k2 >>> 16);
-    h2 ^= Math.imul(k2, C3);
+    h2 ^= lane(w[i + 1]!, C2, 16, C3);
     h2 = (h2 << 17) | (h2 >>> 15);
     h2 = (h2 + h3) | 0;
     h2 = (Math.imul(h2, 5) + 0x0bcaa747) | 0;
 
-    k3 = Math.imul(k3, C3);
-    k3 = (k3 << 17) | (k3 >>> 15);
-    h3 ^= Math.imul(k3, C4);
+    h3 ^= lane(w[i + 2]!, C3, 17, C4);
     h3 = (h3 << 15) | (h3 >>> 17);
     h3 = (h3 + h4) | 0;
     h3 = (Math.imul(h3, 5) + 0x96cd1c35) | 0;
 
-    k4 = Math.imul(k4, C4);
-    k4 = (k4 << 18) | (k4 >>> 14);
-    h4 ^= Math.imul(k4, C1);
+    h4 ^= lane(w[i + 3]!, C4, 18, C1);
     h4 = (h4 << 13) | (h4 >>> 19);
     h4 = (h4 + h1) | 0;
     h4 = (Math.imul(h4, 5) + 0x32ac3b17) | 0;
@@ -62,30 +49,10 @@ export function hashKey128(key: string, seed: number, out: Int32Array): void {
 
   // The tail: 0-14 bytes (0-7 code units), taken as the reference's fall-through switch takes them.
   const tail = bytes & 15;
-  if (tail > 12) {
-    let k4 = w[i + 3]!;
-    k4 = Math.imul(k4, C4);
-    k4 = (k4 << 18) | (k4 >>> 14);
-    h4 ^= Math.imul(k4, C1);
-  }
-  if (tail > 8) {
-    let k3 = w[i + 2]!;
-    k3 = Math.imul(k3, C3);
-    k3 = (k3 << 17) | (k3 >>> 15);
-    h3 ^= Math.imul(k3, C4);
-  }
-  if (tail > 4) {
-    let k2 = w[i + 1]!;
-    k2 = Math.imul(k2, C2);
-    k2 = (k2 << 16) | (k2 >>> 16);
-    h2 ^= Math.imul(k2, C3);
-  }
-  if (tail > 0) {
-    let k1 = w[i]!;
-    k1 = Math.imul(k1, C1);
-    k1 = (k1 << 15) | (k1 >>> 17);
-    h1 ^= Math.imul(k1, C2);
-  }
+  if (tail > 12) h4 ^= lane(w[i + 3]!, C4, 18, C1);
+  if (tail > 8) h3 ^= lane(w[i + 2]!, C3, 17, C4);
+  if (tail > 4) h2 ^= lane(w[i + 1]!, C2, 16, C3);
+  if (tail > 0) h1 ^= lane(w[i]!, C1, 15, C2);
 
   h1 ^= bytes;
   h2 ^= bytes;
@@ -124,6 +91,12 @@ const C1 = 0x239b961b;
 const C2 = 0xab0e9789 | 0;
 const C3 = 0x38b34ae5;
 const C4 = 0xa1e38b93 | 0;
+
+/** One 32-bit block word mixed for its lane: multiply, rotate left by `rotate`, multiply. */
+function lane(k: number, a: number, rotate: number, b: number): number {
+  const m = Math.imul(k, a);
+  return Math.imul((m << rotate) | (m >>> (32 - rotate)), b);
+}
 
 function fmix32(h: number): number {
   h ^= h >>> 16;

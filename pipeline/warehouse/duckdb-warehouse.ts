@@ -317,10 +317,10 @@ export class DuckDbWarehouse {
   }
 
   /**
-   * Loads several files in one transaction, with the same rules as `loadFile` applied to their
-   * union: inside it, the newest generation then the first-arrived row of a key wins; a newer
-   * generation that differs replaces the row held; the rest is anti-joined against the table.
-   * Throws (and commits nothing) if any file cannot be read.
+   * Loads files in one transaction and records each in `_shardline_loaded_files` with the rows it
+   * added. Inside what is loaded, the newest generation then the first-arrived row of a key wins;
+   * a newer generation that differs replaces the row held; the rest is anti-joined against the
+   * table. Throws (and commits nothing) if any file cannot be read.
    */
   private async loadFiles(
     db: DuckDBConnection,
@@ -362,29 +362,34 @@ export class DuckDbWarehouse {
         )
       ).getRows() as [[bigint, bigint]];
       const replaced = newest > 0n ? await deleteReplaced(db) : 0;
-      await db.run(
-        `CREATE OR REPLACE TEMP TABLE ${INCOMING_NEW} AS
-         SELECT p.* FROM ${INCOMING} p
-         ANTI JOIN ${REQUESTS_TABLE} r ON r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts`,
-      );
-      const inserted = (
-        await db.run(
-          `INSERT INTO ${REQUESTS_TABLE} (${COLUMNS})
-           SELECT ${REQUEST_COLUMNS.map((c) => `p."${c.name}"`).join(', ')} FROM ${INCOMING_NEW} p`,
-        )
-      ).rowsChanged;
-      const perFile = new Map(
-        (
-          await db.runAndReadAll(`SELECT _file, count(*)::BIGINT FROM ${INCOMING_NEW} GROUP BY _file`)
-        ).getRows() as [string, bigint][],
-      );
+      const antiJoined = `FROM ${INCOMING} p
+         ANTI JOIN ${REQUESTS_TABLE} r ON r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts`;
+      const insert = (from: string) =>
+        db.run(
+          `INSERT INTO ${REQUESTS_TABLE} (${COLUMNS}) SELECT ${REQUEST_COLUMNS.map((c) => `p."${c.name}"`).join(', ')} ${from}`,
+        );
+      let inserted: number;
+      let perFile: Map<string, bigint | number>;
+      if (entries.length === 1) {
+        inserted = (await insert(antiJoined)).rowsChanged;
+        perFile = new Map([[entries[0]!.path, inserted]]);
+      } else {
+        // The new rows are kept apart once, to count them per file.
+        await db.run(`CREATE OR REPLACE TEMP TABLE ${INCOMING_NEW} AS SELECT p.* ${antiJoined}`);
+        inserted = (await insert(`FROM ${INCOMING_NEW} p`)).rowsChanged;
+        perFile = new Map(
+          (
+            await db.runAndReadAll(`SELECT _file, count(*)::BIGINT FROM ${INCOMING_NEW} GROUP BY _file`)
+          ).getRows() as [string, bigint][],
+        );
+        await db.run(`DROP TABLE ${INCOMING_NEW}`);
+      }
       await db.run(
         `INSERT INTO ${LOADED_FILES} VALUES ${entries
-          .map(({ key, path }) => `(${sqlString(key)}, ${perFile.get(path) ?? 0n}, now()::TIMESTAMP)`)
+          .map(({ key, path }) => `(${sqlString(key)}, ${perFile.get(path) ?? 0}, now()::TIMESTAMP)`)
           .join(', ')}`,
       );
       await db.run(`DROP TABLE ${INCOMING}`);
-      await db.run(`DROP TABLE ${INCOMING_NEW}`);
       await db.run('COMMIT');
       return { inserted, replaced, total: Number(total) };
     } catch (cause) {
@@ -393,45 +398,16 @@ export class DuckDbWarehouse {
     }
   }
 
+  /** One file, as `loadFiles` does; an error names the file and says what happens next. */
   private async loadFile(
     db: DuckDBConnection,
     key: string,
     path: string,
     store: ObjectStore,
   ): Promise<{ inserted: number; replaced: number; total: number }> {
-    await db.run('BEGIN TRANSACTION');
     try {
-      // Files landed before a column existed lack it: it is read as its default (or NULL).
-      const present = new Set(
-        (await db.runAndReadAll(`SELECT name FROM parquet_schema(${sqlString(path)})`))
-          .getRows()
-          .map((r) => String(r[0])),
-      );
-      await db.run(
-        `CREATE OR REPLACE TEMP TABLE ${INCOMING} AS
-         SELECT * FROM (SELECT ${selectWithDefaults((name) => present.has(name))} FROM read_parquet(${sqlString(path)})) p
-         ${ONE_ROW_PER_REQUEST}`,
-      );
-      const [[total, newest]] = (
-        await db.runAndReadAll(
-          `SELECT (SELECT count(*) FROM read_parquet(${sqlString(path)}))::BIGINT, coalesce(max(generation), 0)::BIGINT FROM ${INCOMING}`,
-        )
-      ).getRows() as [[bigint, bigint]];
-      const replaced = newest > 0n ? await deleteReplaced(db) : 0;
-      const inserted = (
-        await db.run(
-          `INSERT INTO ${REQUESTS_TABLE} (${COLUMNS})
-           SELECT ${REQUEST_COLUMNS.map((c) => `p."${c.name}"`).join(', ')}
-           FROM ${INCOMING} p
-           ANTI JOIN ${REQUESTS_TABLE} r ON r.project_id = p.project_id AND r.request_id = p.request_id AND r.ts = p.ts`,
-        )
-      ).rowsChanged;
-      await db.run(`INSERT INTO ${LOADED_FILES} VALUES (${sqlString(key)}, ${inserted}, now()::TIMESTAMP)`);
-      await db.run(`DROP TABLE ${INCOMING}`);
-      await db.run('COMMIT');
-      return { inserted, replaced, total: Number(total) };
+      return await this.loadFiles(db, [{ key, path }]);
     } catch (cause) {
-      await db.run('ROLLBACK').catch(() => undefined);
       throw new ShardlineError(
         `warehouse: could not load ${key} from ${store.describe()}: ${cause instanceof Error ? cause.message : String(cause)}; nothing of it was committed, the next load retries it (if the file is damaged, move it aside)`,
         { cause, retriable: true },
