@@ -265,6 +265,37 @@ describe('ShardReader', () => {
     expect(kinesis.getRecordsIterators[1]).toBe(`${SHARD}@3`);
   });
 
+  it('finishes stopping only once the call it read ahead has answered', async () => {
+    // Prepare: the pipeline holds its first answer, and the call read ahead meanwhile (the
+    // second) hangs, until the test lets each go.
+    let releaseProcessor = () => {};
+    const processing = new Promise<void>((resolve) => (releaseProcessor = resolve));
+    let releaseCall = () => {};
+    const call = new Promise<void>((resolve) => (releaseCall = resolve));
+    const { kinesis, processors, reader } = setup({
+      config: { maxRecordsPerCall: 2 },
+      gate: () => processing,
+    });
+    kinesis.holdGetRecords = (index) => (index === 1 ? call : Promise.resolve());
+    kinesis.put(SHARD, 2);
+    void reader.start();
+    await until(() => kinesis.getRecordsCalls.length === 2);
+
+    // Act: stop while the answer is processed, then let the processor finish.
+    let stopped = false;
+    const stopping = reader.stop().then(() => (stopped = true));
+    releaseProcessor();
+    for (let i = 0; i < 200; i++) await new Promise((resolve) => setImmediate(resolve));
+    const stoppedWhileCallHeld = stopped;
+    releaseCall();
+    await stopping;
+
+    // Assess: no call of this reader outlives it (the next holder's first call keeps its spacing).
+    expect(processors.records).toHaveLength(2);
+    expect(stoppedWhileCallHeld).toBe(false);
+    expect(kinesis.getRecordsCalls).toHaveLength(2);
+  });
+
   it('keeps minPollIntervalMs between calls when a read ahead is dropped (real clock)', async () => {
     // Prepare: the first processor fails at once, so the read ahead it started is dropped and the
     // shard is read again from its start; its back-off (0.5 × 100 ms) is shorter than the spacing.

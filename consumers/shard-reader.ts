@@ -243,6 +243,11 @@ export class ShardReader {
       this.#log.error('shard reader stopped on an unexpected error', { shardId: this.shardId, err: error });
       this.#processor?.leaseLost();
     } finally {
+      // A call read ahead may still be out (the loop ended on stop or a lost lease): wait for it
+      // (it never rejects; its pause ends on abort), so that no call of this reader outlives it
+      // and two readers of one shard never have calls out at once.
+      await this.#ahead?.read;
+      this.#ahead = undefined;
       this.#state = 'SHUTDOWN_COMPLETE';
     }
   }

@@ -41,6 +41,8 @@ export class FakeKinesis implements KinesisApi {
   readonly getRecordsCalls: number[] = [];
   /** The iterator of each GetRecords call, in call order. */
   readonly getRecordsIterators: string[] = [];
+  /** When set, each GetRecords call (by 0-based index) answers only once this settles. */
+  holdGetRecords: ((call: number) => Promise<void>) | undefined;
   #nextSequence = 1000;
 
   constructor(private readonly now: () => number = () => 0) {}
@@ -112,6 +114,7 @@ export class FakeKinesis implements KinesisApi {
   async getRecords(input: GetRecordsInput): Promise<GetRecordsOutput> {
     this.getRecordsCalls.push(this.now());
     this.getRecordsIterators.push(input.ShardIterator ?? '');
+    await this.holdGetRecords?.(this.getRecordsCalls.length - 1);
     const failure = this.getRecordsFailures.shift();
     if (failure) throw failure;
     const [shardId = '', at = '0'] = (input.ShardIterator ?? '').split('@');
