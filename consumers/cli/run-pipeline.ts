@@ -1,12 +1,9 @@
 import { hostname } from 'node:os';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { LAKE } from '../../pipeline/land/lake-layout.ts';
-import { hourPrefix } from '../../pipeline/land/object-key.ts';
 import type { Logger } from '../../pipeline/observability/logger.ts';
 import { Pipeline } from '../../pipeline/pipeline.ts';
 import type { LandedBatch } from '../../pipeline/shard-processor.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
-import { REQUESTS_TABLE } from '../../schemas/request-row.ts';
 import { FileCheckpointStore } from '../file-checkpoint-store.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
 import { createDynamoClient } from '../leases/dynamo-client.ts';
@@ -15,24 +12,11 @@ import { StreamConsumer } from '../stream-consumer.ts';
 import type { ConsumeConfig } from './consume-config.ts';
 import { FreshnessTracker } from './freshness-tracker.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
+import { WarehouseListing } from './warehouse-listing.ts';
 import { WarehouseSnapshot } from './warehouse-reader.ts';
 import { WorkerMetrics } from './worker-metrics.ts';
 
 /** Rows and files the warehouse loaded since this process started. */
-
-/** How often a load lists the whole lake rather than the recent hours (see `load`). */
-const FULL_LISTING_EVERY_MS = 60_000;
-
-/**
- * The partitions live batches land in: the hours from one before `now` to one after (a batch's key
- * is dated by its newest Kinesis arrival; the hour after covers a clock a little ahead), and replays.
- */
-const recentPartitions = (now: number): string[] => [
-  ...[-3_600_000, 0, 3_600_000].map((offset) => hourPrefix(REQUESTS_TABLE, new Date(now + offset))),
-  LAKE.replays,
-];
-
-const isRecent = (key: string, now: number): boolean => recentPartitions(now).some((p) => key.startsWith(p));
 
 export interface WarehouseProgress {
   /** Parquet files of `requests` landed by this process. */
@@ -92,11 +76,16 @@ export const runPipeline = async (
     options.client ?? createKinesisClient({ region: config.stream.region, endpoint: config.stream.endpoint });
   const progress: WarehouseProgress = { landedFiles: 0, files: 0, rows: 0, duplicateRows: 0 };
   const freshness = new FreshnessTracker();
+  // Which part of the lake each warehouse load lists. Files waiting to load: those the loader
+  // listed and could not load at its last load (stuck files stay counted), plus what this
+  // process landed since that listing.
+  const listing = new WarehouseListing();
   const pipeline = await Pipeline.create(config, {
     logger,
     onLanded: (batch) => {
       if (batch.rows > 0) {
         progress.landedFiles += 1;
+        if (config.warehouse.type === 'duckdb') listing.landed(batch.keys);
         // What landed is loaded now, not at the next tick of the interval (freshness).
         loadSoon();
       }
@@ -112,13 +101,7 @@ export const runPipeline = async (
     config.warehouse.type === 'duckdb'
       ? new WarehouseSnapshot(config.warehouse.file, { minIntervalMs: config.warehouse.loadIntervalMs })
       : undefined;
-  // Files waiting to load, from the loader's own listing: those it listed and could not load at
-  // its last load (stuck files stay counted), plus what this process landed since that listing.
-  let unloadedAtLastListing = 0;
   let landedAtLastListing = 0;
-  let lastFullListingAt = Number.NEGATIVE_INFINITY;
-  /** Files of older hours the last full listing could not load: not seen by the loads in between. */
-  let failedOutsideRecent = 0;
   let loading: Promise<void> = Promise.resolve();
   let loadQueued = false;
   const refreshSnapshot = async (force: boolean): Promise<boolean> => {
@@ -144,24 +127,19 @@ export const runPipeline = async (
       const startedAt = Date.now();
       const landedBefore = progress.landedFiles;
       try {
-        // Most loads list only the recent hours (and replays): a listing of the whole lake grows
-        // with every file it ever held. A full one, at least once a minute and for the last load,
-        // picks up files landed late into older hours (a shard catching up after an outage).
-        const full = force || startedAt - lastFullListingAt >= FULL_LISTING_EVERY_MS;
-        const within = full ? undefined : recentPartitions(startedAt);
+        // Most loads list only the recent hours (and replays); see WarehouseListing for when a
+        // load lists the whole lake.
+        const plan = listing.plan(startedAt, force);
         const loaded = await warehouse.loadNewFiles(
           pipeline.store,
           undefined,
-          within === undefined ? {} : { within },
+          plan.within === undefined ? {} : { within: plan.within },
         );
-        if (full) {
-          lastFullListingAt = startedAt;
-          failedOutsideRecent = loaded.failed.filter((f) => !isRecent(f.key, startedAt)).length;
-          unloadedAtLastListing = loaded.failed.length;
-        } else {
-          // Files stuck in older hours were counted by the last full listing.
-          unloadedAtLastListing = failedOutsideRecent + loaded.failed.length;
-        }
+        listing.listed(
+          plan,
+          startedAt,
+          loaded.failed.map((f) => f.key),
+        );
         landedAtLastListing = landedBefore;
         // Between loads no connection is open: the moment to copy the readers' snapshot (at most
         // every max(loadInterval, 10 × the last copy), see warehouse-reader.ts). What a load
@@ -259,7 +237,7 @@ export const runPipeline = async (
     },
     Date.now,
     warehouse
-      ? { pendingFiles: () => unloadedAtLastListing + (progress.landedFiles - landedAtLastListing) }
+      ? { pendingFiles: () => listing.waiting + (progress.landedFiles - landedAtLastListing) }
       : undefined,
   );
   metrics = workerMetrics;
