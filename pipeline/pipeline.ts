@@ -9,7 +9,6 @@ import { RouteBook } from './enrich/routes/route-book.ts';
 import {
   applyRouteUpdates,
   loadRouteUpdates,
-  type RouteUpdate,
   storeLearned,
   syncRouteBook,
   upkeepLearned,
@@ -139,16 +138,20 @@ export class Pipeline implements ShardRecordProcessorFactory {
     const logger = options.logger ?? silentLogger;
     const worker = options.routesWorker ?? hostname();
     // A worker that starts (or restarts) templates with what the group learned so far.
-    const routeUpdates = await loadRouteUpdates(store).catch((err: unknown): RouteUpdate[] => {
-      logger.error('routes: could not load learned routes; learning from scratch', { err });
-      return [];
+    // Null when they cannot be read: the books then store nothing until a sync loads them.
+    const routeUpdates = await loadRouteUpdates(store).catch((err: unknown): null => {
+      logger.error('routes: could not load learned routes; learning from scratch until a sync loads them', {
+        err,
+      });
+      return null;
     });
     const routes = new RouteBook({ worker });
     const settings = { decode: config.decode, timeWindow: config.validate.time };
     const threads = stageThreads(config.stages.threads);
     let stages: RecordStages;
     if (threads === 0) {
-      applyRouteUpdates(routes, routeUpdates);
+      if (routeUpdates === null) routes.loadFailed();
+      else applyRouteUpdates(routes, routeUpdates);
       const enrich = await openEnricher(config, routes);
       stages = new InProcessStages(new RecordStage(enrich, await ParquetEncoder.create(), settings));
     } else {

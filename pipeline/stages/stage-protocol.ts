@@ -18,7 +18,8 @@ export interface StageThreadInit {
   readonly geoIp?: GeoIpShared;
   /** Name of the thread's learned routes in the lake (`learned-<name>.json`). */
   readonly routesWorker: string;
-  readonly routeUpdates: readonly RouteUpdate[];
+  /** The stored routes, or null when they could not be read (the thread's book then waits for a load). */
+  readonly routeUpdates: readonly RouteUpdate[] | null;
   /**
    * Old-generation heap limit of the thread: its caches and code, plus room for every batch of the
    * worker (`batch.maxWorkerBytes`) to sit in this one thread. A thread that passes it stops, and

@@ -25,7 +25,8 @@ if (port === null) throw new Error('stage-thread.ts runs as a worker thread (see
 const init = workerData as StageThreadInit;
 
 const routes = new RouteBook({ worker: init.routesWorker });
-applyRouteUpdates(routes, init.routeUpdates);
+if (init.routeUpdates === null) routes.loadFailed();
+else applyRouteUpdates(routes, init.routeUpdates);
 const stage = new RecordStage(
   await openEnricher(
     init.enrich,

@@ -2,6 +2,7 @@ import { barePath, pathSegments } from '../endpoint-template.ts';
 import { LruCache } from '../lru-cache.ts';
 import { DeclaredRoutes, normaliseRoute } from './declared-routes.ts';
 import {
+  addEndpointStats,
   type EndpointStats,
   nodeToJson,
   type RouteSnapshot,
@@ -63,6 +64,12 @@ export class RouteBook {
   private readonly maxProjects: number;
   private readonly maxNodes: number;
   private readonly maxEndpoints: number;
+  /**
+   * The stored routes could not be loaded (at a start, say): until a load succeeds nothing is
+   * stored, so that this worker's stored learning is not replaced by what it learned since, and
+   * that load adds its stored learning to what it learned since instead of ignoring it.
+   */
+  private awaitingLoad = false;
 
   constructor(options: RouteBookOptions = {}) {
     this.worker = options.worker ?? 'local';
@@ -174,7 +181,18 @@ export class RouteBook {
 
   /** Projects learned since the last snapshot of each. */
   changedProjects(): string[] {
+    if (this.awaitingLoad) return [];
     return [...this.projects].filter(([, p]) => p.changed).map(([id]) => id);
+  }
+
+  /** Loading the stored routes failed: store nothing until `loaded` (see `awaitingLoad`). */
+  loadFailed(): void {
+    this.awaitingLoad = true;
+  }
+
+  /** Every stored project was absorbed: a load succeeded. */
+  loaded(): void {
+    this.awaitingLoad = false;
   }
 
   knownProjects(): string[] {
@@ -192,6 +210,15 @@ export class RouteBook {
     if (mine !== undefined && p.own.root.count === 0) {
       p.own = trieFromJson(mine.trie, this.maxNodes);
       for (const e of mine.endpoints) if (!p.stats.has(e.template)) p.stats.set(e.template, e);
+    } else if (mine !== undefined && this.awaitingLoad) {
+      // Learned since a failed load: what was stored before is added to it, not replaced by it.
+      p.own.merge(trieFromJson(mine.trie, this.maxNodes));
+      for (const e of mine.endpoints) {
+        const held = p.stats.get(e.template);
+        if (held === undefined) p.stats.set(e.template, e);
+        else p.stats.set(e.template, addEndpointStats(held, e));
+      }
+      p.changed = true;
     }
     const view = trieFromJson(nodeToJson(p.own.root), this.maxNodes);
     for (const s of snapshots) if (s.worker !== this.worker) view.merge(trieFromJson(s.trie, this.maxNodes));

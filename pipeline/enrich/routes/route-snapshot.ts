@@ -31,6 +31,22 @@ export interface EndpointStats {
   query: Record<string, number>;
 }
 
+/** The counts of two stats of one template added up (a new object; neither is changed). */
+export const addEndpointStats = (a: EndpointStats, b: EndpointStats): EndpointStats => {
+  const add = (x: Record<string, number>, y: Record<string, number>) => {
+    const out = { ...x };
+    for (const [k, n] of Object.entries(y)) out[k] = (out[k] ?? 0) + n;
+    return out;
+  };
+  return {
+    template: a.template,
+    count: a.count + b.count,
+    methods: add(a.methods, b.methods),
+    statuses: add(a.statuses, b.statuses),
+    query: add(a.query, b.query),
+  };
+};
+
 export interface RouteSnapshot {
   format: typeof SNAPSHOT_FORMAT;
   project: string;
@@ -38,6 +54,18 @@ export interface RouteSnapshot {
   savedAt: string;
   trie: NodeJson;
   endpoints: EndpointStats[];
+  /**
+   * Only in the retired snapshot: the snapshots folded into it lately (worker and `savedAt`), so
+   * that an upkeep that reads one of them before its deletion does not add it a second time.
+   */
+  folded?: FoldedSource[];
+}
+
+export interface FoldedSource {
+  worker: string;
+  savedAt: string;
+  /** When it was folded: entries are kept for a day, far longer than an upkeep takes. */
+  foldedAt: string;
 }
 
 export interface DeclaredSnapshot {

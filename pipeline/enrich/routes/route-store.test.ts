@@ -3,7 +3,17 @@ import { PipelineConfig } from '../../config.ts';
 import { MemoryStore } from '../../land/memory-store.ts';
 import { Pipeline } from '../../pipeline.ts';
 import { RouteBook } from './route-book.ts';
-import { loadRouteBook, RETIRED_WORKER, ROUTES_PREFIX, storeLearned, upkeepLearned } from './route-store.ts';
+import {
+  applyRouteUpdates,
+  changedSnapshots,
+  loadRouteBook,
+  loadRouteUpdates,
+  RETIRED_WORKER,
+  ROUTES_PREFIX,
+  storeLearned,
+  syncRouteBook,
+  upkeepLearned,
+} from './route-store.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-30T12:00:00Z');
@@ -36,6 +46,14 @@ const teacher = (worker: string): RouteBook => {
   for (const word of WORDS)
     for (let i = 0; i < 3; i++) book.endpoint('p', `/teams/${word}/members`, 'GET', 200, null);
   return book;
+};
+
+/** Uses of `/teams/<slug>/members` stored for a project, all workers added up. */
+const membersCount = async (store: MemoryStore): Promise<number> => {
+  let n = 0;
+  for (const u of await loadRouteUpdates(store))
+    for (const s of u.learned) for (const e of s.endpoints) if (e.template.endsWith('/members')) n += e.count;
+  return n;
 };
 
 const learnedKeys = async (store: MemoryStore) =>
@@ -126,5 +144,97 @@ describe('upkeepLearned', () => {
     // Assess
     expect(afterFirst).toEqual([`p/learned-${encodeURIComponent(RETIRED_WORKER)}.json`, 'p/learned-me.json']);
     expect(withinTheHour).toContain('p/learned-host-b.t0.json');
+  });
+
+  it('never adds one snapshot twice when two upkeeps overlap (one folded it and has not deleted it yet)', async () => {
+    // Prepare: host-a went quiet 10 days ago; worker X's upkeep folds it but is slow to delete.
+    const store = new MemoryStore();
+    await storeLearned(store, [teacher('host-a.t0').snapshot('p', new Date(NOW - 10 * DAY))!]);
+    const before = await membersCount(store);
+    const slowDeletes: string[] = [];
+    const slow = Object.assign(Object.create(store) as MemoryStore, {
+      delete: async (key: string) => {
+        slowDeletes.push(key);
+      },
+    });
+
+    // Act: X folds host-a (not yet deleted); Y's upkeep reads both the retired snapshot and host-a.
+    const x = await upkeepLearned(slow, { nowMs: NOW, retireAfterMs: 7 * DAY, ownWorkers: ['x.t0'] });
+    const y = await upkeepLearned(store, {
+      nowMs: NOW + 1_000,
+      retireAfterMs: 7 * DAY,
+      ownWorkers: ['y.t0'],
+    });
+
+    // Assess: the counts are host-a's once, and host-a's object is gone.
+    expect(x.retired).toBe(1);
+    expect(y.retired).toBe(0);
+    expect(slowDeletes).toEqual(['_shardline/routes/p/learned-host-a.t0.json']);
+    expect(await learnedKeys(store)).toEqual([`p/learned-${encodeURIComponent(RETIRED_WORKER)}.json`]);
+    expect(await membersCount(store)).toBe(before);
+  });
+});
+
+describe('route loads and syncs', () => {
+  it('skip a snapshot deleted between listing and reading it (another worker retired it)', async () => {
+    // Prepare: the listing still shows host-a's object, which is gone when it is read.
+    const store = new MemoryStore();
+    await storeLearned(store, [teacher('host-b.t0').snapshot('p', new Date(NOW))!]);
+    const gone = `${ROUTES_PREFIX}p/learned-host-a.t0.json`;
+    const racing = Object.assign(Object.create(store) as MemoryStore, {
+      list: async (prefix: string) => {
+        const keys = await store.list(prefix);
+        return gone.startsWith(prefix) ? [...keys, gone].sort() : keys;
+      },
+      get: (key: string) => store.get(key),
+    });
+    let listed = 0;
+    const listsOnce = Object.assign(Object.create(racing) as MemoryStore, {
+      // The check after a failed read lists the key alone: by then it is gone.
+      list: async (prefix: string) =>
+        listed++ === 0 || prefix !== gone ? racing.list(prefix) : store.list(prefix),
+    });
+
+    // Act
+    const updates = await loadRouteUpdates(listsOnce);
+
+    // Assess
+    expect(updates.map((u) => u.learned.map((s) => s.worker))).toEqual([['host-b.t0']]);
+  });
+
+  it('store nothing after a failed load, then keep what was stored and what was learned since', async () => {
+    // Prepare: this worker stored its learning in an earlier run; this run could not load it.
+    const store = new MemoryStore();
+    await storeLearned(store, [teacher('me').snapshot('p', new Date(NOW - DAY))!]);
+    const stored = await membersCount(store);
+    const book = new RouteBook({ worker: 'me' });
+    book.loadFailed();
+    for (let i = 0; i < 5; i++) book.endpoint('p', '/teams/amber/members', 'GET', 200, null);
+
+    // Act: the first sync stores nothing (and loads); the next one stores the merged learning.
+    const whileFailed = changedSnapshots(book);
+    await syncRouteBook(book, store);
+    await syncRouteBook(book, store);
+
+    // Assess
+    expect(whileFailed).toEqual([]);
+    expect(await membersCount(store)).toBe(stored + 5);
+  });
+
+  it('a load that succeeds at start leaves the book as before: its own stored snapshot is taken once', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    await storeLearned(store, [teacher('me').snapshot('p', new Date(NOW - DAY))!]);
+    const stored = await membersCount(store);
+    const book = new RouteBook({ worker: 'me' });
+    applyRouteUpdates(book, await loadRouteUpdates(store));
+
+    // Act
+    book.endpoint('p', '/teams/amber/members', 'GET', 200, null);
+    await syncRouteBook(book, store);
+    await syncRouteBook(book, store);
+
+    // Assess
+    expect(await membersCount(store)).toBe(stored + 1);
   });
 });

@@ -2,6 +2,7 @@ import { LandError } from '../../errors.ts';
 import type { ObjectStore } from '../../land/object-store.ts';
 import type { RouteBook } from './route-book.ts';
 import {
+  addEndpointStats,
   type DeclaredSnapshot,
   type EndpointStats,
   isDeclaredSnapshot,
@@ -34,8 +35,18 @@ const learnedKey = (project: string, worker: string): string =>
 export const declaredKey = (project: string): string =>
   `${ROUTES_PREFIX}${encodeProject(project)}/declared.json`;
 
+/**
+ * The parsed object, or undefined when it is not JSON or is gone: a key listed a moment ago may
+ * have been deleted since (another worker's upkeep folded it), which must not fail a whole load.
+ */
 const readJson = async (store: ObjectStore, key: string): Promise<unknown> => {
-  const bytes = await store.get(key);
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(key);
+  } catch (error) {
+    if (!(await store.list(key)).includes(key)) return undefined;
+    throw error;
+  }
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
@@ -86,20 +97,13 @@ export const saveDeclared = (store: ObjectStore, snapshot: DeclaredSnapshot): Pr
 /** Endpoint counts of all workers' snapshots, added up per template. */
 export function mergeEndpointStats(snapshots: readonly RouteSnapshot[]): EndpointStats[] {
   const merged = new Map<string, EndpointStats>();
-  const add = (into: Record<string, number>, from: Record<string, number>) => {
-    for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
-  };
   for (const s of snapshots) {
     for (const e of s.endpoints) {
-      let m = merged.get(e.template);
-      if (m === undefined) {
-        m = { template: e.template, count: 0, methods: {}, statuses: {}, query: {} };
-        merged.set(e.template, m);
-      }
-      m.count += e.count;
-      add(m.methods, e.methods);
-      add(m.statuses, e.statuses);
-      add(m.query, e.query);
+      const held = merged.get(e.template);
+      merged.set(
+        e.template,
+        addEndpointStats(held ?? { template: e.template, count: 0, methods: {}, statuses: {}, query: {} }, e),
+      );
     }
   }
   return [...merged.values()];
@@ -133,6 +137,7 @@ export function applyRouteUpdates(book: RouteBook, updates: readonly RouteUpdate
     if (u.declared !== undefined) book.declare(u.project, u.declared);
     if (u.learned.length > 0) book.absorb(u.project, u.learned);
   }
+  book.loaded();
 }
 
 /** Loads every stored project into a book: declared routes, this worker's and the others' learning. */
@@ -179,6 +184,9 @@ export async function syncRouteBook(book: RouteBook, store: ObjectStore): Promis
  */
 export const RETIRED_WORKER = '(retired)';
 
+/** How long the retired snapshot lists a folded snapshot (see `RouteSnapshot.folded`). */
+const FOLDED_KEPT_MS = 86_400_000;
+
 export interface LearnedUpkeep {
   /** Own snapshots saved again so that they never look quiet. */
   readonly refreshed: number;
@@ -195,9 +203,10 @@ export interface LearnedUpkeep {
  * - a snapshot of another worker saved more than `retireAfterMs` ago (its worker is gone) is
  *   folded into the retired snapshot (tries and endpoint counts added up, so no learning is
  *   lost), then deleted.
- * Two workers doing this at the same moment may fold different sets; the later write of the
- * retired snapshot wins, so a quiet worker's learning can be lost once (traffic teaches it again).
- * Needs a store that can delete; without, nothing is done.
+ * The retired snapshot lists what it folded lately, so two workers doing this at the same moment
+ * never add one snapshot twice; they may still fold different sets, and then the later write of
+ * the retired snapshot wins, so a quiet worker's learning can be lost once (traffic teaches it
+ * again). Needs a store that can delete; without, nothing is done.
  */
 export async function upkeepLearned(
   store: ObjectStore,
@@ -227,21 +236,32 @@ export async function upkeepLearned(
       } else if (ageOf(snapshot) > retireAfterMs) quiet.push({ key, snapshot });
     }
     if (quiet.length === 0) continue;
-    const trie = folded === undefined ? new RouteTrie() : trieFromJson(folded.trie);
-    for (const { snapshot } of quiet) trie.merge(trieFromJson(snapshot.trie));
-    const all = [...(folded === undefined ? [] : [folded]), ...quiet.map((q) => q.snapshot)];
-    await putJson(store, learnedKey(project, RETIRED_WORKER), {
-      format: SNAPSHOT_FORMAT,
-      project,
-      worker: RETIRED_WORKER,
-      savedAt: new Date(nowMs).toISOString(),
-      trie: nodeToJson(trie.root),
-      endpoints: mergeEndpointStats(all),
-    } satisfies RouteSnapshot);
-    // Deleted only once the retired snapshot holds them: a crash in between folds them again
-    // (their counts twice), it never loses them.
+    // Another worker's upkeep may have folded some of them already, and not yet deleted them.
+    const source = (s: { worker: string; savedAt: string }) => `${s.worker}\n${s.savedAt}`;
+    const done = new Set((folded?.folded ?? []).map(source));
+    const fresh = quiet.filter((q) => !done.has(source(q.snapshot)));
+    if (fresh.length > 0) {
+      const trie = folded === undefined ? new RouteTrie() : trieFromJson(folded.trie);
+      for (const { snapshot } of fresh) trie.merge(trieFromJson(snapshot.trie));
+      const all = [...(folded === undefined ? [] : [folded]), ...fresh.map((q) => q.snapshot)];
+      const foldedAt = new Date(nowMs).toISOString();
+      await putJson(store, learnedKey(project, RETIRED_WORKER), {
+        format: SNAPSHOT_FORMAT,
+        project,
+        worker: RETIRED_WORKER,
+        savedAt: foldedAt,
+        trie: nodeToJson(trie.root),
+        endpoints: mergeEndpointStats(all),
+        folded: [
+          ...(folded?.folded ?? []).filter((f) => nowMs - Date.parse(f.foldedAt) < FOLDED_KEPT_MS),
+          ...fresh.map(({ snapshot }) => ({ worker: snapshot.worker, savedAt: snapshot.savedAt, foldedAt })),
+        ],
+      } satisfies RouteSnapshot);
+    }
+    // Deleted only once the retired snapshot holds them: a crash in between leaves them listed
+    // as folded, so the next upkeep deletes them without adding them again.
     for (const { key } of quiet) await store.delete(key);
-    retired += quiet.length;
+    retired += fresh.length;
   }
   return { refreshed, retired };
 }
