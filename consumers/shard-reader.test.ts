@@ -296,6 +296,30 @@ describe('ShardReader', () => {
     expect(kinesis.getRecordsCalls).toHaveLength(2);
   });
 
+  it('stops waiting for a call that never answers once abandoned', async () => {
+    // Prepare: the call read ahead never answers.
+    let releaseProcessor = () => {};
+    const processing = new Promise<void>((resolve) => (releaseProcessor = resolve));
+    const { kinesis, reader } = setup({ config: { maxRecordsPerCall: 2 }, gate: () => processing });
+    kinesis.holdGetRecords = (index) => (index === 1 ? new Promise<void>(() => {}) : Promise.resolve());
+    kinesis.put(SHARD, 2);
+    void reader.start();
+    await until(() => kinesis.getRecordsCalls.length === 2);
+    let stopped = false;
+    const stopping = reader.stop().then(() => (stopped = true));
+    releaseProcessor();
+    for (let i = 0; i < 100; i++) await new Promise((resolve) => setImmediate(resolve));
+    const stoppedBefore = stopped;
+
+    // Act
+    reader.abandon();
+    await stopping;
+
+    // Assess
+    expect(stoppedBefore).toBe(false);
+    expect(reader.stats().state).toBe('SHUTDOWN_COMPLETE');
+  });
+
   it('keeps minPollIntervalMs between calls when a read ahead is dropped (real clock)', async () => {
     // Prepare: the first processor fails at once, so the read ahead it started is dropped and the
     // shard is read again from its start; its back-off (0.5 × 100 ms) is shorter than the spacing.

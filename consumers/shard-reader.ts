@@ -130,6 +130,12 @@ export class ShardReader {
   #lastCallAt = Number.NEGATIVE_INFINITY;
   /** The GetRecords call made with the last answer's next iterator, while that answer is processed. */
   #ahead: { readonly iterator: string; readonly read: Promise<ReadOutcome> } | undefined;
+  /** GetRecords calls out, read ahead or not (see `#read`); stopping waits for them. */
+  readonly #calling = new Set<Promise<ReadOutcome>>();
+  /** True once the loop is done with the processor and only waits for calls still out. */
+  #draining = false;
+  #stopWaitingForCalls: () => void = () => {};
+  readonly #callsAbandoned = new Promise<void>((resolve) => (this.#stopWaitingForCalls = resolve));
   #records = 0;
   #bytes = 0;
   #calls = 0;
@@ -209,6 +215,9 @@ export class ShardReader {
    */
   abandon(): void {
     if (this.#state === 'SHUTDOWN_COMPLETE') return;
+    this.#stopWaitingForCalls();
+    // Done with the processor: only a GetRecords call is still being waited for.
+    if (this.#draining) return;
     this.#log.warn('shard reader did not stop in time; dropping its unlanded batch, it will be read again', {
       shardId: this.shardId,
     });
@@ -243,10 +252,12 @@ export class ShardReader {
       this.#log.error('shard reader stopped on an unexpected error', { shardId: this.shardId, err: error });
       this.#processor?.leaseLost();
     } finally {
-      // A call read ahead may still be out (the loop ended on stop or a lost lease): wait for it
-      // (it never rejects; its pause ends on abort), so that no call of this reader outlives it
-      // and two readers of one shard never have calls out at once.
-      await this.#ahead?.read;
+      // A call read ahead may still be out (the loop ended on stop or a lost lease, or a failed
+      // processor's answer was dropped): wait for it (it never rejects; its pause ends on abort),
+      // so that no call of this reader outlives it and two readers of one shard never have calls
+      // out at once; unless `abandon` says to stop waiting (a call that never answers).
+      this.#draining = true;
+      await Promise.race([Promise.all(this.#calling), this.#callsAbandoned]);
       this.#ahead = undefined;
       this.#state = 'SHUTDOWN_COMPLETE';
     }
@@ -595,7 +606,15 @@ export class ShardReader {
    * One GetRecords call, no sooner than minPollIntervalMs after the previous one; never rejects
    * (a read ahead may be dropped unawaited), the failure is in the result.
    */
-  async #read(iterator: string): Promise<ReadOutcome> {
+  /** One GetRecords (after its pause), tracked in `#calling` until it answers. */
+  #read(iterator: string): Promise<ReadOutcome> {
+    const read = this.#readOnce(iterator);
+    this.#calling.add(read);
+    void read.then(() => this.#calling.delete(read));
+    return read;
+  }
+
+  async #readOnce(iterator: string): Promise<ReadOutcome> {
     // The call's slot is booked before waiting for it: a read ahead that is dropped while it
     // waits (the processor failed) still holds its slot, so the re-read keeps the spacing.
     const at = Math.max(this.#clock.now(), this.#lastCallAt + this.#config.minPollIntervalMs);

@@ -150,7 +150,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
     const threads = stageThreads(config.stages.threads);
     let stages: RecordStages;
     if (threads === 0) {
-      if (routeUpdates === null) routes.loadFailed();
+      if (routeUpdates === null) routes.awaitLoad();
       else applyRouteUpdates(routes, routeUpdates);
       const enrich = await openEnricher(config, routes);
       stages = new InProcessStages(new RecordStage(enrich, await ParquetEncoder.create(), settings));
@@ -205,14 +205,16 @@ export class Pipeline implements ShardRecordProcessorFactory {
     return pipeline;
   }
 
-  /** Stores this worker's learned routes and takes in the other workers'; failures wait for the next sync. */
+  /** Takes in the other workers' learned routes and stores this worker's; failures wait for the next sync. */
   async syncRoutes(): Promise<void> {
     const stages = this.stages;
     const sync =
       stages instanceof ThreadStages
         ? async () => {
-            await storeLearned(this.store, await stages.takeRoutes());
+            // Loaded first: a thread that could not load (at start, or restarted) adds its stored
+            // learning in before it stores (messages reach a thread in order).
             stages.applyRoutes(await loadRouteUpdates(this.store));
+            await storeLearned(this.store, await stages.takeRoutes());
           }
         : () => syncRouteBook(this.routes, this.store);
     await sync().catch((err: unknown) =>

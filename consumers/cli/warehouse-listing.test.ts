@@ -33,7 +33,7 @@ describe('WarehouseListing', () => {
     expect(later.full).toBe(true);
   });
 
-  it('lists the whole lake at the next load when a batch lands into an older hour (a shard catching up)', () => {
+  it('lists the partition of a batch landed into an older hour (a shard catching up) at the next load', () => {
     // Prepare
     const { listing } = afterFirstLoad();
 
@@ -44,12 +44,13 @@ describe('WarehouseListing', () => {
     listing.landed([key('10', 'live')]);
     const after = listing.plan(T0 + 3_000);
 
-    // Assess: the late file is listed by the very next load; once listed, loads are partial again.
-    expect(forLate.full).toBe(true);
-    expect(after.full).toBe(false);
+    // Assess: the late file's hour is listed by the very next load, then no more.
+    expect(forLate).toMatchObject({ full: false });
+    expect(forLate.within).toEqual([...recentPartitions(T0 + 2_000), 'requests/dt=2026-11-30/hr=07/']);
+    expect(after.within).toEqual(recentPartitions(T0 + 3_000));
   });
 
-  it('lists the whole lake when the hour turned since a file landed into the hour before', () => {
+  it('lists the hour a file landed into when the hour turned since', () => {
     // Prepare: at 10:59:59.9 a batch keyed in hour 09 (its newest arrival) lands: recent then.
     const justBefore = Date.parse('2026-11-30T10:59:59.900Z');
     const listing = new WarehouseListing();
@@ -60,7 +61,8 @@ describe('WarehouseListing', () => {
     const plan = listing.plan(justBefore + 200);
 
     // Assess
-    expect(plan.full).toBe(true);
+    expect(plan.within).toContain('requests/dt=2026-11-30/hr=09/');
+    expect(recentPartitions(justBefore + 200)).not.toContain('requests/dt=2026-11-30/hr=09/');
   });
 
   it('keeps for the next load what landed while a load was listing', () => {
@@ -73,7 +75,18 @@ describe('WarehouseListing', () => {
     listing.listed(plan, T0 + 1_500, []);
 
     // Assess
-    expect(listing.plan(T0 + 2_000).full).toBe(true);
+    expect(listing.plan(T0 + 2_000).within).toContain('requests/dt=2026-11-30/hr=06/');
+  });
+
+  it('lists the whole lake for a landed key it cannot place in an hour', () => {
+    // Prepare
+    const { listing } = afterFirstLoad();
+
+    // Act
+    listing.landed(['requests/odd-layout.parquet']);
+
+    // Assess
+    expect(listing.plan(T0 + 1_000).full).toBe(true);
   });
 
   it('counts files stuck outside the recent hours from the last full listing, and the recent ones from each load', () => {
@@ -90,7 +103,25 @@ describe('WarehouseListing', () => {
     expect(listing.waiting).toBe(3);
   });
 
-  it('ignores keys of other tables and forces a full listing when it cannot keep every landed key', () => {
+  it('stops counting a stuck file once a listing of its hour loaded it, across the hour boundary', () => {
+    // Prepare: the full listing at 10:59:30 cannot load a file of hour 09.
+    const at = Date.parse('2026-11-30T10:59:30Z');
+    const listing = new WarehouseListing();
+    listing.listed(listing.plan(at), at, [key('09', 'slow')]);
+
+    // Act: a partial load at 10:59:45 (hour 09 still recent) loads it; one at 11:00:05 does not list hour 09.
+    const partial = listing.plan(at + 15_000);
+    listing.listed(partial, at + 15_000, []);
+    const next = listing.plan(at + 35_000);
+    listing.listed(next, at + 35_000, []);
+
+    // Assess
+    expect(partial.within).toContain('requests/dt=2026-11-30/hr=09/');
+    expect(next.within).not.toContain('requests/dt=2026-11-30/hr=09/');
+    expect(listing.waiting).toBe(0);
+  });
+
+  it('ignores keys of other tables and lists the whole lake when it could not keep every landed key', () => {
     // Prepare
     const { listing } = afterFirstLoad();
 
@@ -100,11 +131,16 @@ describe('WarehouseListing', () => {
     listing.listed(ignored, T0 + 1_000, []);
     listing.landed(Array.from({ length: 10_001 }, (_, i) => key('10', String(i))));
     const overflowed = listing.plan(T0 + 2_000);
+    // One more lands (and is not kept) while that load lists.
+    listing.landed([key('05', 'during')]);
     listing.listed(overflowed, T0 + 2_000, []);
+    const after = listing.plan(T0 + 3_000);
+    listing.listed(after, T0 + 3_000, []);
 
     // Assess
     expect(ignored.full).toBe(false);
     expect(overflowed.full).toBe(true);
-    expect(listing.plan(T0 + 3_000).full).toBe(false);
+    expect(after.full).toBe(true);
+    expect(listing.plan(T0 + 4_000).full).toBe(false);
   });
 });

@@ -20,6 +20,8 @@ export interface StageThreadInit {
   readonly routesWorker: string;
   /** The stored routes, or null when they could not be read (the thread's book then waits for a load). */
   readonly routeUpdates: readonly RouteUpdate[] | null;
+  /** The updates leave out its own learning (a restarted thread): it waits for a load to take it. */
+  readonly routesAwaitLoad?: boolean;
   /**
    * Old-generation heap limit of the thread: its caches and code, plus room for every batch of the
    * worker (`batch.maxWorkerBytes`) to sit in this one thread. A thread that passes it stops, and

@@ -25,8 +25,11 @@ if (port === null) throw new Error('stage-thread.ts runs as a worker thread (see
 const init = workerData as StageThreadInit;
 
 const routes = new RouteBook({ worker: init.routesWorker });
-if (init.routeUpdates === null) routes.loadFailed();
-else applyRouteUpdates(routes, init.routeUpdates);
+if (init.routeUpdates === null) routes.awaitLoad();
+else {
+  applyRouteUpdates(routes, init.routeUpdates);
+  if (init.routesAwaitLoad === true) routes.awaitLoad();
+}
 const stage = new RecordStage(
   await openEnricher(
     init.enrich,

@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
 import { PipelineConfig } from '../config.ts';
+import { loadRouteUpdates } from '../enrich/routes/route-store.ts';
 import { MemoryStore } from '../land/memory-store.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Pipeline } from '../pipeline.ts';
@@ -182,6 +183,43 @@ describe('stage threads', () => {
       const rows = await readRows([await store.get(files[0]!)]);
       expect(rows.length).toBe(pipeline.counters.landed);
       expect(rows.length).toBeGreaterThan(180);
+    } finally {
+      await pipeline.close();
+    }
+  }, 60_000);
+
+  it('start a replacement thread without the routes it stored before: the next sync adds them in', async () => {
+    // Prepare: one thread learns from 150 records, and a sync stores what it learned.
+    const store = new MemoryStore();
+    const config = PipelineConfig.parse({
+      batch: { maxAgeMs: 15 * 60_000 },
+      enrich: { geoIp: false },
+      stages: { threads: 1 },
+    });
+    const pipeline = await Pipeline.create(config, { store, routesWorker: 'host-a', routesSyncMs: 0 });
+    /** Requests counted in the thread's stored learning, all projects. */
+    const stored = async () => {
+      let n = 0;
+      for (const u of await loadRouteUpdates(store))
+        for (const s of u.learned) if (s.worker === 'host-a.t0') for (const e of s.endpoints) n += e.count;
+      return n;
+    };
+    const [records] = recordsOf(400);
+    try {
+      await pipeline.create(SHARDS[0]!).processRecords(records!.slice(0, 150));
+      await pipeline.syncRoutes();
+      const before = await stored();
+
+      // Act: the thread dies; its replacement learns from 20 records, then a sync.
+      await (pipeline.stages as ThreadStages).stopThread(0);
+      const second = pipeline.create(SHARDS[0]!);
+      await second.processRecords(records!.slice(150, 170));
+      await pipeline.syncRoutes();
+      const after = await stored();
+
+      // Assess: the 150 records' learning is kept (the start-up copy held none of it) and added to.
+      expect(before).toBeGreaterThan(100);
+      expect(after).toBeGreaterThan(before);
     } finally {
       await pipeline.close();
     }

@@ -164,8 +164,22 @@ export class ThreadStages implements RecordStages {
     return this.slots.flatMap((t) => (t.tid === undefined ? [] : [t.tid]));
   }
 
-  private spawn(slot: number): StageThread {
-    return new StageThread(this.init(slot), (dead) => {
+  private spawn(slot: number, respawn = false): StageThread {
+    // A replacement starts from the routes stored when the pool started, less its own learning:
+    // that copy is older than what it stored since, which the next sync's load adds in.
+    const base = this.init(slot);
+    const init: StageThreadInit = respawn
+      ? {
+          ...base,
+          routeUpdates:
+            base.routeUpdates?.map((u) => ({
+              ...u,
+              learned: u.learned.filter((s) => s.worker !== base.routesWorker),
+            })) ?? null,
+          routesAwaitLoad: true,
+        }
+      : base;
+    return new StageThread(init, (dead) => {
       if (this.closed || this.slots[slot] !== dead) return;
       // Replaced at once; but a thread that dies soon after it started, again (a start-up
       // failure, an input that kills every thread), after a pause that doubles, not in a loop.
@@ -184,7 +198,7 @@ export class ThreadStages implements RecordStages {
       );
       // Its processors keep failing until re-created; new ones go to a live thread meanwhile.
       const replace = () => {
-        if (!this.closed && this.slots[slot] === dead) this.slots[slot] = this.spawn(slot);
+        if (!this.closed && this.slots[slot] === dead) this.slots[slot] = this.spawn(slot, true);
       };
       if (delay === 0) replace();
       else setTimeout(replace, delay).unref();

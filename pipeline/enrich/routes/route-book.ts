@@ -4,6 +4,7 @@ import { DeclaredRoutes, normaliseRoute } from './declared-routes.ts';
 import {
   addEndpointStats,
   type EndpointStats,
+  isEndpointStats,
   nodeToJson,
   type RouteSnapshot,
   SNAPSHOT_FORMAT,
@@ -32,6 +33,8 @@ class ProjectRoutes {
   declared: DeclaredRoutes | undefined;
   readonly stats = new Map<string, EndpointStats>();
   changed = false;
+  /** This worker's stored snapshot was taken in (at a start, or after a failed load). */
+  ownTaken = false;
 
   constructor(maxNodes: number) {
     this.own = new RouteTrie(maxNodes);
@@ -185,8 +188,11 @@ export class RouteBook {
     return [...this.projects].filter(([, p]) => p.changed).map(([id]) => id);
   }
 
-  /** Loading the stored routes failed: store nothing until `loaded` (see `awaitingLoad`). */
-  loadFailed(): void {
+  /**
+   * Its own stored learning is not loaded (the load failed, or a restarted thread left it out):
+   * store nothing until `loaded` (see `awaitingLoad`).
+   */
+  awaitLoad(): void {
     this.awaitingLoad = true;
   }
 
@@ -206,22 +212,39 @@ export class RouteBook {
   absorb(project: string, snapshots: readonly RouteSnapshot[]): void {
     const p = this.project(project);
     if (p === undefined) return;
-    const mine = snapshots.find((s) => s.worker === this.worker);
-    if (mine !== undefined && p.own.root.count === 0) {
-      p.own = trieFromJson(mine.trie, this.maxNodes);
-      for (const e of mine.endpoints) if (!p.stats.has(e.template)) p.stats.set(e.template, e);
-    } else if (mine !== undefined && this.awaitingLoad) {
-      // Learned since a failed load: what was stored before is added to it, not replaced by it.
-      p.own.merge(trieFromJson(mine.trie, this.maxNodes));
-      for (const e of mine.endpoints) {
-        const held = p.stats.get(e.template);
-        if (held === undefined) p.stats.set(e.template, e);
-        else p.stats.set(e.template, addEndpointStats(held, e));
+    // A stored trie that does not parse (damaged, or written by something else) is left out.
+    const parse = (s: RouteSnapshot): RouteTrie | undefined => {
+      try {
+        return trieFromJson(s.trie, this.maxNodes);
+      } catch {
+        return undefined;
       }
-      p.changed = true;
+    };
+    const mine = snapshots.find((s) => s.worker === this.worker);
+    // Its own stored snapshot is taken once: later ones are what it stored itself.
+    const stored = mine === undefined || p.ownTaken ? undefined : parse(mine);
+    if (mine !== undefined && stored !== undefined) {
+      p.ownTaken = true;
+      const stats = mine.endpoints.filter(isEndpointStats);
+      if (p.own.root.count === 0) {
+        p.own = stored;
+        for (const e of stats) if (!p.stats.has(e.template)) p.stats.set(e.template, e);
+      } else if (this.awaitingLoad) {
+        // Learned since a failed load: what was stored before is added to it, not replaced by it.
+        p.own.merge(stored);
+        for (const e of stats) {
+          const held = p.stats.get(e.template);
+          p.stats.set(e.template, held === undefined ? e : addEndpointStats(held, e));
+        }
+        p.changed = true;
+      }
     }
     const view = trieFromJson(nodeToJson(p.own.root), this.maxNodes);
-    for (const s of snapshots) if (s.worker !== this.worker) view.merge(trieFromJson(s.trie, this.maxNodes));
+    for (const s of snapshots) {
+      if (s.worker === this.worker) continue;
+      const trie = parse(s);
+      if (trie !== undefined) view.merge(trie);
+    }
     view.version = p.view.version + 1;
     p.view = view;
   }

@@ -31,6 +31,22 @@ export interface EndpointStats {
   query: Record<string, number>;
 }
 
+const isCounts = (v: unknown): v is Record<string, number> =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.values(v).every((n) => typeof n === 'number');
+
+/** Whether a stored endpoint entry has the shape `addEndpointStats` and the CLI read. */
+export const isEndpointStats = (v: unknown): v is EndpointStats =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as EndpointStats).template === 'string' &&
+  typeof (v as EndpointStats).count === 'number' &&
+  isCounts((v as EndpointStats).methods) &&
+  isCounts((v as EndpointStats).statuses) &&
+  isCounts((v as EndpointStats).query);
+
 /** The counts of two stats of one template added up (a new object; neither is changed). */
 export const addEndpointStats = (a: EndpointStats, b: EndpointStats): EndpointStats => {
   const add = (x: Record<string, number>, y: Record<string, number>) => {

@@ -208,12 +208,11 @@ describe('route loads and syncs', () => {
     await storeLearned(store, [teacher('me').snapshot('p', new Date(NOW - DAY))!]);
     const stored = await membersCount(store);
     const book = new RouteBook({ worker: 'me' });
-    book.loadFailed();
+    book.awaitLoad();
     for (let i = 0; i < 5; i++) book.endpoint('p', '/teams/amber/members', 'GET', 200, null);
 
-    // Act: the first sync stores nothing (and loads); the next one stores the merged learning.
+    // Act: one sync (as at shutdown) loads, then stores the merged learning.
     const whileFailed = changedSnapshots(book);
-    await syncRouteBook(book, store);
     await syncRouteBook(book, store);
 
     // Assess
@@ -236,5 +235,79 @@ describe('route loads and syncs', () => {
 
     // Assess
     expect(await membersCount(store)).toBe(stored + 1);
+  });
+
+  it('add a stored snapshot in once, however many loads come before the book stores', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    await storeLearned(store, [teacher('me').snapshot('p', new Date(NOW - DAY))!]);
+    const stored = await membersCount(store);
+    const book = new RouteBook({ worker: 'me' });
+    book.awaitLoad();
+    for (let i = 0; i < 5; i++) book.endpoint('p', '/teams/amber/members', 'GET', 200, null);
+    const updates = await loadRouteUpdates(store);
+
+    // Act: two loads reach the book (the first did not finish) before it stores.
+    for (const u of updates) book.absorb(u.project, u.learned);
+    applyRouteUpdates(book, updates);
+    await storeLearned(store, changedSnapshots(book));
+
+    // Assess
+    expect(await membersCount(store)).toBe(stored + 5);
+  });
+
+  it('load past damaged objects: a trie that does not parse, bad endpoint entries, bad declared routes', async () => {
+    // Prepare: a good snapshot, one whose trie does not parse, one with bad endpoints, a bad declared file.
+    const store = new MemoryStore();
+    await storeLearned(store, [teacher('host-a.t0').snapshot('p', new Date(NOW))!]);
+    const put = (key: string, value: unknown) =>
+      store.put(`${ROUTES_PREFIX}${key}`, new TextEncoder().encode(JSON.stringify(value)));
+    const base = {
+      format: teacher('x').snapshot('p')!.format,
+      project: 'p',
+      savedAt: new Date(NOW).toISOString(),
+    };
+    await put('p/learned-host-b.t0.json', {
+      ...base,
+      worker: 'host-b.t0',
+      trie: { c: { x: null } },
+      endpoints: [],
+    });
+    await put('p/learned-host-c.t0.json', {
+      ...base,
+      worker: 'host-c.t0',
+      trie: { n: 0 },
+      endpoints: [null, { template: 7 }],
+    });
+    await put('p/declared.json', { ...base, source: 'x', routes: [null, { template: '/v1/things/{id}' }] });
+    const book = new RouteBook({ worker: 'me' });
+    book.awaitLoad();
+
+    // Act
+    await syncRouteBook(book, store);
+    book.endpoint('p', '/v1/health', 'GET', 200, null);
+
+    // Assess: the book loaded (it stores again), the good learning and the good declared route template.
+    expect(changedSnapshots(book).map((s) => s.project)).toEqual(['p']);
+    expect(book.endpoint('p', '/v1/things/42', 'GET', 200, null)).toBe('/v1/things/{id}');
+    expect(book.endpoint('p', '/teams/zinnia/members', 'GET', 200, null)).not.toBe('/teams/zinnia/members');
+  });
+
+  it('retire quiet snapshots even when the retired one lists what it folded in a shape it does not know', async () => {
+    // Prepare: a retired snapshot with a damaged `folded`, and a quiet worker.
+    const store = new MemoryStore();
+    const retired = teacher(RETIRED_WORKER).snapshot('p', new Date(NOW - 2 * DAY))!;
+    await store.put(
+      `${ROUTES_PREFIX}p/learned-${encodeURIComponent(RETIRED_WORKER)}.json`,
+      new TextEncoder().encode(JSON.stringify({ ...retired, folded: { not: 'a list' } })),
+    );
+    await storeLearned(store, [teacher('host-a.t0').snapshot('p', new Date(NOW - 10 * DAY))!]);
+
+    // Act
+    const done = await upkeepLearned(store, { nowMs: NOW, retireAfterMs: 7 * DAY, ownWorkers: ['me'] });
+
+    // Assess
+    expect(done.retired).toBe(1);
+    expect(await learnedKeys(store)).toEqual([`p/learned-${encodeURIComponent(RETIRED_WORKER)}.json`]);
   });
 });

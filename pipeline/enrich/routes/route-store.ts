@@ -5,7 +5,9 @@ import {
   addEndpointStats,
   type DeclaredSnapshot,
   type EndpointStats,
+  type FoldedSource,
   isDeclaredSnapshot,
+  isEndpointStats,
   isRouteSnapshot,
   nodeToJson,
   type RouteSnapshot,
@@ -99,6 +101,7 @@ export function mergeEndpointStats(snapshots: readonly RouteSnapshot[]): Endpoin
   const merged = new Map<string, EndpointStats>();
   for (const s of snapshots) {
     for (const e of s.endpoints) {
+      if (!isEndpointStats(e)) continue;
       const held = merged.get(e.template);
       merged.set(
         e.template,
@@ -124,7 +127,13 @@ export async function loadRouteUpdates(store: ObjectStore): Promise<RouteUpdate[
     const learned = await loadLearned(store, project);
     updates.push({
       project,
-      ...(declared === undefined ? {} : { declared: declared.routes.map((r) => r.template) }),
+      ...(declared === undefined
+        ? {}
+        : {
+            declared: declared.routes
+              .map((r: unknown) => (r as { template?: unknown } | null)?.template)
+              .filter((t): t is string => typeof t === 'string'),
+          }),
       learned,
     });
   }
@@ -170,12 +179,13 @@ export async function storeLearned(store: ObjectStore, snapshots: readonly Route
 }
 
 /**
- * Stores what this worker learned since its last save, then takes in the other workers' and any
- * newly declared routes. Run periodically and once at shutdown; failures are retried next time.
+ * Takes in the other workers' and any newly declared routes, then stores what this worker learned
+ * since its last save (a book whose start-up load failed first adds its stored learning in).
+ * Run periodically and once at shutdown; failures are retried next time.
  */
 export async function syncRouteBook(book: RouteBook, store: ObjectStore): Promise<void> {
-  await storeLearned(store, changedSnapshots(book));
   await loadRouteBook(book, store);
+  await storeLearned(store, changedSnapshots(book));
 }
 
 /**
@@ -183,6 +193,13 @@ export async function syncRouteBook(book: RouteBook, store: ObjectStore): Promis
  * (`learned-%28retired%29.json`). No host name holds parentheses.
  */
 export const RETIRED_WORKER = '(retired)';
+
+const isFoldedSource = (v: unknown): v is FoldedSource =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as FoldedSource).worker === 'string' &&
+  typeof (v as FoldedSource).savedAt === 'string' &&
+  typeof (v as FoldedSource).foldedAt === 'string';
 
 /** How long the retired snapshot lists a folded snapshot (see `RouteSnapshot.folded`). */
 const FOLDED_KEPT_MS = 86_400_000;
@@ -238,11 +255,23 @@ export async function upkeepLearned(
     if (quiet.length === 0) continue;
     // Another worker's upkeep may have folded some of them already, and not yet deleted them.
     const source = (s: { worker: string; savedAt: string }) => `${s.worker}\n${s.savedAt}`;
-    const done = new Set((folded?.folded ?? []).map(source));
+    const lately = (Array.isArray(folded?.folded) ? folded.folded : []).filter(isFoldedSource);
+    const done = new Set(lately.map(source));
     const fresh = quiet.filter((q) => !done.has(source(q.snapshot)));
     if (fresh.length > 0) {
-      const trie = folded === undefined ? new RouteTrie() : trieFromJson(folded.trie);
-      for (const { snapshot } of fresh) trie.merge(trieFromJson(snapshot.trie));
+      // A trie that does not parse is left out (a damaged retired one is started again).
+      const parse = (json: RouteSnapshot['trie']): RouteTrie | undefined => {
+        try {
+          return trieFromJson(json);
+        } catch {
+          return undefined;
+        }
+      };
+      const trie = (folded === undefined ? undefined : parse(folded.trie)) ?? new RouteTrie();
+      for (const { snapshot } of fresh) {
+        const other = parse(snapshot.trie);
+        if (other !== undefined) trie.merge(other);
+      }
       const all = [...(folded === undefined ? [] : [folded]), ...fresh.map((q) => q.snapshot)];
       const foldedAt = new Date(nowMs).toISOString();
       await putJson(store, learnedKey(project, RETIRED_WORKER), {
@@ -253,7 +282,7 @@ export async function upkeepLearned(
         trie: nodeToJson(trie.root),
         endpoints: mergeEndpointStats(all),
         folded: [
-          ...(folded?.folded ?? []).filter((f) => nowMs - Date.parse(f.foldedAt) < FOLDED_KEPT_MS),
+          ...lately.filter((f) => nowMs - Date.parse(f.foldedAt) < FOLDED_KEPT_MS),
           ...fresh.map(({ snapshot }) => ({ worker: snapshot.worker, savedAt: snapshot.savedAt, foldedAt })),
         ],
       } satisfies RouteSnapshot);
