@@ -57,6 +57,32 @@ const until = async (condition: () => boolean, turns = 10_000) => {
 
 const intervals = (times: number[]) => times.slice(1).map((t, i) => t - (times[i] as number));
 
+/**
+ * A reader whose pipeline holds its first answer (2 records) while the call read ahead waits for
+ * `call`. `stopWhileReadingAhead` stops the reader then lets the pipeline finish, and says whether
+ * the stop has finished.
+ */
+const readingAhead = (call: Promise<void>) => {
+  let releaseProcessor = () => {};
+  const processing = new Promise<void>((resolve) => (releaseProcessor = resolve));
+  const setupDone = setup({ config: { maxRecordsPerCall: 2 }, gate: () => processing });
+  const { kinesis, reader } = setupDone;
+  kinesis.holdGetRecords = (index) => (index === 1 ? call : Promise.resolve());
+  kinesis.put(SHARD, 2);
+  void reader.start();
+  const stopWhileReadingAhead = async () => {
+    await until(() => kinesis.getRecordsCalls.length === 2);
+    let stopped = false;
+    const done = reader.stop().then(() => {
+      stopped = true;
+    });
+    releaseProcessor();
+    for (let i = 0; i < 200; i++) await new Promise((resolve) => setImmediate(resolve));
+    return { done, stopped: () => stopped };
+  };
+  return { ...setupDone, stopWhileReadingAhead };
+};
+
 describe('ShardReader', () => {
   it('backs off exponentially with full jitter, capped, while throttled, then reads on', async () => {
     // Prepare
@@ -266,54 +292,33 @@ describe('ShardReader', () => {
   });
 
   it('finishes stopping only once the call it read ahead has answered', async () => {
-    // Prepare: the pipeline holds its first answer, and the call read ahead meanwhile (the
-    // second) hangs, until the test lets each go.
-    let releaseProcessor = () => {};
-    const processing = new Promise<void>((resolve) => (releaseProcessor = resolve));
+    // Prepare: the call read ahead (the second) hangs until the test lets it go.
     let releaseCall = () => {};
     const call = new Promise<void>((resolve) => (releaseCall = resolve));
-    const { kinesis, processors, reader } = setup({
-      config: { maxRecordsPerCall: 2 },
-      gate: () => processing,
-    });
-    kinesis.holdGetRecords = (index) => (index === 1 ? call : Promise.resolve());
-    kinesis.put(SHARD, 2);
-    void reader.start();
-    await until(() => kinesis.getRecordsCalls.length === 2);
+    const { kinesis, processors, reader, stopWhileReadingAhead } = readingAhead(call);
 
     // Act: stop while the answer is processed, then let the processor finish.
-    let stopped = false;
-    const stopping = reader.stop().then(() => (stopped = true));
-    releaseProcessor();
-    for (let i = 0; i < 200; i++) await new Promise((resolve) => setImmediate(resolve));
-    const stoppedWhileCallHeld = stopped;
+    const stop = await stopWhileReadingAhead();
+    const stoppedWhileCallHeld = stop.stopped();
     releaseCall();
-    await stopping;
+    await stop.done;
 
     // Assess: no call of this reader outlives it (the next holder's first call keeps its spacing).
     expect(processors.records).toHaveLength(2);
     expect(stoppedWhileCallHeld).toBe(false);
     expect(kinesis.getRecordsCalls).toHaveLength(2);
+    expect(reader.stats().state).toBe('SHUTDOWN_COMPLETE');
   });
 
   it('stops waiting for a call that never answers once abandoned', async () => {
     // Prepare: the call read ahead never answers.
-    let releaseProcessor = () => {};
-    const processing = new Promise<void>((resolve) => (releaseProcessor = resolve));
-    const { kinesis, reader } = setup({ config: { maxRecordsPerCall: 2 }, gate: () => processing });
-    kinesis.holdGetRecords = (index) => (index === 1 ? new Promise<void>(() => {}) : Promise.resolve());
-    kinesis.put(SHARD, 2);
-    void reader.start();
-    await until(() => kinesis.getRecordsCalls.length === 2);
-    let stopped = false;
-    const stopping = reader.stop().then(() => (stopped = true));
-    releaseProcessor();
-    for (let i = 0; i < 100; i++) await new Promise((resolve) => setImmediate(resolve));
-    const stoppedBefore = stopped;
+    const { reader, stopWhileReadingAhead } = readingAhead(new Promise<void>(() => {}));
+    const stop = await stopWhileReadingAhead();
+    const stoppedBefore = stop.stopped();
 
     // Act
     reader.abandon();
-    await stopping;
+    await stop.done;
 
     // Assess
     expect(stoppedBefore).toBe(false);

@@ -56,6 +56,17 @@ const membersCount = async (store: MemoryStore): Promise<number> => {
   return n;
 };
 
+/** This worker ("me") stored its learning in an earlier run; this run could not load it, then learned 5 uses. */
+const storedThenFailedLoad = async () => {
+  const store = new MemoryStore();
+  await storeLearned(store, [teacher('me').snapshot('p', new Date(NOW - DAY))!]);
+  const stored = await membersCount(store);
+  const book = new RouteBook({ worker: 'me' });
+  book.awaitLoad();
+  for (let i = 0; i < 5; i++) book.endpoint('p', '/teams/amber/members', 'GET', 200, null);
+  return { store, stored, book };
+};
+
 const learnedKeys = async (store: MemoryStore) =>
   (await store.list(ROUTES_PREFIX)).map((k) => k.slice(ROUTES_PREFIX.length)).sort();
 
@@ -204,12 +215,7 @@ describe('route loads and syncs', () => {
 
   it('store nothing after a failed load, then keep what was stored and what was learned since', async () => {
     // Prepare: this worker stored its learning in an earlier run; this run could not load it.
-    const store = new MemoryStore();
-    await storeLearned(store, [teacher('me').snapshot('p', new Date(NOW - DAY))!]);
-    const stored = await membersCount(store);
-    const book = new RouteBook({ worker: 'me' });
-    book.awaitLoad();
-    for (let i = 0; i < 5; i++) book.endpoint('p', '/teams/amber/members', 'GET', 200, null);
+    const { store, stored, book } = await storedThenFailedLoad();
 
     // Act: one sync (as at shutdown) loads, then stores the merged learning.
     const whileFailed = changedSnapshots(book);
@@ -239,12 +245,7 @@ describe('route loads and syncs', () => {
 
   it('add a stored snapshot in once, however many loads come before the book stores', async () => {
     // Prepare
-    const store = new MemoryStore();
-    await storeLearned(store, [teacher('me').snapshot('p', new Date(NOW - DAY))!]);
-    const stored = await membersCount(store);
-    const book = new RouteBook({ worker: 'me' });
-    book.awaitLoad();
-    for (let i = 0; i < 5; i++) book.endpoint('p', '/teams/amber/members', 'GET', 200, null);
+    const { store, stored, book } = await storedThenFailedLoad();
     const updates = await loadRouteUpdates(store);
 
     // Act: two loads reach the book (the first did not finish) before it stores.
