@@ -54,6 +54,8 @@ export interface LandedBatch {
   readonly millis: number;
   /** Kinesis arrival time of the batch's oldest record: landing time minus this is its worst latency. */
   readonly oldestArrivalMs: number;
+  /** When this processor took in the batch's first record (its wait in the stream ends there). */
+  readonly firstReadMs: number;
 }
 
 export interface ShardProcessorDeps {
@@ -588,12 +590,13 @@ export class ShardProcessor implements ShardRecordProcessor {
       checkpoint,
       millis: this.now() - started,
       oldestArrivalMs: batch.oldestArrival,
+      firstReadMs: batch.openedAt,
     };
     const activity = this.deps.activity;
     activity.lastLandedAt = this.now();
     activity.waitingSince = this.batch.isEmpty ? undefined : this.batch.openedAt;
     // readLagMs: how long the batch's first record waited in the stream before this processor took it in.
-    this.log.debug('batch landed', { ...landed, readLagMs: batch.openedAt - batch.oldestArrival });
+    this.log.debug('batch landed', { ...landed, readLagMs: landed.firstReadMs - landed.oldestArrivalMs });
     this.deps.onLanded?.(landed);
     return checkpoint;
   }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LandedBatch } from '../../pipeline/shard-processor.ts';
 import { FreshnessTracker } from './freshness-tracker.ts';
 
-const batch = (oldestArrivalMs: number, rows = 10): LandedBatch => ({
+const batch = (oldestArrivalMs: number, rows = 10, firstReadMs = oldestArrivalMs): LandedBatch => ({
   shardId: 's',
   reason: 'age',
   rows,
@@ -11,6 +11,7 @@ const batch = (oldestArrivalMs: number, rows = 10): LandedBatch => ({
   checkpoint: { sequenceNumber: '1' },
   millis: 1,
   oldestArrivalMs,
+  firstReadMs,
 });
 
 describe('FreshnessTracker', () => {
@@ -30,7 +31,7 @@ describe('FreshnessTracker', () => {
     tracker.loaded(2_500);
 
     // Assess
-    expect(afterFirst).toEqual({ batches: 1, p50Ms: 2_000, p95Ms: 2_000, maxMs: 2_000 });
+    expect(afterFirst).toMatchObject({ batches: 1, p50Ms: 2_000, p95Ms: 2_000, maxMs: 2_000 });
     expect(tracker.stats()).toMatchObject({ batches: 2, maxMs: 2_100 });
   });
 
@@ -39,5 +40,27 @@ describe('FreshnessTracker', () => {
     tracker.landed(batch(0, 0));
     tracker.loaded(10);
     expect(tracker.stats().batches).toBe(0);
+  });
+
+  it("splits each batch's time into its wait in the stream, in the pipeline and in the warehouse", () => {
+    // Prepare: arrived at 0, first read at 700, landed at 1,000, made queryable at 1,600.
+    let now = 1_000;
+    const tracker = new FreshnessTracker(100, () => now);
+    tracker.landed(batch(0, 10, 700));
+    // A worker clock behind Kinesis: read "before" arrival counts as no wait.
+    tracker.landed(batch(900, 10, 850));
+
+    // Act
+    now = 1_600;
+    tracker.loaded(1_100);
+
+    // Assess: each batch's parts add up to its whole.
+    const stats = tracker.stats();
+    expect(stats).toMatchObject({ batches: 2, maxMs: 1_600 });
+    expect(stats.split).toEqual({
+      inStream: { p50Ms: 700, p95Ms: 700 },
+      toLanded: { p50Ms: 300, p95Ms: 300 },
+      toQueryable: { p50Ms: 600, p95Ms: 600 },
+    });
   });
 });

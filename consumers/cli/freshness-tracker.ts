@@ -1,12 +1,32 @@
 import type { LandedBatch } from '../../pipeline/shard-processor.ts';
 
-export interface Freshness {
+export interface Percentiles {
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+}
+
+export interface Freshness extends Percentiles {
   /** Batches measured. */
   readonly batches: number;
   /** Kinesis arrival of a batch's oldest record → the warehouse load that made it queryable. */
-  readonly p50Ms: number;
-  readonly p95Ms: number;
   readonly maxMs: number;
+  /**
+   * Where that time went, per batch: waiting in the stream (arrival → its first record read),
+   * in the pipeline (→ landed in the lake), and in the warehouse (→ queryable). The three add up
+   * to the whole for each batch, not for each percentile.
+   */
+  readonly split: {
+    readonly inStream: Percentiles;
+    readonly toLanded: Percentiles;
+    readonly toQueryable: Percentiles;
+  };
+}
+
+interface Sample {
+  readonly total: number;
+  readonly inStream: number;
+  readonly toLanded: number;
+  readonly toQueryable: number;
 }
 
 const quantile = (sorted: readonly number[], q: number): number =>
@@ -18,8 +38,8 @@ const quantile = (sorted: readonly number[], q: number): number =>
  * case) and becomes queryable when the next warehouse load that started after it landed finishes.
  */
 export class FreshnessTracker {
-  private pending: { oldestArrivalMs: number; landedAt: number }[] = [];
-  private readonly samples: number[] = [];
+  private pending: { oldestArrivalMs: number; firstReadMs: number; landedAt: number }[] = [];
+  private readonly samples: Sample[] = [];
 
   constructor(
     private readonly maxSamples = 100_000,
@@ -27,7 +47,12 @@ export class FreshnessTracker {
   ) {}
 
   landed(batch: LandedBatch): void {
-    if (batch.rows > 0) this.pending.push({ oldestArrivalMs: batch.oldestArrivalMs, landedAt: this.now() });
+    if (batch.rows > 0)
+      this.pending.push({
+        oldestArrivalMs: batch.oldestArrivalMs,
+        firstReadMs: batch.firstReadMs,
+        landedAt: this.now(),
+      });
   }
 
   /** A warehouse load that started at `startedAt` has just finished; returns the latencies it measured. */
@@ -38,7 +63,14 @@ export class FreshnessTracker {
     for (const p of this.pending) {
       if (p.landedAt <= startedAt) {
         if (this.samples.length >= this.maxSamples) this.samples.shift();
-        this.samples.push(done - p.oldestArrivalMs);
+        // A first read before the oldest arrival (clocks apart) counts as no wait.
+        const read = Math.max(p.oldestArrivalMs, Math.min(p.firstReadMs, p.landedAt));
+        this.samples.push({
+          total: done - p.oldestArrivalMs,
+          inStream: read - p.oldestArrivalMs,
+          toLanded: p.landedAt - read,
+          toQueryable: done - p.landedAt,
+        });
         measured.push(done - p.oldestArrivalMs);
       } else still.push(p);
     }
@@ -47,12 +79,21 @@ export class FreshnessTracker {
   }
 
   stats(): Freshness {
-    const sorted = [...this.samples].sort((a, b) => a - b);
-    return {
-      batches: sorted.length,
+    const of = (part: keyof Sample): number[] => this.samples.map((s) => s[part]).sort((a, b) => a - b);
+    const percentiles = (sorted: readonly number[]): Percentiles => ({
       p50Ms: quantile(sorted, 0.5),
       p95Ms: quantile(sorted, 0.95),
+    });
+    const sorted = of('total');
+    return {
+      batches: sorted.length,
+      ...percentiles(sorted),
       maxMs: sorted.at(-1) ?? 0,
+      split: {
+        inStream: percentiles(of('inStream')),
+        toLanded: percentiles(of('toLanded')),
+        toQueryable: percentiles(of('toQueryable')),
+      },
     };
   }
 }

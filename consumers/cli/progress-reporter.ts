@@ -65,8 +65,11 @@ export class ProgressReporter {
         `  dead letters            ${c.deadLettered}`,
         `  warehouse rows loaded   ${this.running.warehouseProgress.rows}`,
         `  arrival → queryable     p50 ${(fresh.p50Ms / 1000).toFixed(1)} s, p95 ${(fresh.p95Ms / 1000).toFixed(1)} s, max ${(fresh.maxMs / 1000).toFixed(1)} s (${fresh.batches} batches)`,
+        `    p95 of its parts      in the stream ${seconds1(fresh.split.inStream.p95Ms)}, read → landed ${seconds1(fresh.split.toLanded.p95Ms)}, landed → queryable ${seconds1(fresh.split.toQueryable.p95Ms)}`,
         '',
       ].join('\n'),
     );
   }
 }
+
+const seconds1 = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
