@@ -95,7 +95,11 @@ export const runPipeline = async (
     },
   });
   const warehouse =
-    config.warehouse.type === 'duckdb' ? await DuckDbWarehouse.open(config.warehouse.file) : undefined;
+    config.warehouse.type === 'duckdb'
+      ? // While files keep landing, the next load comes within a load interval: the file stays
+        // open for it (other processes get it once the stream is quiet, or within 5 s).
+        await DuckDbWarehouse.open(config.warehouse.file, { lingerMs: 2 * config.warehouse.loadIntervalMs })
+      : undefined;
 
   const snapshot =
     config.warehouse.type === 'duckdb'
@@ -141,7 +145,7 @@ export const runPipeline = async (
           loaded.failed.map((f) => f.key),
         );
         landedAtLastListing = landedBefore;
-        // Between loads no connection is open: the moment to copy the readers' snapshot (at most
+        // Between loads nothing writes to the file: the moment to copy the readers' snapshot (at most
         // every max(loadInterval, 10 × the last copy), see warehouse-reader.ts). What a load
         // inserted is queryable for readers once the snapshot holds it, so arrival → queryable is
         // measured only then.

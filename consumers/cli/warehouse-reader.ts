@@ -9,7 +9,8 @@ import { QueryError } from './errors.ts';
  * Readers never stop writers. DuckDB lets one process open a file read-write, or any number of
  * processes read-only, never both: a 40 s analyst query holding the warehouse read-only froze
  * loading for 40 s. So the loader keeps a snapshot beside the warehouse, refreshed between loads
- * (copied while no connection is open, so it is consistent, to a temporary name, then renamed
+ * (copied between loads, once a load's CHECKPOINT wrote everything to the file and nothing
+ * writes to it, so it is consistent, to a temporary name, then renamed
  * into place: a reader never sees a half-copied file, and a reader that has the old one open keeps
  * it). Readers (`shardline query`, the dashboard page, a DuckDB client) open the snapshot whenever
  * it exists, even when the warehouse has changed since: what they see is behind the warehouse by
@@ -77,7 +78,8 @@ export class WarehouseSnapshot {
   }
 
   /**
-   * Call only while no connection to the warehouse is open (between loads). `force` ignores the
+   * Call only between loads (the file checkpointed, no write under way; the loader may keep it
+   * open, see `lingerMs` of DuckDbWarehouse.open). `force` ignores the
    * interval (on shutdown, so that readers see the last load).
    */
   async refresh(options: { force?: boolean } = {}): Promise<SnapshotRefresh> {

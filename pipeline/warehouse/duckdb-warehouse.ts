@@ -26,7 +26,18 @@ export interface WarehouseOpenOptions {
   readonly readOnly?: boolean;
   /** How long to wait for another process holding the file before giving up. */
   readonly lockTimeoutMs?: number;
+  /**
+   * After a load that loaded files, keep the file open this long for the next one (0: close after
+   * each call). While files keep landing, a load every fraction of a second saves the open, the
+   * catalog read and the close of each. A load that found nothing, or any other call, closes the
+   * file at once, so other processes get it whenever the stream is quiet, and at least every
+   * `MAX_HOLD_MS` while loads follow one another.
+   */
+  readonly lingerMs?: number;
 }
+
+/** Longest a lingering warehouse keeps the file open across calls before closing it once. */
+const MAX_HOLD_MS = 5_000;
 
 const LOADED_FILES = '_shardline_loaded_files';
 const INCOMING = '_shardline_incoming';
@@ -82,8 +93,10 @@ export interface LoadResult {
  *
  * Locking: DuckDB lets one process open a file read-write OR several read-only, never both, so a
  * read-only `shardline query` cannot open the file while a loader keeps it open. Therefore this
- * class opens the file for each call and closes it after (~15 ms), and waits (up to
+ * class opens the file for each call and closes it after (~15 ms), unless files are landing
+ * (`lingerMs`: kept open for the next load, at most 5 s in a row), and waits (up to
  * `lockTimeoutMs`) when another process holds it. Calls within one process run one at a time.
+ * Readers use the snapshot the loader copies between loads (consumers/cli/warehouse-reader.ts).
  *
  * Deduplication: no primary key. Measured on 40 × 50k-row files, `INSERT OR IGNORE` with
  * PRIMARY KEY (project_id, request_id) loaded no faster than an anti-join and made the file 52%
@@ -104,11 +117,17 @@ export interface LoadResult {
 export class DuckDbWarehouse {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** The file kept open between calls (`lingerMs`), since `openedAt`. */
+  private held: { instance: DuckDBInstance; db: DuckDBConnection; openedAt: number } | undefined;
+  private release: NodeJS.Timeout | undefined;
+  /** Set by a call that should keep the file open after it (a load that loaded files). */
+  private lingerAfter = false;
 
   private constructor(
     private readonly dbFile: string,
     private readonly readOnly: boolean,
     private readonly lockTimeoutMs: number,
+    private readonly lingerMs: number,
   ) {}
 
   static async open(dbFile: string, options: WarehouseOpenOptions = {}): Promise<DuckDbWarehouse> {
@@ -123,7 +142,12 @@ export class DuckDbWarehouse {
         );
       });
     }
-    const warehouse = new DuckDbWarehouse(dbFile, readOnly, options.lockTimeoutMs ?? 15_000);
+    const warehouse = new DuckDbWarehouse(
+      dbFile,
+      readOnly,
+      options.lockTimeoutMs ?? 15_000,
+      readOnly ? 0 : (options.lingerMs ?? 0),
+    );
     if (!readOnly) {
       await warehouse.withConnection(async (db) => {
         await db.run(`CREATE TABLE IF NOT EXISTS ${REQUESTS_TABLE} (\n  ${duckdbColumnsDdl()}\n)`);
@@ -247,6 +271,8 @@ export class DuckDbWarehouse {
       } finally {
         if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
       }
+      // Files are landing: the next load is likely soon (see `lingerMs`).
+      this.lingerAfter = files > 0;
       return { files, rows, duplicateRows, replacedRows, compactedFiles, failed };
     });
   }
@@ -284,10 +310,20 @@ export class DuckDbWarehouse {
     return Number(row?.n ?? 0);
   }
 
-  /** Waits for calls in flight; later calls are refused. The file is already closed between calls. */
+  /** Waits for calls in flight, closes the file; later calls are refused. */
   async close(): Promise<void> {
     this.closed = true;
     await this.queue;
+    clearTimeout(this.release);
+    this.closeHeld();
+  }
+
+  private closeHeld(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (held === undefined) return;
+    held.db.closeSync();
+    held.instance.closeSync();
   }
 
   /**
@@ -420,19 +456,39 @@ export class DuckDbWarehouse {
     if (this.closed)
       return Promise.reject(new ShardlineError('warehouse: used after close(); open it again'));
     const run = async (): Promise<T> => {
-      const instance = await this.openInstance();
-      try {
-        const db = await instance.connect();
+      clearTimeout(this.release);
+      this.lingerAfter = false;
+      if (this.held === undefined) {
+        const instance = await this.openInstance();
         try {
-          return await task(db);
-        } finally {
-          // Written back on DuckDB's threads, so that closing (which checkpoints what is left,
-          // synchronously) does not hold the event loop that reads shards and lands batches.
-          if (!this.readOnly) await db.run('CHECKPOINT').catch(() => undefined);
-          db.closeSync();
+          this.held = { instance, db: await instance.connect(), openedAt: Date.now() };
+        } catch (error) {
+          instance.closeSync();
+          throw error;
         }
+      }
+      const { db, openedAt } = this.held;
+      let failed = false;
+      try {
+        return await task(db);
+      } catch (error) {
+        failed = true;
+        throw error;
       } finally {
-        instance.closeSync();
+        // Written back on DuckDB's threads, so that closing (which checkpoints what is left,
+        // synchronously) does not hold the event loop that reads shards and lands batches; and
+        // so that the file is whole for the readers' snapshot between calls.
+        if (!this.readOnly) await db.run('CHECKPOINT').catch(() => undefined);
+        // A call that failed closes the file: the next one starts from a fresh connection.
+        const keep = this.lingerAfter && this.lingerMs > 0 && !this.closed;
+        if (failed || !keep || Date.now() - openedAt >= MAX_HOLD_MS) {
+          this.closeHeld();
+        } else {
+          this.release = setTimeout(() => {
+            this.queue = this.queue.then(() => this.closeHeld());
+          }, this.lingerMs);
+          this.release.unref();
+        }
       }
     };
     const result = this.queue.then(run);

@@ -363,6 +363,53 @@ describe('DuckDbWarehouse queries and locking', () => {
     await exited;
   });
 
+  it('keeps the file open for the next load only after a load that loaded files, and lets go after lingerMs', async () => {
+    // Prepare: whether another process can open the file right now.
+    const canOpen = async (file: string): Promise<boolean> => {
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `require('@duckdb/node-api').DuckDBInstance.create(process.argv[1], { access_mode: 'READ_ONLY' })
+             .then((i) => { i.closeSync(); process.stdout.write('opened'); }, () => process.stdout.write('locked'));`,
+          file,
+        ],
+        { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      await once(child, 'exit');
+      return out === 'opened';
+    };
+    const store = new LocalDirStore(join(dir, 'landing-linger'));
+    const file = freshDb('linger');
+    const warehouse = await DuckDbWarehouse.open(file, { lingerMs: 1_500 });
+
+    // Act
+    await land(store, sampleRequestRows(10, { seed: 71 }));
+    const loaded = await warehouse.loadNewFiles(store);
+    const afterLoad = await canOpen(file);
+    await new Promise((resolve) => setTimeout(resolve, 1_800));
+    const afterLinger = await canOpen(file);
+    const nothing = await warehouse.loadNewFiles(store);
+    const afterEmptyLoad = await canOpen(file);
+    await land(store, sampleRequestRows(10, { seed: 72 }));
+    const again = await warehouse.loadNewFiles(store);
+    const rows = await warehouse.rowCount();
+    await warehouse.close();
+    const afterClose = await canOpen(file);
+
+    // Assess
+    expect(loaded.files).toBe(1);
+    expect(afterLoad).toBe(false);
+    expect(afterLinger).toBe(true);
+    expect(nothing.files).toBe(0);
+    expect(afterEmptyLoad).toBe(true);
+    expect(again.files).toBe(1);
+    expect(rows).toBe(20);
+    expect(afterClose).toBe(true);
+  });
+
   it('refuses to open a missing file read-only, saying what to do', async () => {
     // Act
     const open = DuckDbWarehouse.open(join(dir, 'missing.duckdb'), { readOnly: true });
