@@ -485,7 +485,8 @@ export class DuckDbWarehouse {
           this.closeHeld();
         } else {
           this.release = setTimeout(() => {
-            this.queue = this.queue.then(() => this.closeHeld());
+            // A close that fails must not stop the calls queued after it.
+            this.queue = this.queue.then(() => this.closeHeld()).catch(() => undefined);
           }, this.lingerMs);
           this.release.unref();
         }
