@@ -55,6 +55,14 @@ const until = async (condition: () => boolean, turns = 10_000) => {
   if (!condition()) throw new Error('condition not reached');
 };
 
+/** On the real clock: lets time pass until `condition` holds, for at most `ms` (a turn count would
+ * depend on how fast the machine runs the loop). */
+const untilWithin = async (condition: () => boolean, ms: number) => {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  if (!condition()) throw new Error(`condition not reached within ${ms} ms`);
+};
+
 const intervals = (times: number[]) => times.slice(1).map((t, i) => t - (times[i] as number));
 
 /**
@@ -336,7 +344,7 @@ describe('ShardReader', () => {
 
     // Act
     void reader.start();
-    await until(() => processors.records.length === 6, 1_000_000);
+    await untilWithin(() => processors.records.length === 6, 10_000);
     await reader.stop();
 
     // Assess: every call ~200 ms after the one before, never two at once (which the dropped read
@@ -360,7 +368,7 @@ describe('ShardReader', () => {
     void reader.start();
     await new Promise((r) => setTimeout(r, 350));
     kinesis.put(SHARD, 2);
-    await until(() => processors.records.length === 4, 1_000_000);
+    await untilWithin(() => processors.records.length === 4, 10_000);
     const tookMs = Date.now() - started;
     await reader.stop();
 
