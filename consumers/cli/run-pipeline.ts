@@ -167,6 +167,9 @@ export const runPipeline = async (
         }
         if (loaded.files > 0)
           logger.debug('warehouse loaded files', { files: loaded.files, rows: loaded.rows });
+        for (const g of loaded.groupFallbacks) {
+          logger.warn('warehouse could not load files together; loaded them one by one', g);
+        }
         for (const f of loaded.failed) {
           progress.lastError = `${f.key}: ${f.message}`;
           logger.error('warehouse could not load a file; loading the others, will retry it', f);

@@ -85,6 +85,11 @@ export interface LoadResult {
   /** Compacted files recorded as loaded without reading them: every file they merge was loaded. */
   readonly compactedFiles: number;
   readonly failed: readonly { readonly key: string; readonly message: string }[];
+  /**
+   * Groups of files that failed to load together and were loaded again one by one, with the
+   * group's error: each is slower, and names a file set that does not load as one.
+   */
+  readonly groupFallbacks: readonly { readonly files: number; readonly message: string }[];
 }
 
 /**
@@ -203,6 +208,7 @@ export class DuckDbWarehouse {
       let compactedFiles = 0;
       let files = 0;
       const failed: { key: string; message: string }[] = [];
+      const groupFallbacks: { files: number; message: string }[] = [];
       let tempDir: string | undefined;
       // The output files of one compaction share a manifest: read it once per load.
       const manifests = new Map<string, Promise<CompactionManifest | undefined>>();
@@ -223,8 +229,12 @@ export class DuckDbWarehouse {
             files += entries.length;
             for (const { key } of entries) loaded.add(key);
             return;
-          } catch {
+          } catch (error) {
             // Loaded again one by one below, where the file at fault is reported.
+            groupFallbacks.push({
+              files: entries.length,
+              message: error instanceof Error ? error.message : String(error),
+            });
           }
         }
         for (const { key, path } of entries) {
@@ -273,7 +283,7 @@ export class DuckDbWarehouse {
       }
       // Files are landing: the next load is likely soon (see `lingerMs`).
       this.lingerAfter = files > 0;
-      return { files, rows, duplicateRows, replacedRows, compactedFiles, failed };
+      return { files, rows, duplicateRows, replacedRows, compactedFiles, failed, groupFallbacks };
     });
   }
 

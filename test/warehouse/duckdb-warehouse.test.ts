@@ -86,6 +86,7 @@ describe.each([
       replacedRows: 0,
       compactedFiles: 0,
       failed: [],
+      groupFallbacks: [],
     });
     expect(second).toEqual({
       files: 0,
@@ -94,6 +95,7 @@ describe.each([
       replacedRows: 0,
       compactedFiles: 0,
       failed: [],
+      groupFallbacks: [],
     });
     expect(await warehouse.rowCount()).toBe(1_500);
     await warehouse.close();
@@ -120,6 +122,8 @@ describe.each([
       rows: 200,
       failed: [broken],
     });
+    // The three landed together failed as a group first, then loaded one by one.
+    expect(first.groupFallbacks).toEqual([{ files: 3, message: expect.any(String) }]);
     expect(second).toEqual({
       files: 1,
       rows: 100,
@@ -127,6 +131,7 @@ describe.each([
       replacedRows: 0,
       compactedFiles: 0,
       failed: [],
+      groupFallbacks: [],
     });
     await warehouse.close();
   });
@@ -173,6 +178,7 @@ describe.each([
       replacedRows: 0,
       compactedFiles: 0,
       failed: [],
+      groupFallbacks: [],
     });
     expect(await warehouse.rowCount()).toBe(500);
     const overwritten = await warehouse.query(
@@ -209,6 +215,7 @@ describe.each([
       replacedRows: 0,
       compactedFiles: 0,
       failed: [],
+      groupFallbacks: [],
     });
     expect(await warehouse.query('SELECT count(*) AS n FROM requests WHERE status = 599')).toEqual([
       { n: 0 },
