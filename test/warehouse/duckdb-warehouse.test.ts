@@ -10,7 +10,7 @@ import { LocalDirStore } from '../../pipeline/land/local-dir-store.ts';
 import { batchObjectKey, hourPrefix } from '../../pipeline/land/object-key.ts';
 import type { ObjectStore } from '../../pipeline/land/object-store.ts';
 import { S3Store } from '../../pipeline/land/s3-store.ts';
-import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
+import { DuckDbWarehouse, type LoadResult } from '../../pipeline/warehouse/duckdb-warehouse.ts';
 import type { RequestRow } from '../../schemas/request-row.ts';
 import { type S3Server, startS3Server } from '../support/s3-server.ts';
 
@@ -61,6 +61,16 @@ const land = async (store: ObjectStore, rows: readonly RequestRow[]): Promise<st
   return key;
 };
 
+/** A load's whole result: nothing duplicated, replaced, compacted or failed unless `counts` says so. */
+const loadResult = (counts: Partial<LoadResult> & Pick<LoadResult, 'files' | 'rows'>): LoadResult => ({
+  duplicateRows: 0,
+  replacedRows: 0,
+  compactedFiles: 0,
+  failed: [],
+  groupFallbacks: [],
+  ...counts,
+});
+
 const freshDb = (name: string): string => join(dir, `${name}.duckdb`);
 
 describe.each([
@@ -79,24 +89,8 @@ describe.each([
     const second = await warehouse.loadNewFiles(store);
 
     // Assess
-    expect(first).toEqual({
-      files: 2,
-      rows: 1_500,
-      duplicateRows: 0,
-      replacedRows: 0,
-      compactedFiles: 0,
-      failed: [],
-      groupFallbacks: [],
-    });
-    expect(second).toEqual({
-      files: 0,
-      rows: 0,
-      duplicateRows: 0,
-      replacedRows: 0,
-      compactedFiles: 0,
-      failed: [],
-      groupFallbacks: [],
-    });
+    expect(first).toEqual(loadResult({ files: 2, rows: 1_500 }));
+    expect(second).toEqual(loadResult({ files: 0, rows: 0 }));
     expect(await warehouse.rowCount()).toBe(1_500);
     await warehouse.close();
   });
@@ -124,15 +118,7 @@ describe.each([
     });
     // The three landed together failed as a group first, then loaded one by one.
     expect(first.groupFallbacks).toEqual([{ files: 3, message: expect.any(String) }]);
-    expect(second).toEqual({
-      files: 1,
-      rows: 100,
-      duplicateRows: 0,
-      replacedRows: 0,
-      compactedFiles: 0,
-      failed: [],
-      groupFallbacks: [],
-    });
+    expect(second).toEqual(loadResult({ files: 1, rows: 100 }));
     await warehouse.close();
   });
 
@@ -171,15 +157,7 @@ describe.each([
     const result = await warehouse.loadNewFiles(store);
 
     // Assess
-    expect(result).toEqual({
-      files: 1,
-      rows: 100,
-      duplicateRows: 51,
-      replacedRows: 0,
-      compactedFiles: 0,
-      failed: [],
-      groupFallbacks: [],
-    });
+    expect(result).toEqual(loadResult({ files: 1, rows: 100, duplicateRows: 51 }));
     expect(await warehouse.rowCount()).toBe(500);
     const overwritten = await warehouse.query(
       'SELECT count(*) AS n FROM requests WHERE status = 599 OR latency_ms = -1',
@@ -208,15 +186,7 @@ describe.each([
     const result = await warehouse.loadNewFiles(store);
 
     // Assess
-    expect(result).toEqual({
-      files: 2,
-      rows: 500,
-      duplicateRows: 1,
-      replacedRows: 0,
-      compactedFiles: 0,
-      failed: [],
-      groupFallbacks: [],
-    });
+    expect(result).toEqual(loadResult({ files: 2, rows: 500, duplicateRows: 1 }));
     expect(await warehouse.query('SELECT count(*) AS n FROM requests WHERE status = 599')).toEqual([
       { n: 0 },
     ]);

@@ -9,6 +9,7 @@ import {
   type RouteSnapshot,
   SNAPSHOT_FORMAT,
   trieFromJson,
+  trieFromJsonOrUndefined,
 } from './route-snapshot.ts';
 import { DEFAULT_MAX_NODES, RouteTrie } from './route-trie.ts';
 
@@ -213,13 +214,7 @@ export class RouteBook {
     const p = this.project(project);
     if (p === undefined) return;
     // A stored trie that does not parse (damaged, or written by something else) is left out.
-    const parse = (s: RouteSnapshot): RouteTrie | undefined => {
-      try {
-        return trieFromJson(s.trie, this.maxNodes);
-      } catch {
-        return undefined;
-      }
-    };
+    const parse = (s: RouteSnapshot) => trieFromJsonOrUndefined(s.trie, this.maxNodes);
     const mine = snapshots.find((s) => s.worker === this.worker);
     // Its own stored snapshot is taken once: later ones are what it stored itself.
     const stored = mine === undefined || p.ownTaken ? undefined : parse(mine);

@@ -135,6 +135,15 @@ export const trieFromJson = (json: NodeJson, maxNodes?: number): RouteTrie => {
   return trie;
 };
 
+/** `trieFromJson`, or undefined for a stored trie that does not parse (damaged, or written by something else). */
+export const trieFromJsonOrUndefined = (json: NodeJson, maxNodes?: number): RouteTrie | undefined => {
+  try {
+    return trieFromJson(json, maxNodes);
+  } catch {
+    return undefined;
+  }
+};
+
 export const isRouteSnapshot = (v: unknown): v is RouteSnapshot =>
   typeof v === 'object' &&
   v !== null &&

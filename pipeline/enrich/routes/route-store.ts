@@ -12,7 +12,7 @@ import {
   nodeToJson,
   type RouteSnapshot,
   SNAPSHOT_FORMAT,
-  trieFromJson,
+  trieFromJsonOrUndefined,
 } from './route-snapshot.ts';
 import { RouteTrie } from './route-trie.ts';
 
@@ -260,16 +260,10 @@ export async function upkeepLearned(
     const fresh = quiet.filter((q) => !done.has(source(q.snapshot)));
     if (fresh.length > 0) {
       // A trie that does not parse is left out (a damaged retired one is started again).
-      const parse = (json: RouteSnapshot['trie']): RouteTrie | undefined => {
-        try {
-          return trieFromJson(json);
-        } catch {
-          return undefined;
-        }
-      };
-      const trie = (folded === undefined ? undefined : parse(folded.trie)) ?? new RouteTrie();
+      const trie =
+        (folded === undefined ? undefined : trieFromJsonOrUndefined(folded.trie)) ?? new RouteTrie();
       for (const { snapshot } of fresh) {
-        const other = parse(snapshot.trie);
+        const other = trieFromJsonOrUndefined(snapshot.trie);
         if (other !== undefined) trie.merge(other);
       }
       const all = [...(folded === undefined ? [] : [folded]), ...fresh.map((q) => q.snapshot)];
