@@ -3,7 +3,7 @@ import { WorkerMemory } from './batch/worker-memory.ts';
 import { type PipelineConfig, stageThreads } from './config.ts';
 import { Deduplicator } from './dedupe/deduplicator.ts';
 import { ParquetEncoder } from './encode/parquet-encoder.ts';
-import { GeoIp } from './enrich/geo-ip.ts';
+import { GeoIp, type GeoIpFiles } from './enrich/geo-ip.ts';
 import { openEnricher } from './enrich/open-enricher.ts';
 import { RouteBook } from './enrich/routes/route-book.ts';
 import {
@@ -99,6 +99,8 @@ export class Pipeline implements ShardRecordProcessorFactory {
   private readonly released = new Map<string, number>();
   private readonly activity = new Map<string, ShardActivity>();
   private routesTimer: NodeJS.Timeout | undefined;
+  /** The geo-IP files the stage threads read, closed after them. */
+  private geoFiles: GeoIpFiles | undefined;
   /** The names this process's route books store their learning under. */
   private routeWorkers: readonly string[] = [];
   private routesRetireAfterMs = ROUTES_RETIRE_AFTER_MS;
@@ -149,28 +151,35 @@ export class Pipeline implements ShardRecordProcessorFactory {
     const settings = { decode: config.decode, timeWindow: config.validate.time };
     const threads = stageThreads(config.stages.threads);
     let stages: RecordStages;
+    let geoFiles: GeoIpFiles | undefined;
     if (threads === 0) {
       if (routeUpdates === null) routes.awaitLoad();
       else applyRouteUpdates(routes, routeUpdates);
       const enrich = await openEnricher(config, routes);
       stages = new InProcessStages(new RecordStage(enrich, await ParquetEncoder.create(), settings));
     } else {
-      // One copy of the geo-IP database (~130 MB) for all threads, not one each.
+      // The geo-IP files are opened once here; each thread reads them through its own few MB of
+      // page cache (a replacement thread too), and they are closed after the threads (`close`).
       const { geoIp } = config.enrich;
-      const shared = geoIp === false ? undefined : await GeoIp.loadShared(geoIp === true ? undefined : geoIp);
-      stages = await ThreadStages.start(
-        threads,
-        (slot) => ({
-          settings,
-          enrich: { enrich: config.enrich, redaction: config.redaction },
-          ...(shared === undefined ? {} : { geoIp: shared }),
-          // Each thread learns routes on its own, like another worker, and stores them as one.
-          routesWorker: `${worker}.t${slot}`,
-          routeUpdates,
-          heapLimitMb: stageHeapLimitMb(config.batch.maxWorkerBytes),
-        }),
-        logger,
-      );
+      geoFiles = geoIp === false ? undefined : await GeoIp.openFiles(geoIp === true ? undefined : geoIp);
+      try {
+        stages = await ThreadStages.start(
+          threads,
+          (slot) => ({
+            settings,
+            enrich: { enrich: config.enrich, redaction: config.redaction },
+            ...(geoFiles === undefined ? {} : { geoIp: geoFiles }),
+            // Each thread learns routes on its own, like another worker, and stores them as one.
+            routesWorker: `${worker}.t${slot}`,
+            routeUpdates,
+            heapLimitMb: stageHeapLimitMb(config.batch.maxWorkerBytes),
+          }),
+          logger,
+        );
+      } catch (error) {
+        if (geoFiles !== undefined) GeoIp.closeFiles(geoFiles);
+        throw error;
+      }
       logger.info('stage threads started', {
         threads,
         heapLimitMb: stageHeapLimitMb(config.batch.maxWorkerBytes),
@@ -184,6 +193,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
       ...(options.generation === undefined ? {} : { generation: options.generation }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
+    pipeline.geoFiles = geoFiles;
     pipeline.routeWorkers =
       threads === 0 ? [worker] : Array.from({ length: threads }, (_, slot) => `${worker}.t${slot}`);
     pipeline.routesRetireAfterMs = options.routesRetireAfterMs ?? ROUTES_RETIRE_AFTER_MS;
@@ -284,5 +294,9 @@ export class Pipeline implements ShardRecordProcessorFactory {
     await this.routesRound;
     await this.syncRoutes();
     await this.stages.close();
+    if (this.geoFiles !== undefined) {
+      GeoIp.closeFiles(this.geoFiles);
+      this.geoFiles = undefined;
+    }
   }
 }

