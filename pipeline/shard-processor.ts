@@ -1,5 +1,5 @@
 import { REQUESTS_TABLE } from '../schemas/request-row.ts';
-import { ARCHIVE_EXT, ARCHIVE_TABLE, type ArchivedRecord, encodeArchive } from './archive/raw-archive.ts';
+import { ARCHIVE_EXT, ARCHIVE_TABLE, ArchiveWriter } from './archive/raw-archive.ts';
 import type { FlushReason } from './batch/micro-batch.ts';
 import { FileBudget, MicroBatch } from './batch/micro-batch.ts';
 import type { WorkerMemory } from './batch/worker-memory.ts';
@@ -122,8 +122,8 @@ export interface ShardActivity {
  */
 export class ShardProcessor implements ShardRecordProcessor {
   private batch: MicroBatch;
-  /** The records of `batch`, as delivered: the raw archive lands them with it. */
-  private raw: ArchivedRecord[] = [];
+  /** The records of `batch`, as delivered, compressed as they come: the raw archive lands them with it. */
+  private raw: ArchiveWriter | undefined;
   private lost = false;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -289,14 +289,16 @@ export class ShardProcessor implements ShardRecordProcessor {
     this.batch.detach();
     this.release(this.batch);
     this.batch = new MicroBatch(this.deps.batch, this.deps.memory);
-    this.raw = [];
+    this.raw?.destroy();
+    this.raw = undefined;
     this.dropRows();
   }
 
   /** Keeps the record for the batch's archive object, with where a resume inside it started. */
   private archive(record: SourceRecord): void {
     const inside = this.resumeInside;
-    this.raw.push(
+    this.raw ??= new ArchiveWriter(this.deps.archiveLevel);
+    this.raw.add(
       inside?.sequenceNumber === record.sequenceNumber && inside.subSequenceNumber !== undefined
         ? { ...record, skipThroughSubSequence: inside.subSequenceNumber }
         : record,
@@ -426,7 +428,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     if (batch.isEmpty || this.lost) return undefined;
     this.batch = new MicroBatch(this.deps.batch, this.deps.memory);
     const raw = this.raw;
-    this.raw = [];
+    this.raw = undefined;
     this.recoveryKeys.clear();
     try {
       const checkpoint = await this.land(batch, reason, raw);
@@ -441,6 +443,8 @@ export class ShardProcessor implements ShardRecordProcessor {
     } finally {
       // Counted against the worker's bound until landed: a batch being encoded is still in memory.
       batch.detach();
+      // Landed (its object is stored) or given up: either way its gzip stream is done with.
+      raw?.destroy();
     }
   }
 
@@ -529,7 +533,7 @@ export class ShardProcessor implements ShardRecordProcessor {
   private async land(
     batch: MicroBatch,
     reason: LandReason,
-    raw: readonly ArchivedRecord[],
+    raw: ArchiveWriter | undefined,
   ): Promise<Checkpoint | undefined> {
     await this.start.beforeLanding?.(
       { firstSequence: batch.firstSequence!, lastSequence: batch.lastSequence! },
@@ -565,9 +569,9 @@ export class ShardProcessor implements ShardRecordProcessor {
       keys.push(key);
     }
     let archiveKey: string | undefined;
-    if (this.deps.archiveLevel !== undefined && raw.length > 0) {
+    if (raw !== undefined && raw.records > 0) {
       archiveKey = keyOf(ARCHIVE_TABLE, ARCHIVE_EXT);
-      await this.put(archiveKey, await encodeArchive(raw, this.deps.archiveLevel));
+      await this.put(archiveKey, await raw.finish());
     }
     if (this.lost) return undefined;
     this.deps.landing.succeeded(this.now());

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { ArchivedRecord } from './raw-archive.ts';
-import { ArchiveConfig, decodeArchive, encodeArchive } from './raw-archive.ts';
+import { ArchiveConfig, ArchiveWriter, decodeArchive, encodeArchive } from './raw-archive.ts';
 
 const archivedRecordFactory = (data: Uint8Array, seq: number, extra: Partial<ArchivedRecord> = {}) => ({
   shardId: 'shardId-000000000002',
@@ -58,5 +58,47 @@ describe('raw archive objects', () => {
     expect(() => decodeArchive(Buffer.from('not gzip'), 'raw/x.records.gz')).toThrow(
       /raw\/x\.records\.gz: not gzip/,
     );
+  });
+
+  it('compresses a batch as it fills into the very bytes encodeArchive gives at once', async () => {
+    // Prepare: ~1.5 MB of varied records, so several 256 KiB chunks go to gzip before the end.
+    const records = Array.from({ length: 3000 }, (_, i) =>
+      archivedRecordFactory(
+        Buffer.from(`{"i":${i},"path":"/v1/items/${(i * 7919) % 1000}","pad":"${'x'.repeat(i % 900)}"}\n`),
+        i,
+        i === 7 ? { skipThroughSubSequence: 2 } : {},
+      ),
+    );
+    const writer = new ArchiveWriter(1);
+
+    // Act: added in uneven runs, with turns of the event loop between them, as pages arrive.
+    for (let at = 0; at < records.length; ) {
+      const run = 1 + ((at * 31) % 400);
+      for (const r of records.slice(at, at + run)) writer.add(r);
+      at += run;
+      await new Promise((r) => setImmediate(r));
+    }
+    const streamed = await writer.finish();
+
+    // Assess
+    expect(writer.records).toBe(3000);
+    expect(Buffer.from(streamed).equals(Buffer.from(await encodeArchive(records, 1)))).toBe(true);
+    expect(decodeArchive(streamed).map((r) => r.sequenceNumber)).toEqual(
+      records.map((r) => r.sequenceNumber),
+    );
+    expect(await writer.finish()).toBe(streamed);
+    expect(() => writer.add(records[0]!)).toThrow(/after finish/);
+  });
+
+  it('gives the empty archive for a writer without records, and drops a batch that will not land', async () => {
+    // Act
+    const empty = await new ArchiveWriter().finish();
+    const dropped = new ArchiveWriter();
+    for (let i = 0; i < 2000; i++) dropped.add(archivedRecordFactory(Buffer.alloc(300, 97), i));
+    dropped.destroy();
+
+    // Assess
+    expect(decodeArchive(empty)).toEqual([]);
+    expect(Buffer.from(empty).equals(Buffer.from(await encodeArchive([])))).toBe(true);
   });
 });
