@@ -22,7 +22,8 @@ import type { DeserializeMiddleware, InitializeMiddleware } from '@smithy/types'
  * decodes `Records` with one `JSON.parse` and `Buffer.from(…, 'base64')` per record, and hands
  * the deserializer the same answer without its records (next iterator, lag, child shards: the
  * SDK still reads those, and every error answer, as before). The records are put back into the
- * output outside every other middleware, so callers see the output the SDK would have given:
+ * output outside every other middleware (so an SDK logger, if one is set, logs GetRecords
+ * answers without their records), and callers see the output the SDK would have given:
  * `Data` bytes, `ApproximateArrivalTimestamp` as a Date (epoch seconds rounded to the
  * millisecond, as the SDK does), `SequenceNumber`, `PartitionKey`, `EncryptionType`.
  *
@@ -31,7 +32,10 @@ import type { DeserializeMiddleware, InitializeMiddleware } from '@smithy/types'
  * always did.
  */
 
-/** Decoded records per command invocation: the middleware context is one object per call. */
+/**
+ * Decoded records per HTTP answer: the answer object travels back up through every middleware of
+ * its call (a context object can be shared by concurrent calls when a client caches its handlers).
+ */
 const decoded = new WeakMap<object, _Record[]>();
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -123,7 +127,7 @@ export const addGetRecordsBodyDecoding = (client: Kinesis | KinesisClient): void
         response.body = bytes;
         return result;
       }
-      decoded.set(context, split.records);
+      decoded.set(response, split.records);
       response.body = split.rest;
       return result;
     };
@@ -133,16 +137,16 @@ export const addGetRecordsBodyDecoding = (client: Kinesis | KinesisClient): void
     toMiddleware: 'deserializerMiddleware',
     override: true,
   });
-  const putRecords: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> =
-    (next, context) => async (args) => {
-      const result = await next(args);
-      const records = decoded.get(context);
-      if (records !== undefined) {
-        decoded.delete(context);
-        (result.output as { Records?: _Record[] }).Records = records;
-      }
-      return result;
-    };
+  const putRecords: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
+    const result = await next(args);
+    const response = result.response;
+    const records = typeof response === 'object' && response !== null ? decoded.get(response) : undefined;
+    if (records !== undefined) {
+      decoded.delete(response as object);
+      (result.output as { Records?: _Record[] }).Records = records;
+    }
+    return result;
+  };
   stack.add(putRecords, {
     step: 'initialize',
     priority: 'high',

@@ -99,8 +99,8 @@ export class Pipeline implements ShardRecordProcessorFactory {
   private readonly released = new Map<string, number>();
   private readonly activity = new Map<string, ShardActivity>();
   private routesTimer: NodeJS.Timeout | undefined;
-  /** The geo-IP files the stage threads read, closed after them. */
-  private geoFiles: GeoIpFiles | undefined;
+  /** Closes the geo-IP files the stages read, after them. */
+  private closeGeo: (() => void) | undefined;
   /** The names this process's route books store their learning under. */
   private routeWorkers: readonly string[] = [];
   private routesRetireAfterMs = ROUTES_RETIRE_AFTER_MS;
@@ -152,16 +152,26 @@ export class Pipeline implements ShardRecordProcessorFactory {
     const threads = stageThreads(config.stages.threads);
     let stages: RecordStages;
     let geoFiles: GeoIpFiles | undefined;
+    let closeGeo: (() => void) | undefined;
     if (threads === 0) {
       if (routeUpdates === null) routes.awaitLoad();
       else applyRouteUpdates(routes, routeUpdates);
-      const enrich = await openEnricher(config, routes);
-      stages = new InProcessStages(new RecordStage(enrich, await ParquetEncoder.create(), settings));
+      const geo = await GeoIp.forConfig(config.enrich.geoIp);
+      closeGeo = () => geo.close();
+      try {
+        const enrich = openEnricher(config, routes, geo);
+        stages = new InProcessStages(new RecordStage(enrich, await ParquetEncoder.create(), settings));
+      } catch (error) {
+        geo.close();
+        throw error;
+      }
     } else {
       // The geo-IP files are opened once here; each thread reads them through its own few MB of
       // page cache (a replacement thread too), and they are closed after the threads (`close`).
       const { geoIp } = config.enrich;
       geoFiles = geoIp === false ? undefined : await GeoIp.openFiles(geoIp === true ? undefined : geoIp);
+      const files = geoFiles;
+      if (files !== undefined) closeGeo = () => GeoIp.closeFiles(files);
       try {
         stages = await ThreadStages.start(
           threads,
@@ -193,7 +203,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
       ...(options.generation === undefined ? {} : { generation: options.generation }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
-    pipeline.geoFiles = geoFiles;
+    pipeline.closeGeo = closeGeo;
     pipeline.routeWorkers =
       threads === 0 ? [worker] : Array.from({ length: threads }, (_, slot) => `${worker}.t${slot}`);
     pipeline.routesRetireAfterMs = options.routesRetireAfterMs ?? ROUTES_RETIRE_AFTER_MS;
@@ -294,9 +304,7 @@ export class Pipeline implements ShardRecordProcessorFactory {
     await this.routesRound;
     await this.syncRoutes();
     await this.stages.close();
-    if (this.geoFiles !== undefined) {
-      GeoIp.closeFiles(this.geoFiles);
-      this.geoFiles = undefined;
-    }
+    this.closeGeo?.();
+    this.closeGeo = undefined;
   }
 }

@@ -101,4 +101,23 @@ describe('raw archive objects', () => {
     expect(decodeArchive(empty)).toEqual([]);
     expect(Buffer.from(empty).equals(Buffer.from(await encodeArchive([])))).toBe(true);
   });
+
+  it('fails a batch whose archive stream failed before it landed, rather than wait for it', async () => {
+    // Prepare: a stream that has failed (as zlib does on an error: it is destroyed).
+    const writer = new ArchiveWriter();
+    for (let i = 0; i < 2000; i++) writer.add(archivedRecordFactory(Buffer.alloc(300, 97), i));
+    writer.destroy();
+
+    // Act
+    const outcome = await Promise.race([
+      writer.finish().then(
+        () => 'landed',
+        (e: Error) => e.message,
+      ),
+      new Promise((r) => setTimeout(() => r('still waiting'), 2_000)),
+    ]);
+
+    // Assess
+    expect(outcome).toMatch(/dropped before the batch landed/);
+  });
 });

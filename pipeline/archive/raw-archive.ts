@@ -140,6 +140,10 @@ export class ArchiveWriter {
   /** The gzip object of every record added; the same promise however often it is asked. */
   finish(): Promise<Uint8Array> {
     this.result ??= new Promise<Uint8Array>((resolve, reject) => {
+      // A stream that already failed (or was dropped) ends no more: say so rather than wait.
+      if (this.failure !== undefined || this.gzip?.destroyed === true) {
+        return reject(this.failure ?? new Error('the archive stream was dropped before the batch landed'));
+      }
       this.handOver();
       const gzip = this.stream();
       gzip.once('end', () => {

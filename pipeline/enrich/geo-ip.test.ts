@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -103,6 +104,32 @@ describe('GeoIp with the bundled DB-IP Lite databases', () => {
     // Assess
     expect(only4.lookup('8.8.8.8')).toEqual(geo.lookup('8.8.8.8'));
     expect(only4.lookup('2001:4860:4860::8888')).toEqual({ country: null, city: null });
+  });
+});
+
+describe('GeoIp.close', () => {
+  it('closes the files open() opened, and answers nothing after', async () => {
+    // Prepare
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+
+    // Act
+    const geos = await Promise.all([
+      GeoIp.open(),
+      GeoIp.open(),
+      GeoIp.forConfig(true),
+      GeoIp.forConfig(V6_FILE),
+    ]);
+    const opened = fds();
+    const found = geos[0]?.lookup('8.8.8.8').country;
+    for (const geo of geos) geo.close();
+
+    // Assess
+    expect(opened - before).toBe(7);
+    expect(fds()).toBe(before);
+    expect(found).toBe('US');
+    expect(geos[1]?.lookup('8.8.8.8')).toEqual({ country: null, city: null });
+    expect((await GeoIp.forConfig(false)).enabled).toBe(false);
   });
 });
 

@@ -157,6 +157,7 @@ const bundledFile = (name: string): string => {
  */
 export class GeoIp {
   private readonly cache = new LruCache<string, GeoInfo>(50_000);
+  private closed = false;
 
   private constructor(
     private readonly v4: MmdbFile | null,
@@ -212,13 +213,26 @@ export class GeoIp {
     if (files.v6 !== null && files.v6 !== files.v4) closeSync(files.v6.fd);
   }
 
+  /** The databases `enrich.geoIp` names (true: the bundled ones), or none when it is false. Close it after use. */
+  static async forConfig(geoIp: boolean | string): Promise<GeoIp> {
+    return geoIp === false ? GeoIp.disabled() : GeoIp.open(geoIp === true ? undefined : geoIp);
+  }
+
+  /** Closes the files this GeoIp opened itself (`open`; not those of `openFiles`). Lookups after it answer nothing. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.v4?.close();
+    if (this.v6 !== this.v4) this.v6?.close();
+  }
+
   /** A GeoIp that knows nothing: every lookup gives nulls. For when geo-IP is turned off. */
   static disabled(): GeoIp {
     return new GeoIp(null, null);
   }
 
   get enabled(): boolean {
-    return this.v4 !== null || this.v6 !== null;
+    return !this.closed && (this.v4 !== null || this.v6 !== null);
   }
 
   lookup(ip: string | undefined): GeoInfo {

@@ -144,47 +144,57 @@ describe('MmdbFile on files that are not MaxMind databases', () => {
   });
 });
 
-/** A MaxMind DB of one node, 0.0.0.0/1 → {country_code: 'AA'}, 128.0.0.0/1 → {country_code: 'BB'}, written by hand. */
-const tinyDb = (recordSize: 24 | 32): Buffer => {
-  const str = (s: string) => Buffer.concat([Buffer.from([(2 << 5) | s.length]), Buffer.from(s)]);
-  const uint32 = (n: number) =>
-    Buffer.from([(6 << 5) | 4, n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
-  const uint16 = (n: number) => Buffer.from([(5 << 5) | 2, n >>> 8, n & 255]);
-  const map = (entries: [string, Buffer][]) =>
-    Buffer.concat([Buffer.from([(7 << 5) | entries.length]), ...entries.flatMap(([k, v]) => [str(k), v])]);
+const str = (s: string) => Buffer.concat([Buffer.from([(2 << 5) | s.length]), Buffer.from(s)]);
+const uint32 = (n: number) =>
+  Buffer.from([(6 << 5) | 4, n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+const uint16 = (n: number) => Buffer.from([(5 << 5) | 2, n >>> 8, n & 255]);
+/** uint64 (extended type 9) or uint128 (10) of `bytes`. */
+const bigUint = (type: 9 | 10, bytes: number[]) => Buffer.from([bytes.length, type - 7, ...bytes]);
+const map = (entries: [string, Buffer][]) =>
+  Buffer.concat([Buffer.from([(7 << 5) | entries.length]), ...entries.flatMap(([k, v]) => [str(k), v])]);
+
+/**
+ * A MaxMind DB of one node, written by hand: 0.0.0.0/1 → {country_code: 'AA'}, 128.0.0.0/1 → `b`
+ * ({country_code: 'BB'} unless given), placed after the metadata when `bLast` (a file whose last
+ * record can be cut short).
+ */
+const tinyDb = (recordSize: 24 | 32, b = map([['country_code', str('BB')]]), bLast = false): Buffer => {
   const a = map([['country_code', str('AA')]]);
-  const b = map([['country_code', str('BB')]]);
   const nodeCount = 1;
-  const record = (dataOffset: number) => nodeCount + 16 + dataOffset;
-  const node = Buffer.alloc(recordSize / 4);
-  if (recordSize === 24) {
-    node.writeUIntBE(record(0), 0, 3);
-    node.writeUIntBE(record(a.length), 3, 3);
-  } else {
-    node.writeUInt32BE(record(0), 0);
-    node.writeUInt32BE(record(a.length), 4);
-  }
+  const marker = Buffer.from('\xAB\xCD\xEFMaxMind.com', 'latin1');
   const metadata = map([
     ['node_count', uint32(nodeCount)],
     ['record_size', uint16(recordSize)],
     ['ip_version', uint16(4)],
     ['database_type', str('tiny')],
   ]);
-  return Buffer.concat([
-    node,
-    Buffer.alloc(16),
-    a,
-    b,
-    Buffer.from('\xAB\xCD\xEFMaxMind.com', 'latin1'),
-    metadata,
-  ]);
+  const record = (dataOffset: number) => nodeCount + 16 + dataOffset;
+  const bAt = bLast ? a.length + marker.length + metadata.length : a.length;
+  const node = Buffer.alloc(recordSize / 4);
+  if (recordSize === 24) {
+    node.writeUIntBE(record(0), 0, 3);
+    node.writeUIntBE(record(bAt), 3, 3);
+  } else {
+    node.writeUInt32BE(record(0), 0);
+    node.writeUInt32BE(record(bAt), 4);
+  }
+  return Buffer.concat(
+    bLast
+      ? [node, Buffer.alloc(16), a, marker, metadata, b]
+      : [node, Buffer.alloc(16), a, b, marker, metadata],
+  );
+};
+
+const writeTiny = async (name: string, bytes: Buffer): Promise<string> => {
+  const file = join(tmpdir(), `mmdb-file-${process.pid}-${name}.mmdb`);
+  await writeFile(file, bytes);
+  return file;
 };
 
 describe('MmdbFile on the other record sizes', () => {
   it.each([24, 32] as const)('walks a tree of %i-bit records', async (recordSize) => {
     // Prepare
-    const file = join(tmpdir(), `mmdb-file-${process.pid}-tiny-${recordSize}.mmdb`);
-    await writeFile(file, tinyDb(recordSize));
+    const file = await writeTiny(`tiny-${recordSize}`, tinyDb(recordSize));
     const db = MmdbFile.open(file);
 
     // Act & Assess
@@ -196,5 +206,37 @@ describe('MmdbFile on the other record sizes', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('gives 64- and 128-bit integers as bigints, as the maxmind package does', async () => {
+    // Prepare
+    const b = map([
+      ['small', bigUint(9, [1, 2])],
+      ['wide', bigUint(10, [255, 0, 0, 0, 0, 0, 0, 0, 0, 1])],
+      ['port', uint16(443)],
+    ]);
+    const file = await writeTiny('bigints', tinyDb(24, b));
+    const db = MmdbFile.open(file);
+
+    // Act
+    const mine = db.get('200.2.3.4', 4);
+    db.close();
+
+    // Assess
+    expect(mine).toEqual({ small: 258n, wide: 0xff000000000000000001n, port: 443 });
+    expect(mine).toEqual(await maxmind.open(file).then((r) => r.get('200.2.3.4')));
+  });
+
+  it('refuses a string that runs past the end of the file instead of reading stale cache', async () => {
+    // Prepare: the last record says 20 bytes of text, and the file ends after 3; a one-page
+    // cache whose slot last held other bytes.
+    const cut = Buffer.concat([Buffer.from([(2 << 5) | 20]), Buffer.from('ABC')]);
+    const file = await writeTiny('cut', tinyDb(24, cut, true));
+    const db = MmdbFile.open(file, { cachePages: 1 });
+
+    // Act & Assess
+    expect(db.get('1.2.3.4', 4)).toEqual({ country_code: 'AA' });
+    expect(() => db.get('200.2.3.4', 4)).toThrow(MmdbError);
+    db.close();
   });
 });

@@ -14,6 +14,10 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
  * Format: https://maxmind.github.io/MaxMind-DB/ (search tree of 24/28/32-bit records, then a
  * 16-byte separator, then the data section; metadata after `\xAB\xCD\xEFMaxMind.com` near the end).
  * Results are checked against the `maxmind` package's reader on the bundled files (mmdb-file.test.ts).
+ *
+ * The file is read while the pipeline runs: replace a database by writing the new one beside it
+ * and renaming it over the old one (as geoipupdate does), never by rewriting it in place. An open
+ * reader keeps reading the file it opened; a worker reads the new one when it next starts.
  */
 
 const PAGE_BITS = 12;
@@ -140,7 +144,7 @@ class PagedFile implements ByteSource {
 
   /** Big-endian unsigned integer of `length` (≤ 4) bytes at `offset`. */
   uint(offset: number, length: number): number {
-    if ((offset & PAGE_MASK) + length <= PAGE) {
+    if ((offset & PAGE_MASK) + length <= PAGE && offset + length <= this.size) {
       const p = this.at(offset);
       let v = 0;
       for (let i = 0; i < length; i++) v = v * 256 + this.pool[p + i]!;
@@ -152,7 +156,9 @@ class PagedFile implements ByteSource {
   }
 
   utf8(offset: number, length: number): string {
-    if ((offset & PAGE_MASK) + length <= PAGE && length > 0) {
+    // Within one page and within the file (the last page is partly filled): else byte by byte,
+    // which refuses to read past the end.
+    if ((offset & PAGE_MASK) + length <= PAGE && length > 0 && offset + length <= this.size) {
       const p = this.at(offset);
       return this.pool.toString('utf8', p, p + length);
     }
@@ -215,18 +221,19 @@ const decode = (src: ByteSource, pointerBase: number, offset: number, depth = 0)
     case 4:
       return [src.bytes(offset, size), offset + size];
     case 5:
-    case 6:
+    case 6: {
+      if (size > 4) throw new MmdbError(`an unsigned ${type === 5 ? 16 : 32}-bit integer of ${size} bytes`);
+      let v = 0;
+      for (let i = 0; i < size; i++) v = v * 256 + src.u8(offset + i);
+      return [v, offset + size];
+    }
     case 9:
     case 10: {
-      if (size <= 6) {
-        let v = 0;
-        for (let i = 0; i < size; i++) v = v * 256 + src.u8(offset + i);
-        return [v, offset + size];
-      }
-      const bytes = src.bytes(offset, size);
+      // As the maxmind package gives them: 64- and 128-bit integers are bigints.
+      if (size > 16) throw new MmdbError(`an unsigned integer of ${size} bytes`);
       let v = 0n;
-      for (const b of bytes) v = (v << 8n) | BigInt(b);
-      return [v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v, offset + size];
+      for (let i = 0; i < size; i++) v = (v << 8n) | BigInt(src.u8(offset + i));
+      return [v, offset + size];
     }
     case 7: {
       const map: Record<string, unknown> = {};

@@ -5,6 +5,7 @@ import { deadLetterOf } from '../dead-letter/dead-letter-of.ts';
 import { decodeRecord } from '../decode/decode-record.ts';
 import { dedupeKey, requestKey } from '../dedupe/deduplicator.ts';
 import type { Enricher } from '../enrich/enrich-log.ts';
+import { GeoIp } from '../enrich/geo-ip.ts';
 import { openEnricher } from '../enrich/open-enricher.ts';
 import { RouteBook } from '../enrich/routes/route-book.ts';
 import { loadRouteBook } from '../enrich/routes/route-store.ts';
@@ -33,12 +34,19 @@ export class Rederiver {
   private constructor(
     private readonly config: PipelineConfig,
     private readonly enrich: Enricher,
+    private readonly geoIp: GeoIp,
   ) {}
 
   static async create(config: PipelineConfig, lake: ObjectStore): Promise<Rederiver> {
     const routes = new RouteBook({ worker: `redrive-${hostname()}` });
     await loadRouteBook(routes, lake).catch(() => undefined);
-    return new Rederiver(config, await openEnricher(config, routes));
+    const geoIp = await GeoIp.forConfig(config.enrich.geoIp);
+    return new Rederiver(config, openEnricher(config, routes, geoIp), geoIp);
+  }
+
+  /** Closes the geo-IP files it opened. */
+  close(): void {
+    this.geoIp.close();
   }
 
   rederive(letter: DeadLetter): Rederived {

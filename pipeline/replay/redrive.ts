@@ -182,7 +182,13 @@ export const redrive = async (
   } = {},
 ): Promise<RedriveResult> => {
   const rederiver = await Rederiver.create(config, store);
-  const encoder: RowEncoder = options.encoder ?? (await ParquetEncoder.create({ connections: 1 }));
+  let encoder: RowEncoder;
+  try {
+    encoder = options.encoder ?? (await ParquetEncoder.create({ connections: 1 }));
+  } catch (error) {
+    rederiver.close();
+    throw error;
+  }
   const result = {
     selected: 0,
     passed: 0,
@@ -317,6 +323,7 @@ export const redrive = async (
     }
   } finally {
     await encoder.close();
+    rederiver.close();
   }
   return result;
 };

@@ -31,7 +31,7 @@ else {
   if (init.routesAwaitLoad === true) routes.awaitLoad();
 }
 const stage = new RecordStage(
-  await openEnricher(
+  openEnricher(
     init.enrich,
     routes,
     init.geoIp === undefined ? GeoIp.disabled() : GeoIp.fromFiles(init.geoIp),

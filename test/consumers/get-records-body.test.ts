@@ -4,11 +4,12 @@ import {
   type GetRecordsOutput,
   GetShardIteratorCommand,
   Kinesis,
+  KinesisClient,
   PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { splitGetRecordsBody } from '../../consumers/get-records-body.ts';
+import { addGetRecordsBodyDecoding, splitGetRecordsBody } from '../../consumers/get-records-body.ts';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
 import { type LocalKinesis, startLocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
@@ -68,6 +69,58 @@ describe('splitGetRecordsBody', () => {
   ])('leaves %s to the SDK', (_, bytes) => {
     // Act & Assess
     expect(splitGetRecordsBody(bytes)).toBeUndefined();
+  });
+});
+
+describe('addGetRecordsBodyDecoding with answers that arrive together', () => {
+  it('gives each call its own records, also when the client shares one middleware context between calls', async () => {
+    // Prepare: an HTTP handler that answers two calls at the same moment, each with the records of
+    // its own iterator (the decoding's own logic, without a network).
+    const waiting: (() => void)[] = [];
+    const client = new KinesisClient({
+      region: 'us-east-1',
+      credentials: localCredentials(),
+      endpoint: 'http://127.0.0.1:1',
+      cacheMiddleware: true,
+      requestHandler: {
+        handle: async (request: { body?: unknown }) => {
+          const { ShardIterator } = JSON.parse(String(request.body)) as { ShardIterator: string };
+          await new Promise<void>((release) => {
+            waiting.push(release);
+            if (waiting.length === 2) for (const go of waiting) go();
+          });
+          const body = JSON.stringify({
+            NextShardIterator: `${ShardIterator}-next`,
+            MillisBehindLatest: 0,
+            Records: [
+              record({ PartitionKey: ShardIterator, Data: Buffer.from(ShardIterator).toString('base64') }),
+            ],
+          });
+          return {
+            response: {
+              statusCode: 200,
+              headers: { 'content-type': 'application/x-amz-json-1.1' },
+              body: Buffer.from(body),
+            },
+          };
+        },
+      },
+    });
+    addGetRecordsBodyDecoding(client);
+
+    // Act
+    const [a, b] = await Promise.all([
+      client.send(new GetRecordsCommand({ ShardIterator: 'A' })),
+      client.send(new GetRecordsCommand({ ShardIterator: 'B' })),
+    ]);
+
+    // Assess
+    expect(a.NextShardIterator).toBe('A-next');
+    expect(a.Records?.map((r) => r.PartitionKey)).toEqual(['A']);
+    expect(b.NextShardIterator).toBe('B-next');
+    expect(b.Records?.map((r) => r.PartitionKey)).toEqual(['B']);
+    expect(Buffer.isBuffer(a.Records?.[0]?.Data)).toBe(true);
+    client.destroy();
   });
 });
 
