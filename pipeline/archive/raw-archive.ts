@@ -94,7 +94,10 @@ const ARCHIVE_CHUNK_BYTES = 256 * 1024;
  * records' Data is copied into chunks of 256 KiB handed to gzip (on libuv's thread pool) as they
  * fill, so a batch holds its compressed archive (~¼ of its Data) instead of every record it was
  * cut from, and landing does not copy the whole batch once more. Gives the bytes `encodeArchive`
- * gives for the same records: deflate's output does not depend on how its input is split.
+ * gives for the same records: deflate's output does not depend on how its input is split. Chunks
+ * waiting for gzip are not bounded apart: should compression fall behind, they hold at most the
+ * batch's Data, as the batch's records did before, and that Data counts against
+ * `batch.maxWorkerBytes` until the batch lands.
  */
 export class ArchiveWriter {
   private gzip: Gzip | undefined;
