@@ -63,7 +63,7 @@ export const BatchConfig = z
       .min(1_024)
       .default(64 * 1024 * 1024)
       .describe(
-        "Bound on what the open batches of all of a worker's shards hold in memory together: rows are counted at ~3x their log line (the row objects' heap, measured), duplicates held until their batch lands included, plus dead letters. The processor whose record passes it lands its batch early (reason `memory`) before reading on, so batches open or landing hold at most this plus one record a shard; each stage thread's heap is capped at 256 MB plus twice this. Live traffic (at most 1 MiB/s a shard) meets `maxAgeMs` long before it; it governs a worker catching up on a backlog, where it trades file size for memory: 64 MiB over 4 shards lands files of ~6,500 rows. bench:pipeline (1M records, 4 shards, 2 stage threads, geo-IP on) peaks at ~0.95 GB RSS with 64 MiB and ~1.55 GB with 256 MiB.",
+        "Bound on what the open batches of all of a worker's shards hold in memory together: rows are counted at ~3x their log line (the row objects' heap, measured), duplicates held until their batch lands included, plus dead letters. The processor whose record passes it lands its batch early (reason `memory`) before reading on, so batches open or landing hold at most this plus one record a shard; each stage thread's heap is capped at 256 MB plus twice this. Live traffic (at most 1 MiB/s a shard) meets `maxAgeMs` long before it; it governs a worker catching up on a backlog, where it trades file size for memory: 64 MiB over 4 shards lands files of ~6,500 rows. bench:pipeline (1M records, 4 shards, 2 stage threads, geo-IP on) peaks at ~0.75 GB RSS with 64 MiB, ~0.73 GB with 32 MiB and ~0.67 GB with 16 MiB: below that the worker's fixed memory (code, V8 heaps, DuckDB) dominates.",
       ),
   })
   .strict();
@@ -92,7 +92,7 @@ export const EnrichConfig = z
     geoIp: z
       .union([z.literal(true), z.literal(false), z.string().min(1)])
       .default(true)
-      .describe('true: the bundled DB-IP Lite city database; a path: your own .mmdb file; false: no geo-IP.'),
+      .describe('true: the bundled DB-IP Lite city databases; a path: your own .mmdb file (read from disk through a 4 MiB page cache per file and thread; replace it by renaming a new file over it, never by rewriting it in place); false: no geo-IP.'),
     bodyCapChars: z
       .number()
       .int()
