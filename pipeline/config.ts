@@ -92,7 +92,9 @@ export const EnrichConfig = z
     geoIp: z
       .union([z.literal(true), z.literal(false), z.string().min(1)])
       .default(true)
-      .describe('true: the bundled DB-IP Lite city databases; a path: your own .mmdb file (read from disk through a 4 MiB page cache per file and thread; replace it by renaming a new file over it, never by rewriting it in place); false: no geo-IP.'),
+      .describe(
+        'true: the bundled DB-IP Lite city databases; a path: your own .mmdb file (read from disk through a 4 MiB page cache per file and thread; replace it by renaming a new file over it, never by rewriting it in place); false: no geo-IP.',
+      ),
     bodyCapChars: z
       .number()
       .int()
