@@ -38,6 +38,9 @@ const MAX_GEO_KEY = 64;
 
 const REDACTED_SLOTS = 256;
 const MAX_INTERNED_LIST = 256;
+const INTERN_SLOTS = 4_096;
+/** Longer values (paths, bodies, header sets) rarely repeat whole. */
+const MAX_INTERNED = 256;
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
@@ -116,6 +119,17 @@ export function createEnricher(deps: EnricherDeps): Enricher {
     return geo;
   };
   const redactedLists = new HotCache<string>(REDACTED_SLOTS);
+  // The short columns that repeat (project, method, host, service, user agent, endpoint…): every
+  // row held for its batch refers to one copy of each, not its own. Measured in a stage thread's
+  // heap: 7.7 of its 17 MB of strings were equal copies.
+  const shared = new HotCache<string>(INTERN_SLOTS);
+  const intern = <T extends string | null>(value: T): T => {
+    if (value === null || value.length > MAX_INTERNED) return value;
+    const known = shared.get(value);
+    if (known !== undefined) return known as T;
+    shared.set(value, value);
+    return value;
+  };
   // Records of one batch arrive together: their ingest time, as a bigint, is worked out once.
   let lastArrivedMs = Number.NaN;
   let lastIngestTs = 0n;
@@ -165,12 +179,12 @@ export function createEnricher(deps: EnricherDeps): Enricher {
     if (redactText(requestId, 'request_id', found, true) !== requestId)
       requestId = `redacted-${digest(requestId)}`;
     const row = {
-      project_id: redactText(log.project_id, 'project_id', found) as string,
-      method: redactText(log.method.toUpperCase(), 'method', found) as string,
+      project_id: intern(redactText(log.project_id, 'project_id', found) as string),
+      method: intern(redactText(log.method.toUpperCase(), 'method', found) as string),
       client_ip: redactText(clientIp, 'client_ip', found),
-      protocol: redactText(log.protocol, 'protocol', found),
-      service: redactText(log.service, 'service', found),
-      environment: redactText(log.environment, 'environment', found),
+      protocol: intern(redactText(log.protocol, 'protocol', found)),
+      service: intern(redactText(log.service, 'service', found)),
+      environment: intern(redactText(log.environment, 'environment', found)),
     };
     redacted = appendNames(redacted, found);
     if (redacted !== null) {
@@ -193,18 +207,19 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       // (the warehouse skips rows whose id it already holds) and the secret is not stored.
       request_id: requestId,
       method: row.method,
-      host: headers.host,
+      host: intern(headers.host),
       path: path.path,
       query: query.query === '' ? null : query.query,
       // From the redacted path, so that nothing redaction removed comes back; the template turns
       // redaction marks into `{id}`, so `/cards/{id}` stays one endpoint. Precedence: the app's
       // `route`, a declared route, learned routes, the per-segment rules (routes/route-book.ts).
-      endpoint:
+      endpoint: intern(
         routes !== undefined
           ? routes.endpoint(row.project_id, path.path, row.method, log.status, query.query, route)
           : route !== undefined
             ? normaliseRoute(route)
             : endpointTemplate(path.path),
+      ),
       status: log.status,
       status_class: statusClass(log.status),
       is_error: log.status >= 400,
@@ -214,7 +229,7 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       client_ip: row.client_ip,
       country: geo.country,
       city: geo.city,
-      user_agent: userAgent,
+      user_agent: intern(userAgent),
       browser: ua.browser,
       browser_version: ua.browserVersion,
       os: ua.os,

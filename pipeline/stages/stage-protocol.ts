@@ -68,11 +68,15 @@ export const packRecords = (records: readonly SourceRecord[]): PackedRecords => 
 
 export const unpackRecords = (packed: PackedRecords): SourceRecord[] => {
   const out: SourceRecord[] = new Array(packed.ends.length);
+  // A page is one shard's: its records (and the rows they keep) share one copy of the shard id,
+  // not one each as posting the array gave them.
+  const shardId = packed.shardIds[0];
   let start = 0;
   for (let i = 0; i < out.length; i++) {
     const end = packed.ends[i]!;
+    const own = packed.shardIds[i]!;
     out[i] = {
-      shardId: packed.shardIds[i]!,
+      shardId: own === shardId ? shardId : own,
       sequenceNumber: packed.sequenceNumbers[i]!,
       partitionKey: packed.partitionKeys[i]!,
       arrivedAt: new Date(packed.arrivedMs[i]!),
