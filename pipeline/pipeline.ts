@@ -303,8 +303,11 @@ export class Pipeline implements ShardRecordProcessorFactory {
     if (this.routesTimer !== undefined) clearInterval(this.routesTimer);
     await this.routesRound;
     await this.syncRoutes();
-    await this.stages.close();
-    this.closeGeo?.();
-    this.closeGeo = undefined;
+    try {
+      await this.stages.close();
+    } finally {
+      this.closeGeo?.();
+      this.closeGeo = undefined;
+    }
   }
 }

@@ -120,4 +120,30 @@ describe('raw archive objects', () => {
     // Assess
     expect(outcome).toMatch(/dropped before the batch landed/);
   });
+
+  it('never gives a dropped batch an archive: dropped before any chunk went to gzip, or while finishing', async () => {
+    // Prepare: a few records only (no chunk handed to gzip yet), and a batch dropped mid-finish.
+    const early = new ArchiveWriter();
+    for (let i = 0; i < 10; i++) early.add(archivedRecordFactory(Buffer.from(`{"i":${i}}\n`), i));
+    early.destroy();
+    const finishing = new ArchiveWriter();
+    for (let i = 0; i < 3000; i++) finishing.add(archivedRecordFactory(Buffer.alloc(300, 98), i));
+
+    // Act
+    const outcome = (writer: ArchiveWriter) =>
+      Promise.race([
+        writer.finish().then(
+          () => 'landed',
+          (e: Error) => e.message,
+        ),
+        new Promise((r) => setTimeout(() => r('still waiting'), 2_000)),
+      ]);
+    const earlyOutcome = await outcome(early);
+    const pending = outcome(finishing);
+    finishing.destroy();
+
+    // Assess
+    expect(earlyOutcome).toMatch(/dropped before the batch landed/);
+    expect(await pending).toMatch(/dropped before the batch landed/);
+  });
 });

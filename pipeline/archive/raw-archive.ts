@@ -106,6 +106,9 @@ export class ArchiveWriter {
   private chunkBytes = 0;
   private failure: Error | undefined;
   private result: Promise<Uint8Array> | undefined;
+  private dropped = false;
+  /** Fails a `finish()` under way (a promise settles once: after it resolved, this does nothing). */
+  private settle: ((error: Error) => void) | undefined;
   /** Records added. */
   records = 0;
 
@@ -144,9 +147,10 @@ export class ArchiveWriter {
   finish(): Promise<Uint8Array> {
     this.result ??= new Promise<Uint8Array>((resolve, reject) => {
       // A stream that already failed (or was dropped) ends no more: say so rather than wait.
-      if (this.failure !== undefined || this.gzip?.destroyed === true) {
+      if (this.failure !== undefined || this.dropped || this.gzip?.destroyed === true) {
         return reject(this.failure ?? new Error('the archive stream was dropped before the batch landed'));
       }
+      this.settle = reject;
       this.handOver();
       const gzip = this.stream();
       gzip.once('end', () => {
@@ -160,11 +164,13 @@ export class ArchiveWriter {
     return this.result;
   }
 
-  /** Drops the batch's archive (a batch that will not land). */
+  /** Drops the batch's archive (a batch that will not land); a `finish()` still waiting fails. */
   destroy(): void {
+    this.dropped = true;
     this.chunk = [];
     this.chunkBytes = 0;
     this.gzip?.destroy();
+    this.settle?.(new Error('the archive stream was dropped before the batch landed'));
   }
 }
 

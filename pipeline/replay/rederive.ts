@@ -41,7 +41,12 @@ export class Rederiver {
     const routes = new RouteBook({ worker: `redrive-${hostname()}` });
     await loadRouteBook(routes, lake).catch(() => undefined);
     const geoIp = await GeoIp.forConfig(config.enrich.geoIp);
-    return new Rederiver(config, openEnricher(config, routes, geoIp), geoIp);
+    try {
+      return new Rederiver(config, openEnricher(config, routes, geoIp), geoIp);
+    } catch (error) {
+      geoIp.close();
+      throw error;
+    }
   }
 
   /** Closes the geo-IP files it opened. */

@@ -322,8 +322,11 @@ export const redrive = async (
       result.letterFilesRewritten.push(key);
     }
   } finally {
-    await encoder.close();
-    rederiver.close();
+    try {
+      await encoder.close();
+    } finally {
+      rederiver.close();
+    }
   }
   return result;
 };

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConsumeConfig } from '../../consumers/cli/consume-config.ts';
 import { encodeDeadLetters } from '../../pipeline/dead-letter/dead-letter-sink.ts';
@@ -127,5 +128,37 @@ describe('dead-letters redrive of encode_failed letters', () => {
       'dead_letters/dt=2025-01-15/hr=12/',
       'dead_letters/dt=2025-01-15/hr=13/',
     ]);
+  });
+
+  it('closes the geo-IP files it opened, even when closing the encoder fails', async () => {
+    // Prepare: geo-IP on (the bundled files), and an encoder whose close fails.
+    const withGeo = parseConsumeConfig(
+      {
+        stream: { name: 'redrive-encode' },
+        lake: { type: 'local', dir: '/nonexistent' },
+        warehouse: { type: 'none' },
+      },
+      'test',
+    );
+    const store = new MemoryStore({ keepBodies: true });
+    await store.put(KEY, encodeDeadLetters([letter(1, 'req-1')], 'keep'));
+    const encoder = {
+      ...poisonedEncoder(),
+      async close() {
+        throw new Error('disk gone');
+      },
+    };
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+
+    // Act
+    const outcome = await redrive(store, withGeo, {}, { encoder }).then(
+      () => 'done',
+      (e: Error) => e.message,
+    );
+
+    // Assess
+    expect(outcome).toBe('disk gone');
+    expect(fds()).toBe(before);
   });
 });
