@@ -81,8 +81,8 @@ export async function runReplay(
   err.write(
     `replay ${o.dryRun ? '(dry run) ' : ''}generation ${generation}: ${o.source} ${from.toISOString()} → ${to.toISOString()}, into ${run.store.describe()}\n`,
   );
-  progress.start();
-  try {
+  /** Reads the range from its source into the run. */
+  const feedRun = async (): Promise<void> => {
     if (o.source === 'archive') {
       const keys = await listArchiveObjects(ctx.store, from, to);
       const state = progress.add(`archive (${keys.length} objects)`);
@@ -127,9 +127,18 @@ export async function runReplay(
         client.destroy();
       }
     }
+  };
+  progress.start();
+  try {
+    await feedRun();
+  } catch (error) {
+    // The stage threads would keep the process alive after the error is printed.
+    await run.abort().catch(() => undefined);
+    throw error;
   } finally {
     progress.stop();
   }
+
   const summary: Record<string, unknown> = {
     ...(await run.finish({
       source: o.source,

@@ -82,6 +82,15 @@ export class ReplayRun {
     await processor.processRecords(records);
   }
 
+  /**
+   * Gives the run up (its source failed): closes the pipeline (stage threads, encoder, geo-IP
+   * files) without landing what the shards still hold, and records nothing. What landed stays:
+   * running the replay again under the same generation replaces it with the same rows.
+   */
+  async abort(): Promise<void> {
+    await this.pipeline.close();
+  }
+
   /** Lands what every shard still holds, then records the run in `_shardline/replays/`. */
   async finish(describe: Record<string, unknown>): Promise<ReplaySummary> {
     for (const processor of this.processors.values()) await processor.shutdownRequested();

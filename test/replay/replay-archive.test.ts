@@ -1,4 +1,6 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReplay } from '../../consumers/cli/replay-command.ts';
 import type { LocalKinesis } from '../../consumers/local-stack/kinesis-server.ts';
@@ -121,5 +123,36 @@ describe('shardline replay --source archive', () => {
       landed: lake.counters.landed,
     });
     expect(await store.list('')).toEqual(before);
+  });
+
+  it('fails on an archive object it cannot read, and closes its pipeline (stage threads, geo-IP files) before it says so', async () => {
+    // Prepare: a damaged object among the archived ones, and geo-IP on so that the run opens files.
+    const store = new LocalDirStore(lake.config.lake.type === 'local' ? lake.config.lake.dir : '');
+    const [first] = await store.list('raw/');
+    const damaged = first!.replace(/shardId-\d{12}/, 'shardId-000000000099');
+    await store.put(damaged, Buffer.from('not an archive'));
+    const withGeo = `${lake.configFile}.geo.json`;
+    const json = JSON.parse(await readFile(lake.configFile, 'utf8')) as { enrich?: object };
+    await writeFile(withGeo, JSON.stringify({ ...json, enrich: { ...json.enrich, geoIp: true } }));
+    const mmdbOpen = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).endsWith('.mmdb');
+        } catch {
+          return false;
+        }
+      }).length;
+    const before = mmdbOpen();
+
+    // Act
+    const outcome = await replay(withGeo, { dryRun: true }).then(
+      (r) => `exit ${r.code}`,
+      (e: Error) => e.message,
+    );
+    await rm(join(lake.config.lake.type === 'local' ? lake.config.lake.dir : '', ...damaged.split('/')));
+
+    // Assess
+    expect(outcome).toMatch(/not gzip/);
+    expect(mmdbOpen()).toBe(before);
   });
 });
