@@ -3,7 +3,7 @@ import { WorkerMemory } from './batch/worker-memory.ts';
 import { type PipelineConfig, stageThreads } from './config.ts';
 import { Deduplicator } from './dedupe/deduplicator.ts';
 import { ParquetEncoder } from './encode/parquet-encoder.ts';
-import { GeoIp, type GeoIpFiles } from './enrich/geo-ip.ts';
+import { GeoIp } from './enrich/geo-ip.ts';
 import { openEnricher } from './enrich/open-enricher.ts';
 import { RouteBook } from './enrich/routes/route-book.ts';
 import {
@@ -151,28 +151,22 @@ export class Pipeline implements ShardRecordProcessorFactory {
     const settings = { decode: config.decode, timeWindow: config.validate.time };
     const threads = stageThreads(config.stages.threads);
     let stages: RecordStages;
-    let geoFiles: GeoIpFiles | undefined;
+    // Geo-IP files are opened once here, and closed after the stages (`close`), or at once if the
+    // stages do not start.
     let closeGeo: (() => void) | undefined;
-    if (threads === 0) {
-      if (routeUpdates === null) routes.awaitLoad();
-      else applyRouteUpdates(routes, routeUpdates);
-      const geo = await GeoIp.forConfig(config.enrich.geoIp);
-      closeGeo = () => geo.close();
-      try {
+    try {
+      if (threads === 0) {
+        if (routeUpdates === null) routes.awaitLoad();
+        else applyRouteUpdates(routes, routeUpdates);
+        const geo = await GeoIp.forConfig(config.enrich.geoIp);
+        closeGeo = () => geo.close();
         const enrich = openEnricher(config, routes, geo);
         stages = new InProcessStages(new RecordStage(enrich, await ParquetEncoder.create(), settings));
-      } catch (error) {
-        geo.close();
-        throw error;
-      }
-    } else {
-      // The geo-IP files are opened once here; each thread reads them through its own few MB of
-      // page cache (a replacement thread too), and they are closed after the threads (`close`).
-      const { geoIp } = config.enrich;
-      geoFiles = geoIp === false ? undefined : await GeoIp.openFiles(geoIp === true ? undefined : geoIp);
-      const files = geoFiles;
-      if (files !== undefined) closeGeo = () => GeoIp.closeFiles(files);
-      try {
+      } else {
+        // Each thread reads the geo-IP files through its own few MB of page cache (a replacement
+        // thread too).
+        const geoFiles = await GeoIp.filesForConfig(config.enrich.geoIp);
+        if (geoFiles !== undefined) closeGeo = () => GeoIp.closeFiles(geoFiles);
         stages = await ThreadStages.start(
           threads,
           (slot) => ({
@@ -186,10 +180,12 @@ export class Pipeline implements ShardRecordProcessorFactory {
           }),
           logger,
         );
-      } catch (error) {
-        if (geoFiles !== undefined) GeoIp.closeFiles(geoFiles);
-        throw error;
       }
+    } catch (error) {
+      closeGeo?.();
+      throw error;
+    }
+    if (threads > 0) {
       logger.info('stage threads started', {
         threads,
         heapLimitMb: stageHeapLimitMb(config.batch.maxWorkerBytes),

@@ -146,8 +146,8 @@ export class ArchiveWriter {
   /** The gzip object of every record added; the same promise however often it is asked. */
   finish(): Promise<Uint8Array> {
     this.result ??= new Promise<Uint8Array>((resolve, reject) => {
-      // A stream that already failed (or was dropped) ends no more: say so rather than wait.
-      if (this.failure !== undefined || this.dropped || this.gzip?.destroyed === true) {
+      // A stream that already failed (zlib destroys it) or was dropped ends no more: say so rather than wait.
+      if (this.failure !== undefined || this.dropped) {
         return reject(this.failure ?? new Error('the archive stream was dropped before the batch landed'));
       }
       this.settle = reject;

@@ -218,6 +218,11 @@ export class GeoIp {
     return geoIp === false ? GeoIp.disabled() : GeoIp.open(geoIp === true ? undefined : geoIp);
   }
 
+  /** What `openFiles` opens for `enrich.geoIp` (true: the bundled databases), or undefined when it is false. */
+  static async filesForConfig(geoIp: boolean | string): Promise<GeoIpFiles | undefined> {
+    return geoIp === false ? undefined : GeoIp.openFiles(geoIp === true ? undefined : geoIp);
+  }
+
   /** Closes the files this GeoIp opened itself (`open`; not those of `openFiles`). Lookups after it answer nothing. */
   close(): void {
     if (this.closed) return;

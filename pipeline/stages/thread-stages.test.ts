@@ -112,6 +112,14 @@ const run = async (threads: number, perShard: readonly SourceRecord[][]) => {
   };
 };
 
+/** One stage thread, batches cut by rows and memory only, no geo-IP. */
+const oneThreadConfig = () =>
+  PipelineConfig.parse({
+    batch: { maxAgeMs: 15 * 60_000 },
+    enrich: { geoIp: false },
+    stages: { threads: 1 },
+  });
+
 describe('stage threads', () => {
   it('land the same objects, rows, dead letters and archive as stages in the calling thread', async () => {
     // Prepare
@@ -140,11 +148,7 @@ describe('stage threads', () => {
   it('fail the processors of a thread that dies, and serve their replacements from a new thread', async () => {
     // Prepare
     const store = new MemoryStore();
-    const config = PipelineConfig.parse({
-      batch: { maxAgeMs: 15 * 60_000 },
-      enrich: { geoIp: false },
-      stages: { threads: 1 },
-    });
+    const config = oneThreadConfig();
     const errors: string[] = [];
     const logger: Logger = {
       debug: () => undefined,
@@ -191,11 +195,7 @@ describe('stage threads', () => {
   it('start a replacement thread without the routes it stored before: the next sync adds them in', async () => {
     // Prepare: one thread learns from 150 records, and a sync stores what it learned.
     const store = new MemoryStore();
-    const config = PipelineConfig.parse({
-      batch: { maxAgeMs: 15 * 60_000 },
-      enrich: { geoIp: false },
-      stages: { threads: 1 },
-    });
+    const config = oneThreadConfig();
     const pipeline = await Pipeline.create(config, { store, routesWorker: 'host-a', routesSyncMs: 0 });
     /** Requests counted in the thread's stored learning, all projects. */
     const stored = async () => {
