@@ -158,7 +158,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
   if (ui) err.write(`  Dashboard                  ${ui.url}/\n`);
   const threads = running.pipeline.stages.threads;
   err.write(
-    `  Stage threads              ${threads === 0 ? '0 (decode → encode on the main thread)' : `${threads} (decode → encode; one fewer than cores: the local Kinesis has a thread of its own)`}\n`,
+    `  Stage threads              ${threads === 0 ? '0 (decode → encode on the main thread)' : `${threads} (decode → encode; one fewer than stages.threads "auto": the local Kinesis has a thread of its own)`}\n`,
   );
   err.write(
     `  Log level                  ${process.env.SHARDLINE_LOG_LEVEL ?? 'warn'} (SHARDLINE_LOG_LEVEL=debug|info|warn|error)\n\n`,
