@@ -35,6 +35,26 @@ describe('FreshnessTracker', () => {
     expect(tracker.stats()).toMatchObject({ batches: 2, maxMs: 2_100 });
   });
 
+  it('holds at most as many landed batches waiting for a load as it keeps samples', () => {
+    // Prepare: no load ever comes (it keeps failing).
+    let now = 0;
+    const tracker = new FreshnessTracker(3, () => now);
+
+    // Act
+    for (let i = 0; i < 10; i++) {
+      now = 1_000 * i;
+      tracker.landed(batch(now - 100));
+    }
+    const waiting = tracker.pendingBatches;
+    now = 20_000;
+    tracker.loaded(19_000);
+
+    // Assess: the newest three were kept and measured.
+    expect(waiting).toBe(3);
+    expect(tracker.pendingBatches).toBe(0);
+    expect(tracker.stats()).toMatchObject({ batches: 3, maxMs: 20_000 - 6_900 });
+  });
+
   it('ignores batches that landed only dead letters', () => {
     const tracker = new FreshnessTracker(100, () => 10);
     tracker.landed(batch(0, 0));

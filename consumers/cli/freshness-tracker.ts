@@ -46,13 +46,20 @@ export class FreshnessTracker {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Landed batches no load has made queryable yet. */
+  get pendingBatches(): number {
+    return this.pending.length;
+  }
+
   landed(batch: LandedBatch): void {
-    if (batch.rows > 0)
-      this.pending.push({
-        oldestArrivalMs: batch.oldestArrivalMs,
-        firstReadMs: batch.firstReadMs,
-        landedAt: this.now(),
-      });
+    if (batch.rows === 0) return;
+    // Bounded like the samples: with no load draining it (loads failing for hours), the oldest go.
+    if (this.pending.length >= this.maxSamples) this.pending.shift();
+    this.pending.push({
+      oldestArrivalMs: batch.oldestArrivalMs,
+      firstReadMs: batch.firstReadMs,
+      landedAt: this.now(),
+    });
   }
 
   /** A warehouse load that started at `startedAt` has just finished; returns the latencies it measured. */

@@ -89,7 +89,9 @@ export const runPipeline = async (
         // What landed is loaded now, not at the next tick of the interval (freshness).
         loadSoon();
       }
-      freshness.landed(batch);
+      // Measured only where a load will make it queryable; with SingleStore loading the lake
+      // (warehouse `none`) nothing here would ever take it off the pending list.
+      if (config.warehouse.type === 'duckdb') freshness.landed(batch);
       metrics?.onLanded(batch);
       options.onLanded?.(batch);
     },
@@ -202,10 +204,10 @@ export const runPipeline = async (
     loadQueued = true;
     void loadNow();
   };
+  // Through loadSoon, as landings are: while one load waits (for a lock another process holds,
+  // up to 15 s), ticks must not queue one more load each, which stop() would then wait through.
   const timer =
-    config.warehouse.type === 'duckdb'
-      ? setInterval(() => void loadNow(), config.warehouse.loadIntervalMs)
-      : undefined;
+    config.warehouse.type === 'duckdb' ? setInterval(loadSoon, config.warehouse.loadIntervalMs) : undefined;
 
   const { name: streamName, region, endpoint: _endpoint, ...consumerConfig } = config.stream;
   const dynamo =
