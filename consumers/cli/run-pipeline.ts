@@ -111,9 +111,9 @@ export const runPipeline = async (
   let loading: Promise<void> = Promise.resolve();
   let loadQueued = false;
   const refreshSnapshot = async (force: boolean): Promise<boolean> => {
-    if (!snapshot) return true;
+    if (!snapshot || !warehouse) return true;
     try {
-      const done = await snapshot.refresh({ force });
+      const done = await snapshot.refresh({ force, hold: (copy) => warehouse.whileHeld(copy) });
       if (done.state === 'copied') {
         metrics?.onSnapshot(done.ms / 1000);
         logger.debug('warehouse snapshot refreshed', { ms: Math.round(done.ms) });

@@ -79,38 +79,60 @@ export class WarehouseSnapshot {
 
   /**
    * Call only between loads (the file checkpointed, no write under way; the loader may keep it
-   * open, see `lingerMs` of DuckDbWarehouse.open). `force` ignores the
-   * interval (on shutdown, so that readers see the last load).
+   * open, see `lingerMs` of DuckDbWarehouse.open). `force` ignores the interval (on shutdown, so
+   * that readers see the last load). `hold` runs the copy while no other process can write the
+   * file (the loader passes `DuckDbWarehouse.whileHeld`): without it, a `shardline replay` or
+   * `compact` taking the file between the load and the copy could be copied half-written.
    */
-  async refresh(options: { force?: boolean } = {}): Promise<SnapshotRefresh> {
+  async refresh(options: { force?: boolean; hold?: SnapshotHold } = {}): Promise<SnapshotRefresh> {
+    const skip = this.#skip(options.force === true);
+    if (skip !== undefined) return skip;
+    const copy = async (): Promise<SnapshotRefresh> => {
+      // Again, now that the file is held: it may have changed since.
+      const stamp = fileStamp(this.dbFile);
+      if (stamp === undefined || this.#unchanged(stamp)) return { state: 'current' };
+      const started = performance.now();
+      const temp = `${this.path}.${process.pid}.tmp`;
+      try {
+        // A copy-on-write clone where the file system has them, a plain copy elsewhere; under a
+        // temporary name, renamed into place once complete.
+        await copyFile(this.dbFile, temp, constants.COPYFILE_FICLONE);
+        await rename(temp, this.path);
+      } catch (cause) {
+        await rm(temp, { force: true });
+        throw new ShardlineError(
+          `warehouse: could not refresh the readers' snapshot ${this.path}: ${(cause as Error).message}; queries see the previous one`,
+          { cause, retriable: true },
+        );
+      }
+      this.#copied = stamp;
+      this.#lastCopyMs = performance.now() - started;
+      this.#lastCopyAt = this.#now();
+      return { state: 'copied', ms: this.#lastCopyMs };
+    };
+    return options.hold === undefined ? copy() : options.hold(copy);
+  }
+
+  /** Nothing to copy into the snapshot: the file is being written (a WAL), or it is the one copied. */
+  #unchanged(stamp: string): boolean {
+    return existsSync(`${this.dbFile}.wal`) || (stamp === this.#copied && existsSync(this.path));
+  }
+
+  /** Why no copy is needed now (nothing changed, or the last copy is too recent), if none is. */
+  #skip(force: boolean): SnapshotRefresh | undefined {
     const stamp = fileStamp(this.dbFile);
-    if (stamp === undefined || existsSync(`${this.dbFile}.wal`)) return { state: 'current' };
-    if (stamp === this.#copied && existsSync(this.path)) return { state: 'current' };
-    if (!options.force && this.#lastCopyAt !== undefined && existsSync(this.path)) {
+    if (stamp === undefined || this.#unchanged(stamp)) return { state: 'current' };
+    if (!force && this.#lastCopyAt !== undefined && existsSync(this.path)) {
       const interval = Math.max(this.#minIntervalMs, this.#factor * this.#lastCopyMs);
       const since = this.#now() - this.#lastCopyAt;
       if (since < interval) return { state: 'deferred', nextInMs: interval - since };
     }
-    const started = performance.now();
-    const temp = `${this.path}.${process.pid}.tmp`;
-    try {
-      // A copy-on-write clone where the file system has them, a plain copy elsewhere; under a
-      // temporary name, renamed into place once complete.
-      await copyFile(this.dbFile, temp, constants.COPYFILE_FICLONE);
-      await rename(temp, this.path);
-    } catch (cause) {
-      await rm(temp, { force: true });
-      throw new ShardlineError(
-        `warehouse: could not refresh the readers' snapshot ${this.path}: ${(cause as Error).message}; queries see the previous one`,
-        { cause, retriable: true },
-      );
-    }
-    this.#copied = stamp;
-    this.#lastCopyMs = performance.now() - started;
-    this.#lastCopyAt = this.#now();
-    return { state: 'copied', ms: this.#lastCopyMs };
+    return undefined;
   }
 }
+
+/** Runs a snapshot copy while the warehouse file is held (`DuckDbWarehouse.whileHeld`). */
+export type SnapshotHold = (copy: () => Promise<SnapshotRefresh>) => Promise<SnapshotRefresh>;
 
 export interface QueryResult {
   readonly columns: readonly string[];

@@ -320,6 +320,22 @@ export class DuckDbWarehouse {
     return Number(row?.n ?? 0);
   }
 
+  /**
+   * Runs `task` while this process holds the file, after a CHECKPOINT (opening the file if it is
+   * not held, waiting for another process's lock as a load does). No other process can write the
+   * file meanwhile, so a copy `task` makes of it is whole: the readers' snapshot is copied so.
+   * Keeps the file open afterwards if the call before wanted it kept (`lingerMs`).
+   */
+  whileHeld<T>(task: () => Promise<T>): Promise<T> {
+    return this.withConnection(
+      async (db) => {
+        if (!this.readOnly) await db.run('CHECKPOINT');
+        return task();
+      },
+      { keepLinger: true },
+    );
+  }
+
   /** Waits for calls in flight, closes the file; later calls are refused. */
   async close(): Promise<void> {
     this.closed = true;
@@ -462,12 +478,15 @@ export class DuckDbWarehouse {
   }
 
   /** Opens the file for one call and closes it after, so other processes can take their turn. */
-  private withConnection<T>(task: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+  private withConnection<T>(
+    task: (db: DuckDBConnection) => Promise<T>,
+    options: { keepLinger?: boolean } = {},
+  ): Promise<T> {
     if (this.closed)
       return Promise.reject(new ShardlineError('warehouse: used after close(); open it again'));
     const run = async (): Promise<T> => {
       clearTimeout(this.release);
-      this.lingerAfter = false;
+      if (options.keepLinger !== true) this.lingerAfter = false;
       if (this.held === undefined) {
         const instance = await this.openInstance();
         try {
