@@ -55,6 +55,26 @@ describe('FreshnessTracker', () => {
     expect(tracker.stats()).toMatchObject({ batches: 3, maxMs: 20_000 - 6_900 });
   });
 
+  it('keeps a batch whose file the load could not read until a load takes it', () => {
+    // Prepare
+    let now = 1_000;
+    const tracker = new FreshnessTracker(100, () => now);
+    tracker.landed({ ...batch(0), keys: ['requests/a.parquet', 'dead_letters/a.jsonl'] });
+    tracker.landed({ ...batch(500), keys: ['requests/b.parquet'] });
+
+    // Act: the first load fails to read a.parquet; the next one loads it.
+    now = 2_000;
+    tracker.loaded(1_500, new Set(['requests/a.parquet']));
+    const afterFailed = tracker.stats();
+    now = 4_000;
+    tracker.loaded(3_000);
+
+    // Assess
+    expect(afterFailed).toMatchObject({ batches: 1, maxMs: 1_500 });
+    expect(tracker.stats()).toMatchObject({ batches: 2, maxMs: 4_000 });
+    expect(tracker.pendingBatches).toBe(0);
+  });
+
   it('ignores batches that landed only dead letters', () => {
     const tracker = new FreshnessTracker(100, () => 10);
     tracker.landed(batch(0, 0));

@@ -38,7 +38,12 @@ const quantile = (sorted: readonly number[], q: number): number =>
  * case) and becomes queryable when the next warehouse load that started after it landed finishes.
  */
 export class FreshnessTracker {
-  private pending: { oldestArrivalMs: number; firstReadMs: number; landedAt: number }[] = [];
+  private pending: {
+    oldestArrivalMs: number;
+    firstReadMs: number;
+    landedAt: number;
+    keys: readonly string[];
+  }[] = [];
   private readonly samples: Sample[] = [];
 
   constructor(
@@ -59,16 +64,21 @@ export class FreshnessTracker {
       oldestArrivalMs: batch.oldestArrivalMs,
       firstReadMs: batch.firstReadMs,
       landedAt: this.now(),
+      keys: batch.keys,
     });
   }
 
-  /** A warehouse load that started at `startedAt` has just finished; returns the latencies it measured. */
-  loaded(startedAt: number): number[] {
+  /**
+   * A warehouse load that started at `startedAt` has just finished; returns the latencies it
+   * measured. A batch with an object in `notLoaded` (files the load could not read, retried at
+   * the next load) is not queryable yet: it waits for a load that takes it.
+   */
+  loaded(startedAt: number, notLoaded: ReadonlySet<string> = new Set()): number[] {
     const done = this.now();
     const still: typeof this.pending = [];
     const measured: number[] = [];
     for (const p of this.pending) {
-      if (p.landedAt <= startedAt) {
+      if (p.landedAt <= startedAt && !p.keys.some((key) => notLoaded.has(key))) {
         if (this.samples.length >= this.maxSamples) this.samples.shift();
         // A first read before the oldest arrival (clocks apart) counts as no wait.
         const read = Math.max(p.oldestArrivalMs, Math.min(p.firstReadMs, p.landedAt));

@@ -151,7 +151,8 @@ export const runPipeline = async (
         // every max(loadInterval, 10 × the last copy), see warehouse-reader.ts). What a load
         // inserted is queryable for readers once the snapshot holds it, so arrival → queryable is
         // measured only then.
-        if (await refreshSnapshot(force)) metrics?.onQueryable(freshness.loaded(startedAt));
+        if (await refreshSnapshot(force))
+          metrics?.onQueryable(freshness.loaded(startedAt, new Set(loaded.failed.map((f) => f.key))));
         progress.files += loaded.files;
         progress.rows += loaded.rows;
         progress.duplicateRows += loaded.duplicateRows;
