@@ -41,7 +41,10 @@ export type SnapshotRefresh =
   | { readonly state: 'copied'; readonly ms: number }
   /** The snapshot already holds the warehouse as it is (or there is nothing to copy). */
   | { readonly state: 'current' }
-  /** Not yet: the last copy was too recent (see the cost above); readers see an older one. */
+  /**
+   * Not yet: the last copy was too recent (see the cost above), or the file holds writes not yet
+   * checkpointed (its WAL); readers see an older one.
+   */
   | { readonly state: 'deferred'; readonly nextInMs: number };
 
 export interface SnapshotOptions {
@@ -90,7 +93,10 @@ export class WarehouseSnapshot {
     const copy = async (): Promise<SnapshotRefresh> => {
       // Again, now that the file is held: it may have changed since.
       const stamp = fileStamp(this.dbFile);
-      if (stamp === undefined || this.#unchanged(stamp)) return { state: 'current' };
+      if (stamp === undefined || this.#copiedAlready(stamp)) return { state: 'current' };
+      // Written to and not checkpointed (a CHECKPOINT that failed, or no hold): a copy would miss
+      // what the WAL holds, so readers keep the last snapshot, and nothing new is queryable yet.
+      if (existsSync(`${this.dbFile}.wal`)) return { state: 'deferred', nextInMs: this.#minIntervalMs };
       const started = performance.now();
       const temp = `${this.path}.${process.pid}.tmp`;
       try {
@@ -113,15 +119,15 @@ export class WarehouseSnapshot {
     return options.hold === undefined ? copy() : options.hold(copy);
   }
 
-  /** Nothing to copy into the snapshot: the file is being written (a WAL), or it is the one copied. */
-  #unchanged(stamp: string): boolean {
-    return existsSync(`${this.dbFile}.wal`) || (stamp === this.#copied && existsSync(this.path));
+  /** The snapshot already holds the file as it is. */
+  #copiedAlready(stamp: string): boolean {
+    return stamp === this.#copied && existsSync(this.path);
   }
 
   /** Why no copy is needed now (nothing changed, or the last copy is too recent), if none is. */
   #skip(force: boolean): SnapshotRefresh | undefined {
     const stamp = fileStamp(this.dbFile);
-    if (stamp === undefined || this.#unchanged(stamp)) return { state: 'current' };
+    if (stamp === undefined || this.#copiedAlready(stamp)) return { state: 'current' };
     if (!force && this.#lastCopyAt !== undefined && existsSync(this.path)) {
       const interval = Math.max(this.#minIntervalMs, this.#factor * this.#lastCopyMs);
       const since = this.#now() - this.#lastCopyAt;

@@ -70,6 +70,27 @@ describe('copying the readers snapshot', () => {
     }
   }, 30_000);
 
+  it('does not count a file with writes not yet checkpointed as copied: readers keep the last snapshot', async () => {
+    // Prepare: another file, written by a process that has not checkpointed (its WAL holds the write).
+    const walFile = join(dir, 'wal.duckdb');
+    const writer = await DuckDBInstance.create(walFile);
+    const connection = await writer.connect();
+    await connection.run("SET wal_autocheckpoint = '1GB'");
+    await connection.run('CREATE TABLE t AS SELECT range AS n FROM range(10)');
+    const snapshot = new WarehouseSnapshot(walFile, { minIntervalMs: 0 });
+
+    // Act
+    const whileWritten = await snapshot.refresh();
+    connection.closeSync();
+    writer.closeSync();
+    const afterClose = await snapshot.refresh();
+
+    // Assess
+    expect(existsSync(`${walFile}.wal`)).toBe(false);
+    expect(whileWritten.state).toBe('deferred');
+    expect(afterClose.state).toBe('copied');
+  });
+
   it('makes the copy inside the hold it is given, and asks for none when there is nothing to copy', async () => {
     // Prepare
     const snapshot = new WarehouseSnapshot(file, { minIntervalMs: 0 });
