@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { ConfigError } from '../../pipeline/errors.ts';
 
 export interface LocalDynamoOptions {
   /** State folder; tables live in `<dir>/dynamodb` and survive restarts. In memory without it. */
@@ -29,10 +30,25 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
   if (path !== undefined) await mkdir(path, { recursive: true });
   const dynalite = require('dynalite') as Dynalite;
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    // Closing the server closes the store dynalite opened with it (it reports it was not running).
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? new ConfigError(
+          'port',
+          `${host}:${options.port} is already in use: stop the process that holds it, or choose another port (--dynamodb-port, 0 for any free port)`,
+          { cause: error },
+        )
+      : error;
+  }
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,

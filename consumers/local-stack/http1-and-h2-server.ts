@@ -35,6 +35,9 @@ export function createPlainServer(handler: RequestListener): ClosableServer {
   const server = createNetServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    // Until its first bytes are routed no server listens to the socket: a client that resets the
+    // connection (a port probe, an aborted request) must not become an uncaught error in the thread.
+    socket.on('error', () => socket.destroy());
     routeByPreface(socket, (isH2) => (isH2 ? h2c : http1).emit('connection', socket));
   });
   return {

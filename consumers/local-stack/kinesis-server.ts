@@ -118,7 +118,7 @@ export async function startLocalKinesis(options: LocalKinesisOptions = {}): Prom
 
 function listen({ server }: ClosableServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
+    const failed = (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
           ? new ConfigError(
@@ -127,10 +127,10 @@ function listen({ server }: ClosableServer, port: number, host: string): Promise
               { cause: error },
             )
           : error,
-      ),
-    );
+      );
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve((server.address() as AddressInfo).port);
     });
   });
@@ -156,6 +156,12 @@ export async function startLocalKinesisThread(options: LocalKinesisOptions = {})
   worker.removeAllListeners();
   if (!started.ok) {
     await worker.terminate();
+    if (started.name === 'ConfigError' && started.field !== undefined) {
+      // The same error as in-process (a port in use), so that the CLI reports it as a config error.
+      const error = new ConfigError(started.field, started.message);
+      error.message = started.message;
+      throw error;
+    }
     throw Object.assign(new Error(started.message), { name: started.name, field: started.field });
   }
   let exited = false;
