@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../pipeline/errors.ts';
+import { takePort } from '../../test/support/taken-port.ts';
 import { type DevOptions, devStageThreads, runDev } from './dev-command.ts';
 
 describe('devStageThreads', () => {
@@ -19,15 +20,6 @@ describe('devStageThreads', () => {
     expect(devStageThreads(1)).toBe(0);
   });
 });
-
-/** A port that something else listens on. */
-const takePort = async (): Promise<{ port: number; server: Server }> => {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, server };
-};
 
 /** Whether something accepts connections on the port. */
 const answers = (port: number): Promise<boolean> =>
@@ -76,7 +68,7 @@ describe('runDev', () => {
     const dir = await mkdtemp(join(tmpdir(), 'dev-fail-'));
     const taken = await takePort();
     const free = await takePort();
-    await new Promise<void>((resolve) => free.server.close(() => resolve()));
+    await free.release();
     try {
       // Act
       const run = runDev(options(dir, { uiPort: taken.port, httpPort: free.port }));
@@ -86,7 +78,7 @@ describe('runDev', () => {
       expect(existsSync(join(dir, 'dev.pid'))).toBe(false);
       expect(await answers(free.port)).toBe(false);
     } finally {
-      await new Promise<void>((resolve) => taken.server.close(() => resolve()));
+      await taken.release();
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -1,26 +1,17 @@
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection } from 'node:net';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { describe, expect, it } from 'vitest';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { startLocalDynamo } from '../../consumers/local-stack/dynamo-server.ts';
 import { startLocalKinesisThread } from '../../consumers/local-stack/kinesis-server.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
+import { takePort } from '../support/taken-port.ts';
 
 /**
  * The dev stack's local servers in the face of what a user's machine does: a port already in use
  * is a config error naming the flag to change, and a client that resets its connection before
  * sending anything does not take the local Kinesis down.
  */
-
-const takePort = async (): Promise<{ port: number; server: Server }> => {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, server };
-};
-
-const release = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 describe('local stack errors', () => {
   it('reports a DynamoDB port in use as a config error that names --dynamodb-port', async () => {
@@ -30,7 +21,7 @@ describe('local stack errors', () => {
       await expect(start).rejects.toBeInstanceOf(ConfigError);
       await expect(start).rejects.toThrow(/--dynamodb-port/);
     } finally {
-      await release(taken.server);
+      await taken.release();
     }
   });
 
@@ -41,7 +32,7 @@ describe('local stack errors', () => {
       await expect(start).rejects.toBeInstanceOf(ConfigError);
       await expect(start).rejects.toThrow(/--http-port/);
     } finally {
-      await release(taken.server);
+      await taken.release();
     }
   }, 30_000);
 
