@@ -1,6 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 
 export interface LocalTls {
   /** The CA that signed `cert`: what a client trusts (Fluent Bit's `tls.ca_file`). */
@@ -45,7 +47,9 @@ export async function ensureLocalTls(
       readFile(certFile, 'utf8'),
       readFile(keyFile, 'utf8'),
     ]);
-    return { caFile, ca, cert, key };
+    // Files cut short (a kill while an older version wrote them) or edited by hand would fail
+    // every start: they are generated again below, as when missing.
+    if (usable(ca, cert, key)) return { caFile, ca, cert, key };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
@@ -53,12 +57,30 @@ export async function ensureLocalTls(
   if (options.shareWithinProcess && shared === undefined) shared = generate();
   const pems = await (options.shareWithinProcess && shared !== undefined ? shared : generate());
   await mkdir(dir, { recursive: true });
-  // The key last: a run interrupted before it regenerates everything instead of mixing pairs.
-  await writeFile(caFile, pems.ca);
-  await writeFile(certFile, pems.cert);
-  await writeFile(keyFile, pems.key, { mode: 0o600 });
+  // Each file whole or not at all (written aside, then renamed), the key last: a run interrupted
+  // before it regenerates everything instead of mixing pairs.
+  await writeWhole(caFile, pems.ca);
+  await writeWhole(certFile, pems.cert);
+  await writeWhole(keyFile, pems.key, 0o600);
   return { caFile, ...pems };
 }
+
+const writeWhole = async (file: string, text: string, mode?: number): Promise<void> => {
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, text, mode === undefined ? {} : { mode });
+  await rename(temp, file);
+};
+
+/** Whether the CA parses and the server certificate and key parse and belong together. */
+const usable = (ca: string, cert: string, key: string): boolean => {
+  try {
+    new X509Certificate(ca);
+    createSecureContext({ cert, key });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 let shared: Promise<Omit<LocalTls, 'caFile'>> | undefined;
 
