@@ -212,7 +212,14 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
       const runSeed = started % 1_000_000_007;
       if (opts.demoEvents !== undefined) {
         demoResults.push(
-          await runDemoProducer({ client, streamName: opts.stream, events: opts.demoEvents, seed: runSeed }),
+          await runDemoProducer({
+            client,
+            streamName: opts.stream,
+            events: opts.demoEvents,
+            seed: runSeed,
+            // Ctrl-C stops a long burst within a chunk (without --exit; --exit waits for all of it).
+            stop: () => stopping,
+          }),
         );
         return;
       }

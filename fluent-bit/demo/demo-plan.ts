@@ -70,6 +70,16 @@ export class DemoPlan {
     };
   }
 
+  /**
+   * Whether `tally` counts exactly the attempts yielded so far. It does not between the part of a
+   * chunk resent after a partial failure and the chunk itself: the chunk is counted before both.
+   * A sender may stop after an attempt only when this holds (its tally then says what it sent).
+   */
+  get settled(): boolean {
+    return !this.chunkPending;
+  }
+  private chunkPending = false;
+
   /** The send attempts, in order: each is the Data lines of one Fluent Bit flush (or resend). */
   *attempts(): Generator<readonly Buffer[], void, undefined> {
     const { events, malformedRatio, duplicateRatio } = this.options;
@@ -126,7 +136,11 @@ export class DemoPlan {
       if (due > 0 && (last || due >= rng.range(BURST_LINES.min, BURST_LINES.max))) {
         // The part of the chunk that was stored before the failure…
         const first = this.resend(valid, Math.min(due, valid.length));
-        if (first.length > 0) yield first;
+        if (first.length > 0) {
+          this.chunkPending = true;
+          yield first;
+          this.chunkPending = false;
+        }
       }
       // …then the whole chunk again (or for the first time, when nothing failed).
       yield lines;

@@ -169,8 +169,10 @@ describe('runDemoProducer → kinesalite → GetRecords', () => {
   const require = createRequire(import.meta.url);
   const kinesalite = require('kinesalite') as (options: {
     createStreamMs: number;
+    shardLimit: number;
   }) => import('node:http').Server;
-  const server = kinesalite({ createStreamMs: 0 });
+  // A stream per case, 2 shards each: more than kinesalite's default account limit of 10.
+  const server = kinesalite({ createStreamMs: 0, shardLimit: 100 });
   let client: KinesisClient;
 
   beforeAll(async () => {
@@ -258,6 +260,40 @@ describe('runDemoProducer → kinesalite → GetRecords', () => {
     const valid = lines.filter((l) => validId(l) !== undefined);
     expect(valid.every((l) => /,"fb_time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"}$/.test(l))).toBe(true);
   });
+
+  it('stops between chunks when asked, and reports exactly what it sent', async () => {
+    // Asked once per attempt (a chunk, or the part of one resent before it): stopping at each of
+    // the first 10 asks meets both kinds, and the tally must hold either way.
+    for (let stopAt = 1; stopAt <= 10; stopAt++) {
+      // Prepare
+      const stream = `demo-stop-${stopAt}`;
+      await createStream(stream);
+      let asked = 0;
+
+      // Act
+      const result = await runDemoProducer({
+        client,
+        streamName: stream,
+        events: 20_000,
+        seed: 12,
+        malformedRatio: 0.005,
+        duplicateRatio: 0.05,
+        stop: () => ++asked >= stopAt,
+      });
+      const lines = [...(await readAll(stream)).values()].flat().flatMap((r) => linesOf(r.data, false));
+
+      // Assess
+      expect(result.sent).toBeGreaterThan(0);
+      expect(result.sent).toBeLessThan(20_000);
+      expect(lines).toHaveLength(result.sent);
+      expect(tallyLines(lines)).toEqual({
+        sent: result.sent,
+        valid: result.valid,
+        malformed: result.malformed,
+        uniqueValid: result.uniqueValid,
+      });
+    }
+  }, 60_000);
 
   it('aggregates lines into few records with simpleAggregation, every line still accounted for', async () => {
     // Prepare

@@ -33,6 +33,11 @@ export interface DemoProducerOptions {
   /** Keep every valid request id in the result (memory: ~100 bytes each). */
   readonly collectRequestIds?: boolean;
   readonly onProgress?: (progress: DemoProgress) => void;
+  /**
+   * Asked after each chunk is handed to PutRecords: true stops sending there (Ctrl-C). What was
+   * sent before is stored and reported: the result counts only that.
+   */
+  readonly stop?: () => boolean;
 }
 
 export interface DemoProgress {
@@ -195,6 +200,7 @@ export const runDemoProducer = async (options: DemoProducerOptions): Promise<Dem
       if (failure !== undefined) break outer;
       send(batch);
     }
+    if (options.stop?.() === true && plan.settled) break;
   }
   await Promise.all(inFlight);
   if (failure !== undefined) throw failure;
