@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { ConfigError } from '../../pipeline/errors.ts';
+import { listenError } from './port-in-use.ts';
 
 export interface LocalDynamoOptions {
   /** State folder; tables live in `<dir>/dynamodb` and survive restarts. In memory without it. */
@@ -41,13 +41,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
   } catch (error) {
     // Closing the server closes the store dynalite opened with it (it reports it was not running).
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    throw (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-      ? new ConfigError(
-          'port',
-          `${host}:${options.port} is already in use: stop the process that holds it, or choose another port (--dynamodb-port, 0 for any free port)`,
-          { cause: error },
-        )
-      : error;
+    throw listenError(error, host, options.port, '--dynamodb-port');
   }
   const { port } = server.address() as AddressInfo;
   return {

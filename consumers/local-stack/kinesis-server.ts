@@ -12,6 +12,7 @@ import { ensureStream } from './ensure-stream.ts';
 import { type ClosableServer, createPlainServer, createTlsServer } from './http1-and-h2-server.ts';
 import { installFastSequence, type KinesaliteDb } from './kinesalite-fast-sequence.ts';
 import { ensureLocalTls } from './local-tls.ts';
+import { listenError } from './port-in-use.ts';
 
 export interface LocalKinesisOptions {
   /**
@@ -118,16 +119,7 @@ export async function startLocalKinesis(options: LocalKinesisOptions = {}): Prom
 
 function listen({ server }: ClosableServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const failed = (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new ConfigError(
-              'port',
-              `${host}:${port} is already in use: stop the process that holds it, or choose another port (--http-port/--https-port, 0 for any free port)`,
-              { cause: error },
-            )
-          : error,
-      );
+    const failed = (error: unknown) => reject(listenError(error, host, port, '--http-port/--https-port'));
     server.once('error', failed);
     server.listen(port, host, () => {
       server.off('error', failed);
