@@ -10,8 +10,24 @@ import { redactSecretsInText } from './secret-text.ts';
  * are written; when one cannot be found as written, the body is re-serialised.
  */
 
-const NAME_KEYS = ['name', 'key', 'field', 'param', 'parameter', 'header', 'attribute', 'property', 'label'];
-const VALUE_KEYS = ['value', 'val', 'values', 'data', 'content'];
+/** Keys of a name/value pair, in any case (`Name`/`Value` in AWS APIs, `ParameterKey`/`ParameterValue`). */
+const NAME_KEYS = new Set([
+  'name',
+  'key',
+  'field',
+  'param',
+  'parameter',
+  'parameterkey',
+  'parametername',
+  'header',
+  'attribute',
+  'attributename',
+  'property',
+  'label',
+]);
+const VALUE_KEYS = new Set(['value', 'val', 'values', 'data', 'content', 'parametervalue', 'attributevalue']);
+/** A pair's name as listed in `redacted`: only a plain name, so that the list never echoes text. */
+const PLAIN_NAME = /^[\w.-]{1,64}$/;
 const MAX_DEPTH = 64;
 const MAX_NESTED_JSON = 2;
 
@@ -39,19 +55,22 @@ const redactString = (s: string, key: string, w: Walk, nesting: number): string 
 };
 
 const redactPairValue = (node: Record<string, unknown>, w: Walk): void => {
+  const keys = Object.keys(node);
   let secretName: string | undefined;
-  for (const k of NAME_KEYS) {
+  for (const k of keys) {
     const v = node[k];
-    if (typeof v === 'string' && isSecretFieldName(v)) secretName = v;
+    if (typeof v === 'string' && NAME_KEYS.has(k.toLowerCase()) && isSecretFieldName(v)) secretName = v;
   }
   if (secretName === undefined) return;
-  for (const k of VALUE_KEYS) {
+  const listed = PLAIN_NAME.test(secretName) ? secretName.toLowerCase() : 'pair';
+  for (const k of keys) {
+    if (!VALUE_KEYS.has(k.toLowerCase())) continue;
     const v = node[k];
     if (v === undefined || v === null || v === '' || v === REDACTED) continue;
     if (typeof v === 'string') w.replacements.set(JSON.stringify(v), JSON.stringify(REDACTED));
     else w.reserialise = true;
     node[k] = REDACTED;
-    record(w.found, `${w.label}:${secretName.toLowerCase()}`);
+    record(w.found, `${w.label}:${listed}`);
   }
 };
 

@@ -25,6 +25,32 @@ describe('redactHeaders', () => {
     expect(Object.getOwnPropertyDescriptor(JSON.parse(json!), '__proto__')?.value).toBe('x');
   });
 
+  it("redacts parameters in the fragment of a URL header, and in proxies' copies of the request URL", () => {
+    // Prepare: OAuth's implicit flow returns the token in the fragment; gateways pass the URL on.
+    const headers = {
+      location: `https://app.example.com/cb?state=abc#access_token=${TOKEN}&token_type=bearer`,
+      'x-original-url': '/oauth/callback?code=e72e16c7e42f292c6912&state=xyz',
+      referer: 'https://docs.example.com/a?b=1#section-2',
+    };
+
+    // Act
+    const { json, redacted } = redactHeaders(headers);
+
+    // Assess
+    expectNoneOf(json, [TOKEN, 'e72e16c7e42f292c6912']);
+    expect(JSON.parse(json!).referer).toBe(headers.referer);
+    expect(redacted).toEqual(['header:location:access_token', 'header:x-original-url:code']);
+  });
+
+  it('scans a card number sent as a JSON number under an ordinary header name', () => {
+    // Act
+    const { json, redacted } = redactHeaders({ 'x-card': Number(CARD), 'x-count': 12 });
+
+    // Assess
+    expect(JSON.parse(json!)).toEqual({ 'x-card': '[REDACTED:card]', 'x-count': 12 });
+    expect(redacted).toEqual(['header:x-card:card']);
+  });
+
   it('redacts secret headers, keeps the auth scheme and lower-cases names', () => {
     // Prepare
     const headers = {
@@ -227,6 +253,23 @@ describe('redactPath', () => {
       expect(redactPath(p)).toEqual({ path: p, redacted: [] });
     },
   );
+  it('decodes a percent-encoded segment to judge it: % no longer splits a key into short runs', () => {
+    // Prepare: a 40-character AWS secret key as a client encodes it in a path.
+    const secret = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
+
+    // Act
+    const { path, redacted } = redactPath(`/v1/users/${encodeURIComponent(secret)}/details`);
+
+    // Assess
+    expectNoneOf(path, ['wJalrXUt', 'EXAMPLEKEY', 'bPxRfiCY']);
+    expect(path.startsWith('/v1/users/')).toBe(true);
+    expect(path.endsWith('/details')).toBe(true);
+    expect(redacted).not.toEqual([]);
+  });
+
+  it('keeps percent-encoded segments that hold no secret as they were written', () => {
+    expect(redactPath('/v1/files/report%202024.pdf').path).toBe('/v1/files/report%202024.pdf');
+  });
 });
 
 describe('redactBody', () => {
@@ -360,6 +403,58 @@ describe('redactBody', () => {
     // Assess
     expect(out).toHaveLength(1000);
     expect(out?.startsWith('{"password": "[REDACTED]", "data": "yyy')).toBe(true);
+  });
+
+  it('redacts a secret-named multipart field, with or without its content type, and scans the others', () => {
+    // Prepare
+    const boundary = '----WebKitFormBoundary7MA4YWxkTrZu0gW';
+    const body = [
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="username"',
+      '',
+      'jane',
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="password"',
+      '',
+      'Hunter2!Secret',
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="note"',
+      '',
+      `see ${AWS_KEY}`,
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+
+    for (const contentType of [`multipart/form-data; boundary=${boundary}`, undefined]) {
+      // Act
+      const { body: out, redacted } = redactBody(body, 10_000, 'request_body', contentType);
+
+      // Assess
+      expectNoneOf(out, ['Hunter2', AWS_KEY]);
+      expect(out).toContain('name="password"\r\n\r\n[REDACTED]\r\n--');
+      expect(out).toContain('jane');
+      expect(out?.endsWith(`--${boundary}--\r\n`)).toBe(true);
+      expect(redacted).toEqual(['request_body:password', 'request_body:aws_key']);
+    }
+  });
+
+  it('finds name/value pairs whatever the case of their keys, and lists no value text', () => {
+    // Prepare: AWS APIs write Name/Value and ParameterKey/ParameterValue.
+    const body = JSON.stringify({
+      Parameters: [
+        { Name: '/prod/db/password', Value: 'Hunter2!Secret', Type: 'SecureString' },
+        { ParameterKey: 'DbPassword', ParameterValue: 'Hunter3!Secret' },
+        { name: 'password: hunter4', value: 'x' },
+      ],
+    });
+
+    // Act
+    const { body: out, redacted } = redactBody(body, 10_000, 'request_body');
+
+    // Assess
+    expectNoneOf(out, ['Hunter2', 'Hunter3']);
+    expect(JSON.parse(out!).Parameters[1].ParameterKey).toBe('DbPassword');
+    expect(redacted.join(',')).not.toContain('hunter4');
   });
 
   it.each([

@@ -18,7 +18,20 @@ const QUERY_REDACTED = 'REDACTED';
 const NONE: readonly string[] = Object.freeze([]);
 
 /** Headers whose values are URLs that may carry secrets in their query string. */
-const URL_HEADERS = new Set(['referer', 'location', 'content-location', 'origin']);
+const URL_HEADERS = new Set([
+  'referer',
+  'location',
+  'content-location',
+  'origin',
+  // The request's own URL as proxies and gateways pass it on.
+  ':path',
+  'x-original-url',
+  'x-original-uri',
+  'x-forwarded-uri',
+  'x-forwarded-url',
+  'x-rewrite-url',
+  'x-envoy-original-path',
+]);
 
 const record = (found: string[], name: string): void => {
   if (!found.includes(name)) found.push(name);
@@ -83,9 +96,40 @@ export function redactQuery(q: string, label = 'query'): { query: string; redact
  */
 export function redactPath(path: string): { path: string; redacted: readonly string[] } {
   const found: string[] = [];
-  const redacted = redactSecretsInText(path, 'path', found, PATH_SCAN);
+  const decoded = path.indexOf('%') === -1 ? path : redactEncodedSegments(path, found);
+  const redacted = redactSecretsInText(decoded, 'path', found, PATH_SCAN);
   return { path: redacted, redacted: found.length === 0 ? NONE : found };
 }
+
+const ESCAPED = /%[0-9A-Fa-f]{2}/;
+/** What a decoded segment may not hold as is: it would read as more segments, a query or an escape. */
+const PATH_SPECIAL = /[/?#%]/g;
+
+/**
+ * Segments written percent-encoded (`/users/ab%2Bcd%2Fef…`): `%` splits a token into runs too
+ * short to judge, so each such segment is decoded and scanned first, and stored decoded and
+ * redacted when that finds a secret (then the whole path is scanned as usual).
+ */
+const redactEncodedSegments = (path: string, found: string[]): string => {
+  const segments = path.split('/');
+  let changed = false;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i] as string;
+    if (!ESCAPED.test(segment)) continue;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      continue;
+    }
+    // One value, no longer a path: its `/` and `+` are the key's own (base64), as in a query value.
+    const scanned = redactSecretsInText(decoded, 'path', found);
+    if (scanned === decoded) continue;
+    segments[i] = scanned.replace(PATH_SPECIAL, (c) => encodeURIComponent(c));
+    changed = true;
+  }
+  return changed ? segments.join('/') : path;
+};
 
 /** What is known of a header name; names repeat on every request, so this is worked out once per name. */
 interface HeaderName {
@@ -136,7 +180,9 @@ const redactHeaderString = (header: HeaderName, value: string, found: string[]):
       const hash = value.indexOf('#', q);
       const end = hash === -1 ? value.length : hash;
       const params = redactParams(value.slice(q + 1, end), header.label, found);
-      return redactSecretsInText(value.slice(0, q + 1), header.label, found) + params + value.slice(end);
+      // A fragment carries parameters too: OAuth's implicit flow returns `#access_token=…`.
+      const fragment = hash === -1 ? '' : `#${redactParams(value.slice(hash + 1), header.label, found)}`;
+      return redactSecretsInText(value.slice(0, q + 1), header.label, found) + params + fragment;
     }
   }
   return redactSecretsInText(value, header.label, found, header.scan);
@@ -157,6 +203,12 @@ const redactHeaderValue = (header: HeaderName, value: unknown, found: string[]):
   if ((typeof value === 'number' || typeof value === 'boolean') && header.secret) {
     record(found, header.label);
     return REDACTED;
+  }
+  // A card number sent as a JSON number: scanned as text, and stored as the redacted text.
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1e12) {
+    const text = String(value);
+    const out = redactSecretsInText(text, header.label, found, header.scan);
+    return out === text ? value : out;
   }
   return value;
 };
@@ -228,12 +280,16 @@ const FORM_START = /^\s*[\w.%[\]-]+=/;
 /** Work on at most this many times the cap, so that a huge body costs little; the tail is cut anyway. */
 const WORK_FACTOR = 2;
 
-type BodyKind = 'json' | 'form' | 'text';
+type BodyKind = 'json' | 'form' | 'multipart' | 'text';
+
+/** A multipart body opens with its boundary line, then a part's `Content-Disposition`. */
+const MULTIPART_START = /^--[^\r\n]{1,200}\r?\n[Cc]ontent-/;
 
 /** The body's kind from its content type, checked against its first character, else guessed from it. */
 const bodyKind = (text: string, first: number, contentType: string | undefined): BodyKind => {
   const c = text.charCodeAt(first);
   const looksJson = c === 123 || c === 91;
+  if (c === 45 && MULTIPART_START.test(first === 0 ? text : text.slice(first))) return 'multipart';
   if (contentType !== undefined && contentType !== '') {
     const type = contentType.toLowerCase();
     if (type.includes('json')) return looksJson ? 'json' : 'text';
@@ -279,6 +335,8 @@ export function redactBody(
     text = json.parsed ? json.text : redactSecretsInText(json.text, label, found);
   } else if (kind === 'form') {
     text = redactParams(text, label, found, isFormFieldName);
+  } else if (kind === 'multipart') {
+    text = redactMultipart(text, first, label, found);
   } else {
     text = redactSecretsInText(text, label, found);
   }
@@ -287,6 +345,42 @@ export function redactBody(
 
 /** Form fields are named like query parameters and like JSON keys. */
 const isFormFieldName = (name: string): boolean => isSecretQueryName(name) || isSecretFieldName(name);
+
+const PART_NAME = /\bname\*?=(?:"([^"]*)"|([^;\s]+))/i;
+const HEADERS_END = /\r?\n\r?\n/;
+
+/**
+ * A multipart/form-data body: split at its boundary (the body's first line), each part's content
+ * is `[REDACTED]` when the part's `name` is a secret field name, and scanned as text otherwise;
+ * part headers are scanned as text too. A part cut off by the size cap is handled like the others.
+ */
+const redactMultipart = (text: string, first: number, label: string, found: string[]): string => {
+  const lineEnd = text.indexOf('\n', first);
+  const delimiter = text.slice(first, text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
+  const pieces = text.split(delimiter);
+  for (let i = 1; i < pieces.length; i++) {
+    const piece = pieces[i] as string;
+    const split = HEADERS_END.exec(piece);
+    if (split === null) {
+      pieces[i] = redactSecretsInText(piece, label, found);
+      continue;
+    }
+    const headers = piece.slice(0, split.index);
+    let body = piece.slice(split.index + split[0].length);
+    // The line break before the next delimiter belongs to the delimiter, not the content.
+    const tail = body.endsWith('\r\n') ? 2 : body.endsWith('\n') ? 1 : 0;
+    const content = body.slice(0, body.length - tail);
+    const m = PART_NAME.exec(headers);
+    const name = m === null ? undefined : (m[1] ?? m[2]);
+    if (name !== undefined && content !== '' && isFormFieldName(name)) {
+      body = REDACTED + body.slice(body.length - tail);
+      record(found, /^[\w.-]{1,64}$/.test(name) ? `${label}:${name.toLowerCase()}` : `${label}:part`);
+    } else body = redactSecretsInText(content, label, found) + body.slice(body.length - tail);
+    pieces[i] = redactSecretsInText(headers, label, found) + split[0] + body;
+  }
+  pieces[0] = redactSecretsInText(pieces[0] as string, label, found);
+  return pieces.join(delimiter);
+};
 
 /**
  * Any other text column (user agent, service, …): scanned by shape and randomness. `idPosition`

@@ -13,10 +13,13 @@ import { LruCache } from './lru-cache.ts';
 
 /**
  * Secret wherever they appear in a name. `auth` but not `author`/`authority`; `token` but not the
- * counts of language-model APIs (`max_tokens`, `token_count`).
+ * counts of language-model APIs (`max_tokens`, `tokens_used`, `token_count`) or `tokenizer`;
+ * `pass`, `pw` and `pin` at the end of a name (`db_pass`, `confirm_pw`, `user_pin`, `pass2`) but not
+ * `bypass`, `compass` or `spin`; one-time and recovery codes; the word for password in the
+ * languages most often met in field names.
  */
 const SECRET_PART =
-  /passw|passphrase|passcode|pswd|secret|token(?!s|count|type|limit|usage|len)|credential|signature|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))|sess(?:ion)?(?:id|key|token)?$|otp$|^otp|mfa|cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode/;
+  /passw|passphrase|passcode|pswd|pwd|(?<!by|com|over|under|tres|sur)pass\d?$|.pw\d?$|(?<!s)pin\d?$|^pin(?:number|num|no)$|secret|token(?!s$|s?(?:count|type|limit|usage|len|used|remaining|left|total|max|min|in|out|per|budget)|iz)|credential|signature|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))|sess(?:ion)?(?:id|key|token)?$|otp$|^otp|totp|hotp|mfa|(?:security|verification|verify|recovery|backup|reset)code|cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode|senha|contrase[nñ]a|motdepasse|kennwort|wachtwoord|haslo|hasło|losenord|salasana|passord|adgangskode|пароль|密码/;
 
 /** Secret only as the whole name: short words that are parts of many harmless names. */
 const SECRET_EXACT = new Set(['pw', 'pwd', 'pass', 'pin', 'sid', 'sig', 'card', 'pan']);
@@ -48,6 +51,13 @@ const HARMLESS_KEYS = new Set([
   'donkey',
   'whiskey',
   'keykey',
+  // The name half of a name/value pair (`{"ParameterKey": "DbPassword", "ParameterValue": …}`).
+  'parameterkey',
+  'attributekey',
+  'tagkey',
+  'labelkey',
+  'fieldkey',
+  'propertykey',
 ]);
 
 /** Names whose values are ids, hashes or trace ids: a long hex or random value there is expected. */

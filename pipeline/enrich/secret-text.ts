@@ -7,7 +7,7 @@ import { isIdName, isSecretFieldName, normaliseName } from './secret-names.ts';
  * and the short columns). It finds credentials three ways, in this order:
  *
  * 1. by shape: known formats (JWTs, AWS key ids, GitHub, Stripe, Google, Slack, GitLab, npm,
- *    OpenAI-style keys, Slack webhooks, PEM private keys, bearer and basic credentials, passwords
+ *    Docker, New Relic, age, OpenAI-style keys, Slack webhooks, PEM private keys, bearer and basic credentials, passwords
  *    in URLs), payment cards (13-19 digits, one consistent separator, Luhn, a card network's first
  *    digit, not glued to other digits or letters) and email addresses (PII);
  * 2. by name, in text that was not parsed: `password=…`, `"token": "…"`, GraphQL `secret: "…"`,
@@ -32,7 +32,7 @@ const SHAPES = new RegExp(
     /(?<aws>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b)/.source,
     /\b(?<bearer>[Bb]earer)\s+(?<bearerToken>[^\s"'<>,;()[\]{}\\]+)/.source,
     /\b(?<basic>Basic)\s+(?<basicToken>[A-Za-z0-9+/]{8,}={0,2})/.source,
-    /(?<![A-Za-z0-9])(?<apiKey>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|glpat-[A-Za-z0-9_-]{20,}|npm_[A-Za-z0-9]{36}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|SG\.[\w-]{16,}\.[\w-]{16,})/
+    /(?<![A-Za-z0-9])(?<apiKey>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-[A-Za-z0-9_-]{20,}|dckr_pat_[A-Za-z0-9_-]{20,}|xapp-\d-[A-Za-z0-9-]{10,}|NR(?:AK|II|JS|AA)-[A-Z0-9]{27}|AGE-SECRET-KEY-1[0-9A-Z]{58}|npm_[A-Za-z0-9]{36}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|SG\.[\w-]{16,}\.[\w-]{16,})/
       .source,
     /(?<webhook>\/services\/T[A-Z0-9]{6,}\/B[A-Z0-9]{6,}\/)(?<webhookSecret>[A-Za-z0-9]{16,})/.source,
     /(?<privateKey>-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$))/.source,
@@ -49,7 +49,7 @@ const SHAPES = new RegExp(
  * UUIDs often hold 4 digits in a row, rarely 13.
  */
 const SHAPE_HINT =
-  /eyJ|A[KSGIRN][A-Z]A|earer|Basic|_live_|_test_|gh[pousr]_|github_pat_|whsec_|xox|AIza|glpat-|npm_|sk-|SG\.|services\/T|-----BEGIN|:\/\/|@|%40/;
+  /eyJ|A[KSGIRN][A-Z]A|earer|Basic|_live_|_test_|gh[pousr]_|github_pat_|whsec_|xox|AIza|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-|dckr_pat_|xapp-|NR(?:AK|II|JS|AA)-|AGE-SECRET|npm_|sk-|SG\.|services\/T|-----BEGIN|:\/\/|@|%40/;
 /** Apart: one alternation with both runs at twice the cost of the two. */
 const CARD_HINT = /[2-6]\d{3}(?:[ .-]?\d){9}/;
 

@@ -155,6 +155,52 @@ const secretMakers: Record<string, (g: Gen) => Secret> = {
     const text = `${local}@${g.pick(['gmail.com', 'corp-mail.io', 'example.org'])}`;
     return { kind: 'email', text, part: local };
   },
+  // Vendor tokens whose body is hex or upper case, which the randomness test alone cannot tell
+  // from an id: each needs its format known.
+  shopify: (g) => {
+    const text = `shp${g.pick(['at', 'ss', 'ca', 'pa'])}_${g.chars(HEX, 32)}`;
+    return { kind: 'shopify', text, part: text.slice(6) };
+  },
+  twilioKey: (g) => {
+    const text = `SK${g.chars(HEX, 32)}`;
+    return { kind: 'twilio_key', text, part: text.slice(2) };
+  },
+  mailgunKey: (g) => {
+    const text = `key-${g.chars(HEX, 32)}`;
+    return { kind: 'mailgun', text, part: text.slice(4) };
+  },
+  databricks: (g) => {
+    const text = `dapi${g.chars(HEX, 32)}`;
+    return { kind: 'databricks', text, part: text.slice(4) };
+  },
+  digitalOcean: (g) => {
+    const text = `do${g.pick(['p', 'o', 'r'])}_v1_${g.chars(HEX, 64)}`;
+    return { kind: 'digitalocean', text, part: text.slice(7) };
+  },
+  supabase: (g) => {
+    const text = `sbp_${g.chars(HEX, 40)}`;
+    return { kind: 'supabase', text, part: text.slice(4) };
+  },
+  pulumi: (g) => {
+    const text = `pul-${g.chars(HEX, 40)}`;
+    return { kind: 'pulumi', text, part: text.slice(4) };
+  },
+  gitlabOther: (g) => {
+    const text = `${g.pick(['glrt', 'gldt', 'glptt', 'glsoat'])}-${g.chars(`${BASE62}_-`, 20)}`;
+    return { kind: 'gitlab', text, part: text.slice(text.indexOf('-') + 1) };
+  },
+  slackApp: (g) => {
+    const text = `xapp-1-A${g.chars(UPPER + DIGITS, 10)}-${g.chars(DIGITS, 13)}-${g.chars(HEX, 64)}`;
+    return { kind: 'slack_app', text, part: text.slice(text.lastIndexOf('-') + 1) };
+  },
+  docker: (g) => {
+    const text = `dckr_pat_${g.chars(`${BASE62}_-`, 27)}`;
+    return { kind: 'docker', text, part: text.slice(9) };
+  },
+  newRelic: (g) => {
+    const text = `${g.pick(['NRAK', 'NRII', 'NRJS'])}-${g.chars(UPPER + DIGITS, 27)}`;
+    return { kind: 'newrelic', text, part: text.slice(5) };
+  },
   password: (g) => {
     const text = `${g.chars(LOWER, 4)}${g.pick(['!', '#', '%', '*'])}${g.chars(BASE62, 8)}${g.chars(DIGITS, 2)}`;
     return { kind: 'password', text, part: text };
@@ -175,6 +221,17 @@ const SHAPED = [
   'opaqueHex',
   'card',
   'email',
+  'shopify',
+  'twilioKey',
+  'mailgunKey',
+  'databricks',
+  'digitalOcean',
+  'supabase',
+  'pulumi',
+  'gitlabOther',
+  'slackApp',
+  'docker',
+  'newRelic',
 ] as const;
 
 /** Shapes that fit in a URL path segment or a header value (one line). */
@@ -250,6 +307,19 @@ const SECRET_FIELDS = [
   'sessionId',
   'credentials',
   'otp',
+  'db_pass',
+  'newPwd',
+  'confirm_pw',
+  'pass2',
+  'user_pin',
+  'security_code',
+  'verification_code',
+  'totp_seed',
+  'tokenString',
+  'senha',
+  'kennwort',
+  'mot_de_passe',
+  'contrasena',
 ];
 
 export function secretCorpus(seed = 20250115): SecretCase[] {
@@ -388,6 +458,51 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       { [nameKey]: g.pick(['password', 'api_key', 'client_secret']), value: s.text },
     ]);
     add(`json name/value pairs by ${nameKey}`, s, baseLog(g, { method: 'POST', request_body: body }));
+  }
+  for (const [nameKey, valueKey] of [
+    ['Name', 'Value'],
+    ['Key', 'Value'],
+    ['ParameterKey', 'ParameterValue'],
+  ] as const) {
+    const s = make('password');
+    const body = JSON.stringify({
+      Parameters: [
+        { [nameKey]: 'Environment', [valueKey]: 'prod' },
+        { [nameKey]: g.pick(['/prod/db/password', 'DbPassword', 'API_SECRET']), [valueKey]: s.text },
+      ],
+    });
+    add(`json name/value pairs by ${nameKey}`, s, baseLog(g, { method: 'POST', request_body: body }));
+  }
+  // multipart/form-data: a secret field, then a shaped secret in an ordinary field.
+  for (const field of ['password', 'api_key', 'client_secret', 'token']) {
+    const s = make('password');
+    const boundary = `----WebKitFormBoundary${g.chars(BASE62, 16)}`;
+    const t = make(g.pick(ONE_LINE));
+    const body = [
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="username"',
+      '',
+      'jane',
+      `--${boundary}`,
+      `Content-Disposition: form-data; name="${field}"`,
+      '',
+      s.text,
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="note"',
+      '',
+      `see ${t.text}`,
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+    const typed = g.int(2) === 0;
+    const log = () =>
+      baseLog(g, {
+        method: 'POST',
+        request_body: body,
+        headers: typed ? { 'content-type': `multipart/form-data; boundary=${boundary}` } : {},
+      });
+    add(`multipart field ${field}${typed ? '' : ', no content type'}`, s, log());
+    add(`multipart free text${typed ? '' : ', no content type'}`, t, log());
   }
   for (const kind of SHAPED) {
     const s = make(kind);
