@@ -457,6 +457,24 @@ describe('redactBody', () => {
     expect(redacted.join(',')).not.toContain('hunter4');
   });
 
+  it('redacts a random base64 key of any length whole, and keeps paths written with slashes', () => {
+    // Prepare: a 32-byte key (43 characters and `=`) and an Azure-style 64-byte key, with `+` and `/`.
+    const key32 = 'LsJip0JZRzDNYgdiQ0H5jiyT7uJhpp6e+ayiQhS0H34=';
+    const key64 = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+    const body = JSON.stringify({
+      note: key32,
+      settings: `AccountKey ${key64}`,
+      file: 'src/Components/UserProfile/Avatar2.tsx',
+    });
+
+    // Act
+    const { body: out } = redactBody(body, 10_000, 'request_body');
+
+    // Assess
+    expectNoneOf(out, ['ayiQhS0H34', 'LsJip0JZ', 'KBHBeksoGMGw', 'Eby8vdM0']);
+    expect(JSON.parse(out!).file).toBe('src/Components/UserProfile/Avatar2.tsx');
+  });
+
   it.each([
     [undefined, 100],
     ['', 100],

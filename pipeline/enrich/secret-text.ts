@@ -338,6 +338,56 @@ const base64SecretIn = (text: string, start: number, end: number): [number, numb
   return e - s === 40 && isBase64Secret(text, s, e) ? [s, e] : null;
 };
 
+/** Longest run of base64 text judged whole; longer ones (data URLs, blobs) are judged run by run. */
+const MAX_BASE64_RUN = 512;
+
+/**
+ * [start, end) of a random standard-base64 key of another length (a 32-byte key is 43 characters
+ * and `=`, an Azure storage key 86): judged whole, as a token run is, else its pieces between
+ * `+` and `/` are each too short to judge and leave 8+ characters of it stored. Paths with `/`
+ * fail the randomness test (words, too many separators).
+ */
+const base64TokenIn = (text: string, start: number, end: number): [number, number] | null => {
+  let s = start;
+  let e = end;
+  while (s < e && (text.charCodeAt(s) === 43 || text.charCodeAt(s) === 47)) s++;
+  while (e > s && (text.charCodeAt(e - 1) === 43 || text.charCodeAt(e - 1) === 47)) e--;
+  const n = e - s;
+  if (n < 30) return null;
+  let upper = 0;
+  let lower = 0;
+  let digits = 0;
+  let separators = 0;
+  let vowels = 0;
+  let capitalised = 0;
+  let lowerRun = 0;
+  let wordChars = 0;
+  let previousUpper = false;
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    const isLower = c >= 97 && c <= 122;
+    if (c >= 65 && c <= 90) upper++;
+    else if (isLower) lower++;
+    else if (c >= 48 && c <= 57) digits++;
+    else separators++;
+    if (isLower) {
+      lowerRun++;
+      if (previousUpper) capitalised++;
+      if (c === 97 || c === 101 || c === 105 || c === 111 || c === 117) vowels++;
+    } else {
+      if (lowerRun >= 4) wordChars += lowerRun + 1;
+      lowerRun = 0;
+    }
+    previousUpper = c >= 65 && c <= 90;
+  }
+  if (lowerRun >= 4) wordChars += lowerRun;
+  // Random base64 is ~3% `+` and `/`, a few per cent more by chance; a path is words between them.
+  if (upper < 3 || lower < 3 || digits < 1 || separators * 5 > n) return null;
+  const wordy = wordChars * 2 >= n || (capitalised >= 3 && capitalised * 10 >= upper * 8);
+  if (wordy && vowels * 100 >= (upper + lower) * 14) return null;
+  return shannonEntropy(text, s, e) >= Math.min(4.3, Math.log2(n) * 0.8) ? [s, e] : null;
+};
+
 /** Finds runs of 20+ token characters in one pass; text without any costs a table look-up per character. */
 const redactOpaque = (
   text: string,
@@ -373,7 +423,9 @@ const redactOpaque = (
       i = end;
       continue;
     }
-    const key = slashes && end - i <= 44 ? base64SecretIn(text, i, end) : null;
+    let key = slashes && end - i <= 44 ? base64SecretIn(text, i, end) : null;
+    if (key === null && slashes && !idPosition && end - i <= MAX_BASE64_RUN)
+      key = base64TokenIn(text, i, end);
     if (key !== null) {
       cut.out += `${text.slice(cut.copied, key[0])}[REDACTED:token]`;
       cut.copied = key[1];
