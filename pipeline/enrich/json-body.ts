@@ -1,5 +1,5 @@
 import { redactJsonFields } from './json-fields.ts';
-import { isIdName, isSecretFieldName } from './secret-names.ts';
+import { isIdName, isSecretFieldName, listedName } from './secret-names.ts';
 import { redactSecretsInText } from './secret-text.ts';
 
 /**
@@ -26,8 +26,7 @@ const NAME_KEYS = new Set([
   'label',
 ]);
 const VALUE_KEYS = new Set(['value', 'val', 'values', 'data', 'content', 'parametervalue', 'attributevalue']);
-/** A pair's name as listed in `redacted`: only a plain name, so that the list never echoes text. */
-const PLAIN_NAME = /^[\w.-]{1,64}$/;
+
 const MAX_DEPTH = 64;
 const MAX_NESTED_JSON = 2;
 
@@ -62,7 +61,7 @@ const redactPairValue = (node: Record<string, unknown>, w: Walk): void => {
     if (typeof v === 'string' && NAME_KEYS.has(k.toLowerCase()) && isSecretFieldName(v)) secretName = v;
   }
   if (secretName === undefined) return;
-  const listed = PLAIN_NAME.test(secretName) ? secretName.toLowerCase() : 'pair';
+  const listed = listedName(secretName);
   for (const k of keys) {
     if (!VALUE_KEYS.has(k.toLowerCase())) continue;
     const v = node[k];
@@ -98,17 +97,33 @@ const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: numbe
   }
   const obj = node as Record<string, unknown>;
   redactPairValue(obj, w);
+  let renamed: [string, string][] | undefined;
   for (const k of Object.keys(obj)) {
     const v = obj[k];
+    // Keys are client text too: a map keyed by session tokens or email addresses.
+    const scannedKey = k.length < 8 ? k : redactSecretsInText(k, w.label, w.found);
+    if (scannedKey !== k) {
+      w.replacements.set(JSON.stringify(k), JSON.stringify(scannedKey));
+      renamed ??= [];
+      renamed.push([k, scannedKey]);
+    }
     if (v === REDACTED) continue;
     if (isSecretFieldName(k) && v !== null && v !== '') {
       // Missed by the in-place pass only when the key was written in a way it does not read.
       obj[k] = REDACTED;
       w.reserialise = true;
-      record(w.found, `${w.label}:${k.toLowerCase()}`);
+      record(w.found, `${w.label}:${listedName(k)}`);
       continue;
     }
     obj[k] = walk(v, k, w, depth + 1, nesting);
+  }
+  // For a re-serialised body; written in place otherwise, by the replacements above.
+  if (renamed !== undefined) {
+    for (const [from, to] of renamed) {
+      const value = obj[from];
+      delete obj[from];
+      obj[to] = value;
+    }
   }
   return obj;
 };

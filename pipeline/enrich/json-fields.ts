@@ -1,3 +1,5 @@
+import { listedName } from './secret-names.ts';
+
 /**
  * Redacts the values of secret-named keys in JSON text, at any depth, without parsing and
  * re-serialising it: everything but the redacted values stays byte-identical (spacing, key
@@ -100,7 +102,7 @@ export function redactJsonFields(
     if (value !== 'null' && value !== '""') {
       out += text.slice(copied, valueStart) + REDACTED_VALUE;
       copied = stop;
-      const name = `${label}:${key.toLowerCase().replace(/,/g, '_')}`;
+      const name = `${label}:${listedName(key)}`;
       if (!found.includes(name)) found.push(name);
     }
     i = text.indexOf('"', stop);

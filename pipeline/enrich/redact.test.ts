@@ -475,6 +475,32 @@ describe('redactBody', () => {
     expect(JSON.parse(out!).file).toBe('src/Components/UserProfile/Avatar2.tsx');
   });
 
+  it('scans JSON object keys: maps keyed by session tokens or email addresses', () => {
+    // Prepare
+    const session = 'KEJ1ODvBtFX4P8sxxHF5LELVxDMqdMvY';
+    const body = JSON.stringify({
+      sessions: { [session]: { user: 1 } },
+      byEmail: { 'jane.doe@example.com': 2 },
+    });
+
+    // Act
+    const { body: out } = redactBody(body, 10_000, 'request_body');
+
+    // Assess
+    expectNoneOf(out, [session.slice(0, 8), session.slice(-8), 'jane.doe']);
+    expect(JSON.parse(out!).sessions).toEqual({ '[REDACTED:token]': { user: 1 } });
+  });
+
+  it('lists a secret by a plain name only: the redacted column never echoes a name that is text', () => {
+    // Act
+    const json = redactBody('{"password: hunter2": "x", "pass=hunter3": "y"}', 10_000, 'request_body');
+    const form = redactBody('password%3Ahunter4=z', 10_000, 'request_body');
+
+    // Assess
+    for (const { redacted } of [json, form]) expect(redacted.join(',')).not.toMatch(/hunter/);
+    expect(json.body).not.toMatch(/hunter|"x"/);
+  });
+
   it.each([
     [undefined, 100],
     ['', 100],

@@ -1,6 +1,12 @@
 import { redactJson } from './json-body.ts';
 import { LruCache } from './lru-cache.ts';
-import { isIdName, isSecretFieldName, isSecretHeaderName, isSecretQueryName } from './secret-names.ts';
+import {
+  isIdName,
+  isSecretFieldName,
+  isSecretHeaderName,
+  isSecretQueryName,
+  listedName,
+} from './secret-names.ts';
 import { redactSecretsInText, type ScanOptions } from './secret-text.ts';
 
 /**
@@ -64,7 +70,7 @@ const redactParams = (
       if (isSecret(name)) {
         out += `${params.slice(copied, eq + 1)}${QUERY_REDACTED}`;
         copied = amp;
-        record(found, `${label}:${name.toLowerCase().replace(/,/g, '_')}`);
+        record(found, `${label}:${listedName(name)}`);
       } else if (params.indexOf('%', eq) !== -1 && params.indexOf('%', eq) < amp) {
         // Encoding hides shapes (`%2F` in a base64 key, `%40` in an email): scan the decoded value.
         const value = decodeName(params.slice(eq + 1, amp));
@@ -374,7 +380,7 @@ const redactMultipart = (text: string, first: number, label: string, found: stri
     const name = m === null ? undefined : (m[1] ?? m[2]);
     if (name !== undefined && content !== '' && isFormFieldName(name)) {
       body = REDACTED + body.slice(body.length - tail);
-      record(found, /^[\w.-]{1,64}$/.test(name) ? `${label}:${name.toLowerCase()}` : `${label}:part`);
+      record(found, `${label}:${listedName(name)}`);
     } else body = redactSecretsInText(content, label, found) + body.slice(body.length - tail);
     pieces[i] = redactSecretsInText(headers, label, found) + split[0] + body;
   }

@@ -121,3 +121,14 @@ export const isIdName = (name: string): boolean => {
   }
   return verdict;
 };
+
+/** A name as written, when it is one: word characters, `.`, `-` and brackets (`user[password]`). */
+const PLAIN_NAME = /^[\w.[\]-]{1,64}$/;
+
+/**
+ * How a secret's name is listed in the `redacted` column: the name, lower case, when it is a plain
+ * name, else `field`. The list is stored as is, so a "name" that is really text (a JSON key holding
+ * `password: hunter2`, a pair's name field) must not be echoed into it.
+ */
+export const listedName = (name: string): string =>
+  PLAIN_NAME.test(name) ? name.toLowerCase().replace(/,/g, '_') : 'field';

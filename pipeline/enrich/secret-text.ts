@@ -1,6 +1,6 @@
 import { HotCache } from './hot-cache.ts';
 import { MIN_TOKEN_LENGTH, opaqueKind, shannonEntropy } from './opaque-token.ts';
-import { isIdName, isSecretFieldName, normaliseName } from './secret-names.ts';
+import { isIdName, isSecretFieldName, listedName, normaliseName } from './secret-names.ts';
 
 /**
  * The one scanner every stored text goes through (path, query, header values, user agent, bodies,
@@ -244,14 +244,14 @@ const redactNamedValues = (text: string, label: string, found: string[], path: b
     out += `${text.slice(copied, start)}[REDACTED]`;
     copied = end;
     NAMED_VALUE.lastIndex = end;
-    record(found, `${label}:${normaliseName(name)}`);
+    record(found, `${label}:${listedName(normaliseName(name))}`);
   }
   let result = copied === 0 ? text : out + text.slice(copied);
   if (result.indexOf('<') !== -1) {
     result = result.replace(XML_ELEMENT, (match: string, tag: string, content: string) => {
       const local = tag.slice(tag.lastIndexOf(':') + 1);
       if (content.trim() === '' || isRedactedMark(content, 0) || !isSecretFieldName(local)) return match;
-      record(found, `${label}:${normaliseName(local)}`);
+      record(found, `${label}:${listedName(normaliseName(local))}`);
       return `${match.slice(0, match.length - content.length)}[REDACTED]`;
     });
   }
