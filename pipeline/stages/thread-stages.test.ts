@@ -145,6 +145,41 @@ describe('stage threads', () => {
     );
   }, 120_000);
 
+  it('land a path of thousands of segments and still close: the learned routes it sends back stay shallow', async () => {
+    // Prepare: valid under the path limit; learned, it nested the route trie 2,000 deep, a tree
+    // the thread could not send back, and close() waited for it for ever.
+    const generated = [...generateRequestLogs(1, { seed: 3, startTime: START })][0]!;
+    const log = JSON.parse(toFluentBitLine(generated, String(generated.timestamp)));
+    const path = '/a'.repeat(4_000);
+    const record: SourceRecord = {
+      shardId: SHARDS[0]!,
+      sequenceNumber: '1000',
+      partitionKey: 'pk',
+      arrivedAt: new Date(START + 1_000),
+      data: text.encode(`${JSON.stringify({ ...log, path })}\n`),
+    };
+    const store = new MemoryStore();
+    const pipeline = await Pipeline.create(
+      PipelineConfig.parse({ enrich: { geoIp: false }, stages: { threads: 1 } }),
+      // Routes are taken from the thread and stored every 100 ms, as every 60 s in a worker.
+      { store, routesWorker: 'host-a', routesSyncMs: 100 },
+    );
+
+    // Act
+    const processor = pipeline.create(SHARDS[0]!);
+    await processor.processRecords([record]);
+    await processor.shutdownRequested();
+    await new Promise((r) => setTimeout(r, 500));
+    const closed = await Promise.race([
+      pipeline.close().then(() => 'closed'),
+      new Promise((r) => setTimeout(() => r('still open after 10 s'), 10_000).unref()),
+    ]);
+
+    // Assess
+    expect(closed).toBe('closed');
+    expect(pipeline.counters).toMatchObject({ landed: 1, deadLettered: 0 });
+  });
+
   it('fail the processors of a thread that dies, and serve their replacements from a new thread', async () => {
     // Prepare
     const store = new MemoryStore();

@@ -67,6 +67,9 @@ class StageThread {
       else call.reject(Object.assign(new Error(reply.message), { name: reply.name }));
     });
     this.worker.on('error', (error) => this.fail(error));
+    // A reply that cannot be read would leave its call waiting for ever: fail the thread's calls
+    // instead (its shards re-read from their checkpoints), as when the thread dies.
+    this.worker.on('messageerror', (error) => this.fail(error));
     this.worker.on('exit', (code) => {
       this.fail(
         new StageThreadError(

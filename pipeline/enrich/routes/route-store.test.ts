@@ -312,3 +312,23 @@ describe('route loads and syncs', () => {
     expect(await learnedKeys(store)).toEqual([`p/learned-${encodeURIComponent(RETIRED_WORKER)}.json`]);
   });
 });
+
+describe('route snapshots', () => {
+  it('stay shallow for a path of thousands of segments: deeper paths are templated by the rules, not learned', () => {
+    // Prepare: valid under the path limit; learned, it nested the trie as deep, and a snapshot
+    // that deep cannot be sent from a stage thread (the reply is lost) or stored.
+    const book = new RouteBook();
+    const depth = (o: unknown): number =>
+      o !== null && typeof o === 'object' ? 1 + Math.max(0, ...Object.values(o).map(depth)) : 0;
+
+    // Act
+    const template = book.endpoint('p1', '/a'.repeat(4_000), 'GET', 200, null);
+    book.endpoint('p1', '/v1/orders/42', 'GET', 200, null);
+    const snapshots = changedSnapshots(book);
+
+    // Assess
+    expect(template.startsWith('/a/a/a')).toBe(true);
+    expect(depth(snapshots)).toBeLessThan(100);
+    expect(JSON.stringify(snapshots)).toContain('orders');
+  });
+});

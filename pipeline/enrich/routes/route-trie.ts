@@ -45,6 +45,12 @@ const REST_MIN_END_SHARE = 0.1;
 const SETTLE_EVERY = 512;
 const WEAK_LITERAL_MIN = 3;
 const MAX_PARAM_AFTER = 1_000;
+/**
+ * Positions learned per path. Real routes are a dozen segments deep at most; a path of thousands
+ * (valid under the path length limit) would nest the trie as deep, and a tree that deep cannot be
+ * sent between threads or stored. Deeper positions are templated by the rules, as unlearned ones.
+ */
+export const MAX_LEARNED_DEPTH = 32;
 const VERSION_KEY = /^v\d+(?:[a-z]+\d*)?$/i;
 
 export interface TrieNode {
@@ -115,6 +121,10 @@ export class RouteTrie {
 
   /** Learns one path (its segments, already split and redacted). */
   observe(segments: readonly string[]): void {
+    if (segments.length > MAX_LEARNED_DEPTH) {
+      this.refused++;
+      return;
+    }
     let node = this.root;
     let parent: TrieNode | undefined;
     node.count++;
