@@ -131,6 +131,23 @@ describe('decodeRecord', () => {
     expect(out.deadLetters[0]!.data).toBe(data);
   });
 
+  it('gives the lines of a large inflated record their own bytes: a kept row does not hold the whole record', () => {
+    // Prepare: ~25 KB of gzip inflating to ~7.6 MB, nearly all blank padding, around one log and one bad line.
+    const padding = `${' '.repeat(420)}\n`.repeat(9_000);
+    const data = gzipSync(`{"a":1}\n${padding}{bad\n${padding}`);
+
+    // Act
+    const out = decodeRecord(sourceRecord(data));
+
+    // Assess
+    expect(out.logs).toHaveLength(1);
+    expect(str(out.logs[0]!.bytes)).toBe('{"a":1}');
+    expect(out.logs[0]!.raw.buffer.byteLength).toBeLessThan(64 * 1024);
+    expect(out.deadLetters).toHaveLength(1);
+    expect(str(out.deadLetters[0]!.data)).toBe('{bad\n');
+    expect(out.deadLetters[0]!.data.buffer.byteLength).toBeLessThan(64 * 1024);
+  });
+
   it('dead-letters a corrupt KPL record once, with its whole Data', () => {
     const agg = aggregate([{ partitionKey: 'a', data: text('{"a":1}\n') }]);
     agg[agg.length - 1]! ^= 1;

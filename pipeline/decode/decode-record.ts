@@ -94,6 +94,9 @@ export function decodeRecord(
   return ctx;
 }
 
+/** Inflated buffers up to this size are shared by the lines cut from them; larger ones are copied out of. */
+const SHARE_INFLATED_BELOW = 64 * 1024;
+
 function decodePayload(ctx: Context, payload: Uint8Array, kpl: number | undefined): void {
   let bytes: Uint8Array;
   let compressed: boolean;
@@ -131,8 +134,15 @@ function decodePayload(ctx: Context, payload: Uint8Array, kpl: number | undefine
     if (hasBom(bytes, from, end)) from += BOM.length;
     if (end > from && !isBlank(bytes, from, end)) {
       ctx.lines++;
-      const raw = bytes.subarray(start, Math.min(nl + 1, n));
-      decodeLine(ctx, bytes.subarray(from, end), raw, kpl, compressed ? payload : undefined);
+      let raw = bytes.subarray(start, Math.min(nl + 1, n));
+      let line = bytes.subarray(from, end);
+      if (compressed && bytes.byteLength > SHARE_INFLATED_BELOW) {
+        // A kept view would keep the whole inflated buffer (up to maxDecompressedBytes) for as
+        // long as its row or dead letter is held, counted as one line: the line gets its own copy.
+        raw = new Uint8Array(raw); // a copy (Buffer#slice would be another view)
+        line = raw.subarray(from - start, end - start);
+      }
+      decodeLine(ctx, line, raw, kpl, compressed ? payload : undefined);
     }
     start = nl + 1;
   }
