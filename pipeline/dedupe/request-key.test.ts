@@ -71,8 +71,10 @@ describe('requestKey', () => {
 describe('dedupeKey', () => {
   it('scopes request ids to their project, unambiguously', () => {
     expect(dedupeKey('p1', 'r', 1n)).not.toBe(dedupeKey('p2', 'r', 1n));
-    expect(dedupeKey('a', 'b\u0000c', 1n)).toBe('a\u0000b\u0000c\u00001');
     expect(dedupeKey('ab', 'c', 1n)).not.toBe(dedupeKey('a', 'bc', 1n));
+    // Ids are client text: a NUL in them must not move the line between project and id.
+    expect(dedupeKey('a\u0000x', 'y', 1n)).not.toBe(dedupeKey('a', 'x\u0000y', 1n));
+    expect(dedupeKey('a', 'b\u0000c', 1n)).not.toBe(dedupeKey('a\u0000b', 'c', 1n));
   });
 
   it('tells apart two requests that reuse an id at different times, and not a resend of one', () => {

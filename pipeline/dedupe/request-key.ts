@@ -38,7 +38,9 @@ export function requestKey(log: RequestLog, lineBytes: Uint8Array): RequestKey {
  * chunk, a tail re-read) carries the same id *and* the same time, so it is still one request.
  */
 export function dedupeKey(projectId: string, requestId: string, tsMicros: bigint): string {
-  return `${projectId}\u0000${requestId}\u0000${tsMicros}`;
+  // The project's length first: ids may hold any character, NUL included, so a separator alone
+  // would let (`a\0x`, `y`) and (`a`, `x\0y`) meet. The time is digits, after the last NUL.
+  return `${projectId.length}:${projectId}\u0000${requestId}\u0000${tsMicros}`;
 }
 
 function headerRequestId(headers: RequestLog['headers']): string | undefined {
