@@ -62,6 +62,28 @@ const withFileBudgetOfOne = async () => {
 };
 
 describe('ShardProcessor and the consumer contract', () => {
+  it('takes a record without a usable arrival time as arriving now, instead of failing the shard on it', async () => {
+    // Prepare: Kinesis always sets one; a replay of a damaged archive or a hand-made record may not.
+    const { pipeline, store } = await setup(10);
+    const processor = pipeline.create(SHARD);
+    const [a, b, c] = lines(3);
+    const records = [
+      { ...recordFactory(a!, 0), arrivedAt: new Date(Number.NaN) },
+      { ...recordFactory(b!, 1), arrivedAt: new Date(Date.UTC(10_000, 0, 1)) },
+      recordFactory(c!, 2),
+    ];
+
+    // Act
+    await processor.processRecords(records);
+    const checkpoint = await processor.shutdownRequested();
+    await pipeline.close();
+
+    // Assess
+    expect(checkpoint?.sequenceNumber).toBe('1002');
+    expect(pipeline.counters).toMatchObject({ records: 3, landed: 3, deadLettered: 0 });
+    expect(store.puts.filter((k) => k.endsWith('.parquet'))).toHaveLength(1);
+  });
+
   it('lands early (fresh) between reads while the file budget allows, then at maxAgeMs', async () => {
     // Prepare: a budget of one early file; the processors' clock is the test's.
     const { t0, clock, landed, pipeline, arriving } = await withFileBudgetOfOne();

@@ -109,6 +109,24 @@ export interface ShardActivity {
   fileBudget?: FileBudget;
 }
 
+/** Latest time a Date can be written as an ISO string of 4-digit years (file keys, dead letters). */
+const LAST_WRITABLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * Records with an arrival time the pipeline can use. Kinesis always sets one; a replay from a
+ * damaged archive or a hand-made record may not, and an Invalid Date or one past year 9999 made
+ * every later step throw (file keys, dead letters), failing the shard on every retry. Such a
+ * record is taken as arriving now.
+ */
+const withUsableArrivals = (records: readonly SourceRecord[], nowMs: number): readonly SourceRecord[] => {
+  const usable = (r: SourceRecord): boolean => {
+    const ms = r.arrivedAt instanceof Date ? r.arrivedAt.getTime() : Number.NaN;
+    return ms >= 0 && ms <= LAST_WRITABLE_MS;
+  };
+  if (records.every(usable)) return records;
+  return records.map((r) => (usable(r) ? r : { ...r, arrivedAt: new Date(nowMs) }));
+};
+
 /**
  * Runs one shard's records through decode → validate → enrich (in its stage, usually a worker
  * thread: `pipeline/stages/`) and deduplicates them into a micro-batch here, then has the stage
@@ -174,8 +192,9 @@ export class ShardProcessor implements ShardRecordProcessor {
   /** Early (fresh) files this shard may still write; see `FileBudget`. */
   private readonly budget: FileBudget;
 
-  async processRecords(records: readonly SourceRecord[]): Promise<Checkpoint | undefined> {
-    if (this.lost || records.length === 0) return undefined;
+  async processRecords(input: readonly SourceRecord[]): Promise<Checkpoint | undefined> {
+    if (this.lost || input.length === 0) return undefined;
+    const records = withUsableArrivals(input, this.now());
     const { stages } = this.deps;
     let size = CHUNK_RECORDS;
     const prepare = (from: number): Promise<PreparedChunk> => {
