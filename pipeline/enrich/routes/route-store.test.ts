@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PipelineConfig } from '../../config.ts';
+import { LocalDirStore } from '../../land/local-dir-store.ts';
 import { MemoryStore } from '../../land/memory-store.ts';
 import { Pipeline } from '../../pipeline.ts';
 import { RouteBook } from './route-book.ts';
@@ -330,5 +334,34 @@ describe('route snapshots', () => {
     expect(template.startsWith('/a/a/a')).toBe(true);
     expect(depth(snapshots)).toBeLessThan(100);
     expect(JSON.stringify(snapshots)).toContain('orders');
+  });
+});
+
+describe('route objects', () => {
+  it('are stored and loaded for any project id: `.`, `..`, a leading dot and a lone surrogate are one key segment each', async () => {
+    // Prepare: the local lake refuses keys that leave their directory, as `routes/../` would.
+    const dir = await mkdtemp(join(tmpdir(), 'route-keys-'));
+    try {
+      const store = new LocalDirStore(dir);
+      const book = new RouteBook({ worker: 'w1' });
+      const projects = ['.', '..', '.hidden', 'a\ud800b', 'api.example'];
+      for (const p of projects) book.endpoint(p, '/v1/orders/42', 'GET', 200, null);
+
+      // Act
+      await syncRouteBook(book, store);
+      const keys = await store.list(ROUTES_PREFIX);
+
+      // Assess
+      expect(keys).toHaveLength(projects.length);
+      for (const key of keys) expect(key.split('/')).not.toContain('..');
+      for (const key of keys) expect(key.split('/')).not.toContain('.');
+      const updates = await loadRouteUpdates(store);
+      // The lone surrogate is stored as U+FFFD, the one character a key can spell it with.
+      const stored = projects.map((p) => p.replace('\ud800', '\ufffd'));
+      expect(updates.map((u) => u.project).sort()).toEqual(stored.sort());
+      for (const u of updates) expect(u.learned.length, u.project).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
