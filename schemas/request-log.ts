@@ -28,6 +28,8 @@ export const LIMITS = {
   maxUserAgentLength: 1_024,
   maxHeaders: 64,
   maxHeaderValueLength: 8_192,
+  /** Parameters of a `query` logged as an object (a string query is bounded by maxPathLength). */
+  maxQueryParams: 256,
   /** Bodies longer than this (in UTF-16 code units, close to bytes for ASCII) are truncated. */
   bodyCapChars: 16_384,
 } as const;
@@ -77,7 +79,14 @@ export const RequestLogV1 = z
         "The route template that served the request, as the app's framework knows it (`/users/:id`, `/users/{id}`); when present it is the endpoint, in `{param}` style.",
       ),
     query: z
-      .union([z.string().max(LIMITS.maxPathLength), z.record(z.string(), headerValue)])
+      .union([
+        z.string().max(LIMITS.maxPathLength),
+        z
+          .record(z.string().max(256), headerValue)
+          .refine((q) => Object.keys(q).length <= LIMITS.maxQueryParams, {
+            message: `at most ${LIMITS.maxQueryParams} parameters`,
+          }),
+      ])
       .optional()
       .describe('Query string, when the app logs it apart from the path (text or an object).'),
     status: z.number().int().min(100).max(599).describe('HTTP status code sent to the client.'),

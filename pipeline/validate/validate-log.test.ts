@@ -141,6 +141,20 @@ describe('validateLog', () => {
     expect(nested.ok === false && nested.message).toMatch(/^headers\.host: .*got an object of 1 keys$/);
   });
 
+  it('bounds a query logged as an object, as a query string is bounded', () => {
+    // Prepare: 90,000 parameters made a 583 KB column and most of a second of CPU for one line.
+    const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, 'x']));
+    const few = Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`p${i}`, 'x']));
+
+    // Act
+    const tooMany = validateLog(validLog({ query: many }));
+    const enough = validateLog(validLog({ query: few }));
+
+    // Assess
+    expect(tooMany.ok === false && tooMany.message).toMatch(/^query: expected .*at most 256 /);
+    expect(enough.ok).toBe(true);
+  });
+
   it('reports at most three issues, one per field', () => {
     const result = validateLog({ timestamp: {}, status: 'x', method: 1, path: 2, latency_ms: -1 });
     expect(result.ok).toBe(false);

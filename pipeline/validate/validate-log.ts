@@ -28,7 +28,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   project_id: chars(1, LIMITS.maxIdLength),
   method: chars(1, LIMITS.maxMethodLength),
   path: chars(1, LIMITS.maxPathLength),
-  query: `string of at most ${LIMITS.maxPathLength} characters or an object of ${headerValues}`,
+  query: `string of at most ${LIMITS.maxPathLength} characters or an object of at most ${LIMITS.maxQueryParams} ${headerValues}`,
   status: 'integer 100..599',
   latency_ms: 'number >= 0',
   bytes_in: 'integer >= 0',
