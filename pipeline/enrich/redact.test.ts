@@ -51,6 +51,26 @@ describe('redactHeaders', () => {
     expect(redacted).toEqual(['header:x-card:card']);
   });
 
+  it('keeps only a known scheme in front of a redacted authorization, and redacts hmac, sign and sid headers', () => {
+    // Act: an Authorization header whose first word is the credential itself.
+    const { json } = redactHeaders({
+      authorization: 'k8Zq2LmN0pRt5vXy more',
+      'proxy-authorization': 'Bearer abc',
+      'x-hmac': 'abcd1234efgh',
+      'x-sign': 'zzz999',
+      'x-sid': 'q1w2e3',
+    });
+
+    // Assess
+    expect(JSON.parse(json!)).toEqual({
+      authorization: '[REDACTED]',
+      'proxy-authorization': 'Bearer [REDACTED]',
+      'x-hmac': '[REDACTED]',
+      'x-sign': '[REDACTED]',
+      'x-sid': '[REDACTED]',
+    });
+  });
+
   it('redacts secret headers, keeps the auth scheme and lower-cases names', () => {
     // Prepare
     const headers = {
@@ -499,6 +519,39 @@ describe('redactBody', () => {
     // Assess
     for (const { redacted } of [json, form]) expect(redacted.join(',')).not.toMatch(/hunter/);
     expect(json.body).not.toMatch(/hunter|"x"/);
+  });
+
+  it('redacts XML values in CDATA, in elements named by an attribute, and in value attributes', () => {
+    // Prepare
+    const bodies = [
+      '<login><user>jane</user><password><![CDATA[Hunter2!Secret]]></password></login>',
+      '<params><param name="user">jane</param><param name="password">Hunter3!Secret</param></params>',
+      '<appSettings><add key="ApiPassword" value="Hunter4!Secret"/><add key="Theme" value="dark"/></appSettings>',
+    ];
+
+    // Act
+    const out = bodies.map((b) => redactBody(b, 10_000, 'request_body', 'application/xml'));
+
+    // Assess
+    for (const o of out) expectNoneOf(o.body, ['Hunter']);
+    expect(out[1]!.body).toContain('<param name="user">jane</param>');
+    expect(out[2]!.body).toContain('<add key="Theme" value="dark"/>');
+  });
+
+  it('redacts PGP private key blocks and bearer tokens written in capitals', () => {
+    // Prepare
+    const pgp = `-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF${'Zm9vYmFy'.repeat(8)}\n-----END PGP PRIVATE KEY BLOCK-----`;
+
+    // Act
+    const { body } = redactBody(
+      `key: ${pgp}\nauth: BEARER k8Zq2LmN0pRt5vXyAb`,
+      10_000,
+      'request_body',
+      'text/plain',
+    );
+
+    // Assess
+    expectNoneOf(body, ['lQOYBF', 'Zm9vYmFy', 'k8Zq2LmN']);
   });
 
   it.each([

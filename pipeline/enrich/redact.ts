@@ -165,11 +165,44 @@ const headerName = (raw: string): HeaderName => {
   return known;
 };
 
+/** Authorization schemes (IANA's registry and common vendor ones), kept in front of `[REDACTED]`. */
+const AUTH_SCHEMES = new Set([
+  'basic',
+  'bearer',
+  'digest',
+  'dpop',
+  'gnap',
+  'hoba',
+  'mutual',
+  'negotiate',
+  'ntlm',
+  'oauth',
+  'privatetoken',
+  'scram-sha-1',
+  'scram-sha-256',
+  'vapid',
+  'token',
+  'apikey',
+  'api-key',
+  'key',
+  'hmac',
+  'signature',
+  'aws4-hmac-sha256',
+  'sharedkey',
+  'sharedkeylite',
+  'sso-key',
+  'splunk',
+  'klaviyo-api-key',
+  'ssws',
+  'otp',
+]);
+
 const redactSecretHeader = (name: string, value: string): string => {
   if (name === 'authorization' || name === 'proxy-authorization') {
-    // Keep the scheme (`Bearer`, `Basic`, `AWS4-HMAC-SHA256`): which kind of auth was used is useful.
+    // Keep the scheme (`Bearer`, `Basic`, `AWS4-HMAC-SHA256`): which kind of auth was used is
+    // useful. Only a known one: a first word that is the credential itself must not be kept.
     const m = /^([A-Za-z][\w-]*)\s+\S/.exec(value);
-    if (m !== null) return `${m[1]} ${REDACTED}`;
+    if (m !== null && AUTH_SCHEMES.has((m[1] as string).toLowerCase())) return `${m[1]} ${REDACTED}`;
   }
   return REDACTED;
 };

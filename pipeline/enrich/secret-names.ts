@@ -19,7 +19,7 @@ import { LruCache } from './lru-cache.ts';
  * languages most often met in field names.
  */
 const SECRET_PART =
-  /passw|passphrase|passcode|pswd|pwd|(?<!by|com|over|under|tres|sur)pass\d?$|.pw\d?$|(?<!s)pin\d?$|^pin(?:number|num|no)$|secret|token(?!s$|s?(?:count|type|limit|usage|len|used|remaining|left|total|max|min|in|out|per|budget)|iz)|credential|signature|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))|sess(?:ion)?(?:id|key|token)?$|otp$|^otp|totp|hotp|mfa|(?:security|verification|verify|recovery|backup|reset)code|cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode|senha|contrase[nñ]a|motdepasse|kennwort|wachtwoord|haslo|hasło|losenord|salasana|passord|adgangskode|пароль|密码/;
+  /passw|passphrase|passcode|pswd|pwd|(?<!by|com|over|under|tres|sur)pass\d?$|.pw\d?$|(?<!s)pin\d?$|^pin(?:number|num|no)$|secret|token(?!s$|s?(?:count|type|limit|usage|len|used|remaining|left|total|max|min|in|out|per|budget)|iz)|credential|signature|hmac|^x?sign$|^x?sid$|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))|sess(?:ion)?(?:id|key|token)?$|otp$|^otp|totp|hotp|mfa|(?:security|verification|verify|recovery|backup|reset)code|cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode|senha|contrase[nñ]a|motdepasse|kennwort|wachtwoord|haslo|hasło|losenord|salasana|passord|adgangskode|пароль|密码/;
 
 /** Secret only as the whole name: short words that are parts of many harmless names. */
 const SECRET_EXACT = new Set(['pw', 'pwd', 'pass', 'pin', 'sid', 'sig', 'card', 'pan']);

@@ -30,12 +30,13 @@ const SHAPES = new RegExp(
   [
     /(?<jwt>eyJ[\w-]{2,}\.eyJ[\w-]{2,}\.[\w-]*)/.source,
     /(?<aws>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b)/.source,
-    /\b(?<bearer>[Bb]earer)\s+(?<bearerToken>[^\s"'<>,;()[\]{}\\]+)/.source,
+    /\b(?<bearer>[Bb][Ee][Aa][Rr][Ee][Rr])\s+(?<bearerToken>[^\s"'<>,;()[\]{}\\]+)/.source,
     /\b(?<basic>Basic)\s+(?<basicToken>[A-Za-z0-9+/]{8,}={0,2})/.source,
     /(?<![A-Za-z0-9])(?<apiKey>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-[A-Za-z0-9_-]{20,}|dckr_pat_[A-Za-z0-9_-]{20,}|xapp-\d-[A-Za-z0-9-]{10,}|NR(?:AK|II|JS|AA)-[A-Z0-9]{27}|AGE-SECRET-KEY-1[0-9A-Z]{58}|npm_[A-Za-z0-9]{36}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|SG\.[\w-]{16,}\.[\w-]{16,})/
       .source,
     /(?<webhook>\/services\/T[A-Z0-9]{6,}\/B[A-Z0-9]{6,}\/)(?<webhookSecret>[A-Za-z0-9]{16,})/.source,
-    /(?<privateKey>-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$))/.source,
+    /(?<privateKey>-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|$))/
+      .source,
     /(?<urlPrefix>:\/\/[^\s:@/?#]+:)(?<urlPassword>[^\s@/?#]+)@/.source,
     /(?<![\w.-])(?<card>[2-6]\d{3}(?:[ .-]?\d){9,15})(?![\w])/.source,
     /(?<email>(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24})(?![\w])/
@@ -49,7 +50,7 @@ const SHAPES = new RegExp(
  * UUIDs often hold 4 digits in a row, rarely 13.
  */
 const SHAPE_HINT =
-  /eyJ|A[KSGIRN][A-Z]A|earer|Basic|_live_|_test_|gh[pousr]_|github_pat_|whsec_|xox|AIza|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-|dckr_pat_|xapp-|NR(?:AK|II|JS|AA)-|AGE-SECRET|npm_|sk-|SG\.|services\/T|-----BEGIN|:\/\/|@|%40/;
+  /eyJ|A[KSGIRN][A-Z]A|earer|EARER|Basic|_live_|_test_|gh[pousr]_|github_pat_|whsec_|xox|AIza|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-|dckr_pat_|xapp-|NR(?:AK|II|JS|AA)-|AGE-SECRET|npm_|sk-|SG\.|services\/T|-----BEGIN|:\/\/|@|%40/;
 /** Apart: one alternation with both runs at twice the cost of the two. */
 const CARD_HINT = /[2-6]\d{3}(?:[ .-]?\d){9}/;
 
@@ -60,6 +61,16 @@ const NAME_HINT =
 const NAMED_VALUE =
   /(?<![\w.%\\-])((?:[A-Za-z_]|\\u[0-9a-fA-F]{4})(?:[\w.%[\]-]|\\u[0-9a-fA-F]{4}){0,63})(\\?["'])?[ \t]*([:=])[ \t]*/g;
 const XML_ELEMENT = /<((?:[\w.-]+:)?[A-Za-z_][\w.-]{0,63})(?:\s[^<>]{0,512})?>([^<]*)/g;
+/** An element whose text is a CDATA section: `<password><![CDATA[…]]></password>`. */
+const XML_CDATA =
+  /<((?:[\w.-]+:)?[A-Za-z_][\w.-]{0,63})(?:\s[^<>]{0,512})?>\s*<!\[CDATA\[([\s\S]*?)(?:\]\]>|$)/g;
+/**
+ * An element named by an attribute (`<param name="password">…</param>`, `<add key="ApiPassword"
+ * value="…"/>`): its `value` attribute, or else its text, is the named value.
+ */
+const XML_NAMED =
+  /<[\w.:-]+\s[^<>]{0,512}?\b(?:name|key)\s*=\s*(["'])([^"'<>]{1,64})\1([^<>]{0,512}?)(\/?)>([^<]*)/g;
+const XML_VALUE_ATTRIBUTE = /(\bvalue\s*=\s*)(["'])([^"']*)\2/;
 
 /** Auth schemes written before the credential: `Authorization: Bearer abc` redacts `abc`. */
 const SCHEMES = new Set(['bearer', 'basic', 'token', 'digest', 'negotiate', 'apikey', 'aws4-hmac-sha256']);
@@ -254,6 +265,32 @@ const redactNamedValues = (text: string, label: string, found: string[], path: b
       record(found, `${label}:${listedName(normaliseName(local))}`);
       return `${match.slice(0, match.length - content.length)}[REDACTED]`;
     });
+    if (result.indexOf('<![CDATA[') !== -1) {
+      result = result.replace(XML_CDATA, (match: string, tag: string, content: string) => {
+        const local = tag.slice(tag.lastIndexOf(':') + 1);
+        if (content === '' || isRedactedMark(content, 0) || !isSecretFieldName(local)) return match;
+        record(found, `${label}:${listedName(normaliseName(local))}`);
+        const at = match.indexOf('<![CDATA[') + 9;
+        return `${match.slice(0, at)}[REDACTED]${match.slice(at + content.length)}`;
+      });
+    }
+    result = result.replace(
+      XML_NAMED,
+      (match: string, _q: string, name: string, rest: string, close: string, text: string) => {
+        if (!isSecretFieldName(name)) return match;
+        const head = match.slice(0, match.length - text.length);
+        const attribute = XML_VALUE_ATTRIBUTE.exec(rest);
+        if (attribute !== null && attribute[3] !== '' && !isRedactedMark(attribute[3] as string, 0)) {
+          record(found, `${label}:${listedName(normaliseName(name))}`);
+          const at = head.length - close.length - 1 - rest.length + attribute.index;
+          const valueAt = at + (attribute[1] as string).length + 1;
+          return `${head.slice(0, valueAt)}[REDACTED]${head.slice(valueAt + (attribute[3] as string).length)}${text}`;
+        }
+        if (close === '/' || text.trim() === '' || isRedactedMark(text, 0)) return match;
+        record(found, `${label}:${listedName(normaliseName(name))}`);
+        return `${head}[REDACTED]`;
+      },
+    );
   }
   return result;
 };
