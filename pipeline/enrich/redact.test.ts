@@ -554,6 +554,20 @@ describe('redactBody', () => {
     expectNoneOf(body, ['lQOYBF', 'Zm9vYmFy', 'k8Zq2LmN']);
   });
 
+  it('redacts named values written as Ruby hashes (`=>`) in text bodies', () => {
+    // Act
+    const { body } = redactBody(
+      '{"password" => "Hunter2!Secret", "user" => "jane"} {:api_key => \'Hunter3!Secret\'}',
+      10_000,
+      'request_body',
+      'text/plain',
+    );
+
+    // Assess
+    expectNoneOf(body, ['Hunter']);
+    expect(body).toContain('"user" => "jane"');
+  });
+
   it.each([
     [undefined, 100],
     ['', 100],

@@ -59,7 +59,7 @@ const NAME_HINT =
   /pass|pw|pswd|secret|token|auth|key|sess|sid|sig|cred|cookie|jwt|bearer|otp|mfa|cv[cv]|card|ssn|pin|pan|\\u/i;
 
 const NAMED_VALUE =
-  /(?<![\w.%\\-])((?:[A-Za-z_]|\\u[0-9a-fA-F]{4})(?:[\w.%[\]-]|\\u[0-9a-fA-F]{4}){0,63})(\\?["'])?[ \t]*([:=])[ \t]*/g;
+  /(?<![\w.%\\-])((?:[A-Za-z_]|\\u[0-9a-fA-F]{4})(?:[\w.%[\]-]|\\u[0-9a-fA-F]{4}){0,63})(\\?["'])?[ \t]*(=>|[:=])[ \t]*/g;
 const XML_ELEMENT = /<((?:[\w.-]+:)?[A-Za-z_][\w.-]{0,63})(?:\s[^<>]{0,512})?>([^<]*)/g;
 /** An element whose text is a CDATA section: `<password><![CDATA[…]]></password>`. */
 const XML_CDATA =
