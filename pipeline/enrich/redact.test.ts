@@ -568,6 +568,19 @@ describe('redactBody', () => {
     expect(body).toContain('"user" => "jane"');
   });
 
+  it("redacts a URL's code and key parameters wherever the URL is written, and keeps a JSON code field", () => {
+    // Act
+    const { body } = redactBody(
+      '{"redirect":"https://app.example.com/cb?code=e72e16c7e42f292c6912&state=xyz","error":{"code":"E42"}}',
+      10_000,
+      'request_body',
+    );
+
+    // Assess
+    expectNoneOf(body, ['e72e16c7e42f292c6912']);
+    expect(JSON.parse(body!).error.code).toBe('E42');
+  });
+
   it.each([
     [undefined, 100],
     ['', 100],

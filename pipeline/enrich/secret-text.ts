@@ -1,6 +1,6 @@
 import { HotCache } from './hot-cache.ts';
 import { MIN_TOKEN_LENGTH, opaqueKind, shannonEntropy } from './opaque-token.ts';
-import { isIdName, isSecretFieldName, listedName, normaliseName } from './secret-names.ts';
+import { isIdName, isSecretFieldName, isSecretQueryName, listedName, normaliseName } from './secret-names.ts';
 
 /**
  * The one scanner every stored text goes through (path, query, header values, user agent, bodies,
@@ -56,7 +56,7 @@ const CARD_HINT = /[2-6]\d{3}(?:[ .-]?\d){9}/;
 
 /** Any secret name contains one of these; text without them holds no `name=value` secret. */
 const NAME_HINT =
-  /pass|pw|pswd|secret|token|auth|key|sess|sid|sig|cred|cookie|jwt|bearer|otp|mfa|cv[cv]|card|ssn|pin|pan|\\u/i;
+  /pass|pw|pswd|secret|token|auth|key|sess|sid|sig|cred|cookie|jwt|bearer|otp|mfa|cv[cv]|card|ssn|pin|pan|[?&]code=|\\u/i;
 
 const NAMED_VALUE =
   /(?<![\w.%\\-])((?:[A-Za-z_]|\\u[0-9a-fA-F]{4})(?:[\w.%[\]-]|\\u[0-9a-fA-F]{4}){0,63})(\\?["'])?[ \t]*(=>|[:=])[ \t]*/g;
@@ -249,7 +249,11 @@ const redactNamedValues = (text: string, label: string, found: string[], path: b
   NAMED_VALUE.lastIndex = 0;
   for (let m = NAMED_VALUE.exec(text); m !== null; m = NAMED_VALUE.exec(text)) {
     const name = m[1] as string;
-    if (!isSecretFieldName(name)) continue;
+    // A URL's query parameter (`…/cb?code=…&state=…` in a body or a header) is named as in a
+    // query string, where OAuth's `code` and Google-style `key` are secrets too.
+    const before = m.index > 0 ? text.charCodeAt(m.index - 1) : 0;
+    const inQuery = (before === 63 || before === 38) && m[3] === '=';
+    if (!(inQuery ? isSecretQueryName(name) : isSecretFieldName(name))) continue;
     const [start, end] = valueSpan(text, NAMED_VALUE.lastIndex, path);
     if (end <= start || start < copied || isRedactedMark(text, start)) continue;
     out += `${text.slice(copied, start)}[REDACTED]`;
