@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { multipartBody } from '../../test/support/multipart.ts';
 import { redactBody, redactHeaders, redactPath, redactQuery } from './redact.ts';
 
 const JWT =
@@ -428,22 +429,11 @@ describe('redactBody', () => {
   it('redacts a secret-named multipart field, with or without its content type, and scans the others', () => {
     // Prepare
     const boundary = '----WebKitFormBoundary7MA4YWxkTrZu0gW';
-    const body = [
-      `--${boundary}`,
-      'Content-Disposition: form-data; name="username"',
-      '',
-      'jane',
-      `--${boundary}`,
-      'Content-Disposition: form-data; name="password"',
-      '',
-      'Hunter2!Secret',
-      `--${boundary}`,
-      'Content-Disposition: form-data; name="note"',
-      '',
-      `see ${AWS_KEY}`,
-      `--${boundary}--`,
-      '',
-    ].join('\r\n');
+    const body = multipartBody(boundary, [
+      ['username', 'jane'],
+      ['password', 'Hunter2!Secret'],
+      ['note', `see ${AWS_KEY}`],
+    ]);
 
     for (const contentType of [`multipart/form-data; boundary=${boundary}`, undefined]) {
       // Act

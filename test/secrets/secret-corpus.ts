@@ -1,4 +1,5 @@
 import { Prng } from '../../fluent-bit/demo/prng.ts';
+import { multipartBody } from '../support/multipart.ts';
 
 /**
  * Two corpora of schema-v1 request logs for the redaction tests, generated from a seed so that a
@@ -478,22 +479,11 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
     const s = make('password');
     const boundary = `----WebKitFormBoundary${g.chars(BASE62, 16)}`;
     const t = make(g.pick(ONE_LINE));
-    const body = [
-      `--${boundary}`,
-      'Content-Disposition: form-data; name="username"',
-      '',
-      'jane',
-      `--${boundary}`,
-      `Content-Disposition: form-data; name="${field}"`,
-      '',
-      s.text,
-      `--${boundary}`,
-      'Content-Disposition: form-data; name="note"',
-      '',
-      `see ${t.text}`,
-      `--${boundary}--`,
-      '',
-    ].join('\r\n');
+    const body = multipartBody(boundary, [
+      ['username', 'jane'],
+      [field, s.text],
+      ['note', `see ${t.text}`],
+    ]);
     const typed = g.int(2) === 0;
     const log = () =>
       baseLog(g, {
