@@ -116,15 +116,28 @@ const LAST_WRITABLE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
  * Records with an arrival time the pipeline can use. Kinesis always sets one; a replay from a
  * damaged archive or a hand-made record may not, and an Invalid Date or one past year 9999 made
  * every later step throw (file keys, dead letters), failing the shard on every retry. Such a
- * record is taken as arriving now.
+ * record takes the arrival of the usable record before it in the page, else the first usable one
+ * after it, else `fallbackMs` (the shard's last arrival, else now): the same page read again
+ * gives the same times, so a log that takes its time from its arrival keeps its identity.
  */
-const withUsableArrivals = (records: readonly SourceRecord[], nowMs: number): readonly SourceRecord[] => {
+const withUsableArrivals = (
+  records: readonly SourceRecord[],
+  fallbackMs: () => number,
+): readonly SourceRecord[] => {
   const usable = (r: SourceRecord): boolean => {
     const ms = r.arrivedAt instanceof Date ? r.arrivedAt.getTime() : Number.NaN;
     return ms >= 0 && ms <= LAST_WRITABLE_MS;
   };
   if (records.every(usable)) return records;
-  return records.map((r) => (usable(r) ? r : { ...r, arrivedAt: new Date(nowMs) }));
+  let previous: Date | undefined = records.find(usable)?.arrivedAt;
+  previous ??= new Date(fallbackMs());
+  return records.map((r) => {
+    if (usable(r)) {
+      previous = r.arrivedAt;
+      return r;
+    }
+    return { ...r, arrivedAt: previous as Date };
+  });
 };
 
 /**
@@ -142,6 +155,8 @@ export class ShardProcessor implements ShardRecordProcessor {
   private batch: MicroBatch;
   /** The records of `batch`, as delivered, compressed as they come: the raw archive lands them with it. */
   private raw: ArchiveWriter | undefined;
+  /** Arrival (ms) of the last record taken in: the time of a later page's records that have none. */
+  private lastArrivalMs: number | undefined;
   private lost = false;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -194,7 +209,7 @@ export class ShardProcessor implements ShardRecordProcessor {
 
   async processRecords(input: readonly SourceRecord[]): Promise<Checkpoint | undefined> {
     if (this.lost || input.length === 0) return undefined;
-    const records = withUsableArrivals(input, this.now());
+    const records = withUsableArrivals(input, () => this.lastArrivalMs ?? this.now());
     const { stages } = this.deps;
     let size = CHUNK_RECORDS;
     const prepare = (from: number): Promise<PreparedChunk> => {
@@ -378,6 +393,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     const { counters } = this.deps;
     const batch = this.batch;
     const arrivedMs = record.arrivedAt.getTime();
+    this.lastArrivalMs = arrivedMs;
     counters.records += 1;
     this.noteWaiting();
     const rowStart = i === 0 ? 0 : prepared.rowEnd[i - 1]!;

@@ -136,7 +136,8 @@ function decodePayload(ctx: Context, payload: Uint8Array, kpl: number | undefine
       ctx.lines++;
       let raw = bytes.subarray(start, Math.min(nl + 1, n));
       let line = bytes.subarray(from, end);
-      if (compressed && bytes.byteLength > SHARE_INFLATED_BELOW) {
+      // (A line over maxLineBytes is not kept: no copy.)
+      if (compressed && bytes.byteLength > SHARE_INFLATED_BELOW && end - from <= ctx.limits.maxLineBytes) {
         // A kept view would keep the whole inflated buffer (up to maxDecompressedBytes) for as
         // long as its row or dead letter is held, counted as one line: the line gets its own copy.
         raw = new Uint8Array(raw); // a copy (Buffer#slice would be another view)

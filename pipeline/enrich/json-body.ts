@@ -97,16 +97,8 @@ const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: numbe
   }
   const obj = node as Record<string, unknown>;
   redactPairValue(obj, w);
-  let renamed: [string, string][] | undefined;
   for (const k of Object.keys(obj)) {
     const v = obj[k];
-    // Keys are client text too: a map keyed by session tokens or email addresses.
-    const scannedKey = k.length < 8 ? k : redactSecretsInText(k, w.label, w.found);
-    if (scannedKey !== k) {
-      w.replacements.set(JSON.stringify(k), JSON.stringify(scannedKey));
-      renamed ??= [];
-      renamed.push([k, scannedKey]);
-    }
     if (v === REDACTED) continue;
     if (isSecretFieldName(k) && v !== null && v !== '') {
       // Missed by the in-place pass only when the key was written in a way it does not read.
@@ -116,14 +108,6 @@ const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: numbe
       continue;
     }
     obj[k] = walk(v, k, w, depth + 1, nesting);
-  }
-  // For a re-serialised body; written in place otherwise, by the replacements above.
-  if (renamed !== undefined) {
-    for (const [from, to] of renamed) {
-      const value = obj[from];
-      delete obj[from];
-      obj[to] = value;
-    }
   }
   return obj;
 };

@@ -148,9 +148,6 @@ export function opaqueKind(text: string, start: number, end: number): OpaqueKind
     // Hex with dashes (UUIDs, trace ids) has short runs; decimal numbers are not tokens.
     return longestHexRun >= MIN_HEX_RUN ? 'hex' : null;
   }
-  // A vendor prefix glued to a hex key (`dapi…`, `shpat_…`, `SK…`, `dop_v1_…`, `key-…`): the
-  // key is what a bare hex run would be, and a prefix does not make it an id.
-  if (longestHexRun >= MIN_HEX_RUN) return 'hex';
   if (separators * 10 > n) return null;
   const letters = lower + upper;
   if (upper === 0) {

@@ -108,8 +108,8 @@ export function redactPath(path: string): { path: string; redacted: readonly str
 }
 
 const ESCAPED = /%[0-9A-Fa-f]{2}/;
-/** What a decoded segment may not hold as is: it would read as more segments, a query or an escape. */
-const PATH_SPECIAL = /[/?#%]/g;
+/** A redaction mark, kept as written when a decoded segment is encoded again. */
+const MARK = /(\[REDACTED(?::[a-z_]+)?\])/;
 
 /**
  * Segments written percent-encoded (`/users/ab%2Bcd%2Fef…`): `%` splits a token into runs too
@@ -128,10 +128,16 @@ const redactEncodedSegments = (path: string, found: string[]): string => {
     } catch {
       continue;
     }
-    // One value, no longer a path: its `/` and `+` are the key's own (base64), as in a query value.
-    const scanned = redactSecretsInText(decoded, 'path', found);
+    // One value, no longer a path: its `/` and `+` are the key's own (base64), as in a query
+    // value; under an id-named parent (`/commits/…`) only known formats are secrets, as in a path.
+    const parent = i > 0 ? (segments[i - 1] as string) : '';
+    const scanned = redactSecretsInText(decoded, 'path', found, isIdName(parent) ? ID_SCAN : undefined);
     if (scanned === decoded) continue;
-    segments[i] = scanned.replace(PATH_SPECIAL, (c) => encodeURIComponent(c));
+    // Stored encoded again around the redaction marks, so no control character or `/` appears.
+    segments[i] = scanned
+      .split(MARK)
+      .map((part, k) => (k % 2 === 1 ? part : encodeURIComponent(part)))
+      .join('');
     changed = true;
   }
   return changed ? segments.join('/') : path;
@@ -197,12 +203,16 @@ const AUTH_SCHEMES = new Set([
   'otp',
 ]);
 
+/** Other schemes (`Hawk`, `Bot`, `Client-ID`, `Zoho-oauthtoken`): a short word of letters, not a credential. */
+const SCHEME_WORD = /^[A-Za-z]{2,12}(?:-[A-Za-z]{2,12})?$/;
+
 const redactSecretHeader = (name: string, value: string): string => {
   if (name === 'authorization' || name === 'proxy-authorization') {
     // Keep the scheme (`Bearer`, `Basic`, `AWS4-HMAC-SHA256`): which kind of auth was used is
     // useful. Only a known one: a first word that is the credential itself must not be kept.
     const m = /^([A-Za-z][\w-]*)\s+\S/.exec(value);
-    if (m !== null && AUTH_SCHEMES.has((m[1] as string).toLowerCase())) return `${m[1]} ${REDACTED}`;
+    const scheme = m === null ? '' : (m[1] as string);
+    if (AUTH_SCHEMES.has(scheme.toLowerCase()) || SCHEME_WORD.test(scheme)) return `${scheme} ${REDACTED}`;
   }
   return REDACTED;
 };
@@ -411,7 +421,8 @@ const redactMultipart = (text: string, first: number, label: string, found: stri
     const content = body.slice(0, body.length - tail);
     const m = PART_NAME.exec(headers);
     const name = m === null ? undefined : (m[1] ?? m[2]);
-    if (name !== undefined && content !== '' && isFormFieldName(name)) {
+    // Field names only: a part named `key` is an upload's object key (S3's POST form), `code` a file.
+    if (name !== undefined && content !== '' && isSecretFieldName(name)) {
       body = REDACTED + body.slice(body.length - tail);
       record(found, `${label}:${listedName(name)}`);
     } else body = redactSecretsInText(content, label, found) + body.slice(body.length - tail);

@@ -11,15 +11,35 @@ import { LruCache } from './lru-cache.ts';
  * of known names: storing a live credential costs more than losing a harmless value.
  */
 
+/** Words that make a trailing `pass`, `pw` or `pin` a credential: whose it is, or which one. */
+const CREDENTIAL_OWNERS = [
+  'user|usr|new|old|current|cur|confirm|repeat|retype|admin|root|account|acct|login|app|api',
+  'db|sql|mysql|pg|postgres|redis|mongo|smtp|mail|email|ftp|sftp|ssh|wifi|wpa|vnc|proxy|bind|ldap',
+  'keystore|truststore|store|key|master|private|priv|sys|svc|service|card|atm|sim|debit|phone|device',
+  'wallet|my|temp|tmp|one|default|initial|x',
+].join('|');
+
 /**
  * Secret wherever they appear in a name. `auth` but not `author`/`authority`; `token` but not the
- * counts of language-model APIs (`max_tokens`, `tokens_used`, `token_count`) or `tokenizer`;
- * `pass`, `pw` and `pin` at the end of a name (`db_pass`, `confirm_pw`, `user_pin`, `pass2`) but not
- * `bypass`, `compass` or `spin`; one-time and recovery codes; the word for password in the
- * languages most often met in field names.
+ * counts of language-model APIs (`max_tokens`, `token_count`) or `tokenizer`; `pass`, `pw` and
+ * `pin` at the end of a name only after a word that makes them a credential (`db_pass`,
+ * `confirm_pw`, `user_pin`; not `bypass`, `boarding_pass`, `map_pin`), or numbered (`pass2`);
+ * one-time and recovery codes; the word for password in the languages most often met in field
+ * names.
  */
-const SECRET_PART =
-  /passw|passphrase|passcode|pswd|pwd|(?<!by|com|over|under|tres|sur)pass\d?$|.pw\d?$|(?<!s)pin\d?$|^pin(?:number|num|no)$|secret|token(?!s$|s?(?:count|type|limit|usage|len|used|remaining|left|total|max|min|in|out|per|budget)|iz)|credential|signature|hmac|^x?sign$|^x?sid$|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))|sess(?:ion)?(?:id|key|token)?$|otp$|^otp|totp|hotp|mfa|(?:security|verification|verify|recovery|backup|reset)code|cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode|senha|contrase[nñ]a|motdepasse|kennwort|wachtwoord|haslo|hasło|losenord|salasana|passord|adgangskode|пароль|密码/;
+const SECRET_PART = new RegExp(
+  [
+    'passw|passphrase|passcode|pswd|pwd',
+    `(?:${CREDENTIAL_OWNERS})(?:pass|pw|pin)\\d?$|^(?:pass|pw|pin)\\d$|^pin(?:number|num|no)$`,
+    'secret|token(?!s|count|type|limit|usage|len|iz)|tokenstr',
+    'credential|signature|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))',
+    'sess(?:ion)?(?:id|key|token)?$|otp$|^otp|totp|hotp|mfa',
+    '(?:security|verification|verify|recovery|backup|reset)code$',
+    '^x?hmac$|hmac(?:key|secret)|^xsign$|^xsid$',
+    'cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode',
+    'senha|contrase[nñ]a|motdepasse|kennwort|wachtwoord|haslo|hasło|losenord|salasana|passord|adgangskode|пароль|密码',
+  ].join('|'),
+);
 
 /** Secret only as the whole name: short words that are parts of many harmless names. */
 const SECRET_EXACT = new Set(['pw', 'pwd', 'pass', 'pin', 'sid', 'sig', 'card', 'pan']);

@@ -7,7 +7,8 @@ import { isIdName, isSecretFieldName, isSecretQueryName, listedName, normaliseNa
  * and the short columns). It finds credentials three ways, in this order:
  *
  * 1. by shape: known formats (JWTs, AWS key ids, GitHub, Stripe, Google, Slack, GitLab, npm,
- *    Docker, New Relic, age, OpenAI-style keys, Slack webhooks, PEM private keys, bearer and basic credentials, passwords
+ *    Docker, New Relic, age, Shopify, Twilio, Mailgun, Databricks, DigitalOcean, Supabase, Pulumi,
+ *    OpenAI-style keys, Slack webhooks, PEM private keys, bearer and basic credentials, passwords
  *    in URLs), payment cards (13-19 digits, one consistent separator, Luhn, a card network's first
  *    digit, not glued to other digits or letters) and email addresses (PII);
  * 2. by name, in text that was not parsed: `password=…`, `"token": "…"`, GraphQL `secret: "…"`,
@@ -32,7 +33,7 @@ const SHAPES = new RegExp(
     /(?<aws>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b)/.source,
     /\b(?<bearer>[Bb][Ee][Aa][Rr][Ee][Rr])\s+(?<bearerToken>[^\s"'<>,;()[\]{}\\]+)/.source,
     /\b(?<basic>Basic)\s+(?<basicToken>[A-Za-z0-9+/]{8,}={0,2})/.source,
-    /(?<![A-Za-z0-9])(?<apiKey>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-[A-Za-z0-9_-]{20,}|dckr_pat_[A-Za-z0-9_-]{20,}|xapp-\d-[A-Za-z0-9-]{10,}|NR(?:AK|II|JS|AA)-[A-Z0-9]{27}|AGE-SECRET-KEY-1[0-9A-Z]{58}|npm_[A-Za-z0-9]{36}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|SG\.[\w-]{16,}\.[\w-]{16,})/
+    /(?<![A-Za-z0-9])(?<apiKey>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-[A-Za-z0-9_-]{20,}|dckr_pat_[A-Za-z0-9_-]{20,}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|SK[0-9a-fA-F]{32}(?![A-Za-z0-9])|key-[0-9a-zA-Z]{32}(?![A-Za-z0-9])|dapi[0-9a-f]{32}(?:-\d)?|do[opr]_v1_[a-f0-9]{64}|sbp_[a-f0-9]{40}|pul-[a-f0-9]{40}|xapp-\d-[A-Za-z0-9-]{10,}|NR(?:AK|II|JS|AA)-[A-Z0-9]{27}|AGE-SECRET-KEY-1[0-9A-Z]{58}|npm_[A-Za-z0-9]{36}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|SG\.[\w-]{16,}\.[\w-]{16,})/
       .source,
     /(?<webhook>\/services\/T[A-Z0-9]{6,}\/B[A-Z0-9]{6,}\/)(?<webhookSecret>[A-Za-z0-9]{16,})/.source,
     /(?<privateKey>-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|$))/
@@ -50,7 +51,7 @@ const SHAPES = new RegExp(
  * UUIDs often hold 4 digits in a row, rarely 13.
  */
 const SHAPE_HINT =
-  /eyJ|A[KSGIRN][A-Z]A|earer|EARER|Basic|_live_|_test_|gh[pousr]_|github_pat_|whsec_|xox|AIza|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-|dckr_pat_|xapp-|NR(?:AK|II|JS|AA)-|AGE-SECRET|npm_|sk-|SG\.|services\/T|-----BEGIN|:\/\/|@|%40/;
+  /eyJ|A[KSGIRN][A-Z]A|earer|EARER|Basic|_live_|_test_|gh[pousr]_|github_pat_|whsec_|xox|AIza|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-|dckr_pat_|shp[acps][ast]_|SK[0-9a-fA-F]{32}|key-[0-9a-zA-Z]{32}|dapi[0-9a-f]{32}|do[opr]_v1_|sbp_|pul-|xapp-|NR(?:AK|II|JS|AA)-|AGE-SECRET|npm_|sk-|SG\.|services\/T|-----BEGIN|:\/\/|@|%40/;
 /** Apart: one alternation with both runs at twice the cost of the two. */
 const CARD_HINT = /[2-6]\d{3}(?:[ .-]?\d){9}/;
 
@@ -65,11 +66,28 @@ const XML_ELEMENT = /<((?:[\w.-]+:)?[A-Za-z_][\w.-]{0,63})(?:\s[^<>]{0,512})?>([
 const XML_CDATA =
   /<((?:[\w.-]+:)?[A-Za-z_][\w.-]{0,63})(?:\s[^<>]{0,512})?>\s*<!\[CDATA\[([\s\S]*?)(?:\]\]>|$)/g;
 /**
- * An element named by an attribute (`<param name="password">…</param>`, `<add key="ApiPassword"
- * value="…"/>`): its `value` attribute, or else its text, is the named value.
+ * An element named by an attribute (`<add key="ApiPassword" value="…"/>`, `<param
+ * name="password">…</param>`): its `value` attribute is the named value in any element (an HTML
+ * form echoed back holds `<input name="password" value="…">`), its text only in the elements
+ * configuration formats use for a name/value entry (`PARAM_ELEMENTS`): the text after an HTML
+ * `<input name="remember_token">` or an Android `<string name="forgot_password">` is a label.
  */
 const XML_NAMED =
-  /<[\w.:-]+\s[^<>]{0,512}?\b(?:name|key)\s*=\s*(["'])([^"'<>]{1,64})\1([^<>]{0,512}?)(\/?)>([^<]*)/g;
+  /<([\w.:-]+)(?:\s[^<>]{0,512}?)?\s(?:name|key)\s*=\s*(["'])([^"'<>]{1,64})\2([^<>]{0,512}?)(\/?)>([^<]*)/g;
+const PARAM_ELEMENTS = new Set([
+  'param',
+  'parameter',
+  'property',
+  'add',
+  'setting',
+  'entry',
+  'field',
+  'arg',
+  'argument',
+  'variable',
+  'var',
+  'attribute',
+]);
 const XML_VALUE_ATTRIBUTE = /(\bvalue\s*=\s*)(["'])([^"']*)\2/;
 
 /** Auth schemes written before the credential: `Authorization: Bearer abc` redacts `abc`. */
@@ -253,6 +271,8 @@ const redactNamedValues = (text: string, label: string, found: string[], path: b
     // query string, where OAuth's `code` and Google-style `key` are secrets too.
     const before = m.index > 0 ? text.charCodeAt(m.index - 1) : 0;
     const inQuery = (before === 63 || before === 38) && m[3] === '=';
+    // `=>` names a value in a Ruby hash (`"password" =>`, `:password =>`), not in code (`token => …`).
+    if (m[3] === '=>' && m[2] === undefined && before !== 58) continue;
     if (!(inQuery ? isSecretQueryName(name) : isSecretFieldName(name))) continue;
     const [start, end] = valueSpan(text, NAMED_VALUE.lastIndex, path);
     if (end <= start || start < copied || isRedactedMark(text, start)) continue;
@@ -280,7 +300,7 @@ const redactNamedValues = (text: string, label: string, found: string[], path: b
     }
     result = result.replace(
       XML_NAMED,
-      (match: string, _q: string, name: string, rest: string, close: string, text: string) => {
+      (match: string, tag: string, _q: string, name: string, rest: string, close: string, text: string) => {
         if (!isSecretFieldName(name)) return match;
         const head = match.slice(0, match.length - text.length);
         const attribute = XML_VALUE_ATTRIBUTE.exec(rest);
@@ -290,7 +310,9 @@ const redactNamedValues = (text: string, label: string, found: string[], path: b
           const valueAt = at + (attribute[1] as string).length + 1;
           return `${head.slice(0, valueAt)}[REDACTED]${head.slice(valueAt + (attribute[3] as string).length)}${text}`;
         }
-        if (close === '/' || text.trim() === '' || isRedactedMark(text, 0)) return match;
+        const local = tag.slice(tag.lastIndexOf(':') + 1).toLowerCase();
+        if (close === '/' || !PARAM_ELEMENTS.has(local) || text.trim() === '' || isRedactedMark(text, 0))
+          return match;
         record(found, `${label}:${listedName(normaliseName(name))}`);
         return `${head}[REDACTED]`;
       },
@@ -395,6 +417,11 @@ const base64TokenIn = (text: string, start: number, end: number): [number, numbe
   while (e > s && (text.charCodeAt(e - 1) === 43 || text.charCodeAt(e - 1) === 47)) e--;
   const n = e - s;
   if (n < 30) return null;
+  // URL paths are runs like this one (`github.com/OpenAI/GPT-3/blob/Main/README2`): a run with
+  // `/` is judged whole only when base64 padding ends it, as it ends most keys (a 32-byte key is
+  // 43 characters and `=`, a 64-byte one 86 and `==`). Without padding, its pieces are judged.
+  const slash = text.indexOf('/', s);
+  if (slash !== -1 && slash < e && text.charCodeAt(end) !== 61) return null;
   let upper = 0;
   let lower = 0;
   let digits = 0;
@@ -465,8 +492,11 @@ const redactOpaque = (
       continue;
     }
     let key = slashes && end - i <= 44 ? base64SecretIn(text, i, end) : null;
-    if (key === null && slashes && !idPosition && end - i <= MAX_BASE64_RUN)
+    if (key === null && slashes && !idPosition && end - i <= MAX_BASE64_RUN) {
       key = base64TokenIn(text, i, end);
+      // `integrity="sha384-…"`, `etag: …`: a hash where its name says so.
+      if (key !== null && isIdName(nameBefore(text, key[0], false))) key = null;
+    }
     if (key !== null) {
       cut.out += `${text.slice(cut.copied, key[0])}[REDACTED:token]`;
       cut.copied = key[1];

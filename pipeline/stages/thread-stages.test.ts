@@ -227,6 +227,31 @@ describe('stage threads', () => {
     }
   }, 60_000);
 
+  it('replace a thread whose reply could not be read (messageerror), as one that dies', async () => {
+    // Prepare: a reply that cannot be deserialised ends no call; the thread must go.
+    const pipeline = await Pipeline.create(oneThreadConfig(), { store: new MemoryStore(), routesSyncMs: 0 });
+    const [records] = recordsOf(200);
+    type Slot = { worker: { emit(event: string, error: Error): void } };
+    const slots = (pipeline.stages as unknown as { slots: Slot[] }).slots;
+    try {
+      const before = slots[0]!;
+
+      // Act
+      before.worker.emit('messageerror', new Error('reply could not be deserialised'));
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && slots[0] === before) await new Promise((r) => setTimeout(r, 50));
+      const processor = pipeline.create(SHARDS[0]!);
+      await processor.processRecords(records!);
+      const checkpoint = await processor.shutdownRequested();
+
+      // Assess
+      expect(slots[0]).not.toBe(before);
+      expect(checkpoint).toEqual({ sequenceNumber: records!.at(-1)!.sequenceNumber });
+    } finally {
+      await pipeline.close();
+    }
+  }, 60_000);
+
   it('start a replacement thread without the routes it stored before: the next sync adds them in', async () => {
     // Prepare: one thread learns from 150 records, and a sync stores what it learned.
     const store = new MemoryStore();

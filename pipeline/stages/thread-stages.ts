@@ -67,9 +67,13 @@ class StageThread {
       else call.reject(Object.assign(new Error(reply.message), { name: reply.name }));
     });
     this.worker.on('error', (error) => this.fail(error));
-    // A reply that cannot be read would leave its call waiting for ever: fail the thread's calls
-    // instead (its shards re-read from their checkpoints), as when the thread dies.
-    this.worker.on('messageerror', (error) => this.fail(error));
+    // A reply that cannot be read would leave its call waiting for ever: the thread is ended
+    // instead, so that its calls fail and it is replaced as when it dies (its shards re-read
+    // from their checkpoints).
+    this.worker.on('messageerror', (error) => {
+      this.fail(error);
+      void this.worker.terminate();
+    });
     this.worker.on('exit', (code) => {
       this.fail(
         new StageThreadError(

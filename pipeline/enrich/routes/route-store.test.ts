@@ -338,13 +338,13 @@ describe('route snapshots', () => {
 });
 
 describe('route objects', () => {
-  it('are stored and loaded for any project id: `.`, `..`, a leading dot and a lone surrogate are one key segment each', async () => {
+  it('are stored and loaded for project ids `.`, `..` and with a leading dot: one key segment each', async () => {
     // Prepare: the local lake refuses keys that leave their directory, as `routes/../` would.
     const dir = await mkdtemp(join(tmpdir(), 'route-keys-'));
     try {
       const store = new LocalDirStore(dir);
       const book = new RouteBook({ worker: 'w1' });
-      const projects = ['.', '..', '.hidden', 'a\ud800b', 'api.example'];
+      const projects = ['.', '..', '.hidden', 'api.example'];
       for (const p of projects) book.endpoint(p, '/v1/orders/42', 'GET', 200, null);
 
       // Act
@@ -356,9 +356,7 @@ describe('route objects', () => {
       for (const key of keys) expect(key.split('/')).not.toContain('..');
       for (const key of keys) expect(key.split('/')).not.toContain('.');
       const updates = await loadRouteUpdates(store);
-      // The lone surrogate is stored as U+FFFD, the one character a key can spell it with.
-      const stored = projects.map((p) => p.replace('\ud800', '\ufffd'));
-      expect(updates.map((u) => u.project).sort()).toEqual(stored.sort());
+      expect(updates.map((u) => u.project).sort()).toEqual([...projects].sort());
       for (const u of updates) expect(u.learned.length, u.project).toBe(1);
     } finally {
       await rm(dir, { recursive: true, force: true });

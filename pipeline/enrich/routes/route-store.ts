@@ -34,12 +34,10 @@ export const ROUTES_PREFIX = '_shardline/routes/';
 /**
  * A project id as one key segment. encodeURIComponent leaves `.` as it is, and `..` as a segment
  * names another directory (the local lake refuses any segment starting with a dot; S3 stores
- * them as written): a leading dot is escaped too. A lone surrogate, which encodeURIComponent refuses,
- * is written as U+FFFD.
+ * them as written): a leading dot is escaped too.
  */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const encodeProject = (project: string): string => {
-  const encoded = encodeURIComponent(project.replace(LONE_SURROGATE, '\ufffd'));
+  const encoded = encodeURIComponent(project);
   return encoded.charCodeAt(0) === 46 ? `%2E${encoded.slice(1)}` : encoded;
 };
 const learnedKey = (project: string, worker: string): string =>
