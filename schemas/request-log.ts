@@ -85,7 +85,8 @@ export const RequestLogV1 = z
           .record(z.string().max(256), headerValue)
           .refine((q) => Object.keys(q).length <= LIMITS.maxQueryParams, {
             message: `at most ${LIMITS.maxQueryParams} parameters`,
-          }),
+          })
+          .meta({ maxProperties: LIMITS.maxQueryParams }),
       ])
       .optional()
       .describe('Query string, when the app logs it apart from the path (text or an object).'),
