@@ -113,8 +113,8 @@ const MARK = /(\[REDACTED(?::[a-z_]+)?\])/;
 
 /**
  * Segments written percent-encoded (`/users/ab%2Bcd%2Fef…`): `%` splits a token into runs too
- * short to judge, so each such segment is decoded and scanned first, and stored decoded and
- * redacted when that finds a secret (then the whole path is scanned as usual).
+ * short to judge, so each such segment is decoded and scanned first and, when that finds a
+ * secret, stored redacted and encoded again (then the whole path is scanned as usual).
  */
 const redactEncodedSegments = (path: string, found: string[]): string => {
   const segments = path.split('/');
@@ -209,7 +209,8 @@ const SCHEME_WORD = /^[A-Za-z]{2,12}(?:-[A-Za-z]{2,12})?$/;
 const redactSecretHeader = (name: string, value: string): string => {
   if (name === 'authorization' || name === 'proxy-authorization') {
     // Keep the scheme (`Bearer`, `Basic`, `AWS4-HMAC-SHA256`): which kind of auth was used is
-    // useful. Only a known one: a first word that is the credential itself must not be kept.
+    // useful. Only a known one or a short word of letters: a first word that is the credential
+    // itself must not be kept.
     const m = /^([A-Za-z][\w-]*)\s+\S/.exec(value);
     const scheme = m === null ? '' : (m[1] as string);
     if (AUTH_SCHEMES.has(scheme.toLowerCase()) || SCHEME_WORD.test(scheme)) return `${scheme} ${REDACTED}`;
