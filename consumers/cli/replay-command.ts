@@ -1,7 +1,11 @@
 import { ConfigError } from '../../pipeline/errors.ts';
 import { LAKE } from '../../pipeline/land/lake-layout.ts';
 import type { ObjectStore } from '../../pipeline/land/object-store.ts';
-import { listArchiveObjects, readArchiveObject } from '../../pipeline/replay/archive-source.ts';
+import {
+  laterArchiveObjects,
+  listArchiveObjects,
+  readArchiveObject,
+} from '../../pipeline/replay/archive-source.ts';
 import { ReplayRun } from '../../pipeline/replay/replay-run.ts';
 import { toKinesisApi } from '../kinesis-api.ts';
 import { createKinesisClient } from '../kinesis-client.ts';
@@ -86,12 +90,21 @@ export async function runReplay(
     if (o.source === 'archive') {
       const keys = await listArchiveObjects(ctx.store, from, to);
       const state = progress.add(`archive (${keys.length} objects)`);
-      for (const [i, key] of keys.entries()) {
-        const { records } = await readArchiveObject(ctx.store, key, from, to);
+      const feed = async (key: string): Promise<number> => {
+        const { records, oldestMs } = await readArchiveObject(ctx.store, key, from, to);
         if (records.length > 0) await run.feed(records[0]!.shardId, records);
         state.records += records.length;
         state.bytes += records.reduce((n, r) => n + r.data.byteLength, 0);
+        return oldestMs;
+      };
+      for (const [i, key] of keys.entries()) {
+        await feed(key);
         state.fraction = (i + 1) / keys.length;
+      }
+      // A shard read far behind lands hours of arrivals in one batch, keyed by its newest: its
+      // objects are followed past the lookahead until one holds nothing older than `to`.
+      for (const later of (await laterArchiveObjects(ctx.store, to)).values()) {
+        for (const key of later) if ((await feed(key)) >= to.getTime()) break;
       }
       state.done = true;
     } else {

@@ -41,6 +41,31 @@ describe('shardRecordsOf', () => {
   });
 });
 
+describe('shardRecordsOf with fields of the wrong type', () => {
+  it('keeps every value it passes on of the type its readers expect', () => {
+    // Prepare: AWS sends strings and a number; a hand-made or damaged event may not.
+    const event = kinesisEventFactory('shardId-000000000000', [
+      { SequenceNumber: '11' },
+      { SequenceNumber: '12' },
+    ]);
+    const [a, b] = event.Records as unknown as { kinesis: Record<string, unknown> }[];
+    a!.kinesis.partitionKey = 42;
+    a!.kinesis.data = undefined;
+    b!.kinesis.approximateArrivalTimestamp = '2026-05-01';
+    const numeric = kinesisEventFactory('shardId-000000000000', [{ SequenceNumber: '13' }]);
+    (numeric.Records[0] as unknown as { kinesis: Record<string, unknown> }).kinesis.sequenceNumber = 13;
+
+    // Act
+    const [first, second] = shardRecordsOf(event).get('shardId-000000000000')!;
+
+    // Assess
+    expect(first!.partitionKey).toBe('');
+    expect(first!.data.byteLength).toBe(0);
+    expect(Number.isNaN(second!.arrivedAt.getTime())).toBe(true);
+    expect(() => shardRecordsOf(numeric)).toThrow(/sequenceNumber/);
+  });
+});
+
 describe('cutBatches', () => {
   it('cuts by record count and Data bytes only, so the same records always make the same batches', () => {
     // Prepare

@@ -61,7 +61,7 @@ export const shardRecordsOf = (event: KinesisStreamEvent): Map<string, SourceRec
     if (k === undefined || typeof r.eventID !== 'string') {
       throw new KinesisEventError(`Records[${i}] has no kinesis or eventID field`);
     }
-    if (!SEQUENCE.test(k.sequenceNumber)) {
+    if (typeof k.sequenceNumber !== 'string' || !SEQUENCE.test(k.sequenceNumber)) {
       throw new KinesisEventError(`Records[${i}].kinesis.sequenceNumber is not a Kinesis sequence number`);
     }
     const shardId = shardIdOf(r.eventID);
@@ -70,12 +70,20 @@ export const shardRecordsOf = (event: KinesisStreamEvent): Map<string, SourceRec
       records = [];
       shards.set(shardId, records);
     }
+    // The shapes AWS documents, checked anyway: a value of another type must not reach a file
+    // its readers then refuse (an archive header with a numeric partition key). A record without
+    // Data lands as a dead letter (an empty record); one without an arrival time takes its
+    // neighbour's (the shard processor does that).
     records.push({
       shardId,
       sequenceNumber: k.sequenceNumber,
-      partitionKey: k.partitionKey,
-      arrivedAt: new Date(Math.round(k.approximateArrivalTimestamp * 1000)),
-      data: Buffer.from(k.data, 'base64'),
+      partitionKey: typeof k.partitionKey === 'string' ? k.partitionKey : '',
+      arrivedAt: new Date(
+        typeof k.approximateArrivalTimestamp === 'number'
+          ? Math.round(k.approximateArrivalTimestamp * 1000)
+          : Number.NaN,
+      ),
+      data: typeof k.data === 'string' ? Buffer.from(k.data, 'base64') : new Uint8Array(0),
     });
   }
   return shards;

@@ -175,14 +175,25 @@ export class ArchiveWriter {
 }
 
 /** Reads an archive object back; throws naming the record when it is not one. */
+/**
+ * Most bytes an archive object may inflate to. A batch holds at most `batch.maxBytes` of Data
+ * (32 MiB by default) plus one record, and ~200 bytes of header per record: with the defaults an
+ * object inflates to ~60 MiB at most. An object past this is damaged (or a bomb), not a batch.
+ */
+export const ARCHIVE_MAX_INFLATED_BYTES = 256 * 1024 * 1024;
+
 export const decodeArchive = (bytes: Uint8Array, key = 'archive object'): ArchivedRecord[] => {
   let raw: Buffer;
   try {
-    raw = gunzipSync(bytes);
+    raw = gunzipSync(bytes, { maxOutputLength: ARCHIVE_MAX_INFLATED_BYTES });
   } catch (cause) {
-    throw new ShardlineError(`${key}: not gzip; the object is damaged or not a raw archive object`, {
-      cause,
-    });
+    const tooLarge = (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+    throw new ShardlineError(
+      tooLarge
+        ? `${key}: inflates past ${ARCHIVE_MAX_INFLATED_BYTES} bytes, more than any batch holds; the object is damaged or not a raw archive object`
+        : `${key}: not gzip (${cause instanceof Error ? cause.message : String(cause)}); the object is damaged or not a raw archive object`,
+      { cause },
+    );
   }
   const records: ArchivedRecord[] = [];
   let at = 0;
@@ -195,7 +206,7 @@ export const decodeArchive = (bytes: Uint8Array, key = 'archive object'): Archiv
       if (raw[end + 1 + header.bytes] !== LF) throw new Error('the data is cut short');
     } catch (cause) {
       throw new ShardlineError(
-        `${key}: record ${records.length + 1} is not an archived record; the object is damaged`,
+        `${key}: record ${records.length + 1} is not an archived record (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}); the object is damaged`,
         { cause },
       );
     }

@@ -111,8 +111,20 @@ export interface StoredDeadLetterLine {
   readonly scrubbed?: 'redacted' | 'omitted';
 }
 
-/** Reads a dead-letter file back line by line. Throws on a line that is not a dead letter. */
-export const decodeDeadLetterLines = (bytes: Uint8Array): StoredDeadLetterLine[] => {
+/** The fields a zod error is about (`subSequence, reason`), without their values. */
+const issuePaths = (cause: unknown): string => {
+  const issues = (cause as { issues?: { path?: PropertyKey[] }[] }).issues;
+  if (!Array.isArray(issues)) return 'unknown';
+  return [...new Set(issues.map((i) => (i.path ?? []).map(String).join('.') || '(line)'))]
+    .slice(0, 5)
+    .join(', ');
+};
+
+/** Reads a dead-letter file back line by line. Throws on a line that is not a dead letter, naming the file. */
+export const decodeDeadLetterLines = (
+  bytes: Uint8Array,
+  key = 'dead-letter file',
+): StoredDeadLetterLine[] => {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   const out: StoredDeadLetterLine[] = [];
   let lineNumber = 0;
@@ -125,9 +137,13 @@ export const decodeDeadLetterLines = (bytes: Uint8Array): StoredDeadLetterLine[]
     } catch (cause) {
       // JSON.parse quotes the text around the error, and a dead letter's bytes may hold secrets:
       // the message says only what kind of failure it was; `cause` keeps the detail for a debugger.
-      const kind = cause instanceof SyntaxError ? 'not JSON' : 'JSON without the dead-letter fields';
+      // Zod's issues name the fields (never their values).
+      const kind =
+        cause instanceof SyntaxError
+          ? 'not JSON'
+          : `JSON without the dead-letter fields: ${issuePaths(cause)}`;
       throw new ShardlineError(
-        `dead-letter file: line ${lineNumber} is not a dead letter (${kind}, ${line.length} characters); the file is damaged or not a dead-letter file`,
+        `${key}: line ${lineNumber} is not a dead letter (${kind}, ${line.length} characters); the file is damaged or not a dead-letter file: move it aside to read the others`,
         { cause },
       );
     }
@@ -152,5 +168,5 @@ export const decodeDeadLetterLines = (bytes: Uint8Array): StoredDeadLetterLine[]
 };
 
 /** Reads a dead-letter file back (replay, tests). Throws on a line that is not a dead letter. */
-export const decodeDeadLetters = (bytes: Uint8Array): DeadLetter[] =>
-  decodeDeadLetterLines(bytes).map((l) => l.letter);
+export const decodeDeadLetters = (bytes: Uint8Array, key?: string): DeadLetter[] =>
+  decodeDeadLetterLines(bytes, key).map((l) => l.letter);

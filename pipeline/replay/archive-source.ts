@@ -1,4 +1,4 @@
-import { ARCHIVE_TABLE, type ArchivedRecord, decodeArchive } from '../archive/raw-archive.ts';
+import { ARCHIVE_EXT, ARCHIVE_TABLE, type ArchivedRecord, decodeArchive } from '../archive/raw-archive.ts';
 import { dayPrefix, parseBatchObjectKey } from '../land/object-key.ts';
 import type { ObjectStore } from '../land/object-store.ts';
 
@@ -10,31 +10,63 @@ const DAY_MS = 86_400_000;
  */
 export const ARCHIVE_LOOKAHEAD_MS = 2 * 3_600_000;
 
-/** The raw archive's objects that may hold records that arrived in [from, to), in key (time) order. */
-export const listArchiveObjects = async (store: ObjectStore, from: Date, to: Date): Promise<string[]> => {
+/**
+ * How far past the lookahead a shard's objects are still followed (see `laterArchiveObjects`):
+ * Kinesis keeps records up to 365 days, but a batch read that far behind is not expected.
+ */
+export const ARCHIVE_FOLLOW_MS = 7 * DAY_MS;
+
+/** Raw archive object keys (`.records.gz`) keyed in [from, last], in key (time) order. */
+const archiveKeysBetween = async (store: ObjectStore, from: number, last: number): Promise<string[]> => {
   const keys: string[] = [];
-  const last = to.getTime() + ARCHIVE_LOOKAHEAD_MS;
-  for (let day = Math.floor(from.getTime() / DAY_MS) * DAY_MS; day <= last; day += DAY_MS) {
+  for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= last; day += DAY_MS) {
     for (const key of await store.list(dayPrefix(ARCHIVE_TABLE, new Date(day)))) {
       const parsed = parseBatchObjectKey(key);
-      if (parsed === undefined) continue;
+      // Only archive objects: a copy (`….records.gz.bak`) or another file is not read.
+      if (parsed === undefined || parsed.ext !== ARCHIVE_EXT) continue;
       const t = parsed.time.getTime();
-      if (t >= from.getTime() && t <= last) keys.push(key);
+      if (t >= from && t <= last) keys.push(key);
     }
   }
   return keys.sort();
 };
 
-/** The records of one archive object that arrived in [from, to). */
+/** The raw archive's objects that may hold records that arrived in [from, to), in key (time) order. */
+export const listArchiveObjects = async (store: ObjectStore, from: Date, to: Date): Promise<string[]> =>
+  archiveKeysBetween(store, from.getTime(), to.getTime() + ARCHIVE_LOOKAHEAD_MS);
+
+/**
+ * Objects keyed after the lookahead, per shard in key order, to read while they may still hold
+ * records that arrived before `to`: a batch read far behind (a shard caught up after an outage)
+ * spans hours of arrivals and is keyed by its newest. A shard's records arrive in order, so its
+ * first object whose oldest record arrived at or after `to` ends its list (`readArchiveObject`
+ * says when, by `oldestMs`).
+ */
+export const laterArchiveObjects = async (store: ObjectStore, to: Date): Promise<Map<string, string[]>> => {
+  const after = to.getTime() + ARCHIVE_LOOKAHEAD_MS + 1;
+  const byShard = new Map<string, string[]>();
+  for (const key of await archiveKeysBetween(store, after, after + ARCHIVE_FOLLOW_MS)) {
+    const shardId = parseBatchObjectKey(key)?.shardId as string;
+    const keys = byShard.get(shardId) ?? [];
+    keys.push(key);
+    byShard.set(shardId, keys);
+  }
+  return byShard;
+};
+
+/** The records of one archive object that arrived in [from, to), and the oldest arrival in it. */
 export const readArchiveObject = async (
   store: ObjectStore,
   key: string,
   from: Date,
   to: Date,
-): Promise<{ records: ArchivedRecord[]; bytes: number }> => {
+): Promise<{ records: ArchivedRecord[]; bytes: number; oldestMs: number }> => {
   const body = await store.get(key);
-  const records = decodeArchive(body, key).filter(
+  const all = decodeArchive(body, key);
+  let oldestMs = Number.POSITIVE_INFINITY;
+  for (const r of all) oldestMs = Math.min(oldestMs, r.arrivedAt.getTime());
+  const records = all.filter(
     (r) => r.arrivedAt.getTime() >= from.getTime() && r.arrivedAt.getTime() < to.getTime(),
   );
-  return { records, bytes: body.byteLength };
+  return { records, bytes: body.byteLength, oldestMs };
 };

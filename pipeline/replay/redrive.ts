@@ -43,7 +43,7 @@ export const matches = (l: StoredLetter, f: LetterFilter): boolean =>
 
 /** The letters of one dead-letter file, in order. */
 export const readLetterFile = async (store: ObjectStore, key: string): Promise<StoredLetter[]> =>
-  decodeDeadLetterLines(await store.get(key)).map((l, index) => ({
+  decodeDeadLetterLines(await store.get(key), key).map((l, index) => ({
     ref: `${key}#${index}`,
     key,
     line: l.line,
@@ -100,7 +100,46 @@ export const letterFiles = async (store: ObjectStore, filter: LetterFilter = {})
   for (const prefix of prefixes) {
     for (const k of await store.list(prefix)) if (isLetterFile(k) && inRange(k)) keys.push(k);
   }
+  if (filter.to !== undefined) keys.push(...(await laterLetterFiles(store, to, filter.to, isLetterFile)));
   return keys.sort();
+};
+
+/** How far past the look-ahead a shard's dead-letter files are followed (see `laterLetterFiles`). */
+const LETTER_FOLLOW_MS = 7 * DAY_MS;
+
+/**
+ * Files keyed after the look-ahead that may still hold letters that arrived before `to`: a batch
+ * read far behind (a shard caught up after an outage) spans hours of arrivals and is keyed by its
+ * newest. A shard's records arrive in order, so each shard's files are read in key order until
+ * one holds nothing older than `to`.
+ */
+const laterLetterFiles = async (
+  store: ObjectStore,
+  after: number,
+  to: Date,
+  isLetterFile: (key: string) => boolean,
+): Promise<string[]> => {
+  const byShard = new Map<string, string[]>();
+  for (let day = Math.floor(after / DAY_MS) * DAY_MS; day <= after + LETTER_FOLLOW_MS; day += DAY_MS) {
+    for (const k of await store.list(dayPrefix(DEAD_LETTERS_TABLE, new Date(day)))) {
+      const parsed = parseBatchObjectKey(k);
+      if (!isLetterFile(k) || parsed === undefined) continue;
+      const t = parsed.time.getTime();
+      if (t <= after || t > after + LETTER_FOLLOW_MS) continue;
+      const keys = byShard.get(parsed.shardId) ?? [];
+      keys.push(k);
+      byShard.set(parsed.shardId, keys);
+    }
+  }
+  const out: string[] = [];
+  for (const keys of byShard.values()) {
+    for (const k of keys.sort()) {
+      const letters = await readLetterFile(store, k);
+      if (!letters.some((l) => l.letter.arrivedAt < to)) break;
+      out.push(k);
+    }
+  }
+  return out;
 };
 
 /** `dead_letters/dt=…/hr=…/<stem>.jsonl` → `requests/dt=…/hr=…/<stem>-redrive-<id>.parquet`. */

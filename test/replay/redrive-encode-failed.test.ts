@@ -93,12 +93,40 @@ describe('dead-letters redrive of encode_failed letters', () => {
     expect(after.map((l) => l.line)).toEqual([poisonLine]);
   });
 
+  it('lists, for --from/--to, a file keyed hours later that holds letters that arrived in the range', async () => {
+    // Prepare: a shard caught up after an outage: its batch holds arrivals from 10:00 to the next
+    // day's 03:00, keyed by the newest.
+    const store = new MemoryStore({ keepBodies: true });
+    const late = KEY.replace('dt=2025-01-15/hr=10/20250115T10', 'dt=2025-01-16/hr=03/20250116T03');
+    await store.put(
+      late,
+      encodeDeadLetters(
+        [letter(1, 'req-1'), { ...letter(2, 'req-2'), arrivedAt: new Date('2025-01-16T03:00:05Z') }],
+        'keep',
+      ),
+    );
+
+    // Act
+    const byRange = await letterFiles(store, {
+      from: new Date('2025-01-15T09:30:00Z'),
+      to: new Date('2025-01-15T11:00:00Z'),
+    });
+
+    // Assess
+    expect(byRange).toEqual([late]);
+  });
+
   it('reads only the file of --ref, and only the hours of --from/--to', async () => {
     // Prepare
     const store = new MemoryStore({ keepBodies: true });
     const other = KEY.replace('dt=2025-01-15/hr=10/20250115T10', 'dt=2025-01-16/hr=03/20250116T03');
     await store.put(KEY, encodeDeadLetters([letter(1, 'req-1')], 'keep'));
-    await store.put(other, encodeDeadLetters([letter(1, 'req-1')], 'keep'));
+    // Letters that arrived when the other file says (a file keyed later can hold earlier
+    // arrivals: a shard read far behind; see the next test).
+    await store.put(
+      other,
+      encodeDeadLetters([{ ...letter(1, 'req-1'), arrivedAt: new Date('2025-01-16T03:00:05Z') }], 'keep'),
+    );
     const listed: string[] = [];
     const list = store.list.bind(store);
     store.list = async (prefix: string) => {
