@@ -1,4 +1,4 @@
-import { scrub } from '../../pipeline/dead-letter/dead-letter-sink.ts';
+import { DamagedLetterFile, scrub } from '../../pipeline/dead-letter/dead-letter-sink.ts';
 import { decompress } from '../../pipeline/decode/decompress.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import {
@@ -49,13 +49,22 @@ const table = (rows: readonly Record<string, unknown>[], columns: readonly strin
   ].join('\n');
 };
 
-const selected = async (o: DeadLetterFilterOptions): Promise<StoredLetter[]> => {
+const selected = async (o: DeadLetterFilterOptions, err: NodeJS.WritableStream): Promise<StoredLetter[]> => {
   const { store } = lakeContext(o);
   const filter = filterOf(o);
   const out: StoredLetter[] = [];
   // Only the files the range can hold (their dt=/hr= prefixes), never the whole prefix.
   for (const key of await letterFiles(store, filter)) {
-    for (const l of await readLetterFile(store, key)) if (matches(l, filter)) out.push(l);
+    let letters: StoredLetter[];
+    try {
+      letters = await readLetterFile(store, key);
+    } catch (error) {
+      // One damaged file must not hide every other letter of the lake: it is named and left out.
+      if (!(error instanceof DamagedLetterFile)) throw error;
+      err.write(`warning: ${error.message}; its letters are left out\n`);
+      continue;
+    }
+    for (const l of letters) if (matches(l, filter)) out.push(l);
   }
   return out;
 };
@@ -111,7 +120,7 @@ export async function runDeadLettersList(
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
-  const letters = await selected(o);
+  const letters = await selected(o, err);
   let rows: Record<string, unknown>[];
   let columns: string[];
   if (o.each) {
@@ -249,6 +258,9 @@ export async function runDeadLettersRedrive(
     err.write(
       `${result.encodeFailed} of them are still refused by the Parquet encoder: kept as encode_failed, the rest of their files landed\n`,
     );
+  }
+  for (const f of result.filesDamaged) {
+    err.write(`${f.key}: left unchanged and not re-driven (${f.error})\n`);
   }
   for (const f of result.filesFailed) {
     err.write(

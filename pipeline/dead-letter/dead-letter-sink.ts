@@ -111,6 +111,9 @@ export interface StoredDeadLetterLine {
   readonly scrubbed?: 'redacted' | 'omitted';
 }
 
+/** A dead-letter file with a line that is not a dead letter: damaged, or not a dead-letter file. */
+export class DamagedLetterFile extends ShardlineError {}
+
 /** The fields a zod error is about (`subSequence, reason`), without their values. */
 const issuePaths = (cause: unknown): string => {
   const issues = (cause as { issues?: { path?: PropertyKey[] }[] }).issues;
@@ -142,8 +145,8 @@ export const decodeDeadLetterLines = (
         cause instanceof SyntaxError
           ? 'not JSON'
           : `JSON without the dead-letter fields: ${issuePaths(cause)}`;
-      throw new ShardlineError(
-        `${key}: line ${lineNumber} is not a dead letter (${kind}, ${line.length} characters); the file is damaged or not a dead-letter file: move it aside to read the others`,
+      throw new DamagedLetterFile(
+        `${key}: line ${lineNumber} is not a dead letter (${kind}, ${line.length} characters); the file is damaged or not a dead-letter file`,
         { cause },
       );
     }

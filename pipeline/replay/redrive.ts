@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { RequestRow } from '../../schemas/request-row.ts';
 import type { PipelineConfig } from '../config.ts';
-import { decodeDeadLetterLines, encodeDeadLetters } from '../dead-letter/dead-letter-sink.ts';
+import {
+  DamagedLetterFile,
+  decodeDeadLetterLines,
+  encodeDeadLetters,
+} from '../dead-letter/dead-letter-sink.ts';
 import { ParquetEncoder } from '../encode/parquet-encoder.ts';
 import { LAKE } from '../land/lake-layout.ts';
 import { dayPrefix, hourPrefix, parseBatchObjectKey } from '../land/object-key.ts';
@@ -134,8 +138,12 @@ const laterLetterFiles = async (
   const out: string[] = [];
   for (const keys of byShard.values()) {
     for (const k of keys.sort()) {
-      const letters = await readLetterFile(store, k);
-      if (!letters.some((l) => l.letter.arrivedAt < to)) break;
+      const letters = await readLetterFile(store, k).catch((error: unknown) => {
+        if (error instanceof DamagedLetterFile) return undefined;
+        throw error;
+      });
+      // A damaged file is listed: reading it says so, where the caller reports it.
+      if (letters !== undefined && !letters.some((l) => l.letter.arrivedAt < to)) break;
       out.push(k);
     }
   }
@@ -171,6 +179,8 @@ export interface RedriveResult {
   readonly encodeFailed: number;
   /** Dead-letter files left unchanged because their rows would not encode, none at fault alone. */
   readonly filesFailed: readonly { readonly key: string; readonly error: string }[];
+  /** Dead-letter files left unchanged because a line of theirs is not a dead letter (damaged). */
+  readonly filesDamaged: readonly { readonly key: string; readonly error: string }[];
 }
 
 /** What re-drive needs of the Parquet encoder. */
@@ -240,11 +250,21 @@ export const redrive = async (
     letterFilesRewritten: [] as string[],
     encodeFailed: 0,
     filesFailed: [] as { key: string; error: string }[],
+    filesDamaged: [] as { key: string; error: string }[],
   };
   try {
     const files = await letterFiles(store, filter);
     for (const [i, key] of files.entries()) {
-      const letters = await readLetterFile(store, key);
+      let letters: StoredLetter[];
+      try {
+        letters = await readLetterFile(store, key);
+      } catch (error) {
+        // A damaged file is left as it is (rewriting it would drop its damaged line) and said;
+        // the other files are re-driven.
+        if (!(error instanceof DamagedLetterFile)) throw error;
+        result.filesDamaged.push({ key, error: error.message });
+        continue;
+      }
       // Per letter, in order: kept as stored (a scrubbed one keeps its markers), replaced by its
       // new letters, or passed. Rows remember the letter they came from.
       const outcomes: ({ kind: 'keep' } | { kind: 'new'; letters: DeadLetter[] } | { kind: 'passed' })[] = [];

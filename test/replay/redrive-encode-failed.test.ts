@@ -1,7 +1,13 @@
 import { readdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseConsumeConfig } from '../../consumers/cli/consume-config.ts';
+import { runDeadLettersList } from '../../consumers/cli/dead-letters-command.ts';
 import { encodeDeadLetters } from '../../pipeline/dead-letter/dead-letter-sink.ts';
+import { LocalDirStore } from '../../pipeline/land/local-dir-store.ts';
 import { MemoryStore } from '../../pipeline/land/memory-store.ts';
 import { letterFiles, readLetterFile, redrive } from '../../pipeline/replay/redrive.ts';
 import type { DeadLetter } from '../../pipeline/types.ts';
@@ -50,6 +56,18 @@ const poisonedEncoder = () => {
   };
 };
 
+/** A stream that keeps what is written to it. */
+const sinkStream = () => {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      text += String(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => text };
+};
+
 const config = parseConsumeConfig(
   {
     stream: { name: 'redrive-encode' },
@@ -91,6 +109,48 @@ describe('dead-letters redrive of encode_failed letters', () => {
         .sort(),
     ).toEqual(['req-1', 'req-3']);
     expect(after.map((l) => l.line)).toEqual([poisonLine]);
+  });
+
+  it('re-drives and lists the other files when one holds a line that is not a dead letter, naming it', async () => {
+    // Prepare: a good file, and a damaged one (a line cut short) an hour later.
+    const dir = await mkdtemp(join(tmpdir(), 'redrive-damaged-'));
+    try {
+      const store = new LocalDirStore(join(dir, 'lake'));
+      const damaged = KEY.replace('/hr=10/20250115T10', '/hr=11/20250115T11');
+      await store.put(KEY, encodeDeadLetters([letter(1, 'req-1')], 'keep'));
+      const good = Buffer.from(encodeDeadLetters([letter(2, 'req-2')], 'keep')).toString();
+      const bytes = Buffer.from(`${good}{"reason":"encode_failed","stage":\n`);
+      await store.put(damaged, bytes);
+      const configFile = join(dir, 'shardline.json');
+      await writeFile(
+        configFile,
+        JSON.stringify({
+          stream: { name: 'redrive-damaged' },
+          lake: { type: 'local', dir: join(dir, 'lake') },
+          warehouse: { type: 'none' },
+          enrich: { geoIp: false },
+        }),
+      );
+      const out = sinkStream();
+      const err = sinkStream();
+
+      // Act
+      await runDeadLettersList(
+        { dir, config: configFile, format: 'json', each: true },
+        out.stream,
+        err.stream,
+      );
+      const result = await redrive(store, config, {}, { encoder: poisonedEncoder() });
+
+      // Assess
+      expect(out.text().trim().split('\n')).toHaveLength(1);
+      expect(err.text()).toContain(`warning: ${damaged}: line 2 is not a dead letter`);
+      expect(result.passed).toBe(1);
+      expect(result.filesDamaged.map((f) => f.key)).toEqual([damaged]);
+      expect(Buffer.from(await store.get(damaged)).equals(bytes)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('lists, for --from/--to, a file keyed hours later that holds letters that arrived in the range', async () => {
