@@ -389,9 +389,14 @@ dataLake(
       1_000,
     )
     .option('--dry-run', 'count what would land; write nothing')
+    .option(
+      '--skip-damaged',
+      'archive: replay the other objects when one cannot be read (listed as damagedObjects in the summary)',
+    )
     .option('--no-load', 'do not load the replayed files into the embedded warehouse'),
 ).action(async (o) => {
   process.exitCode = await runReplay({
+    skipDamaged: Boolean(o.skipDamaged),
     pollIntervalMs: o.pollInterval,
     dir: o.dir,
     config: o.config,

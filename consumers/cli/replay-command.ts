@@ -1,3 +1,4 @@
+import { DamagedArchiveObject } from '../../pipeline/archive/raw-archive.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { LAKE } from '../../pipeline/land/lake-layout.ts';
 import type { ObjectStore } from '../../pipeline/land/object-store.ts';
@@ -19,6 +20,8 @@ export interface ReplayOptions extends LakeContextOptions {
   readonly from: string;
   readonly to?: string;
   readonly dryRun: boolean;
+  /** Archive: replay the other objects when one cannot be read, listing it in the summary. */
+  readonly skipDamaged?: boolean;
   /** Re-run a replay that stopped halfway under its own generation (same keys, replaced). */
   readonly generation?: number;
   /** Load the replayed files into the embedded warehouse when there is one (default true). */
@@ -85,13 +88,31 @@ export async function runReplay(
   err.write(
     `replay ${o.dryRun ? '(dry run) ' : ''}generation ${generation}: ${o.source} ${from.toISOString()} → ${to.toISOString()}, into ${run.store.describe()}\n`,
   );
+  /** Archive objects that could not be read, skipped with --skip-damaged. */
+  const damaged: { key: string; error: string }[] = [];
   /** Reads the range from its source into the run. */
   const feedRun = async (): Promise<void> => {
     if (o.source === 'archive') {
       const keys = await listArchiveObjects(ctx.store, from, to);
       const state = progress.add(`archive (${keys.length} objects)`);
       const feed = async (key: string): Promise<number> => {
-        const { records, oldestMs } = await readArchiveObject(ctx.store, key, from, to);
+        let read: Awaited<ReturnType<typeof readArchiveObject>>;
+        try {
+          read = await readArchiveObject(ctx.store, key, from, to);
+        } catch (error) {
+          if (!(error instanceof DamagedArchiveObject)) throw error;
+          if (o.skipDamaged !== true) {
+            throw new DamagedArchiveObject(
+              `${error.message}; add --skip-damaged to replay the other objects (the damaged ones are listed in the summary)`,
+              { cause: error },
+            );
+          }
+          err.write(`warning: skipped ${error.message}\n`);
+          damaged.push({ key, error: error.message });
+          // Its records' times are unknown: a shard's later objects are still followed.
+          return Number.NEGATIVE_INFINITY;
+        }
+        const { records, oldestMs } = read;
         if (records.length > 0) await run.feed(records[0]!.shardId, records);
         state.records += records.length;
         state.bytes += records.reduce((n, r) => n + r.data.byteLength, 0);
@@ -170,6 +191,7 @@ export async function runReplay(
       failedFiles: loaded.failed.length,
     };
   }
+  if (damaged.length > 0) summary.damagedObjects = damaged;
   summary.seconds = Math.round((Date.now() - started.getTime()) / 100) / 10;
   err.write(
     `replayed ${summary.records} records: ${summary.landed} rows, ${summary.deduplicated} duplicates, ${summary.deadLettered} dead letters, ${summary.objects} objects${o.dryRun ? ' (dry run: nothing written)' : ` under replays/requests/g=${generation}/`}\n`,

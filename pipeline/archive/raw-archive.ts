@@ -175,6 +175,9 @@ export class ArchiveWriter {
 }
 
 /** Reads an archive object back; throws naming the record when it is not one. */
+/** An archive object that cannot be read back: not gzip, too large inflated, or a damaged record. */
+export class DamagedArchiveObject extends ShardlineError {}
+
 /**
  * Most bytes an archive object may inflate to. A batch holds at most `batch.maxBytes` of Data
  * (32 MiB by default) plus one record, and ~200 bytes of header per record: with the defaults an
@@ -188,7 +191,7 @@ export const decodeArchive = (bytes: Uint8Array, key = 'archive object'): Archiv
     raw = gunzipSync(bytes, { maxOutputLength: ARCHIVE_MAX_INFLATED_BYTES });
   } catch (cause) {
     const tooLarge = (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-    throw new ShardlineError(
+    throw new DamagedArchiveObject(
       tooLarge
         ? `${key}: inflates past ${ARCHIVE_MAX_INFLATED_BYTES} bytes, more than any batch holds; the object is damaged or not a raw archive object`
         : `${key}: not gzip (${cause instanceof Error ? cause.message : String(cause)}); the object is damaged or not a raw archive object`,
@@ -205,7 +208,7 @@ export const decodeArchive = (bytes: Uint8Array, key = 'archive object'): Archiv
       header = ArchiveHeader.parse(JSON.parse(raw.toString('utf8', at, end)));
       if (raw[end + 1 + header.bytes] !== LF) throw new Error('the data is cut short');
     } catch (cause) {
-      throw new ShardlineError(
+      throw new DamagedArchiveObject(
         `${key}: record ${records.length + 1} is not an archived record (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}); the object is damaged`,
         { cause },
       );

@@ -152,7 +152,34 @@ describe('shardline replay --source archive', () => {
     await rm(join(lake.config.lake.type === 'local' ? lake.config.lake.dir : '', ...damaged.split('/')));
 
     // Assess
-    expect(outcome).toMatch(/not gzip/);
+    expect(outcome).toMatch(/not gzip.*add --skip-damaged/);
     expect(mmdbOpen()).toBe(before);
+  });
+
+  it('with --skip-damaged, replays the other objects and lists the damaged one in its summary', async () => {
+    // Prepare
+    const dir = lake.config.lake.type === 'local' ? lake.config.lake.dir : '';
+    const store = new LocalDirStore(dir);
+    const [first] = await store.list('raw/');
+    const damaged = first!.replace(/shardId-\d{12}/, 'shardId-000000000098');
+    await store.put(damaged, Buffer.from('not an archive'));
+    const whole = await replay(lake.configFile, { dryRun: true }).then(
+      () => 'finished',
+      (e: Error) => e.message,
+    );
+
+    // Act
+    const skipping = await replay(lake.configFile, { dryRun: true, skipDamaged: true }).finally(() =>
+      rm(join(dir, ...damaged.split('/'))),
+    );
+    const clean = await replay(lake.configFile, { dryRun: true });
+
+    // Assess
+    expect(whole).toMatch(/add --skip-damaged/);
+    expect(skipping.code).toBe(0);
+    expect(skipping.stderr).toContain(`warning: skipped ${damaged}: not gzip`);
+    const summary = skipping.summary as { records: number; damagedObjects: { key: string }[] };
+    expect(summary.damagedObjects.map((d) => d.key)).toEqual([damaged]);
+    expect(summary.records).toBe((clean.summary as { records: number }).records);
   });
 });
