@@ -3,9 +3,9 @@ import { ConfigError } from '../../pipeline/errors.ts';
 import { LAKE } from '../../pipeline/land/lake-layout.ts';
 import type { ObjectStore } from '../../pipeline/land/object-store.ts';
 import {
-  laterArchiveObjects,
   listArchiveObjects,
   readArchiveObject,
+  readLaterArchiveObjects,
 } from '../../pipeline/replay/archive-source.ts';
 import { ReplayRun } from '../../pipeline/replay/replay-run.ts';
 import { toKinesisApi } from '../kinesis-api.ts';
@@ -122,11 +122,8 @@ export async function runReplay(
         await feed(key);
         state.fraction = (i + 1) / keys.length;
       }
-      // A shard read far behind lands hours of arrivals in one batch, keyed by its newest: its
-      // objects are followed past the lookahead until one holds nothing older than `to`.
-      for (const later of (await laterArchiveObjects(ctx.store, to)).values()) {
-        for (const key of later) if ((await feed(key)) >= to.getTime()) break;
-      }
+      // A shard read far behind lands hours of arrivals in one batch, keyed by its newest.
+      await readLaterArchiveObjects(ctx.store, to, feed);
       state.done = true;
     } else {
       const stream = ctx.config.stream;

@@ -9,7 +9,7 @@ import {
 } from '../archive/raw-archive.ts';
 import { MemoryStore } from '../land/memory-store.ts';
 import { batchObjectKey } from '../land/object-key.ts';
-import { laterArchiveObjects, listArchiveObjects, readArchiveObject } from './archive-source.ts';
+import { listArchiveObjects, readArchiveObject, readLaterArchiveObjects } from './archive-source.ts';
 
 const SHARD = 'shardId-000000000001';
 const at = (iso: string) => new Date(iso);
@@ -44,8 +44,7 @@ const replayed = async (store: MemoryStore, from: Date, to: Date): Promise<numbe
     return oldestMs;
   };
   for (const key of await listArchiveObjects(store, from, to)) await read(key);
-  for (const keys of (await laterArchiveObjects(store, to)).values())
-    for (const key of keys) if ((await read(key)) >= to.getTime()) break;
+  await readLaterArchiveObjects(store, to, read);
   return out;
 };
 

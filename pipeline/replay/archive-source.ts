@@ -1,6 +1,7 @@
 import { ARCHIVE_EXT, ARCHIVE_TABLE, type ArchivedRecord, decodeArchive } from '../archive/raw-archive.ts';
 import { dayPrefix, parseBatchObjectKey } from '../land/object-key.ts';
 import type { ObjectStore } from '../land/object-store.ts';
+import { followShards } from './follow-shards.ts';
 
 const DAY_MS = 86_400_000;
 /**
@@ -11,7 +12,7 @@ const DAY_MS = 86_400_000;
 export const ARCHIVE_LOOKAHEAD_MS = 2 * 3_600_000;
 
 /**
- * How far past the lookahead a shard's objects are still followed (see `laterArchiveObjects`):
+ * How far past the lookahead a shard's objects are still followed (see `readLaterArchiveObjects`):
  * Kinesis keeps records up to 365 days, but a batch read that far behind is not expected.
  */
 export const ARCHIVE_FOLLOW_MS = 7 * DAY_MS;
@@ -35,23 +36,14 @@ const archiveKeysBetween = async (store: ObjectStore, from: number, last: number
 export const listArchiveObjects = async (store: ObjectStore, from: Date, to: Date): Promise<string[]> =>
   archiveKeysBetween(store, from.getTime(), to.getTime() + ARCHIVE_LOOKAHEAD_MS);
 
-/**
- * Objects keyed after the lookahead, per shard in key order, to read while they may still hold
- * records that arrived before `to`: a batch read far behind (a shard caught up after an outage)
- * spans hours of arrivals and is keyed by its newest. A shard's records arrive in order, so its
- * first object whose oldest record arrived at or after `to` ends its list (`readArchiveObject`
- * says when, by `oldestMs`).
- */
-export const laterArchiveObjects = async (store: ObjectStore, to: Date): Promise<Map<string, string[]>> => {
+/** Reads, per shard, the archive objects past the look-ahead that may still hold arrivals before `to` (see `followShards`). */
+export const readLaterArchiveObjects = async (
+  store: ObjectStore,
+  to: Date,
+  read: (key: string) => Promise<number>,
+): Promise<void> => {
   const after = to.getTime() + ARCHIVE_LOOKAHEAD_MS + 1;
-  const byShard = new Map<string, string[]>();
-  for (const key of await archiveKeysBetween(store, after, after + ARCHIVE_FOLLOW_MS)) {
-    const shardId = parseBatchObjectKey(key)?.shardId as string;
-    const keys = byShard.get(shardId) ?? [];
-    keys.push(key);
-    byShard.set(shardId, keys);
-  }
-  return byShard;
+  await followShards(await archiveKeysBetween(store, after, after + ARCHIVE_FOLLOW_MS), to, read);
 };
 
 /** The records of one archive object that arrived in [from, to), and the oldest arrival in it. */

@@ -12,6 +12,7 @@ import { dayPrefix, hourPrefix, parseBatchObjectKey } from '../land/object-key.t
 import type { ObjectStore } from '../land/object-store.ts';
 import { DEAD_LETTERS_TABLE } from '../shard-processor.ts';
 import type { DeadLetter } from '../types.ts';
+import { followShards } from './follow-shards.ts';
 import { Rederiver } from './rederive.ts';
 
 /** One stored dead letter: where it is (`<file key>#<index>`) and what it says. */
@@ -111,42 +112,33 @@ export const letterFiles = async (store: ObjectStore, filter: LetterFilter = {})
 /** How far past the look-ahead a shard's dead-letter files are followed (see `laterLetterFiles`). */
 const LETTER_FOLLOW_MS = 7 * DAY_MS;
 
-/**
- * Files keyed after the look-ahead that may still hold letters that arrived before `to`: a batch
- * read far behind (a shard caught up after an outage) spans hours of arrivals and is keyed by its
- * newest. A shard's records arrive in order, so each shard's files are read in key order until
- * one holds nothing older than `to`.
- */
+/** Files past the look-ahead that may still hold letters that arrived before `to` (see `followShards`). */
 const laterLetterFiles = async (
   store: ObjectStore,
   after: number,
   to: Date,
   isLetterFile: (key: string) => boolean,
 ): Promise<string[]> => {
-  const byShard = new Map<string, string[]>();
+  const keys: string[] = [];
   for (let day = Math.floor(after / DAY_MS) * DAY_MS; day <= after + LETTER_FOLLOW_MS; day += DAY_MS) {
     for (const k of await store.list(dayPrefix(DEAD_LETTERS_TABLE, new Date(day)))) {
-      const parsed = parseBatchObjectKey(k);
-      if (!isLetterFile(k) || parsed === undefined) continue;
-      const t = parsed.time.getTime();
-      if (t <= after || t > after + LETTER_FOLLOW_MS) continue;
-      const keys = byShard.get(parsed.shardId) ?? [];
-      keys.push(k);
-      byShard.set(parsed.shardId, keys);
+      const t = parseBatchObjectKey(k)?.time.getTime();
+      if (isLetterFile(k) && t !== undefined && t > after && t <= after + LETTER_FOLLOW_MS) keys.push(k);
     }
   }
   const out: string[] = [];
-  for (const keys of byShard.values()) {
-    for (const k of keys.sort()) {
-      const letters = await readLetterFile(store, k).catch((error: unknown) => {
-        if (error instanceof DamagedLetterFile) return undefined;
-        throw error;
-      });
-      // A damaged file is listed: reading it says so, where the caller reports it.
-      if (letters !== undefined && !letters.some((l) => l.letter.arrivedAt < to)) break;
-      out.push(k);
-    }
-  }
+  await followShards(keys, to, async (k) => {
+    // A damaged file is listed (reading it says so, where the caller reports it) and followed past.
+    out.push(k);
+    const letters = await readLetterFile(store, k).catch((error: unknown) => {
+      if (error instanceof DamagedLetterFile) return undefined;
+      throw error;
+    });
+    if (letters === undefined) return Number.NEGATIVE_INFINITY;
+    const oldest = Math.min(...letters.map((l) => l.letter.arrivedAt.getTime()));
+    if (oldest >= to.getTime()) out.pop();
+    return oldest;
+  });
   return out;
 };
 
