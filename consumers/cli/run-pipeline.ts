@@ -100,13 +100,14 @@ export const runPipeline = async (
     config.warehouse.type === 'duckdb'
       ? // While files keep landing, the next load comes within a load interval: the file stays
         // open for it (other processes get it once the stream is quiet, or within 5 s).
-        await DuckDbWarehouse.open(config.warehouse.file, { lingerMs: 2 * config.warehouse.loadIntervalMs })
+        await DuckDbWarehouse.open(config.warehouse.file, {
+          lingerMs: 2 * config.warehouse.loadIntervalMs,
+          threads: 1,
+        })
       : undefined;
 
   const snapshot =
-    config.warehouse.type === 'duckdb'
-      ? new WarehouseSnapshot(config.warehouse.file, { minIntervalMs: config.warehouse.loadIntervalMs })
-      : undefined;
+    config.warehouse.type === 'duckdb' ? new WarehouseSnapshot(config.warehouse.file) : undefined;
   let landedAtLastListing = 0;
   let loading: Promise<void> = Promise.resolve();
   let loadQueued = false;

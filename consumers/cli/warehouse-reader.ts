@@ -19,7 +19,9 @@ import { QueryError } from './errors.ts';
  * Cost: a refresh copies the whole file (O(size); a copy-on-write clone where the file system has
  * them), so it runs at most every max(`minIntervalMs`, 10 × the last copy's time): a 2 GB
  * warehouse that takes 4 s to copy is refreshed every 40 s, and loading never spends more than a
- * tenth of its time copying.
+ * tenth of its time copying. The loader sets no floor of its own: a small warehouse (a few ms to
+ * copy) is refreshed after every load, so what a load inserted is queryable when it ends, not up
+ * to a load interval later (`--demo-events 20000`: p95 arrival → queryable ~0.3 s lower).
  */
 
 /** `warehouse.duckdb` → `warehouse.snapshot.duckdb`: what readers open. */
@@ -48,7 +50,7 @@ export type SnapshotRefresh =
   | { readonly state: 'deferred'; readonly nextInMs: number };
 
 export interface SnapshotOptions {
-  /** Never refresh more often than this (the loader passes its load interval). Default 1 s. */
+  /** Never refresh more often than this, whatever the copy costs. Default 0: 10 × the last copy only. */
   readonly minIntervalMs?: number;
   /** Refresh no more often than this many times the last copy took. Default 10. */
   readonly copyTimeFactor?: number;
@@ -70,7 +72,7 @@ export class WarehouseSnapshot {
     options: SnapshotOptions = {},
   ) {
     this.path = snapshotPathOf(dbFile);
-    this.#minIntervalMs = options.minIntervalMs ?? 1_000;
+    this.#minIntervalMs = options.minIntervalMs ?? 0;
     this.#factor = options.copyTimeFactor ?? 10;
     this.#now = options.now ?? Date.now;
   }

@@ -192,6 +192,33 @@ describe('readers never stop writers', () => {
     expect(existsSync(`${snapshotPathOf(file)}.${process.pid}.tmp`)).toBe(false);
   }, 60_000);
 
+  it('with no floor given, refreshes once 10 × the last copy has passed: a small warehouse after every load', async () => {
+    // Prepare
+    let now = 2_000_000;
+    const file = join(dir, 'no-floor.duckdb');
+    const w = await DuckDbWarehouse.open(file);
+    await w.close();
+    const snapshot = new WarehouseSnapshot(file, { now: () => now });
+    const touch = async () => {
+      const again = await DuckDbWarehouse.open(file);
+      await again.query(`create table t_${now} (x integer)`);
+      await again.close();
+    };
+
+    // Act
+    const first = await snapshot.refresh();
+    await touch();
+    const early = await snapshot.refresh();
+    now += Math.ceil(10 * snapshot.lastCopyMs) + 1;
+    const due = await snapshot.refresh();
+
+    // Assess: a copy of this file takes a few ms, so the next is due well within a second.
+    expect(first.state).toBe('copied');
+    expect(snapshot.lastCopyMs).toBeLessThan(90);
+    expect(early.state).toBe('deferred');
+    expect(due.state).toBe('copied');
+  }, 60_000);
+
   it('a slow query on a warehouse with no snapshot holds the loader: the reason for the snapshot', async () => {
     // Prepare: a warehouse no loader keeps a snapshot of, and a slow query on it in another process.
     const file = join(dir, 'no-snapshot.duckdb');

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParquetEncoder } from '../../pipeline/encode/parquet-encoder.ts';
@@ -385,6 +385,22 @@ describe('DuckDbWarehouse queries and locking', () => {
     expect(again.files).toBe(1);
     expect(rows).toBe(20);
     expect(afterClose).toBe(true);
+  });
+
+  it('opens the file with the DuckDB threads it is given, and one per core by default', async () => {
+    // Prepare
+    const single = await DuckDbWarehouse.open(freshDb('threads-one'), { threads: 1 });
+    const byDefault = await DuckDbWarehouse.open(freshDb('threads-default'));
+
+    // Act
+    const [one] = await single.query(`SELECT current_setting('threads') AS threads`);
+    const [all] = await byDefault.query(`SELECT current_setting('threads') AS threads`);
+    await single.close();
+    await byDefault.close();
+
+    // Assess
+    expect(Number(one?.threads)).toBe(1);
+    expect(Number(all?.threads)).toBe(availableParallelism());
   });
 
   it('refuses to open a missing file read-only, saying what to do', async () => {
