@@ -222,6 +222,20 @@ export function isWeakId(segment: string): boolean {
   return segment.length >= 7 && segment.length <= 10 && /^\d{4}-\d{2}(?:-\d{2})?$/.test(segment);
 }
 
+/**
+ * A weak id whose frequency alone does not make it a literal: a date (`/reports/2024-01-02`, one
+ * a day) or an id in a route's format (`/orders/6226017239.json`, polled), where a dated version
+ * (`/2024-04/`) or a dotted name (`chat.postMessage`, an API group) is one of a few. A route
+ * learner keeps these literal only while they are a real share of their position's traffic.
+ */
+export function isWeakValue(segment: string): boolean {
+  if (!segment.includes('.')) return isWeakId(segment);
+  const suffix = routeSuffix(segment);
+  if (!suffix.startsWith('.')) return false;
+  const stem = segment.slice(0, -suffix.length);
+  return classifyPlain(stem) !== stem;
+}
+
 /** The template of the segment at `index` of a path: a version in first place stays literal. */
 export function classifySegmentAt(segment: string, index: number): string {
   if (index === 0 && LEADING_VERSION.test(segment)) return segment;

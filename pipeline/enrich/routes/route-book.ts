@@ -8,7 +8,6 @@ import {
   nodeToJson,
   type RouteSnapshot,
   SNAPSHOT_FORMAT,
-  trieFromJson,
   trieFromJsonOrUndefined,
 } from './route-snapshot.ts';
 import { DEFAULT_MAX_NODES, RouteTrie } from './route-trie.ts';
@@ -112,9 +111,13 @@ export class RouteBook {
     if (p === undefined) {
       template = new RouteTrie(1).template(segments).template;
     } else {
-      p.view.observe(segments);
-      p.own.observe(segments);
-      p.changed = true;
+      // A 404 names no route: scanners' probes (`/wp-login.php`, `/.env`) and mistyped paths
+      // would teach the project routes it does not have. The request is still templated.
+      if (status !== 404) {
+        p.view.observe(segments);
+        p.own.observe(segments);
+        p.changed = true;
+      }
       if (route !== undefined && route !== '') {
         template = normaliseRoute(route);
       } else {
@@ -130,8 +133,8 @@ export class RouteBook {
     const key = `${project}\u0000${bare}`;
     const hit = this.cache.get(key);
     if (hit !== undefined && hit.version === view.version) return hit.template;
-    const { template } = view.template(segments);
-    if (bare.length <= 512) this.cache.set(key, { version: view.version, template });
+    const { template, cacheable } = view.template(segments);
+    if (cacheable && bare.length <= 512) this.cache.set(key, { version: view.version, template });
     return template;
   }
 
@@ -234,12 +237,19 @@ export class RouteBook {
         p.changed = true;
       }
     }
-    const view = trieFromJson(nodeToJson(p.own.root), this.maxNodes);
+    // The view is built the same way in every thread and worker: each worker's learning (this
+    // one's as it is now, the others' as stored), in the order of their names, into an empty
+    // trie. Merging into this worker's own trie instead kept the decisions it took on its share of
+    // the traffic, so threads that had exchanged everything still templated differently.
+    const tries: { worker: string; trie: RouteTrie }[] = [{ worker: this.worker, trie: p.own }];
     for (const s of snapshots) {
       if (s.worker === this.worker) continue;
       const trie = parse(s);
-      if (trie !== undefined) view.merge(trie);
+      if (trie !== undefined) tries.push({ worker: s.worker, trie });
     }
+    tries.sort((a, b) => (a.worker < b.worker ? -1 : a.worker > b.worker ? 1 : 0));
+    const view = new RouteTrie(this.maxNodes);
+    for (const { trie } of tries) view.merge(trie);
     view.version = p.view.version + 1;
     p.view = view;
   }

@@ -1,4 +1,4 @@
-import { countNodes, RouteTrie, type TrieNode } from './route-trie.ts';
+import { countNodes, paramAfterKey, RouteTrie, type TrieNode } from './route-trie.ts';
 
 /**
  * The stored form of a project's routes: what one worker learned (its trie and the endpoints it
@@ -107,8 +107,9 @@ export const nodeToJson = (node: TrieNode): NodeJson => {
   return out;
 };
 
-export const nodeFromJson = (json: NodeJson, key?: string): TrieNode => ({
+export const nodeFromJson = (json: NodeJson, key?: string, parentKey?: string): TrieNode => ({
   key,
+  parentKey,
   count: json.n,
   ends: json.e,
   param: json.p === 1,
@@ -116,7 +117,7 @@ export const nodeFromJson = (json: NodeJson, key?: string): TrieNode => ({
   children:
     json.c === undefined
       ? undefined
-      : new Map(Object.entries(json.c).map(([k, v]) => [k, nodeFromJson(v, k)])),
+      : new Map(Object.entries(json.c).map(([k, v]) => [k, nodeFromJson(v, k, key)])),
   wild:
     json.w === undefined ? undefined : new Map(Object.entries(json.w).map(([k, v]) => [k, nodeFromJson(v)])),
 });
@@ -127,7 +128,8 @@ export const trieFromJson = (json: NodeJson, maxNodes?: number): RouteTrie => {
   trie.root = nodeFromJson(json);
   trie.nodes = countNodes(trie.root);
   const collect = (node: TrieNode): void => {
-    if (node.param && node.key !== undefined) trie.paramAfter.add(node.key);
+    const after = paramAfterKey(node);
+    if (node.param && after !== undefined) trie.paramAfter.add(after);
     for (const c of node.children?.values() ?? []) collect(c);
     for (const c of node.wild?.values() ?? []) collect(c);
   };

@@ -1,4 +1,4 @@
-import { classifySegmentAt, ID, isWeakId, routeSuffix } from '../endpoint-template.ts';
+import { classifySegmentAt, ID, isWeakId, isWeakValue, routeSuffix } from '../endpoint-template.ts';
 
 /**
  * The routes of one project, learned from its paths: a trie of path segments.
@@ -27,6 +27,19 @@ import { classifySegmentAt, ID, isWeakId, routeSuffix } from '../endpoint-templa
  * once (literal → parameter) as evidence arrives; `shardline endpoints retemplate` rewrites
  * stored rows with the current state.
  *
+ * The first position is judged more strictly: it holds an API's versions and top-level resources,
+ * and a scanner's probes (`/wp-login.php`, `/.env`, `/{site}/wp-includes/…`) arrive there as many
+ * rare values that share children. It becomes a parameter only on values that carry most of its
+ * traffic (`/{bucket}/{key}` of an S3-style API): sharing values must carry at least half of it,
+ * and past `MAX_CHILDREN` values the rarest is forgotten to make room rather than the position
+ * turned into a parameter.
+ *
+ * A weak id (a dotted name, a date: see `isWeakId`) is literal once seen `WEAK_LITERAL_MIN` times
+ * there; a date or an id with a format (`isWeakValue`) only while it is also a real share of its
+ * position's traffic (`WEAK_LITERAL_SHARE`): a few dated versions are, a report's date among many
+ * or a polled `6226017239.json` are not. Those answers move with the traffic, so templates that
+ * hold a weak id are not cached (`TemplateResult.cacheable`).
+ *
  * Memory is bounded: at most `MAX_CHILDREN` literal values per position (one more makes it a
  * parameter) and `maxNodes` nodes per project; past that budget, new prefixes are templated by
  * the rules and not learned (counted in `refused`).
@@ -44,6 +57,12 @@ const REST_MIN_COUNT = 30;
 const REST_MIN_END_SHARE = 0.1;
 const SETTLE_EVERY = 512;
 const WEAK_LITERAL_MIN = 3;
+/** A weak id stays literal only while it is at least this share of its position's traffic. */
+const WEAK_LITERAL_SHARE = 0.05;
+/** Share of the first position's traffic that values sharing children must carry to make it a parameter. */
+const ROOT_SHARED_TRAFFIC = 0.5;
+/** A first-position value seen this often or less may be forgotten to make room for a new one. */
+const ROOT_EVICT_MAX_COUNT = 2;
 const MAX_PARAM_AFTER = 1_000;
 /**
  * Positions learned per path. Real routes are a dozen segments deep at most; a path of thousands
@@ -56,6 +75,8 @@ const VERSION_KEY = /^v\d+(?:[a-z]+\d*)?$/i;
 export interface TrieNode {
   /** The literal value this node stands for, when it is a literal child. */
   key: string | undefined;
+  /** The literal value of the position before it (undefined under the root or a parameter). */
+  parentKey: string | undefined;
   /** Requests that reached this position. */
   count: number;
   /** Requests whose path ended here. */
@@ -69,8 +90,9 @@ export interface TrieNode {
   wild: Map<string, TrieNode> | undefined;
 }
 
-const newNode = (key?: string): TrieNode => ({
+const newNode = (key?: string, parentKey?: string): TrieNode => ({
   key,
+  parentKey,
   count: 0,
   ends: 0,
   param: false,
@@ -104,13 +126,26 @@ export interface TemplateResult {
   readonly template: string;
   /** Every position was known to the trie (the template will not change by more learning of this path). */
   readonly known: boolean;
+  /**
+   * The template changes only with `version`: false when a weak id's share of traffic decided a
+   * position, which moves with every request.
+   */
+  readonly cacheable: boolean;
 }
+
+/**
+ * The key of `paramAfter` for a literal: the literal with the one before it (`v1/namespaces`), so
+ * that `/v1/users/{name}` says nothing of `/v1/admin/users/settings`, while `namespaces` after
+ * `v1` learns from `/api/v1/namespaces/{ns}` for `/apis/apps/v1/namespaces/{ns}`.
+ */
+export const paramAfterKey = (node: TrieNode): string | undefined =>
+  node.key === undefined ? undefined : `${node.parentKey ?? ''}\u0000${node.key}`;
 
 /** One project's learned routes. */
 export class RouteTrie {
   root: TrieNode = newNode();
   nodes = 1;
-  /** Literals followed by a parameter somewhere in the trie: `namespaces`, `repos`. */
+  /** Literals followed by a parameter somewhere in the trie (`paramAfterKey`): `v1/namespaces`, `repos`. */
   readonly paramAfter = new Set<string>();
   /** Changes whenever a decision changes templates (a new parameter or rest position). */
   version = 0;
@@ -166,6 +201,7 @@ export class RouteTrie {
     let node: TrieNode | undefined = this.root;
     let out = '';
     let known = true;
+    let cacheable = true;
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i] as string;
       if (node === undefined) {
@@ -173,10 +209,17 @@ export class RouteTrie {
         out += `/${classifySegmentAt(segment, i)}`;
         continue;
       }
-      if (node.rest) return { template: out, known };
+      if (node.rest) return { template: out, known, cacheable };
       const literal: TrieNode | undefined = node.children?.get(segment);
-      // A weak id (a domain, a date) is literal once it has been seen more than once there.
-      if (literal !== undefined && (literal.count >= WEAK_LITERAL_MIN || !isWeakId(segment))) {
+      // A weak id (a domain, a date) is literal while it is seen often there, and a real share of it.
+      let isLiteral = literal !== undefined;
+      if (literal !== undefined && isWeakId(segment)) {
+        cacheable = false;
+        isLiteral =
+          literal.count >= WEAK_LITERAL_MIN &&
+          (!isWeakValue(segment) || literal.count >= (node.count - node.ends) * WEAK_LITERAL_SHARE);
+      }
+      if (literal !== undefined && isLiteral) {
         out += `/${segment}`;
         node = literal;
         continue;
@@ -195,7 +238,7 @@ export class RouteTrie {
       node = undefined;
       known = false;
     }
-    return { template: out === '' ? '/' : out, known };
+    return { template: out === '' ? '/' : out, known, cacheable };
   }
 
   /** Adds what another trie learned (another worker's, or a stored copy) to this one. */
@@ -217,7 +260,7 @@ export class RouteTrie {
         } else {
           let mine = into.children?.get(key);
           if (mine === undefined) {
-            mine = newNode(key);
+            mine = newNode(key, into.key);
             this.nodes++;
             into.children ??= new Map();
             into.children.set(key, mine);
@@ -253,7 +296,11 @@ export class RouteTrie {
 
   private literalChild(node: TrieNode, segment: string): TrieNode | undefined {
     if (this.nodes >= this.maxNodes) return undefined;
-    const child = newNode(segment);
+    // The first position is not made a parameter by the number of its values (see the class).
+    if (node === this.root && (node.children?.size ?? 0) >= MAX_CHILDREN && !this.forgetRarest(node)) {
+      return undefined;
+    }
+    const child = newNode(segment, node.key);
     this.nodes++;
     node.children ??= new Map();
     node.children.set(segment, child);
@@ -266,12 +313,24 @@ export class RouteTrie {
     return node.param ? this.wildChild(node, suffixOfValue(segment)) : child;
   }
 
+  /** Forgets the rarest literal value of a position, if one is rare enough; false if none is. */
+  private forgetRarest(node: TrieNode): boolean {
+    let rarest: [string, TrieNode] | undefined;
+    for (const entry of node.children ?? [])
+      if (rarest === undefined || entry[1].count < rarest[1].count) rarest = entry;
+    if (rarest === undefined || rarest[1].count > ROOT_EVICT_MAX_COUNT) return false;
+    node.children?.delete(rarest[0]);
+    this.nodes -= countNodes(rarest[1]);
+    return true;
+  }
+
   /** Called when a position gains a new literal value: is it a parameter now? */
   private decide(node: TrieNode): void {
     const children = node.children;
     if (children === undefined || children.size < 2) return;
-    // What follows this literal was a parameter elsewhere in the project (`namespaces/{}`): two values do.
-    if (node.key !== undefined && this.paramAfter.has(node.key)) {
+    // What follows this literal was a parameter elsewhere in the project (`v1/namespaces/{}`): two values do.
+    const after = paramAfterKey(node);
+    if (after !== undefined && this.paramAfter.has(after)) {
       let collections = 0;
       for (const child of children.values()) if (looksCollection(child)) collections++;
       if (collections === 0) {
@@ -280,7 +339,7 @@ export class RouteTrie {
       }
     }
     if (children.size < 3) return;
-    if (this.sharesChildren(children)) {
+    if (this.sharesChildren(children) && (node !== this.root || this.sharersCarryRoot(node))) {
       let collections = 0;
       for (const child of children.values()) if (looksCollection(child)) collections++;
       if (collections / children.size < 0.3) {
@@ -327,10 +386,36 @@ export class RouteTrie {
     return shared >= MIN_SHARED_CHILDREN || (parents >= 4 && widest >= parents * 0.75);
   }
 
+  /**
+   * Do the first position's values that share what follows them (a next value under three or more
+   * of them) carry at least `ROOT_SHARED_TRAFFIC` of its traffic? The buckets of `/{bucket}/{key}`
+   * do; a scanner's `/{site}/wp-includes/wlwmanifest.xml`, a few requests among an API's, does not.
+   */
+  private sharersCarryRoot(root: TrieNode): boolean {
+    const sharers = (child: TrieNode): boolean => child.children !== undefined && !looksCollection(child);
+    const parents = new Map<string, number>();
+    for (const child of root.children?.values() ?? []) {
+      if (!sharers(child)) continue;
+      for (const key of child.children?.keys() ?? []) parents.set(key, (parents.get(key) ?? 0) + 1);
+    }
+    let carried = 0;
+    for (const child of root.children?.values() ?? []) {
+      if (!sharers(child)) continue;
+      for (const key of child.children?.keys() ?? []) {
+        if ((parents.get(key) ?? 0) >= 3) {
+          carried += child.count;
+          break;
+        }
+      }
+    }
+    return carried >= (root.count - root.ends) * ROOT_SHARED_TRAFFIC;
+  }
+
   private makeParam(node: TrieNode, bySharing = false): void {
     node.param = true;
     this.version++;
-    if (node.key !== undefined && this.paramAfter.size < MAX_PARAM_AFTER) this.paramAfter.add(node.key);
+    const after = paramAfterKey(node);
+    if (after !== undefined && this.paramAfter.size < MAX_PARAM_AFTER) this.paramAfter.add(after);
     const children = node.children;
     if (children === undefined) return;
     let kept: Map<string, TrieNode> | undefined;
@@ -345,7 +430,9 @@ export class RouteTrie {
       return false;
     };
     for (const [key, child] of children) {
-      const frequent = child.count >= KEEP_LITERAL_MIN && child.count >= total * KEEP_LITERAL_SHARE;
+      // At the first position any frequent word stays (`/api/…` beside `/{locale}/pricing`).
+      const frequent =
+        child.count >= KEEP_LITERAL_MIN && (node === this.root || child.count >= total * KEEP_LITERAL_SHARE);
       const word = !classifySegmentAt(key, 1).includes('{');
       // Collections (`/store/products/{handle}` beside `/store/{lang}/pages`) stay literal too.
       // Values that share children were the evidence; the other literals beside them keep their routes.
