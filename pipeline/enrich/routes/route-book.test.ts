@@ -114,6 +114,74 @@ describe('RouteBook: what a project teaches its routes', () => {
     expect(missing).toBe('/v1/orders/{id}');
   });
 
+  it('learns from 404s under a known first segment: lookups by name that miss', () => {
+    // Prepare: a get-or-create client: each lookup by name misses (404), then it creates the
+    // object by a POST to the collection (201).
+    const book = new RouteBook();
+    const r = seeded(21);
+    const words =
+      'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike oscar papa'.split(' ');
+    const name = () => `${r.pick(words)}-${r.pick(words)}-config`;
+
+    // Act
+    const missed = new Set<string>();
+    for (let i = 0; i < 3_000; i++) {
+      const namespace = r.pick(['default', 'prod', 'staging', 'payments']);
+      const template = send(book, `/api/v1/namespaces/${namespace}/configmaps/${name()}`, 404);
+      send(book, `/api/v1/namespaces/${namespace}/configmaps`, 201);
+      if (i >= 2_000) missed.add(template);
+    }
+
+    // Assess
+    expect([...missed]).toEqual(['/api/v1/namespaces/{id}/configmaps/{id}']);
+  });
+
+  it('makes the first position a parameter for tenants that carry part of the traffic, keeping its words', () => {
+    // Prepare: an API's own routes first, then 260 tenants' paths at about 30% of the traffic.
+    const book = new RouteBook();
+    const r = seeded(23);
+    const own = () => r.pick(['/login', '/health', `/v1/users/${r.id()}`, '/v1/users', '/docs']);
+    for (let i = 0; i < 2_000; i++) send(book, own());
+    const tenants = Array.from(
+      { length: 260 },
+      (_, i) => `${r.pick(['acme', 'globex', 'initech', 'hooli', 'stark'])}-${i}`,
+    );
+
+    // Act
+    const late = new Set<string>();
+    for (let i = 0; i < 6_000; i++) {
+      const path = r.next() < 0.3 ? `/${r.pick(tenants)}/api/users/${Math.floor(r.next() * 1e6)}` : own();
+      const template = send(book, path);
+      if (i >= 5_000 && !path.startsWith('/v1/') && !['/login', '/health', '/docs'].includes(path))
+        late.add(template);
+    }
+
+    // Assess
+    expect([...late]).toEqual(['/{id}/api/users/{id}']);
+    expect(book.retemplate('p', '/login')).toBe('/login');
+    expect(book.retemplate('p', '/v1/users/5')).toBe('/v1/users/{id}');
+  });
+
+  it('keeps what it learned below a dated version at the first position, whatever its share', () => {
+    // Prepare: a Twilio-style dated first segment at 3% of a project's traffic.
+    const book = new RouteBook();
+    const r = seeded(29);
+    const words = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima'.split(' ');
+
+    // Act
+    const late = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      if (r.next() < 0.03) {
+        const path = `/2010-04-01/Accounts/AC${r.id()}${r.id()}/Conferences/${r.pick(words)}-${r.pick(words)}/Participants`;
+        const template = send(book, path);
+        if (i >= 15_000) late.add(template);
+      } else send(book, r.pick(['/v1/users', `/v1/users/${r.id()}`, '/health']));
+    }
+
+    // Assess
+    expect([...late]).toEqual(['/2010-04-01/Accounts/{id}/Conferences/{id}/Participants']);
+  });
+
   it('gives the live column the same template as a re-templating once a dotted name is a literal', () => {
     // Prepare
     const book = new RouteBook();

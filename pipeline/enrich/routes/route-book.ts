@@ -111,9 +111,10 @@ export class RouteBook {
     if (p === undefined) {
       template = new RouteTrie(1).template(segments).template;
     } else {
-      // A 404 names no route: scanners' probes (`/wp-login.php`, `/.env`) and mistyped paths
-      // would teach the project routes it does not have. The request is still templated.
-      if (status !== 404) {
+      // A 404 that would add a first-position value names no route: a scanner's probes
+      // (`/wp-login.php`, `/.env`) would teach the project routes it does not have. Under a known
+      // first segment 404s are learned (lookups by name, get-or-create). Each is still templated.
+      if (status !== 404 || p.view.knowsFirst(segments)) {
         p.view.observe(segments);
         p.own.observe(segments);
         p.changed = true;

@@ -29,16 +29,18 @@ import { classifySegmentAt, ID, isWeakId, isWeakValue, routeSuffix } from '../en
  *
  * The first position is judged more strictly: it holds an API's versions and top-level resources,
  * and a scanner's probes (`/wp-login.php`, `/.env`, `/{site}/wp-includes/…`) arrive there as many
- * rare values that share children. It becomes a parameter only on values that carry most of its
- * traffic (`/{bucket}/{key}` of an S3-style API): sharing values must carry at least half of it,
- * and past `MAX_CHILDREN` values the rarest is forgotten to make room rather than the position
- * turned into a parameter.
+ * rare values that share children. It decides nothing before `ROOT_MIN_TRAFFIC` requests, becomes
+ * a parameter by sharing only when the sharing values carry `ROOT_SHARED_TRAFFIC` of its traffic
+ * (the buckets of `/{bucket}/{key}`, tenants of `/{tenant}/api/…`; not a scan's few requests), keeps
+ * every frequent word that shares nothing when it flips (`/login`, `/static/…`), and past
+ * `MAX_CHILDREN` values forgets its rarest one to make room rather than become a parameter.
  *
  * A weak id (a dotted name, a date: see `isWeakId`) is literal once seen `WEAK_LITERAL_MIN` times
- * there; a date or an id with a format (`isWeakValue`) only while it is also a real share of its
- * position's traffic (`WEAK_LITERAL_SHARE`): a few dated versions are, a report's date among many
- * or a polled `6226017239.json` are not. Those answers move with the traffic, so templates that
- * hold a weak id are not cached (`TemplateResult.cacheable`).
+ * there; a date or an id with a format (`isWeakValue`) where the rules call it an id, only while
+ * it is also a real share of its position's traffic (`WEAK_LITERAL_SHARE`): a few dated versions
+ * are, a report's date among many or a polled `6226017239.json` are not. That share moves with
+ * the traffic, so such templates are not cached (`TemplateResult.cacheable`); reaching the count
+ * changes `version`, as any other decision.
  *
  * Memory is bounded: at most `MAX_CHILDREN` literal values per position (one more makes it a
  * parameter) and `maxNodes` nodes per project; past that budget, new prefixes are templated by
@@ -60,7 +62,14 @@ const WEAK_LITERAL_MIN = 3;
 /** A weak id stays literal only while it is at least this share of its position's traffic. */
 const WEAK_LITERAL_SHARE = 0.05;
 /** Share of the first position's traffic that values sharing children must carry to make it a parameter. */
-const ROOT_SHARED_TRAFFIC = 0.5;
+const ROOT_SHARED_TRAFFIC = 0.2;
+/**
+ * The same share when the first position is full (`MAX_CHILDREN` values): that many values are
+ * evidence already, and forgetting the rarest ones has lost part of their traffic.
+ */
+const ROOT_FULL_SHARED_TRAFFIC = 0.05;
+/** Requests the first position must have seen before it may become a parameter at all. */
+const ROOT_MIN_TRAFFIC = 30;
 /** A first-position value seen this often or less may be forgotten to make room for a new one. */
 const ROOT_EVICT_MAX_COUNT = 2;
 const MAX_PARAM_AFTER = 1_000;
@@ -189,11 +198,25 @@ export class RouteTrie {
         return;
       }
       next.count++;
+      // A weak id turns literal at this count (see `template`): answers cached before are stale.
+      if (next.count === WEAK_LITERAL_MIN && next.key !== undefined && isWeakId(next.key)) this.version++;
       parent = node;
       node = next;
     }
     node.ends++;
     this.maybeRest(node);
+  }
+
+  /**
+   * The path's first segment is already known here: a learned value, an id by the rules, or the
+   * first position is a parameter. A request that would add a first-position value is the one a
+   * 404 must not teach (a scanner's `/wp-login.php`); below a known one it may (a get-or-create
+   * API's `/api/v1/namespaces/default/configmaps/new-name`).
+   */
+  knowsFirst(segments: readonly string[]): boolean {
+    const first = segments[0];
+    if (first === undefined || this.root.param || this.root.children?.has(first) === true) return true;
+    return classifySegmentAt(first, 0).includes('{') && !isWeakId(first);
   }
 
   /** The template of a path with what is learned now. */
@@ -214,10 +237,16 @@ export class RouteTrie {
       // A weak id (a domain, a date) is literal while it is seen often there, and a real share of it.
       let isLiteral = literal !== undefined;
       if (literal !== undefined && isWeakId(segment)) {
-        cacheable = false;
-        isLiteral =
-          literal.count >= WEAK_LITERAL_MIN &&
-          (!isWeakValue(segment) || literal.count >= (node.count - node.ends) * WEAK_LITERAL_SHARE);
+        isLiteral = literal.count >= WEAK_LITERAL_MIN;
+        if (isLiteral && isWeakValue(segment) && classifySegmentAt(segment, i).includes('{')) {
+          cacheable = false;
+          if (literal.count < (node.count - node.ends) * WEAK_LITERAL_SHARE) {
+            // A parameter here; what was learned below it still templates the rest.
+            out += `/${ID}${suffixOfTemplate(classifySegmentAt(segment, i))}`;
+            node = literal;
+            continue;
+          }
+        }
       }
       if (literal !== undefined && isLiteral) {
         out += `/${segment}`;
@@ -296,9 +325,14 @@ export class RouteTrie {
 
   private literalChild(node: TrieNode, segment: string): TrieNode | undefined {
     if (this.nodes >= this.maxNodes) return undefined;
-    // The first position is not made a parameter by the number of its values (see the class).
-    if (node === this.root && (node.children?.size ?? 0) >= MAX_CHILDREN && !this.forgetRarest(node)) {
-      return undefined;
+    // The first position full: its values are a parameter if they share what follows them and
+    // carry a real part of the traffic (tenants); otherwise the rarest is forgotten (probes).
+    if (node === this.root && node.children !== undefined && node.children.size >= MAX_CHILDREN) {
+      if (this.sharesChildren(node.children) && this.sharersCarry(node, ROOT_FULL_SHARED_TRAFFIC)) {
+        this.makeParam(node, true);
+        return this.wildChild(node, suffixOfValue(segment));
+      }
+      if (!this.forgetRarest(node)) return undefined;
     }
     const child = newNode(segment, node.key);
     this.nodes++;
@@ -328,6 +362,7 @@ export class RouteTrie {
   private decide(node: TrieNode): void {
     const children = node.children;
     if (children === undefined || children.size < 2) return;
+    if (node === this.root && node.count - node.ends < ROOT_MIN_TRAFFIC) return;
     // What follows this literal was a parameter elsewhere in the project (`v1/namespaces/{}`): two values do.
     const after = paramAfterKey(node);
     if (after !== undefined && this.paramAfter.has(after)) {
@@ -339,7 +374,10 @@ export class RouteTrie {
       }
     }
     if (children.size < 3) return;
-    if (this.sharesChildren(children) && (node !== this.root || this.sharersCarryRoot(node))) {
+    if (
+      this.sharesChildren(children) &&
+      (node !== this.root || this.sharersCarry(node, ROOT_SHARED_TRAFFIC))
+    ) {
       let collections = 0;
       for (const child of children.values()) if (looksCollection(child)) collections++;
       if (collections / children.size < 0.3) {
@@ -388,10 +426,10 @@ export class RouteTrie {
 
   /**
    * Do the first position's values that share what follows them (a next value under three or more
-   * of them) carry at least `ROOT_SHARED_TRAFFIC` of its traffic? The buckets of `/{bucket}/{key}`
+   * of them) carry at least `share` of the traffic its values hold? The buckets of `/{bucket}/{key}`
    * do; a scanner's `/{site}/wp-includes/wlwmanifest.xml`, a few requests among an API's, does not.
    */
-  private sharersCarryRoot(root: TrieNode): boolean {
+  private sharersCarry(root: TrieNode, share: number): boolean {
     const sharers = (child: TrieNode): boolean => child.children !== undefined && !looksCollection(child);
     const parents = new Map<string, number>();
     for (const child of root.children?.values() ?? []) {
@@ -399,7 +437,9 @@ export class RouteTrie {
       for (const key of child.children?.keys() ?? []) parents.set(key, (parents.get(key) ?? 0) + 1);
     }
     let carried = 0;
+    let held = 0;
     for (const child of root.children?.values() ?? []) {
+      held += child.count;
       if (!sharers(child)) continue;
       for (const key of child.children?.keys() ?? []) {
         if ((parents.get(key) ?? 0) >= 3) {
@@ -408,7 +448,8 @@ export class RouteTrie {
         }
       }
     }
-    return carried >= (root.count - root.ends) * ROOT_SHARED_TRAFFIC;
+    // Of the traffic its values hold now: forgotten values took theirs with them.
+    return carried >= held * share;
   }
 
   private makeParam(node: TrieNode, bySharing = false): void {
@@ -438,8 +479,10 @@ export class RouteTrie {
       // Values that share children were the evidence; the other literals beside them keep their routes.
       const keep = bySharing
         ? !sharesWithOthers(child) &&
-          child.count >= 2 &&
-          (child.children === undefined || child.children.size <= 2 || looksCollection(child))
+          (node === this.root
+            ? child.count >= KEEP_LITERAL_MIN
+            : child.count >= 2 &&
+              (child.children === undefined || child.children.size <= 2 || looksCollection(child)))
         : (frequent && !sharesWithOthers(child)) || (child.count >= 3 && looksCollection(child));
       if (word && keep) {
         kept ??= new Map();
