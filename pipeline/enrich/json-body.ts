@@ -73,6 +73,27 @@ const redactPairValue = (node: Record<string, unknown>, w: Walk): void => {
   }
 };
 
+/**
+ * Headers or fields written as name/value arrays: Node's `rawHeaders` (`["X-Api-Key", "…",
+ * "Host", "…"]`) and fetch's entries (`[["x-api-key", "…"]]`, each a two-string array). A value
+ * after a secret name is redacted.
+ */
+const redactPairArray = (node: unknown[], w: Walk): void => {
+  if (node.length < 2 || node.length % 2 !== 0 || node.length > 512) return;
+  for (let i = 0; i < node.length; i += 2) {
+    const name = node[i];
+    if (typeof name !== 'string' || name.length > 64 || typeof node[i + 1] !== 'string') return;
+  }
+  for (let i = 0; i < node.length; i += 2) {
+    const name = node[i] as string;
+    const value = node[i + 1] as string;
+    if (value === '' || value === REDACTED || !isSecretFieldName(name)) continue;
+    w.replacements.set(JSON.stringify(value), JSON.stringify(REDACTED));
+    node[i + 1] = REDACTED;
+    record(w.found, `${w.label}:${listedName(name)}`);
+  }
+};
+
 /** Walks `node` in place, redacting what is found; `key` is the name the node sits under. */
 const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: number): unknown => {
   const idPosition = key !== '' && isIdName(key);
@@ -92,7 +113,10 @@ const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: numbe
   }
   if (typeof node !== 'object' || node === null || depth >= MAX_DEPTH) return node;
   if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) node[i] = walk(node[i], key, w, depth + 1, nesting);
+    redactPairArray(node, w);
+    for (let i = 0; i < node.length; i++) {
+      if (node[i] !== REDACTED) node[i] = walk(node[i], key, w, depth + 1, nesting);
+    }
     return node;
   }
   const obj = node as Record<string, unknown>;

@@ -62,6 +62,9 @@ const SECRET_PREFIXES = new Set([
   'sess',
   'token',
   'secret',
+  // Environment words front keys, not object ids (`live_…`, `test_…`); Stripe's ids never start so.
+  'live',
+  'test',
 ]);
 
 const isPrefixedId = (text: string, start: number, end: number): boolean => {
@@ -86,6 +89,65 @@ const isUlid = (text: string, start: number, end: number): boolean => {
     if (!(isDigit(c) || isUpper(c)) || c === 73 || c === 76 || c === 79 || c === 85) return false;
   }
   return true;
+};
+
+/** Vendor prefixes of keys whose body is lower-case hex (Sentry, Buildkite, Sourcegraph, Checkly). */
+const HEX_KEY_PREFIXES = new Set(['sntryu', 'sntrys', 'bkua', 'sgp', 'cu']);
+/** Mailchimp's data-centre suffix: `<32 hex>-us12`. */
+const DATA_CENTRE = /^us\d{1,2}$/;
+/** Hash names that front a hex digest (`sha256-…`), an id, not a key. */
+const HASH_NAME = /^(?:sha\d*|md\d|blake\d\w*|xxh\d*|crc\d*)$/i;
+
+/**
+ * Is one `_`/`-` part of the run `MIN_HEX_RUN`+ hex characters (letters and digits both) whose
+ * other parts say key: a secret or vendor prefix (`sk_<48 hex>`, `sntryu_…`), Mailchimp's
+ * data-centre suffix (`<32 hex>-us12`), or a short base-36 stamp of letters and digits
+ * (Django's password-reset token `c2pvr8-<32 hex>`)? A word before it is an object's name and the
+ * whole an id (`user_<hex>`), as is a hash name (`sha256-<hex>`).
+ */
+const hasHexPart = (text: string, start: number, end: number): boolean => {
+  const parts: [number, number][] = [];
+  let partStart = start;
+  for (let i = start; i <= end; i++) {
+    const c = i < end ? text.charCodeAt(i) : 45;
+    if (c !== 95 && c !== 45) continue;
+    parts.push([partStart, i]);
+    partStart = i + 1;
+  }
+  if (parts.length < 2 || parts.length > 4) return false;
+  const hexAt = parts.findIndex(([s, e]) => {
+    if (e - s < MIN_HEX_RUN) return false;
+    let letters = 0;
+    let digits = 0;
+    for (let j = s; j < e; j++) {
+      const d = text.charCodeAt(j);
+      if (isDigit(d)) digits++;
+      else if (isHex(d)) letters++;
+      else return false;
+    }
+    return letters > 0 && digits > 0;
+  });
+  if (hexAt === -1) return false;
+  const part = (k: number): string => {
+    const [s, e] = parts[k] as [number, number];
+    return text.slice(s, e);
+  };
+  for (let k = 0; k < parts.length; k++) {
+    if (k === hexAt) continue;
+    const word = part(k).toLowerCase();
+    if (SECRET_PREFIXES.has(word) || HEX_KEY_PREFIXES.has(word)) return true;
+    if (k === hexAt + 1 && DATA_CENTRE.test(word)) return true;
+  }
+  if (hexAt !== 1) return false;
+  const stamp = part(0);
+  return (
+    stamp.length >= 4 &&
+    stamp.length <= 13 &&
+    /^[a-z0-9]+$/.test(stamp) &&
+    /[a-z]/.test(stamp) &&
+    /\d/.test(stamp) &&
+    !HASH_NAME.test(stamp)
+  );
 };
 
 export type OpaqueKind = 'token' | 'hex' | null;
@@ -148,6 +210,11 @@ export function opaqueKind(text: string, start: number, end: number): OpaqueKind
     // Hex with dashes (UUIDs, trace ids) has short runs; decimal numbers are not tokens.
     return longestHexRun >= MIN_HEX_RUN ? 'hex' : null;
   }
+  // A long hex part joined by `_` or `-` to a prefix or suffix is a key too (`<32 hex>-us12` of
+  // Mailchimp, `sk_<48 hex>`, `0x<64 hex>`, Django's reset token `c2pvr8-<32 hex>`): its randomness
+  // is the hex, and lower-case hex has too little of it (~4 bits a character) for the token test.
+  // Hex glued to letters (Twilio's `SM<32 hex>` ids) is judged as before.
+  if (longestHexRun >= MIN_HEX_RUN && hasHexPart(text, start, end)) return 'hex';
   if (separators * 10 > n) return null;
   const letters = lower + upper;
   if (upper === 0) {

@@ -1,3 +1,4 @@
+import { classifySegment } from './endpoint-template.ts';
 import { redactJson } from './json-body.ts';
 import { LruCache } from './lru-cache.ts';
 import {
@@ -103,9 +104,45 @@ export function redactQuery(q: string, label = 'query'): { query: string; redact
 export function redactPath(path: string): { path: string; redacted: readonly string[] } {
   const found: string[] = [];
   const decoded = path.indexOf('%') === -1 ? path : redactEncodedSegments(path, found);
-  const redacted = redactSecretsInText(decoded, 'path', found, PATH_SCAN);
+  const redacted = redactCapabilitySegments(redactSecretsInText(decoded, 'path', found, PATH_SCAN), found);
   return { path: redacted, redacted: found.length === 0 ? NONE : found };
 }
+
+/**
+ * Segments before a capability token: the link in a password-reset, invitation, verification or
+ * unsubscribe e-mail, a share link, a key. Normalised (lower case, no `-` or `_`).
+ */
+const CAPABILITY_WORDS =
+  /^(?:(?:password)?reset(?:password)?|invite|invites|invitation|invitations|verify|verifyemail|emailverification|verification|verifications|confirm|confirmemail|confirmation|confirmations|unsubscribe|optout|magic|magiclink|magiclinks|loginlink|signinlink|activate|activation|activations|share|shares|shared|sharelink|token|tokens|key|keys|apikey|apikeys|accesskey|accesskeys)$/;
+const NOT_NAME_CHARS = /[-_]/g;
+/** A path holds none of these, and so no capability word or secret name: most paths, one test. */
+const CAPABILITY_HINT =
+  /reset|invit|verif|confirm|unsub|opt-?out|magic|link|activat|share|token|key|pass|pw|secret|auth|sess|cred|sig|otp|pin/i;
+
+/**
+ * A value after a capability word (`/reset-password/<uuid>`, `/invite/Hk3kP9qL2x`) is the
+ * capability itself, however short or regular: when its characters make it an id (8 or more,
+ * not only digits, which are sequential ids), it is redacted. Words stay (`/invite/accept`).
+ */
+const redactCapabilitySegments = (path: string, found: string[]): string => {
+  if (path.indexOf('/', 1) === -1 || !CAPABILITY_HINT.test(path)) return path;
+  const segments = path.split('/');
+  let changed = false;
+  for (let i = 2; i < segments.length; i++) {
+    const whole = segments[i] as string;
+    const semicolon = whole.indexOf(';');
+    const segment = semicolon === -1 ? whole : whole.slice(0, semicolon);
+    if (segment.length < 8 || segment.includes('[REDACTED') || /^\d+$/.test(segment)) continue;
+    const before = segments[i - 1] as string;
+    const name = before.toLowerCase().replace(NOT_NAME_CHARS, '');
+    if (!CAPABILITY_WORDS.test(name) && !isSecretFieldName(before)) continue;
+    if (!classifySegment(segment).includes('{')) continue;
+    segments[i] = `[REDACTED:token]${whole.slice(segment.length)}`;
+    record(found, 'path:token');
+    changed = true;
+  }
+  return changed ? segments.join('/') : path;
+};
 
 const ESCAPED = /%[0-9A-Fa-f]{2}/;
 /** A redaction mark, kept as written when a decoded segment is encoded again. */

@@ -33,12 +33,15 @@ const SHAPES = new RegExp(
     /(?<aws>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b)/.source,
     /\b(?<bearer>[Bb][Ee][Aa][Rr][Ee][Rr])\s+(?<bearerToken>[^\s"'<>,;()[\]{}\\]+)/.source,
     /\b(?<basic>Basic)\s+(?<basicToken>[A-Za-z0-9+/]{8,}={0,2})/.source,
-    /(?<![A-Za-z0-9])(?<apiKey>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-[A-Za-z0-9_-]{20,}|dckr_pat_[A-Za-z0-9_-]{20,}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|SK[0-9a-fA-F]{32}(?![A-Za-z0-9])|key-[0-9a-zA-Z]{32}(?![A-Za-z0-9])|dapi[0-9a-f]{32}(?:-\d)?|do[opr]_v1_[a-f0-9]{64}|sbp_[a-f0-9]{40}|pul-[a-f0-9]{40}|xapp-\d-[A-Za-z0-9-]{10,}|NR(?:AK|II|JS|AA)-[A-Z0-9]{27}|AGE-SECRET-KEY-1[0-9A-Z]{58}|npm_[A-Za-z0-9]{36}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|SG\.[\w-]{16,}\.[\w-]{16,})/
+    /(?<![A-Za-z0-9])(?<apiKey>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-[A-Za-z0-9_-]{20,}|dckr_pat_[A-Za-z0-9_-]{20,}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|SK[0-9a-fA-F]{32}(?![A-Za-z0-9])|key-[0-9a-zA-Z]{32}(?![A-Za-z0-9])|dapi[0-9a-f]{32}(?:-\d)?|do[opr]_v1_[a-f0-9]{64}|sbp_[a-f0-9]{40}|pul-[a-f0-9]{40}|xapp-\d-[A-Za-z0-9-]{10,}|NR(?:AK|II|JS|AA)-[A-Z0-9]{27}|AGE-SECRET-KEY-1[0-9A-Z]{58}|npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{20,}|HRKU-[A-Za-z0-9_-]{20,}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|SG\.[\w-]{16,}\.[\w-]{16,})/
       .source,
     /(?<webhook>\/services\/T[A-Z0-9]{6,}\/B[A-Z0-9]{6,}\/)(?<webhookSecret>[A-Za-z0-9]{16,})/.source,
     /(?<privateKey>-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|$))/
       .source,
-    /(?<urlPrefix>:\/\/[^\s:@/?#]+:)(?<urlPassword>[^\s@/?#]+)@/.source,
+    // The user name may be empty (`redis://:password@cache:6379`, as Redis, Celery and Sidekiq
+    // write it), and the password may hold an unencoded `@`: it ends at the last `@` of the authority.
+    /(?<urlPrefix>:\/\/[^\s:@/?#]*:)(?<urlPassword>[^\s"'/?#]+)@/.source,
+
     /(?<![\w.-])(?<card>[2-6]\d{3}(?:[ .-]?\d){9,15})(?![\w])/.source,
     /(?<email>(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24})(?![\w])/
       .source,
@@ -51,7 +54,34 @@ const SHAPES = new RegExp(
  * UUIDs often hold 4 digits in a row, rarely 13.
  */
 const SHAPE_HINT =
-  /eyJ|A[KSGIRN][A-Z]A|earer|EARER|Basic|_live_|_test_|gh[pousr]_|github_pat_|whsec_|xox|AIza|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-|dckr_pat_|shp[acps][ast]_|SK[0-9a-fA-F]{32}|key-[0-9a-zA-Z]{32}|dapi[0-9a-f]{32}|do[opr]_v1_|sbp_|pul-|xapp-|NR(?:AK|II|JS|AA)-|AGE-SECRET|npm_|sk-|SG\.|services\/T|-----BEGIN|:\/\/|@|%40/;
+  /eyJ|A[KSGIRN][A-Z]A|earer|EARER|Basic|_live_|_test_|gh[pousr]_|github_pat_|whsec_|xox|AIza|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-|dckr_pat_|shp[acps][ast]_|SK[0-9a-fA-F]{32}|key-[0-9a-zA-Z]{32}|dapi[0-9a-f]{32}|do[opr]_v1_|sbp_|pul-|xapp-|NR(?:AK|II|JS|AA)-|AGE-SECRET|npm_|hf_|HRKU-|sk-|SG\.|services\/T|-----BEGIN|:\/\/|@|%40/;
+
+/**
+ * Rarer shapes, each looked for only when its text holds a cheap hint (`$2`, `$argon2`, `--`,
+ * `-u `): password hashes (bcrypt, argon2: credentials for anyone who can run a cracker) and
+ * passwords on command lines (`--password=…`, `--token …`, curl's `-u user:password`).
+ */
+const PASSWORD_HASH =
+  /\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}|\$argon2(?:id|i|d)\$v=\d+\$[^\s"'$]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+/g;
+const COMMAND_LINE =
+  /(?<=^|[\s'"])(--(?:password|passwd|pass|token|api-key|apikey|secret|client-secret|access-key|secret-key|auth-token)(?:=|[ \t]+)|(?:-u|--user) +[^\s:'"]+:)([^\s'"]+)/g;
+
+const redactRareShapes = (text: string, label: string, found: string[]): string => {
+  let out = text;
+  if (out.indexOf('$2') !== -1 || out.indexOf('$argon2') !== -1) {
+    out = out.replace(PASSWORD_HASH, () => {
+      record(found, `${label}:password_hash`);
+      return '[REDACTED:password_hash]';
+    });
+  }
+  if (out.indexOf('--') !== -1 || out.indexOf('-u ') !== -1) {
+    out = out.replace(COMMAND_LINE, (_m, option: string) => {
+      record(found, `${label}:password`);
+      return `${option}[REDACTED]`;
+    });
+  }
+  return out;
+};
 /** Apart: one alternation with both runs at twice the cost of the two. */
 const CARD_HINT = /[2-6]\d{3}(?:[ .-]?\d){9}/;
 
@@ -198,6 +228,7 @@ const redactShapes = (text: string, label: string, found: string[], idPosition: 
       record(found, `${label}:url_password`);
       return `${g.urlPrefix}[REDACTED]@`;
     }
+
     if (g.card !== undefined) {
       // A bare number where ids go (`x-datadog-trace-id`, `"order_id": …`) passes Luhn one time in ten.
       if (idPosition && /^\d+$/.test(g.card)) return match;
@@ -579,7 +610,7 @@ export function redactSecretsInText(
 }
 
 function scan(text: string, label: string, found: string[], options: ScanOptions | undefined): string {
-  let out = text;
+  let out = options?.path === true ? text : redactRareShapes(text, label, found);
   if (mayHoldSecret(out)) out = redactShapes(out, label, found, options?.idPosition === true);
   if (
     (out.indexOf('=') !== -1 || out.indexOf(':') !== -1 || out.indexOf('<') !== -1) &&

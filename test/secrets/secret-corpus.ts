@@ -202,6 +202,25 @@ const secretMakers: Record<string, (g: Gen) => Secret> = {
     const text = `${g.pick(['NRAK', 'NRII', 'NRJS'])}-${g.chars(UPPER + DIGITS, 27)}`;
     return { kind: 'newrelic', text, part: text.slice(5) };
   },
+  // Keys whose randomness is lower-case hex joined to a prefix or suffix (the token test alone
+  // finds too little entropy in hex): Mailchimp's data-centre suffix, vendor and secret prefixes.
+  mailchimp: (g) => {
+    const text = `${g.chars(HEX, 32)}-us${1 + g.int(20)}`;
+    return { kind: 'mailchimp', text, part: text.slice(0, 32) };
+  },
+  hexPrefixed: (g) => {
+    const prefix = g.pick(['sk', 'sntryu', 'bkua', 'sgp']);
+    const text = `${prefix}_${g.chars(HEX, prefix === 'sntryu' ? 64 : 48)}`;
+    return { kind: 'hex_prefixed', text, part: text.slice(prefix.length + 1) };
+  },
+  liveKey: (g) => {
+    const text = `${g.pick(['live', 'test'])}_${g.chars(BASE62, 32)}`;
+    return { kind: 'live_key', text, part: text.slice(5) };
+  },
+  huggingFace: (g) => {
+    const text = `hf_${g.chars(UPPER + LOWER, 34)}`;
+    return { kind: 'hugging_face', text, part: text.slice(3) };
+  },
   password: (g) => {
     const text = `${g.chars(LOWER, 4)}${g.pick(['!', '#', '%', '*'])}${g.chars(BASE62, 8)}${g.chars(DIGITS, 2)}`;
     return { kind: 'password', text, part: text };
@@ -233,6 +252,10 @@ const SHAPED = [
   'slackApp',
   'docker',
   'newRelic',
+  'mailchimp',
+  'hexPrefixed',
+  'liveKey',
+  'huggingFace',
 ] as const;
 
 /** Shapes that fit in a URL path segment or a header value (one line). */
@@ -599,6 +622,103 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
     const s = pickShaped(false);
     add('response body', s, baseLog(g, { response_body: JSON.stringify({ data: { value: s.text } }) }));
   }
+  // Capability links (password reset, invitation, verification, unsubscribe, magic link, a key):
+  // the segment after the word is the credential, however short or regular it is.
+  for (const word of ['reset-password', 'invite', 'verify-email', 'unsubscribe', 'magic-link', 'keys']) {
+    const uuid = `${g.chars(HEX, 8)}-${g.chars(HEX, 4)}-4${g.chars(HEX, 3)}-a${g.chars(HEX, 3)}-${g.chars(HEX, 12)}`;
+    const short = g.chars(BASE62, 12);
+    for (const token of [uuid, short]) {
+      add(
+        `path after /${word}/`,
+        { kind: 'capability', text: token, part: token },
+        baseLog(g, { path: `/auth/${word}/${token}` }),
+      );
+    }
+  }
+  {
+    const token = `${g.chars(LOWER + DIGITS, 6)}-${g.chars(HEX, 32)}`;
+    add(
+      "Django's password-reset link",
+      { kind: 'capability', text: token, part: token.slice(7) },
+      baseLog(g, { path: `/accounts/reset/MQ/${token}/` }),
+    );
+  }
+  // Connection URLs: an empty user name (Redis), an unencoded `@` in the password.
+  {
+    const pw = g.chars(BASE62, 16);
+    add(
+      'redis URL without a user name',
+      { kind: 'url_password', text: pw, part: pw },
+      baseLog(g, { method: 'POST', request_body: JSON.stringify({ broker: `redis://:${pw}@cache:6379/0` }) }),
+    );
+    const pw2 = `${g.chars(LOWER, 3)}@${g.chars(BASE62, 14)}`;
+    add(
+      'postgres URL with @ in the password',
+      { kind: 'url_password', text: pw2, part: pw2.slice(4) },
+      baseLog(g, { method: 'POST', request_body: `DATABASE_URL=postgresql://app:${pw2}@db:5432/app` }),
+    );
+  }
+  // A webhook's HMAC header, whatever its hash is named.
+  {
+    const s = make('opaqueBase62');
+    add(
+      'header x-shopify-hmac-sha256',
+      s,
+      baseLog(g, {
+        method: 'POST',
+        headers: { host: 'api.example.com', 'X-Shopify-Hmac-Sha256': `${s.text}=` },
+      }),
+    );
+  }
+  // Headers as name/value arrays in a body: Node's rawHeaders, fetch's entries.
+  {
+    const s = make('password');
+    add(
+      'rawHeaders array in a body',
+      s,
+      baseLog(g, {
+        method: 'POST',
+        request_body: JSON.stringify({ rawHeaders: ['Host', 'api.example.com', 'X-Api-Key', s.text] }),
+      }),
+    );
+    const t = make('password');
+    add(
+      'fetch header entries in a body',
+      t,
+      baseLog(g, {
+        method: 'POST',
+        request_body: JSON.stringify({
+          init: {
+            headers: [
+              ['accept', 'application/json'],
+              ['authorization', t.text],
+            ],
+          },
+        }),
+      }),
+    );
+  }
+  // A password hash, and passwords on command lines.
+  {
+    const hash = `$2b$12$${g.chars(`${BASE62}./`, 53)}`;
+    add(
+      'bcrypt hash in a response',
+      { kind: 'password_hash', text: hash, part: hash.slice(7) },
+      baseLog(g, { response_body: JSON.stringify({ user: { id: 1, hash } }) }),
+    );
+    const pw = make('password');
+    add(
+      'command line --password=',
+      pw,
+      baseLog(g, { method: 'POST', request_body: `mysql -h db -u root --password=${pw.text} app` }),
+    );
+    const pw2 = make('password');
+    add(
+      'curl -u user:password',
+      pw2,
+      baseLog(g, { method: 'POST', request_body: `curl -u bob:${pw2.text} https://api.example.com/v1` }),
+    );
+  }
   for (let i = 0; i < 4; i++) {
     const s = make('card');
     add(
@@ -649,6 +769,11 @@ const WELL_KNOWN_PATHS = [
   '/healthz',
   '/v1/search',
   '/v1/events/1736935200000',
+  '/v1/invitations/48213/accept',
+  '/auth/reset-password/confirm',
+  '/v1/keys/rotate',
+  '/users/user_8f14e45fceea167a5a36dedd4bea2543',
+  '/unsubscribe/all-emails',
 ];
 
 const ORDINARY_QUERIES = [
