@@ -73,13 +73,26 @@ const redactPairValue = (node: Record<string, unknown>, w: Walk): void => {
   }
 };
 
+/** Keys (lower case, no `-` or `_`) of header lists written as arrays. */
+const HEADER_LIST_KEYS = new Set([
+  'rawheaders',
+  'rawtrailers',
+  'headers',
+  'trailers',
+  'headerlist',
+  'headerentries',
+]);
+
 /**
- * Headers or fields written as name/value arrays: Node's `rawHeaders` (`["X-Api-Key", "…",
- * "Host", "…"]`) and fetch's entries (`[["x-api-key", "…"]]`, each a two-string array). A value
- * after a secret name is redacted.
+ * Headers written as name/value arrays under a header-list key: Node's `rawHeaders` (`["X-Api-Key",
+ * "…", "Host", "…"]`) and fetch's entries (`"headers": [["x-api-key", "…"]]`, each a two-string
+ * array). A value after a secret name is redacted; other string lists (a schema's `required`,
+ * scopes, allowed headers) are not pairs. The tree is written again once (a text replacement of
+ * the value would also hit keys and other values equal to it).
  */
-const redactPairArray = (node: unknown[], w: Walk): void => {
+const redactPairArray = (node: unknown[], key: string, w: Walk): void => {
   if (node.length < 2 || node.length % 2 !== 0 || node.length > 512) return;
+  if (!HEADER_LIST_KEYS.has(key.toLowerCase().replace(/[-_]/g, ''))) return;
   for (let i = 0; i < node.length; i += 2) {
     const name = node[i];
     if (typeof name !== 'string' || name.length > 64 || typeof node[i + 1] !== 'string') return;
@@ -88,7 +101,7 @@ const redactPairArray = (node: unknown[], w: Walk): void => {
     const name = node[i] as string;
     const value = node[i + 1] as string;
     if (value === '' || value === REDACTED || !isSecretFieldName(name)) continue;
-    w.replacements.set(JSON.stringify(value), JSON.stringify(REDACTED));
+    w.reserialise = true;
     node[i + 1] = REDACTED;
     record(w.found, `${w.label}:${listedName(name)}`);
   }
@@ -113,7 +126,7 @@ const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: numbe
   }
   if (typeof node !== 'object' || node === null || depth >= MAX_DEPTH) return node;
   if (Array.isArray(node)) {
-    redactPairArray(node, w);
+    redactPairArray(node, key, w);
     for (let i = 0; i < node.length; i++) {
       if (node[i] !== REDACTED) node[i] = walk(node[i], key, w, depth + 1, nesting);
     }

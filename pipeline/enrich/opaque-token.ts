@@ -95,15 +95,14 @@ const isUlid = (text: string, start: number, end: number): boolean => {
 const HEX_KEY_PREFIXES = new Set(['sntryu', 'sntrys', 'bkua', 'sgp', 'cu']);
 /** Mailchimp's data-centre suffix: `<32 hex>-us12`. */
 const DATA_CENTRE = /^us\d{1,2}$/;
-/** Hash names that front a hex digest (`sha256-…`), an id, not a key. */
-const HASH_NAME = /^(?:sha\d*|md\d|blake\d\w*|xxh\d*|crc\d*)$/i;
+/** Secret prefixes that name an environment: `live_…` fronts keys, `live_stream_<hex>` an id. */
+const ENVIRONMENTS = new Set(['live', 'test']);
 
 /**
  * Is one `_`/`-` part of the run `MIN_HEX_RUN`+ hex characters (letters and digits both) whose
- * other parts say key: a secret or vendor prefix (`sk_<48 hex>`, `sntryu_…`), Mailchimp's
- * data-centre suffix (`<32 hex>-us12`), or a short base-36 stamp of letters and digits
- * (Django's password-reset token `c2pvr8-<32 hex>`)? A word before it is an object's name and the
- * whole an id (`user_<hex>`), as is a hash name (`sha256-<hex>`).
+ * other parts say key: a secret or vendor prefix (`sk_<48 hex>`, `sntryu_…`) or Mailchimp's
+ * data-centre suffix (`<32 hex>-us12`)? Any other word before it names an object and the whole
+ * is an id (`user_<hex>`, `sha256-<hex>`, `node18-<hex>`).
  */
 const hasHexPart = (text: string, start: number, end: number): boolean => {
   const parts: [number, number][] = [];
@@ -135,19 +134,10 @@ const hasHexPart = (text: string, start: number, end: number): boolean => {
   for (let k = 0; k < parts.length; k++) {
     if (k === hexAt) continue;
     const word = part(k).toLowerCase();
-    if (SECRET_PREFIXES.has(word) || HEX_KEY_PREFIXES.has(word)) return true;
+    if ((SECRET_PREFIXES.has(word) && !ENVIRONMENTS.has(word)) || HEX_KEY_PREFIXES.has(word)) return true;
     if (k === hexAt + 1 && DATA_CENTRE.test(word)) return true;
   }
-  if (hexAt !== 1) return false;
-  const stamp = part(0);
-  return (
-    stamp.length >= 4 &&
-    stamp.length <= 13 &&
-    /^[a-z0-9]+$/.test(stamp) &&
-    /[a-z]/.test(stamp) &&
-    /\d/.test(stamp) &&
-    !HASH_NAME.test(stamp)
-  );
+  return false;
 };
 
 export type OpaqueKind = 'token' | 'hex' | null;

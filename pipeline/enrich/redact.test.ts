@@ -588,6 +588,76 @@ describe('redactBody', () => {
     );
   });
 
+  it('keeps ordinary values near the capability, hex-key, pair-array and command-line rules', () => {
+    // Prepare: each was redacted by a first version of those rules.
+    const hex40 = 'a3f9c1d27e8b4f60915c2d3e7a8b9c0d1e2f3a4b';
+    const uuid = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+    const bodies = [
+      JSON.stringify({ required: ['password', 'email'], properties: { email: { type: 'string' } } }),
+      JSON.stringify({
+        permissions: ['token', 'admin'],
+        user: { name: 'admin', role: 'admin' },
+        admin: 'yes',
+      }),
+      JSON.stringify({ cors: { allowedHeaders: ['Authorization', 'Content-Type'] }, 'Content-Type': 'json' }),
+      JSON.stringify({ labels: ['secret', 'true'], enabled: 'true' }),
+    ];
+    const texts = [
+      'docker run -u 1000:1000 app',
+      'use --password to be prompted, or --token flag',
+      'docker build --secret id=npmrc,src=.npmrc .',
+      `built node18-${hex40} and amd64-${hex40}`,
+    ];
+    const paths = [
+      `/v1/projects/p/locations/global/keys/${uuid}`,
+      `/keys/${uuid}`,
+      '/oauth2/aus1a2b3c4d5e6f7g8h9/v1/authorize',
+      '/translations/keys/checkout.button.submit',
+      '/api/orders/confirmations/CNF20240115A',
+      '/confirm/orders/ORD20240115',
+      '/api/verify/phone/+14155550134',
+      '/shares/sh_1abcDEF234',
+    ];
+
+    // Act and assess
+    for (const body of bodies) expect(redactBody(body, 10_000, 'request_body').body).toBe(body);
+    for (const text of texts) expect(redactBody(text, 10_000, 'request_body', 'text/plain').body).toBe(text);
+    for (const path of paths) expect(redactPath(path).path).toBe(path);
+    expect(
+      JSON.parse(redactHeaders({ 'x-hmac-sha256-enabled': 'true' }).json!)['x-hmac-sha256-enabled'],
+    ).toBe('true');
+  });
+
+  it('redacts capability links, and headers written as arrays, where they are', () => {
+    // Act
+    const reset = redactPath('/accounts/reset/MQ/c2pvr8-a3f9c1d27e8b4f60915c2d3e7a8b9c0d/').path;
+    const invite = redactPath('/invite/Hk3kP9qL2x').path;
+    const raw = redactBody(
+      JSON.stringify({ rawHeaders: ['Host', 'x', 'X-Api-Key', 'Summer2024!xyz'], note: 'Summer2024!xyz' }),
+      10_000,
+      'request_body',
+    ).body;
+    const entries = redactBody(
+      JSON.stringify({
+        headers: [
+          ['accept', 'json'],
+          ['authorization', 'Token abc123def456'],
+        ],
+      }),
+      10_000,
+      'request_body',
+    ).body;
+
+    // Assess: the value in the array only; the same text elsewhere is judged on its own.
+    expect(reset).toBe('/accounts/reset/MQ/[REDACTED:token]/');
+    expect(invite).toBe('/invite/[REDACTED:token]');
+    expect(JSON.parse(raw!)).toEqual({
+      rawHeaders: ['Host', 'x', 'X-Api-Key', '[REDACTED]'],
+      note: 'Summer2024!xyz',
+    });
+    expect(JSON.parse(entries!).headers[1]).toEqual(['authorization', '[REDACTED]']);
+  });
+
   it('stores a decoded path segment encoded again, and keeps a hash under an id-named parent', () => {
     // Act
     const email = redactPath('/a/jane%40example.com%0A%20x').path;

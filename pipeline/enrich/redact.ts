@@ -113,16 +113,17 @@ export function redactPath(path: string): { path: string; redacted: readonly str
  * unsubscribe e-mail, a share link, a key. Normalised (lower case, no `-` or `_`).
  */
 const CAPABILITY_WORDS =
-  /^(?:(?:password)?reset(?:password)?|invite|invites|invitation|invitations|verify|verifyemail|emailverification|verification|verifications|confirm|confirmemail|confirmation|confirmations|unsubscribe|optout|magic|magiclink|magiclinks|loginlink|signinlink|activate|activation|activations|share|shares|shared|sharelink|token|tokens|key|keys|apikey|apikeys|accesskey|accesskeys)$/;
+  /^(?:(?:password)?reset(?:password)?|invite|invites|invitation|invitations|verify|verifyemail|emailverification|confirm|confirmemail|unsubscribe|optout|magic|magiclink|magiclinks|loginlink|signinlink|activate)$/;
 const NOT_NAME_CHARS = /[-_]/g;
 /** A path holds none of these, and so no capability word or secret name: most paths, one test. */
-const CAPABILITY_HINT =
-  /reset|invit|verif|confirm|unsub|opt-?out|magic|link|activat|share|token|key|pass|pw|secret|auth|sess|cred|sig|otp|pin/i;
+const CAPABILITY_HINT = /reset|invit|verif|confirm|unsub|opt-?out|magic|link|activat/i;
 
 /**
  * A value after a capability word (`/reset-password/<uuid>`, `/invite/Hk3kP9qL2x`) is the
  * capability itself, however short or regular: when its characters make it an id (8 or more,
- * not only digits, which are sequential ids), it is redacted. Words stay (`/invite/accept`).
+ * not only digits, which are sequential ids, nor a phone number), it is redacted. Words stay
+ * (`/invite/accept`). One short non-word may stand between (Django's `/reset/<uid>/<token>/`). Key, token and share ids
+ * (`/keys/<uuid>` of a KMS, `/tokens/<id>`) are object ids, judged as any other segment.
  */
 const redactCapabilitySegments = (path: string, found: string[]): string => {
   if (path.indexOf('/', 1) === -1 || !CAPABILITY_HINT.test(path)) return path;
@@ -132,10 +133,12 @@ const redactCapabilitySegments = (path: string, found: string[]): string => {
     const whole = segments[i] as string;
     const semicolon = whole.indexOf(';');
     const segment = semicolon === -1 ? whole : whole.slice(0, semicolon);
-    if (segment.length < 8 || segment.includes('[REDACTED') || /^\d+$/.test(segment)) continue;
-    const before = segments[i - 1] as string;
-    const name = before.toLowerCase().replace(NOT_NAME_CHARS, '');
-    if (!CAPABILITY_WORDS.test(name) && !isSecretFieldName(before)) continue;
+    if (segment.length < 8 || segment.includes('[REDACTED') || /^\+?[\d-]+$/.test(segment)) continue;
+    const word = (k: number): boolean =>
+      k >= 1 && CAPABILITY_WORDS.test((segments[k] as string).toLowerCase().replace(NOT_NAME_CHARS, ''));
+    // Between them, a short non-word: the user id of Django's `/reset/<uidb64>/<token>/` (`MQ`).
+    const between = segments[i - 1] as string;
+    if (!word(i - 1) && !(between.length <= 6 && !/^[a-z]*$/.test(between) && word(i - 2))) continue;
     if (!classifySegment(segment).includes('{')) continue;
     segments[i] = `[REDACTED:token]${whole.slice(segment.length)}`;
     record(found, 'path:token');

@@ -35,7 +35,7 @@ const SECRET_PART = new RegExp(
     'credential|signature|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))',
     'sess(?:ion)?(?:id|key|token)?$|otp$|^otp|totp|hotp|mfa',
     '(?:security|verification|verify|recovery|backup|reset)code$',
-    '^x?hmac$|hmac(?:key|secret|sha\\d*|md5)|^xsign$|^xsid$',
+    '^x?hmac$|hmac(?:key|secret)|hmac(?:sha\\d*|md5)$|^xsign$|^xsid$',
     'cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode',
     'senha|contrase[nñ]a|motdepasse|kennwort|wachtwoord|haslo|hasło|losenord|salasana|passord|adgangskode|пароль|密码',
   ].join('|'),

@@ -33,7 +33,7 @@ const SHAPES = new RegExp(
     /(?<aws>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b)/.source,
     /\b(?<bearer>[Bb][Ee][Aa][Rr][Ee][Rr])\s+(?<bearerToken>[^\s"'<>,;()[\]{}\\]+)/.source,
     /\b(?<basic>Basic)\s+(?<basicToken>[A-Za-z0-9+/]{8,}={0,2})/.source,
-    /(?<![A-Za-z0-9])(?<apiKey>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-[A-Za-z0-9_-]{20,}|dckr_pat_[A-Za-z0-9_-]{20,}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|SK[0-9a-fA-F]{32}(?![A-Za-z0-9])|key-[0-9a-zA-Z]{32}(?![A-Za-z0-9])|dapi[0-9a-f]{32}(?:-\d)?|do[opr]_v1_[a-f0-9]{64}|sbp_[a-f0-9]{40}|pul-[a-f0-9]{40}|xapp-\d-[A-Za-z0-9-]{10,}|NR(?:AK|II|JS|AA)-[A-Z0-9]{27}|AGE-SECRET-KEY-1[0-9A-Z]{58}|npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{20,}|HRKU-[A-Za-z0-9_-]{20,}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|SG\.[\w-]{16,}\.[\w-]{16,})/
+    /(?<![A-Za-z0-9])(?<apiKey>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|whsec_[A-Za-z0-9+/=]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|gl(?:pat|rt|dt|ptt|soat|cbt|imt|ft|oas)-[A-Za-z0-9_-]{20,}|dckr_pat_[A-Za-z0-9_-]{20,}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|SK[0-9a-fA-F]{32}(?![A-Za-z0-9])|key-[0-9a-zA-Z]{32}(?![A-Za-z0-9])|dapi[0-9a-f]{32}(?:-\d)?|do[opr]_v1_[a-f0-9]{64}|sbp_[a-f0-9]{40}|pul-[a-f0-9]{40}|xapp-\d-[A-Za-z0-9-]{10,}|NR(?:AK|II|JS|AA)-[A-Z0-9]{27}|AGE-SECRET-KEY-1[0-9A-Z]{58}|npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{20,}|HRKU-[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|HRKU-[A-Za-z0-9_]{20,}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}|SG\.[\w-]{16,}\.[\w-]{16,})/
       .source,
     /(?<webhook>\/services\/T[A-Z0-9]{6,}\/B[A-Z0-9]{6,}\/)(?<webhookSecret>[A-Za-z0-9]{16,})/.source,
     /(?<privateKey>-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|$))/
@@ -62,23 +62,35 @@ const SHAPE_HINT =
  * passwords on command lines (`--password=…`, `--token …`, curl's `-u user:password`).
  */
 const PASSWORD_HASH =
-  /\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}|\$argon2(?:id|i|d)\$v=\d+\$[^\s"'$]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+/g;
+  /\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}(?![./A-Za-z0-9])|\$argon2(?:id|i|d)\$v=\d+\$[^\s"'$]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+/g;
 const COMMAND_LINE =
-  /(?<=^|[\s'"])(--(?:password|passwd|pass|token|api-key|apikey|secret|client-secret|access-key|secret-key|auth-token)(?:=|[ \t]+)|(?:-u|--user) +[^\s:'"]+:)([^\s'"]+)/g;
+  /(?<=^|[\s'"])(--(?:password|passwd|pass|token|api-key|apikey|client-secret|access-key|secret-key|auth-token)=)([^\s'"]+)/g;
+/** curl's `-u user:password` (not a uid:gid, as in `docker run -u 1000:1000`). */
+const CURL_USER = /(\bcurl\b[^\n]*?\s(?:-u|--user) +[^\s:'"]+:)(?!\d+(?:[\s'"]|$))([^\s'"]+)/g;
+const COMMAND_LINE_HINT = /--(?:pass|token|api|client|access|secret|auth)/;
 
+/** Replaces each match of `re` (its group 1 kept, then `mark`) and records `kind`; only called on a hint. */
+const redactMatches = (text: string, re: RegExp, mark: string, kind: string, found: string[]): string => {
+  let hit = false;
+  const out = text.replace(re, (m: string, kept: string | undefined) => {
+    hit = true;
+    return typeof kept === 'string' && m !== kept ? `${kept}${mark}` : mark;
+  });
+  if (hit) record(found, kind);
+  return out;
+};
+
+// Hints first: most texts hold none, and then no replacer is made (a closure a call costs).
 const redactRareShapes = (text: string, label: string, found: string[]): string => {
   let out = text;
   if (out.indexOf('$2') !== -1 || out.indexOf('$argon2') !== -1) {
-    out = out.replace(PASSWORD_HASH, () => {
-      record(found, `${label}:password_hash`);
-      return '[REDACTED:password_hash]';
-    });
+    out = redactMatches(out, PASSWORD_HASH, '[REDACTED:password_hash]', `${label}:password_hash`, found);
   }
-  if (out.indexOf('--') !== -1 || out.indexOf('-u ') !== -1) {
-    out = out.replace(COMMAND_LINE, (_m, option: string) => {
-      record(found, `${label}:password`);
-      return `${option}[REDACTED]`;
-    });
+  if (out.indexOf('--') !== -1 && COMMAND_LINE_HINT.test(out)) {
+    out = redactMatches(out, COMMAND_LINE, '[REDACTED]', `${label}:password`, found);
+  }
+  if (out.indexOf('curl') !== -1 && (out.indexOf('-u ') !== -1 || out.indexOf('--user ') !== -1)) {
+    out = redactMatches(out, CURL_USER, '[REDACTED]', `${label}:password`, found);
   }
   return out;
 };

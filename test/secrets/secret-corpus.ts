@@ -624,7 +624,7 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
   }
   // Capability links (password reset, invitation, verification, unsubscribe, magic link, a key):
   // the segment after the word is the credential, however short or regular it is.
-  for (const word of ['reset-password', 'invite', 'verify-email', 'unsubscribe', 'magic-link', 'keys']) {
+  for (const word of ['reset-password', 'invite', 'verify-email', 'unsubscribe', 'magic-link', 'confirm']) {
     const uuid = `${g.chars(HEX, 8)}-${g.chars(HEX, 4)}-4${g.chars(HEX, 3)}-a${g.chars(HEX, 3)}-${g.chars(HEX, 12)}`;
     const short = g.chars(BASE62, 12);
     for (const token of [uuid, short]) {
