@@ -72,6 +72,11 @@ const redactParams = (
         out += `${params.slice(copied, eq + 1)}${QUERY_REDACTED}`;
         copied = amp;
         record(found, `${label}:${listedName(name)}`);
+      } else if (isCapabilityWord(name) && isCapabilityValue(decodeName(params.slice(eq + 1, amp)))) {
+        // `?invite=<uuid>`, `?reset=<token>`: the link's capability, as in a path.
+        out += `${params.slice(copied, eq + 1)}${QUERY_REDACTED}`;
+        copied = amp;
+        record(found, `${label}:token`);
       } else if (params.indexOf('%', eq) !== -1 && params.indexOf('%', eq) < amp) {
         // Encoding hides shapes (`%2F` in a base64 key, `%40` in an email): scan the decoded value.
         const value = decodeName(params.slice(eq + 1, amp));
@@ -115,31 +120,37 @@ export function redactPath(path: string): { path: string; redacted: readonly str
 const CAPABILITY_WORDS =
   /^(?:(?:password)?reset(?:password)?|invite|invites|invitation|invitations|verify|verifyemail|emailverification|confirm|confirmemail|unsubscribe|optout|magic|magiclink|magiclinks|loginlink|signinlink|activate)$/;
 const NOT_NAME_CHARS = /[-_]/g;
-/** A path holds none of these, and so no capability word or secret name: most paths, one test. */
+const isCapabilityWord = (name: string): boolean =>
+  CAPABILITY_WORDS.test(name.toLowerCase().replace(NOT_NAME_CHARS, ''));
+
+/** An id by its characters, 8 or more of them, not only digits (sequential ids, phone numbers). */
+const isCapabilityValue = (value: string): boolean =>
+  value.length >= 8 && !/^\+?[\d-]+$/.test(value) && classifySegment(value).includes('{');
+
+/** A path holds none of these, and so no capability word: most paths, one test. */
 const CAPABILITY_HINT = /reset|invit|verif|confirm|unsub|opt-?out|magic|link|activat/i;
 
 /**
  * A value after a capability word (`/reset-password/<uuid>`, `/invite/Hk3kP9qL2x`) is the
- * capability itself, however short or regular: when its characters make it an id (8 or more,
- * not only digits, which are sequential ids, nor a phone number), it is redacted. Words stay
- * (`/invite/accept`). One short non-word may stand between (Django's `/reset/<uid>/<token>/`). Key, token and share ids
- * (`/keys/<uuid>` of a KMS, `/tokens/<id>`) are object ids, judged as any other segment.
+ * capability itself, however short or regular: when its characters make it an id
+ * (`isCapabilityValue`), it is redacted. Words stay (`/invite/accept`). One short non-word may
+ * stand between (Django's `/reset/<uid>/<token>/`). Key, token and share ids (`/keys/<uuid>` of a
+ * KMS, `/tokens/<id>`) are object ids, judged as any other segment. The query's `?invite=<uuid>`
+ * is judged the same way (`redactParams`).
  */
 const redactCapabilitySegments = (path: string, found: string[]): string => {
   if (path.indexOf('/', 1) === -1 || !CAPABILITY_HINT.test(path)) return path;
   const segments = path.split('/');
+  const word = (k: number): boolean => k >= 1 && isCapabilityWord(segments[k] as string);
   let changed = false;
   for (let i = 2; i < segments.length; i++) {
     const whole = segments[i] as string;
     const semicolon = whole.indexOf(';');
     const segment = semicolon === -1 ? whole : whole.slice(0, semicolon);
-    if (segment.length < 8 || segment.includes('[REDACTED') || /^\+?[\d-]+$/.test(segment)) continue;
-    const word = (k: number): boolean =>
-      k >= 1 && CAPABILITY_WORDS.test((segments[k] as string).toLowerCase().replace(NOT_NAME_CHARS, ''));
+    if (segment.includes('[REDACTED') || !isCapabilityValue(segment)) continue;
     // Between them, a short non-word: the user id of Django's `/reset/<uidb64>/<token>/` (`MQ`).
     const between = segments[i - 1] as string;
     if (!word(i - 1) && !(between.length <= 6 && !/^[a-z]*$/.test(between) && word(i - 2))) continue;
-    if (!classifySegment(segment).includes('{')) continue;
     segments[i] = `[REDACTED:token]${whole.slice(segment.length)}`;
     record(found, 'path:token');
     changed = true;

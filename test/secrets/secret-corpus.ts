@@ -635,6 +635,14 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       );
     }
   }
+  for (const name of ['invite', 'reset', 'confirm']) {
+    const uuid = `${g.chars(HEX, 8)}-${g.chars(HEX, 4)}-4${g.chars(HEX, 3)}-a${g.chars(HEX, 3)}-${g.chars(HEX, 12)}`;
+    add(
+      `query ${name}=`,
+      { kind: 'capability', text: uuid, part: uuid },
+      baseLog(g, { path: `/auth/accept?${name}=${uuid}&lang=en` }),
+    );
+  }
   {
     const token = `${g.chars(LOWER + DIGITS, 6)}-${g.chars(HEX, 32)}`;
     add(
@@ -787,6 +795,7 @@ const ORDINARY_QUERIES = [
   'fields=id,name,email_verified&include=orders',
   'utm_source=newsletter&utm_medium=email&utm_campaign=jan2025',
   'ids=101,102,103',
+  'reset=all&confirm=true&verify=1',
 ];
 
 export function ordinaryCorpus(seed = 7): OrdinaryCase[] {
