@@ -120,15 +120,14 @@ export function redactPath(path: string): { path: string; redacted: readonly str
 const CAPABILITY_WORDS =
   /^(?:(?:password)?reset(?:password)?|invite|invites|invitation|invitations|verify|verifyemail|emailverification|confirm|confirmemail|unsubscribe|optout|magic|magiclink|magiclinks|loginlink|signinlink|activate)$/;
 const NOT_NAME_CHARS = /[-_]/g;
+/** A path or name holds none of these, and so no capability word: most, one test. */
+const CAPABILITY_HINT = /reset|invit|verif|confirm|unsub|opt-?out|magic|link|activat/i;
 const isCapabilityWord = (name: string): boolean =>
-  CAPABILITY_WORDS.test(name.toLowerCase().replace(NOT_NAME_CHARS, ''));
+  CAPABILITY_HINT.test(name) && CAPABILITY_WORDS.test(name.toLowerCase().replace(NOT_NAME_CHARS, ''));
 
 /** An id by its characters, 8 or more of them, not only digits (sequential ids, phone numbers). */
 const isCapabilityValue = (value: string): boolean =>
   value.length >= 8 && !/^\+?[\d-]+$/.test(value) && classifySegment(value).includes('{');
-
-/** A path holds none of these, and so no capability word: most paths, one test. */
-const CAPABILITY_HINT = /reset|invit|verif|confirm|unsub|opt-?out|magic|link|activat/i;
 
 /**
  * A value after a capability word (`/reset-password/<uuid>`, `/invite/Hk3kP9qL2x`) is the
