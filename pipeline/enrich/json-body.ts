@@ -1,5 +1,5 @@
 import { redactJsonFields } from './json-fields.ts';
-import { isIdName, isSecretFieldName, listedName } from './secret-names.ts';
+import { isIdName, isSecretFieldName, listedName, normaliseName } from './secret-names.ts';
 import { redactSecretsInText } from './secret-text.ts';
 
 /**
@@ -73,7 +73,7 @@ const redactPairValue = (node: Record<string, unknown>, w: Walk): void => {
   }
 };
 
-/** Keys (lower case, no `-` or `_`) of header lists written as arrays. */
+/** Keys (`normaliseName`d) of header lists written as arrays. */
 const HEADER_LIST_KEYS = new Set([
   'rawheaders',
   'rawtrailers',
@@ -92,7 +92,7 @@ const HEADER_LIST_KEYS = new Set([
  */
 const redactPairArray = (node: unknown[], key: string, w: Walk): void => {
   if (node.length < 2 || node.length % 2 !== 0 || node.length > 512) return;
-  if (!HEADER_LIST_KEYS.has(key.toLowerCase().replace(/[-_]/g, ''))) return;
+  if (!HEADER_LIST_KEYS.has(normaliseName(key))) return;
   for (let i = 0; i < node.length; i += 2) {
     const name = node[i];
     if (typeof name !== 'string' || name.length > 64 || typeof node[i + 1] !== 'string') return;

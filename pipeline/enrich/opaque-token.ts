@@ -91,12 +91,21 @@ const isUlid = (text: string, start: number, end: number): boolean => {
   return true;
 };
 
-/** Vendor prefixes of keys whose body is lower-case hex (Sentry, Buildkite, Sourcegraph, Checkly). */
-const HEX_KEY_PREFIXES = new Set(['sntryu', 'sntrys', 'bkua', 'sgp', 'cu']);
+/**
+ * Prefixes of keys whose body is lower-case hex: the secret prefixes, less those naming an
+ * environment (`live_…` fronts keys, `live_stream_<hex>` an id), and vendors' (Sentry, Buildkite,
+ * Sourcegraph, Checkly).
+ */
+const HEX_KEY_PREFIXES = new Set([
+  ...[...SECRET_PREFIXES].filter((p) => p !== 'live' && p !== 'test'),
+  'sntryu',
+  'sntrys',
+  'bkua',
+  'sgp',
+  'cu',
+]);
 /** Mailchimp's data-centre suffix: `<32 hex>-us12`. */
 const DATA_CENTRE = /^us\d{1,2}$/;
-/** Secret prefixes that name an environment: `live_…` fronts keys, `live_stream_<hex>` an id. */
-const ENVIRONMENTS = new Set(['live', 'test']);
 
 /**
  * Is one `_`/`-` part of the run `MIN_HEX_RUN`+ hex characters (letters and digits both) whose
@@ -134,7 +143,7 @@ const hasHexPart = (text: string, start: number, end: number): boolean => {
   for (let k = 0; k < parts.length; k++) {
     if (k === hexAt) continue;
     const word = part(k).toLowerCase();
-    if ((SECRET_PREFIXES.has(word) && !ENVIRONMENTS.has(word)) || HEX_KEY_PREFIXES.has(word)) return true;
+    if (HEX_KEY_PREFIXES.has(word)) return true;
     if (k === hexAt + 1 && DATA_CENTRE.test(word)) return true;
   }
   return false;

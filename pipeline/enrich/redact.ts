@@ -7,6 +7,7 @@ import {
   isSecretHeaderName,
   isSecretQueryName,
   listedName,
+  normaliseName,
 } from './secret-names.ts';
 import { redactSecretsInText, type ScanOptions } from './secret-text.ts';
 
@@ -119,11 +120,10 @@ export function redactPath(path: string): { path: string; redacted: readonly str
  */
 const CAPABILITY_WORDS =
   /^(?:(?:password)?reset(?:password)?|invite|invites|invitation|invitations|verify|verifyemail|emailverification|confirm|confirmemail|unsubscribe|optout|magic|magiclink|magiclinks|loginlink|signinlink|activate)$/;
-const NOT_NAME_CHARS = /[-_]/g;
 /** A path or name holds none of these, and so no capability word: most, one test. */
 const CAPABILITY_HINT = /reset|invit|verif|confirm|unsub|opt-?out|magic|link|activat/i;
 const isCapabilityWord = (name: string): boolean =>
-  CAPABILITY_HINT.test(name) && CAPABILITY_WORDS.test(name.toLowerCase().replace(NOT_NAME_CHARS, ''));
+  CAPABILITY_HINT.test(name) && CAPABILITY_WORDS.test(normaliseName(name));
 
 /** An id by its characters, 8 or more of them, not only digits (sequential ids, phone numbers). */
 const isCapabilityValue = (value: string): boolean =>
