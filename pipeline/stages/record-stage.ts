@@ -241,14 +241,11 @@ export class RecordStage {
     const decoded = decodeRecord(record, this.settings.decode);
     const skipThrough =
       options.skipThrough?.sequenceNumber === record.sequenceNumber ? options.skipThrough.subSequence : -1;
+    // Pushed to directly: a closure made per record cost ~0.8% of a stage thread's CPU (tsx
+    // wraps every function it creates to keep its name).
     const deadLetters: DeadLetter[] = [];
-    let deadLetterBytes = 0;
-    const deadLetter = (dl: DeadLetter) => {
-      deadLetters.push(dl);
-      deadLetterBytes += dl.data.byteLength;
-    };
     for (const dl of decoded.deadLetters) {
-      if (dl.subSequence === undefined || dl.subSequence > skipThrough) deadLetter(dl);
+      if (dl.subSequence === undefined || dl.subSequence > skipThrough) deadLetters.push(dl);
     }
     let logs = 0;
     for (const line of decoded.logs) {
@@ -256,7 +253,7 @@ export class RecordStage {
       logs += 1;
       const valid = validateLog(line.value);
       if (!valid.ok) {
-        deadLetter(
+        deadLetters.push(
           deadLetterOf(record, 'validate', 'schema_violation', valid.message, line.raw, line.subSequence),
         );
         continue;
@@ -266,7 +263,7 @@ export class RecordStage {
       const tsMicros = valid.tsMicros ?? BigInt(arrivedMs) * 1000n;
       const implausible = implausibleTime(tsMicros, arrivedMs, this.settings.timeWindow);
       if (implausible !== undefined) {
-        deadLetter(
+        deadLetters.push(
           deadLetterOf(record, 'validate', 'schema_violation', implausible, line.raw, line.subSequence),
         );
         continue;
@@ -285,7 +282,9 @@ export class RecordStage {
       } catch (e) {
         // The error's name only: its message may repeat a value of the log.
         const message = `enrichment failed (${e instanceof Error ? e.name : typeof e}); the log is kept for a replay once fixed`;
-        deadLetter(deadLetterOf(record, 'enrich', 'enrich_failed', message, line.raw, line.subSequence));
+        deadLetters.push(
+          deadLetterOf(record, 'enrich', 'enrich_failed', message, line.raw, line.subSequence),
+        );
         continue;
       }
       if (options.generation) row.generation = options.generation;
@@ -294,6 +293,8 @@ export class RecordStage {
       lineBytes.push(line.raw.byteLength);
     }
     chunk.logs[i] = logs;
+    let deadLetterBytes = 0;
+    for (let d = 0; d < deadLetters.length; d++) deadLetterBytes += deadLetters[d]!.data.byteLength;
     chunk.deadLetterBytes[i] = deadLetterBytes;
     chunk.deadLetters[i] = deadLetters.length > 0 ? deadLetters : null;
   }
