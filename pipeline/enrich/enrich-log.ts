@@ -69,6 +69,18 @@ const rawQuery = (fromPath: string, given: RequestLog['query']): string => {
   return extra === '' ? fromPath : `${fromPath}&${extra}`;
 };
 
+/**
+ * `text`, made one string. V8 builds long strings (JSON.stringify's output, concatenations) as a
+ * chain of parts, and a row holds its strings until its batch lands, so each part would be
+ * promoted and marked with it. Reading a character joins the chain in place, and the next
+ * scavenge drops the parts: 100,000 held header objects of ~500 bytes took 89 MB of heap as
+ * chains, 70 MB joined. In bench:pipeline every row's headers were a chain (2.6 parts).
+ */
+const joined = <T extends string | null>(text: T): T => {
+  text?.charCodeAt(0);
+  return text;
+};
+
 const headerString = (headers: RequestLog['headers'], name: string): string | undefined => {
   const value = headers?.[name];
   if (typeof value === 'string') return value;
@@ -208,8 +220,8 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       request_id: requestId,
       method: row.method,
       host: intern(headers.host),
-      path: path.path,
-      query: query.query === '' ? null : query.query,
+      path: joined(path.path),
+      query: query.query === '' ? null : joined(query.query),
       // From the redacted path, so that nothing redaction removed comes back; the template turns
       // redaction marks into `{id}`, so `/cards/{id}` stays one endpoint. Precedence: the app's
       // `route`, a declared route, learned routes, the per-segment rules (routes/route-book.ts).
@@ -235,7 +247,7 @@ export function createEnricher(deps: EnricherDeps): Enricher {
       os: ua.os,
       device_type: ua.deviceType,
       is_bot: ua.isBot,
-      headers: headers.json,
+      headers: joined(headers.json),
       request_body: requestBody.body,
       response_body: responseBody.body,
       redacted,
