@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { takePort } from '../../test/support/taken-port.ts';
 import { type DevOptions, devStageThreads, runDev } from './dev-command.ts';
@@ -82,4 +82,44 @@ describe('runDev', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  describe('a whole demo run (--exit)', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it.each([
+      ['sidecar', (records: number, sent: number) => expect(records).toBeLessThan(sent / 20)],
+      ['lines', (records: number, sent: number) => expect(records).toBe(sent)],
+    ] as const)(
+      'packs the demo lines as %s and every line is accounted for',
+      async (format, packed) => {
+        // Prepare: the JSON summary is the last line written to stdout.
+        const dir = await mkdtemp(join(tmpdir(), `dev-run-${format}-`));
+        const out: string[] = [];
+        vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+          out.push(String(chunk));
+          return true;
+        });
+        try {
+          // Act
+          const code = await runDev(options(dir, { demoEvents: 600, demoFormat: format }));
+
+          // Assess
+          vi.restoreAllMocks();
+          expect(code).toBe(0);
+          const summary = JSON.parse(out.at(-1) as string);
+          expect(summary.demoFormat).toBe(format);
+          expect(summary.sent).toBe(600);
+          packed(summary.kinesisRecords, summary.sent);
+          expect(summary.landed + summary.deduplicated + summary.deadLettered).toBe(600);
+          expect(summary.deadLettered).toBe(summary.malformedSent);
+          expect(summary.deduplicated).toBe(summary.duplicatesSent);
+          expect(summary.warehouseRows).toBe(summary.landed);
+          expect(summary.warehouseDuplicateRows).toBe(0);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      },
+      60_000,
+    );
+  });
 });

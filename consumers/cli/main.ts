@@ -4,6 +4,7 @@ import { createLogger } from '../../pipeline/observability/logger.ts';
 import { runCompact } from './compact-command.ts';
 import { CONFIG_ENV, type ConsumeConfig, consumeConfigFromEnv, loadConsumeConfig } from './consume-config.ts';
 import { runDeadLettersList, runDeadLettersRedrive, runDeadLettersShow } from './dead-letters-command.ts';
+import type { DemoFormat } from './dev-command.ts';
 import {
   runEndpointsExport,
   runEndpointsImport,
@@ -87,6 +88,15 @@ program
   .option('--no-ui', 'serve no dashboard page')
   .option('--demo-events <n>', 'send this many demo events, then stop producing', int('--demo-events', 0))
   .option('--demo-rate <n>', 'events per second of continuous demo traffic', int('--demo-rate', 1), 200)
+  .addOption(
+    new Option(
+      '--demo-format <format>',
+      'how demo lines become Kinesis records: sidecar = as the sidecar configs in fluent-bit/ send them (simple_aggregation, gzip: many lines a record); lines = one uncompressed line a record (Fluent Bit output defaults)',
+    )
+      // Listed here, not imported: the dev stack's module is loaded only when `dev` runs (below).
+      .choices(['sidecar', 'lines'])
+      .default('sidecar'),
+  )
   .option('--no-demo', 'send no demo traffic; wait for your own producers (Fluent Bit)')
   .option(
     '--exit',
@@ -115,6 +125,7 @@ program
       demo: o.demo,
       demoEvents: o.demoEvents,
       demoRate: o.demoRate,
+      demoFormat: o.demoFormat as DemoFormat,
       exit: Boolean(o.exit),
       fresh: Boolean(o.fresh),
       timeoutSeconds: o.timeout,
