@@ -90,6 +90,30 @@ describe('decompress', () => {
     expect(reasonOf(() => decompress(frame))).toBe('too_large');
   });
 
+  it('refuses a later zstd frame that declares a window past the cap, not only the first frame', () => {
+    // A valid 1-byte frame, then a frame whose window descriptor asks for 256 MiB.
+    const first = [0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x01, 0x09, 0x00, 0x00, 0x61];
+    const second = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x90, 0x09, 0x00, 0x00, 0x61];
+    expect(decompress(Uint8Array.from(first)).data).toEqual(Uint8Array.of(0x61));
+    expect(reasonOf(() => decompress(Uint8Array.from([...first, ...second])))).toBe('too_large');
+  });
+
+  it('refuses at once zstd Data made of many tiny blocks under a large window (minutes of window moves)', () => {
+    // 8 MiB window, 1,000 RLE blocks of 4 bytes each: fzstd shifts the whole window per block.
+    const header = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x68];
+    const tiny = (blocks: number, window: number[]) => {
+      const body: number[] = [];
+      for (let i = 0; i < blocks; i++)
+        body.push((4 << 3) | (1 << 1) | (i === blocks - 1 ? 1 : 0), 0, 0, 0x20);
+      return Uint8Array.from([...window, ...body]);
+    };
+    const started = performance.now();
+    expect(reasonOf(() => decompress(tiny(1_000, header)))).toBe('too_large');
+    expect(performance.now() - started).toBeLessThan(1_000);
+    // The same blocks under a 1 KiB window are cheap, and decode.
+    expect(decompress(tiny(1_000, [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00])).data).toHaveLength(4_000);
+  });
+
   it('refuses corrupt data with decompress_failed', () => {
     const gz = gzipSync('{"a":1}\n');
     const cases: Record<string, Uint8Array> = {

@@ -68,7 +68,7 @@ function gunzip(data: Uint8Array, maxBytes: number): Uint8Array {
 }
 
 function unzstd(data: Uint8Array, maxBytes: number): Uint8Array {
-  checkZstdHeader(data, maxBytes);
+  checkZstdFrames(data, maxBytes);
   const parts: Uint8Array[] = [];
   let total = 0;
   // Streaming, so that the size cap holds across any number of frames, not just the first.
@@ -87,30 +87,76 @@ function unzstd(data: Uint8Array, maxBytes: number): Uint8Array {
 }
 
 /**
- * fzstd allocates the declared content size (or the window) before decoding a frame; refuse a
- * header that declares more than the cap rather than let it allocate gigabytes.
+ * Window bytes fzstd may move while decoding one record. Its streaming decoder keeps a window of
+ * the frame's size (the content size of a single-segment frame, else the window descriptor's) and
+ * shifts all of it after every block, so a record's work is Σ frames (blocks × window). Honest
+ * frames cost little: Fluent Bit's one-shot frames hold ≤ 128 KiB a block, so 8 MiB of content (the
+ * cap) is 64 blocks × 8 MiB = 512 MiB moved (~50 ms). A hostile record of 4-byte blocks under an
+ * 8 MiB window moved 8 MiB per 4 bytes read: minutes for one record, a stalled shard.
  */
-function checkZstdHeader(data: Uint8Array, maxBytes: number): void {
-  if (data.length < 6) throw corrupt('zstd', new Error('frame header truncated'));
-  const fhd = data[4]!;
-  const singleSegment = (fhd >> 5) & 1;
-  const fcsFlag = fhd >> 6;
-  const dictBytes = [0, 1, 2, 4][fhd & 3]!;
-  const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
-  let pos = 5;
-  let window = 0;
-  if (!singleSegment) {
-    const wd = data[pos++]!;
-    const base = 2 ** (10 + (wd >> 3));
-    window = base + (base / 8) * (wd & 7);
+export const MAX_ZSTD_WINDOW_WORK = 640 * 1024 * 1024;
+
+/**
+ * Walks every frame and block header of zstd Data before anything is decoded (sizes are explicit,
+ * so this reads a few bytes per block) and refuses, as `too_large`, a frame that declares more
+ * content or a larger window than the cap (fzstd allocates it up front: a 28-byte record could ask
+ * for 2 GB), and Data whose decoding would move more than `MAX_ZSTD_WINDOW_WORK` window bytes.
+ * Truncated headers are left to the decoder, which reports them as corrupt.
+ */
+function checkZstdFrames(data: Uint8Array, maxBytes: number): void {
+  let pos = 0;
+  let work = 0;
+  while (pos < data.length) {
+    if (pos + 8 > data.length) return;
+    const magic =
+      (data[pos]! | (data[pos + 1]! << 8) | (data[pos + 2]! << 16) | (data[pos + 3]! << 24)) >>> 0;
+    if (magic >>> 4 === 0x184d2a5) {
+      // A skippable frame: a 4-byte length, then that many bytes nobody decodes.
+      pos += 8 + (data[pos + 4]! | (data[pos + 5]! << 8) | (data[pos + 6]! << 16)) + data[pos + 7]! * 2 ** 24;
+      continue;
+    }
+    if (magic !== 0xfd2fb528) return;
+    const fhd = data[pos + 4]!;
+    const singleSegment = (fhd >> 5) & 1;
+    const fcsFlag = fhd >> 6;
+    const checksum = (fhd >> 2) & 1;
+    const dictBytes = [0, 1, 2, 4][fhd & 3]!;
+    const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
+    let at = pos + 5;
+    let window = 0;
+    if (!singleSegment) {
+      const wd = data[at++]!;
+      const base = 2 ** (10 + (wd >> 3));
+      window = base + (base / 8) * (wd & 7);
+    }
+    at += dictBytes;
+    if (at + fcsBytes > data.length) return;
+    let declared = 0;
+    for (let i = 0; i < fcsBytes; i++) declared += data[at + i]! * 2 ** (8 * i);
+    if (fcsBytes === 2) declared += 256;
+    at += fcsBytes;
+    if (fcsBytes > 0 && declared > maxBytes) throw tooLarge('zstd', maxBytes);
+    if (window > maxBytes) throw tooLarge('zstd', maxBytes);
+    // What fzstd's streaming decoder allocates for the frame and shifts after each block.
+    const held = singleSegment ? declared : window;
+    work += held;
+    for (;;) {
+      if (at + 3 > data.length) return;
+      const header = data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16);
+      const type = (header >> 1) & 3;
+      const size = header >>> 3;
+      at += 3 + (type === 1 ? 1 : size);
+      work += held;
+      if (work > MAX_ZSTD_WINDOW_WORK) {
+        throw new DecodeError(
+          'too_large',
+          `zstd record Data would move over ${MAX_ZSTD_WINDOW_WORK} bytes of window to decode (many tiny blocks under a large window), far beyond any request log; it is refused to keep the shard moving. Check what the producer sends.`,
+        );
+      }
+      if (header & 1) break;
+    }
+    pos = at + checksum * 4;
   }
-  pos += dictBytes;
-  if (pos + fcsBytes > data.length) throw corrupt('zstd', new Error('frame header truncated'));
-  let declared = 0;
-  for (let i = 0; i < fcsBytes; i++) declared += data[pos + i]! * 2 ** (8 * i);
-  if (fcsBytes === 2) declared += 256;
-  if (fcsBytes > 0 && declared > maxBytes) throw tooLarge('zstd', maxBytes);
-  if (fcsBytes === 0 && window > maxBytes) throw tooLarge('zstd', maxBytes);
 }
 
 function corrupt(codec: string, cause: unknown): DecodeError {
