@@ -628,6 +628,39 @@ describe('redactBody', () => {
     ).toBe('true');
   });
 
+  it("redacts curl's -u password only on a line that runs curl, and every one on that line", () => {
+    const text = [
+      'curl -s https://api.example.com -u bob:hunter2pass && curl --user amy:s3cretPass x',
+      'docker run -u 1000:1000 app -u eve:notcurl',
+      'then curl https://a.example -H "A: b" -u carl:pa55word',
+    ].join('\n');
+    expect(redactBody(text, 10_000, 'request_body', 'text/plain').body).toBe(
+      [
+        'curl -s https://api.example.com -u bob:[REDACTED] && curl --user amy:[REDACTED] x',
+        'docker run -u 1000:1000 app -u eve:notcurl',
+        'then curl https://a.example -H "A: b" -u carl:[REDACTED]',
+      ].join('\n'),
+    );
+  });
+
+  it('scans texts built to make the secret scanner quadratic in one pass (was seconds for one body)', () => {
+    // Prepare: each ~200 KB body took 4-10 s before (every match rescanned the rest of the text).
+    const bodies = [
+      `${'password=[REDACTED/'.repeat(10_000)}`,
+      `${'curl '.repeat(40_000)} -u `,
+      `${'password=[REDACTED/'.repeat(5_000)}password=hunter2pass`,
+    ];
+
+    // Act
+    const started = performance.now();
+    const out = bodies.map((b) => redactBody(b, 1_000_000, 'request_body', 'text/plain').body ?? '');
+
+    // Assess: a generous bound (the new scan takes a few ms); the last body's password is still found.
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(out[2]).not.toContain('hunter2pass');
+    expect(out[2]!.endsWith('password=[REDACTED]')).toBe(true);
+  });
+
   it('redacts capability links, and headers written as arrays, where they are', () => {
     // Act
     const reset = redactPath('/accounts/reset/MQ/c2pvr8-a3f9c1d27e8b4f60915c2d3e7a8b9c0d/').path;

@@ -65,8 +65,13 @@ const PASSWORD_HASH =
   /\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}(?![./A-Za-z0-9])|\$argon2(?:id|i|d)\$v=\d+\$[^\s"'$]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+/g;
 const COMMAND_LINE =
   /(?<=^|[\s'"])(--(?:password|passwd|pass|token|api-key|apikey|client-secret|access-key|secret-key|auth-token)=)([^\s'"]+)/g;
-/** curl's `-u user:password` (not a uid:gid, as in `docker run -u 1000:1000`). */
-const CURL_USER = /(\bcurl\b[^\n]*?\s(?:-u|--user) +[^\s:'"]+:)(?!\d+(?:[\s'"]|$))([^\s'"]+)/g;
+/**
+ * curl's `-u user:password` on a line that runs curl (not a uid:gid, as in `docker run -u
+ * 1000:1000`). Line breaks, `curl` and `-u user:` are found in one pass, in order, and a `-u` counts
+ * after a `curl` of its line: one regex that scanned from each `curl` to a `-u` took seconds on a
+ * text of many `curl`s (each scan ran to the end).
+ */
+const CURL_PARTS = /(\n)|(\bcurl\b)|(\s(?:-u|--user) +[^\s:'"]+:)(?!\d+(?:[\s'"]|$))[^\s'"]+/g;
 const COMMAND_LINE_HINT = /--(?:pass|token|api|client|access|secret|auth)/;
 
 /** Replaces each match of `re` (its group 1 kept, then `mark`) and records `kind`; only called on a hint. */
@@ -90,8 +95,24 @@ const redactRareShapes = (text: string, label: string, found: string[]): string 
     out = redactMatches(out, COMMAND_LINE, '[REDACTED]', `${label}:password`, found);
   }
   if (out.indexOf('curl') !== -1 && (out.indexOf('-u ') !== -1 || out.indexOf('--user ') !== -1)) {
-    out = redactMatches(out, CURL_USER, '[REDACTED]', `${label}:password`, found);
+    out = redactCurlUsers(out, label, found);
   }
+  return out;
+};
+
+const redactCurlUsers = (text: string, label: string, found: string[]): string => {
+  let inCurl = false;
+  let hit = false;
+  const out = text.replace(CURL_PARTS, (m: string, lineBreak?: string, curl?: string, user?: string) => {
+    if (lineBreak !== undefined) inCurl = false;
+    else if (curl !== undefined) inCurl = true;
+    else if (inCurl && user !== undefined) {
+      hit = true;
+      return `${user}[REDACTED]`;
+    }
+    return m;
+  });
+  if (hit) record(found, `${label}:password`);
   return out;
 };
 /** Apart: one alternation with both runs at twice the cost of the two. */
@@ -271,6 +292,12 @@ const isValueEnd = (c: number, path: boolean): boolean =>
   c === 92 || // backslash: the end of an escaped JSON string
   (path && (c === 47 || c === 63 || c === 35)); // / ? #
 
+/** Where the value that begins at `from` starts: after its opening quote, if any (see `valueSpan`). */
+const valueStartAt = (text: string, from: number): number => {
+  if (text.charCodeAt(from) === 92 && (text[from + 1] === '"' || text[from + 1] === "'")) return from + 2;
+  return text[from] === '"' || text[from] === "'" ? from + 1 : from;
+};
+
 /** [start, end) of the value that begins at `from`, quoted or not; the quotes are kept. */
 const valueSpan = (text: string, from: number, path: boolean): [number, number] => {
   let i = from;
@@ -317,6 +344,10 @@ const redactNamedValues = (text: string, label: string, found: string[], path: b
     // `=>` names a value in a Ruby hash (`"password" =>`, `:password =>`), not in code (`token => …`).
     if (m[3] === '=>' && m[2] === undefined && before !== 58) continue;
     if (!(inQuery ? isSecretQueryName(name) : isSecretFieldName(name))) continue;
+    // A value already redacted is passed over before its span is measured: an unquoted one runs to
+    // the end of a text without separators, so measuring each of many cost their square (seconds
+    // for `password=[REDACTED/…` repeated over a body).
+    if (isRedactedMark(text, valueStartAt(text, NAMED_VALUE.lastIndex))) continue;
     const [start, end] = valueSpan(text, NAMED_VALUE.lastIndex, path);
     if (end <= start || start < copied || isRedactedMark(text, start)) continue;
     out += `${text.slice(copied, start)}[REDACTED]`;
