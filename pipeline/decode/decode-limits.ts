@@ -15,7 +15,7 @@ export const DecodeConfig = z
       .max(256 * 1024 * 1024)
       .default(8 * 1024 * 1024)
       .describe(
-        'Largest Data of one record (or KPL sub-record) once decompressed. Fluent Bit aggregates at most ~1 MiB of lines per record before compressing, and request logs compress 5-20x; 8 MiB leaves room for that and refuses zip bombs.',
+        'Largest Data of one record once decompressed (all its KPL sub-records together). Fluent Bit aggregates at most ~1 MiB of lines per record before compressing, and request logs compress 5-20x; 8 MiB leaves room for that and refuses zip bombs.',
       ),
     maxLinesPerRecord: z
       .number()

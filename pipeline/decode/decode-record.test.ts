@@ -155,6 +155,26 @@ describe('decodeRecord', () => {
     expect(out.deadLetters.map((d) => [d.reason, d.data])).toEqual([['kpl_corrupt', agg]]);
   });
 
+  it('bounds what all KPL sub-records of a record inflate to together, not each alone', () => {
+    // Prepare: ten gzip sub-records of 1 MiB each, under a 4 MiB bound (each alone passes it).
+    const limits = DecodeConfig.parse({ maxDecompressedBytes: 4 * 1024 * 1024 });
+    const mib = gzipSync(`{"a":"${'x'.repeat(1_048_576 - 10)}"}\n`);
+    const agg = aggregate(Array.from({ length: 10 }, () => ({ partitionKey: 'k', data: mib })));
+    const three = aggregate(Array.from({ length: 3 }, () => ({ partitionKey: 'k', data: mib })));
+
+    // Act
+    const out = decodeRecord(sourceRecord(agg), limits);
+
+    // Assess: one dead letter with the record as received, nothing inflated kept.
+    expect(out.logs).toHaveLength(0);
+    expect(out.deadLetters.map((d) => [d.reason, d.data.byteLength])).toEqual([
+      ['too_large', agg.byteLength],
+    ]);
+    expect(out.deadLetters[0]!.message).toContain('together');
+    // Under the bound in all, every sub-record is decoded.
+    expect(decodeRecord(sourceRecord(three), limits).logs).toHaveLength(3);
+  });
+
   it('numbers logs across KPL sub-records, each decompressed on its own', () => {
     // Prepare
     const agg = aggregate([

@@ -43,6 +43,12 @@ interface Context {
   next: number;
   /** Lines seen so far across the record's KPL sub-records, against `maxLinesPerRecord`. */
   lines: number;
+  /**
+   * Bytes its payloads came to once decompressed, across the record's KPL sub-records, against
+   * `maxDecompressedBytes`: a bound per sub-record let one 82 KB record of ten gzip sub-records
+   * inflate to 84 MB of dead letters.
+   */
+  inflated: number;
 }
 
 /** A record past a bound: it becomes one dead letter with its original bytes, nothing else of it. */
@@ -65,7 +71,7 @@ export function decodeRecord(
   record: SourceRecord,
   limits: DecodeConfig = DEFAULT_DECODE_LIMITS,
 ): DecodeResult {
-  const ctx: Context = { record, limits, logs: [], deadLetters: [], next: 0, lines: 0 };
+  const ctx: Context = { record, limits, logs: [], deadLetters: [], next: 0, lines: 0, inflated: 0 };
   const data = record.data;
   try {
     if (isKplAggregated(data)) {
@@ -100,12 +106,17 @@ const SHARE_INFLATED_BELOW = 64 * 1024;
 function decodePayload(ctx: Context, payload: Uint8Array, kpl: number | undefined): void {
   let bytes: Uint8Array;
   let compressed: boolean;
+  const budget = ctx.limits.maxDecompressedBytes - ctx.inflated;
   try {
-    const out = decompress(payload, ctx.limits.maxDecompressedBytes);
+    const out = decompress(payload, Math.max(1, budget));
     bytes = out.data;
     compressed = out.codec !== 'none';
   } catch (e) {
-    if (e instanceof DecodeError && e.reason === 'too_large') throw new RecordTooLarge(e.message);
+    if (e instanceof DecodeError && e.reason === 'too_large') {
+      throw new RecordTooLarge(
+        kpl === undefined || ctx.inflated === 0 ? e.message : inflatesPast(ctx.limits),
+      );
+    }
     if (kpl === undefined) {
       ctx.deadLetters.push(deadLetterOf(ctx.record, 'decode', reasonOf(e), messageOf(e), payload, undefined));
     } else {
@@ -115,6 +126,8 @@ function decodePayload(ctx: Context, payload: Uint8Array, kpl: number | undefine
     return;
   }
   const n = bytes.length;
+  ctx.inflated += n;
+  if (ctx.inflated > ctx.limits.maxDecompressedBytes) throw new RecordTooLarge(inflatesPast(ctx.limits));
   // Counted before any line is parsed: a record over the bound costs one pass of indexOf, no more.
   let lines = ctx.lines;
   for (let at = bytes.indexOf(LF); at !== -1 && at < n; at = bytes.indexOf(LF, at + 1)) {
@@ -229,6 +242,9 @@ function hasBom(bytes: Uint8Array, start: number, end: number): boolean {
     end - start >= 3 && bytes[start] === BOM[0] && bytes[start + 1] === BOM[1] && bytes[start + 2] === BOM[2]
   );
 }
+
+const inflatesPast = (limits: DecodeConfig): string =>
+  `the record's KPL sub-records come to more than ${limits.maxDecompressedBytes} bytes together once decompressed (decode.maxDecompressedBytes), far beyond any request log; the record is kept whole, as received`;
 
 function tooManyLines(limits: DecodeConfig): string {
   return `record holds more than ${limits.maxLinesPerRecord} lines (decode.maxLinesPerRecord); it is kept whole as one dead letter, unprocessed`;
