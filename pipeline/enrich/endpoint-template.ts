@@ -1,3 +1,4 @@
+import { flat } from './flat-string.ts';
 import { HotCache } from './hot-cache.ts';
 import { LruCache } from './lru-cache.ts';
 
@@ -295,7 +296,7 @@ export function endpointTemplate(path: string): string {
   let template = '';
   for (let i = 0; i < segments.length; i++) template += `/${classifySegmentAt(segments[i] as string, i)}`;
   if (template === '') template = '/';
-  if (!cacheable) return template;
+  if (!cacheable) return flat(template);
   if (!template.includes('{')) {
     cache.set(bare, template);
     return template;

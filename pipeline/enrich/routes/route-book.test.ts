@@ -273,4 +273,19 @@ describe('RouteBook: what a project teaches its routes', () => {
     const disagreeing = paths.filter((path) => new Set(books.map((b) => b.retemplate('p', path))).size > 1);
     expect(disagreeing.slice(0, 5)).toEqual([]);
   });
+
+  it('keeps no statistics for templates of paths thousands of segments deep, and templates them still', () => {
+    // Prepare: distinct paths of 4,000 segments each (a hostile client), then a real endpoint.
+    const book = new RouteBook();
+    const deep = (i: number) => `/files/${WORDS[i % WORDS.length]}/${i}${'/x'.repeat(4_000)}`;
+
+    // Act
+    const templates = Array.from({ length: 50 }, (_, i) => send(book, deep(i)));
+    send(book, '/v1/health');
+
+    // Assess: each deep path got a template; only the real endpoint is counted.
+    for (const t of templates) expect(t.length).toBeGreaterThan(8_000);
+    const endpoints = book.snapshot('p')!.endpoints.map((e) => e.template);
+    expect(endpoints).toEqual(['/v1/health']);
+  });
 });

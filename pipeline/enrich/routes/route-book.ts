@@ -60,6 +60,9 @@ const bump = (counts: Record<string, number>, key: string, cap = 64): void => {
  * answer, then the learned one). `shardline endpoints retemplate` rewrites stored rows with the
  * current state.
  */
+/** Templates longer than this are not counted in a project's endpoint statistics. */
+const MAX_STATS_TEMPLATE_LENGTH = 1_024;
+
 export class RouteBook {
   readonly worker: string;
   private readonly projects = new Map<string, ProjectRoutes>();
@@ -148,7 +151,9 @@ export class RouteBook {
   ): void {
     let s = p.stats.get(template);
     if (s === undefined) {
-      if (p.stats.size >= this.maxEndpoints) return;
+      // A template that long is a path nobody routes (thousands of segments), not an endpoint to
+      // list; kept, 2,000 of them held ~440 MB a project.
+      if (p.stats.size >= this.maxEndpoints || template.length > MAX_STATS_TEMPLATE_LENGTH) return;
       s = { template, count: 0, methods: {}, statuses: {}, query: {} };
       p.stats.set(template, s);
     }

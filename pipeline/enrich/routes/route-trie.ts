@@ -1,4 +1,5 @@
 import { classifySegmentAt, ID, isWeakId, isWeakValue, routeSuffix } from '../endpoint-template.ts';
+import { flat } from '../flat-string.ts';
 
 /**
  * The routes of one project, learned from its paths: a trie of path segments.
@@ -232,7 +233,7 @@ export class RouteTrie {
         out += `/${classifySegmentAt(segment, i)}`;
         continue;
       }
-      if (node.rest) return { template: out, known, cacheable };
+      if (node.rest) return { template: flat(out), known, cacheable };
       const literal: TrieNode | undefined = node.children?.get(segment);
       // A weak id (a domain, a date) is literal while it is seen often there, and a real share of it.
       let isLiteral = literal !== undefined;
@@ -267,7 +268,7 @@ export class RouteTrie {
       node = undefined;
       known = false;
     }
-    return { template: out === '' ? '/' : out, known, cacheable };
+    return { template: out === '' ? '/' : flat(out), known, cacheable };
   }
 
   /** Adds what another trie learned (another worker's, or a stored copy) to this one. */
