@@ -36,6 +36,8 @@ interface Walk {
   /** Encoded original string → encoded redacted string. */
   readonly replacements: Map<string, string>;
   reserialise: boolean;
+  /** A part lies deeper than `MAX_DEPTH` and was not walked: the text is scanned as text as well. */
+  tooDeep: boolean;
 }
 
 const record = (found: string[], name: string): void => {
@@ -49,6 +51,8 @@ const redactString = (s: string, key: string, w: Walk, nesting: number): string 
   if ((first === 123 || first === 91) && nesting < MAX_NESTED_JSON) {
     const inner = redactJson(s, w.label, w.found, nesting + 1);
     if (inner.parsed) return inner.text;
+    // Not JSON, or deeper than the walk goes: what was redacted in it is scanned as text.
+    return redactSecretsInText(inner.text, w.label, w.found, { idPosition: key !== '' && isIdName(key) });
   }
   return redactSecretsInText(s, w.label, w.found, { idPosition: key !== '' && isIdName(key) });
 };
@@ -107,6 +111,23 @@ const redactPairArray = (node: unknown[], key: string, w: Walk): void => {
   }
 };
 
+/**
+ * A key that is itself a credential (`{"sk_live_…": 1}`, a token used as a map key) is renamed to
+ * its redacted form, its value kept under it (the name it now has is returned). Keys are names and ids, so only a credential's shape
+ * counts there (as in an id position), not randomness; keys repeat, so most are one look-up.
+ */
+const redactKey = (obj: Record<string, unknown>, k: string, w: Walk): string => {
+  if (k.length < 8) return k;
+  const redacted = redactSecretsInText(k, w.label, w.found, { idPosition: true });
+  if (redacted === k) return k;
+  let name = redacted;
+  for (let n = 2; Object.hasOwn(obj, name); n++) name = `${redacted}#${n}`;
+  obj[name] = obj[k];
+  delete obj[k];
+  w.reserialise = true;
+  return name;
+};
+
 /** Walks `node` in place, redacting what is found; `key` is the name the node sits under. */
 const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: number): unknown => {
   const idPosition = key !== '' && isIdName(key);
@@ -124,7 +145,11 @@ const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: numbe
     w.reserialise = true;
     return out;
   }
-  if (typeof node !== 'object' || node === null || depth >= MAX_DEPTH) return node;
+  if (typeof node !== 'object' || node === null) return node;
+  if (depth >= MAX_DEPTH) {
+    w.tooDeep = true;
+    return node;
+  }
   if (Array.isArray(node)) {
     redactPairArray(node, key, w);
     for (let i = 0; i < node.length; i++) {
@@ -134,7 +159,8 @@ const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: numbe
   }
   const obj = node as Record<string, unknown>;
   redactPairValue(obj, w);
-  for (const k of Object.keys(obj)) {
+  for (const original of Object.keys(obj)) {
+    const k = redactKey(obj, original, w);
     const v = obj[k];
     if (v === REDACTED) continue;
     if (isSecretFieldName(k) && v !== null && v !== '') {
@@ -166,9 +192,17 @@ export function redactJson(
   } catch {
     return { text: inPlace, parsed: false };
   }
-  const w: Walk = { label, found, replacements: new Map(), reserialise: false };
+  const w: Walk = { label, found, replacements: new Map(), reserialise: false, tooDeep: false };
   root = walk(root, '', w, 0, nesting);
-  if (!w.reserialise && w.replacements.size === 0) return { text: inPlace, parsed: true };
+  const out = written(inPlace, root, w);
+  // Parts past MAX_DEPTH were not walked (nor can a tree that deep always be written again): the
+  // caller scans the text as text too, as for JSON that does not parse.
+  return { text: out, parsed: !w.tooDeep };
+}
+
+/** The walked tree as text: the original with its changed strings replaced, or written again. */
+const written = (inPlace: string, root: unknown, w: Walk): string => {
+  if (!w.reserialise && w.replacements.size === 0) return inPlace;
   if (!w.reserialise) {
     let out = inPlace;
     for (const [from, to] of w.replacements) {
@@ -178,7 +212,13 @@ export function redactJson(
       }
       out = out.split(from).join(to);
     }
-    if (!w.reserialise) return { text: out, parsed: true };
+    if (!w.reserialise) return out;
   }
-  return { text: JSON.stringify(root), parsed: true };
-}
+  try {
+    return JSON.stringify(root);
+  } catch {
+    // Too deep for the call stack (thousands of levels): the text as it was, scanned as text.
+    w.tooDeep = true;
+    return inPlace;
+  }
+};

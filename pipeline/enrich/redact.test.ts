@@ -661,6 +661,39 @@ describe('redactBody', () => {
     expect(out[2]!.endsWith('password=[REDACTED]')).toBe(true);
   });
 
+  it('redacts credentials used as JSON keys and credentials deeper than the walk goes', () => {
+    // Prepare
+    const jwt =
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    const key = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc';
+    const deep = (inner: string) => `{"a":${'['.repeat(70)}${inner}${']'.repeat(70)}}`;
+    const bodies = [
+      JSON.stringify({ [key]: 1, [jwt]: true, order_3f2504e0: 'x' }),
+      deep(JSON.stringify(key)),
+      deep(JSON.stringify(jwt)),
+      deep('{"password":"hunter2pass"}'),
+    ];
+
+    // Act
+    const out = bodies.map((b) => redactBody(b, 100_000, 'request_body').body ?? '');
+
+    // Assess: no credential is left; ordinary keys and the tree's shape stay.
+    for (const o of out) expect(o).not.toMatch(/sk_live_4e|eyJzdWIi|hunter2pass/);
+    expect(Object.keys(JSON.parse(out[0]!))).toEqual([
+      'order_3f2504e0',
+      '[REDACTED:api_key]',
+      '[REDACTED:jwt]',
+    ]);
+    for (const o of out.slice(1)) expect(o.startsWith(`{"a":${'['.repeat(70)}`)).toBe(true);
+  });
+
+  it('redacts a body nested past what JSON.stringify can write again, instead of failing the log', () => {
+    const body = `{"a":4111111111111111,"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const out = redactBody(body, 1_000_000, 'request_body').body ?? '';
+    expect(out).not.toContain('4111111111111111');
+    expect(out.length).toBeGreaterThan(40_000);
+  });
+
   it('redacts capability links, and headers written as arrays, where they are', () => {
     // Act
     const reset = redactPath('/accounts/reset/MQ/c2pvr8-a3f9c1d27e8b4f60915c2d3e7a8b9c0d/').path;
