@@ -141,6 +141,22 @@ describe('validateLog', () => {
     expect(nested.ok === false && nested.message).toMatch(/^headers\.host: .*got an object of 1 keys$/);
   });
 
+  it('names a key in its message only when it is a short plain name: a key can be a credential', () => {
+    const jwt =
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    const cases = [
+      [{ [jwt]: {} }, /^headers\.<a key of 92 characters>: /],
+      [{ sk_live_4eC39HqLyjWDarjtT1zdp7dc: {} }, /^headers\.<a key of 32 characters>: /],
+      [{ 'x-api-key': {} }, /^headers\.x-api-key: /],
+    ] as const;
+    for (const [headers, expected] of cases) {
+      const result = validateLog(validLog({ headers }));
+      const message = result.ok ? '' : result.message;
+      expect(message).toMatch(expected);
+      expect(message).not.toMatch(/eyJzdWIi|sk_live_4e/);
+    }
+  });
+
   it('bounds a query logged as an object, as a query string is bounded', () => {
     // Prepare: 90,000 parameters made a 583 KB column and most of a second of CPU for one line.
     const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, 'x']));

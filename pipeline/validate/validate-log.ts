@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { LIMITS, type RequestLog, RequestLogV1 } from '../../schemas/request-log.ts';
+import { redactSecretsInText } from '../enrich/secret-text.ts';
 import { fastValidateLog } from './fast-check.ts';
 import { parseTimestampMicros } from './parse-timestamp.ts';
 
@@ -76,7 +77,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], value: Record<strin
   let more = 0;
   for (const issue of issues) {
     const top = issue.path.length > 0 ? String(issue.path[0]) : '';
-    const key = issue.path.map(String).join('.');
+    const key = issue.path.map(quotableKey).join('.');
     const nested = issue.path.length > 1;
     // A union (timestamp, header values) reports one issue per branch; one line per field is enough.
     if (seen.has(nested ? key : top)) continue;
@@ -96,6 +97,18 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], value: Record<strin
   }
   if (more > 0) parts.push(`(+${more} more)`);
   return parts.join('; ');
+}
+
+/**
+ * A key as a dead letter's message may quote it: a short plain name (`x-api-key`, `expand`), else
+ * only its length. Messages are stored and shown, and a key can be a credential (a token sent as a
+ * header name or a query parameter's name), which the message must not repeat.
+ */
+function quotableKey(k: PropertyKey): string {
+  const s = String(k);
+  const plain =
+    /^[A-Za-z0-9_.:-]{1,40}$/.test(s) && redactSecretsInText(s, 'key', [], { idPosition: true }) === s;
+  return plain ? s : `<a key of ${s.length} characters>`;
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
