@@ -694,6 +694,19 @@ describe('redactBody', () => {
     expect(out.length).toBeGreaterThan(40_000);
   });
 
+  it('redacts a header name that is itself a credential, in the headers and in the redacted list', () => {
+    const jwt =
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    const out = redactHeaders({ 'X-Trace': 'a', sk_live_4eC39HqLyjWDarjtT1zdp7dc: '1', [jwt]: 'x' });
+    expect(`${out.json} ${out.redacted.join(' ')}`).not.toMatch(/sk_live_4e|eyJzdWIi|eyjzdwii/i);
+    expect(Object.keys(JSON.parse(out.json!))).toEqual(['x-trace', '[REDACTED:api_key]', '[REDACTED:jwt]']);
+    expect(out.redacted).toContain('headers:name');
+    // Ordinary names are stored lower-case, as before.
+    expect(redactHeaders({ 'X-Request-Id': 'abc', Accept: '*/*' }).json).toBe(
+      '{"x-request-id":"abc","accept":"*/*"}',
+    );
+  });
+
   it('redacts capability links, and headers written as arrays, where they are', () => {
     // Act
     const reset = redactPath('/accounts/reset/MQ/c2pvr8-a3f9c1d27e8b4f60915c2d3e7a8b9c0d/').path;

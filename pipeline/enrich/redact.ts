@@ -195,7 +195,10 @@ const redactEncodedSegments = (path: string, found: string[]): string => {
 
 /** What is known of a header name; names repeat on every request, so this is worked out once per name. */
 interface HeaderName {
+  /** The name as stored: lower-case, or its redacted form when the name itself is a credential. */
   readonly name: string;
+  /** The name was a credential (`{"sk_live_…": "1"}`, a token sent as a header name). */
+  readonly nameRedacted: boolean;
   readonly label: string;
   readonly secret: boolean;
   readonly url: boolean;
@@ -208,9 +211,14 @@ const headerNames = new LruCache<string, HeaderName>(4_096);
 const headerName = (raw: string): HeaderName => {
   let known = headerNames.get(raw);
   if (known === undefined) {
-    const name = raw.toLowerCase();
+    const lower = raw.toLowerCase();
+    // Judged as sent (a JWT's shape has capitals) and by shape only, as ids are: header names are
+    // words, never random.
+    const scanned = raw.length < 8 ? raw : redactSecretsInText(raw, 'headers', [], { idPosition: true });
+    const name = scanned === raw ? lower : scanned;
     known = {
       name,
+      nameRedacted: name !== lower,
       label: `header:${name}`,
       secret: isSecretHeaderName(name),
       url: URL_HEADERS.has(name),
@@ -348,6 +356,7 @@ export function redactHeaders(
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     const header = headerName(key);
+    if (header.nameRedacted) record(found, 'headers:name');
     const value = h[key];
     let redacted: unknown;
     if (allowlist === undefined || allowlist.has(header.name))
@@ -361,7 +370,7 @@ export function redactHeaders(
       copy = Object.create(null) as Record<string, unknown>;
       for (let j = 0; j < i; j++) {
         const earlier = keys[j] as string;
-        copy[earlier.toLowerCase()] = h[earlier];
+        copy[headerName(earlier).name] = h[earlier];
       }
     }
     if (copy !== null) copy[header.name] = redacted;
