@@ -707,6 +707,15 @@ describe('redactBody', () => {
     );
   });
 
+  it('redacts the password of a scheme-relative URL where a URL can start, not inside a path', () => {
+    expect(redactPath('//admin:hunter2pass@host/x').path).toBe('//admin:[REDACTED]@host/x');
+    expect(redactPath('/a//b:c@d').path).toBe('/a//b:c@d');
+    const text = 'see <img src="//bob:s3cretPw@cdn.example/a.png">';
+    expect(redactBody(text, 10_000, 'request_body', 'text/plain').body).toBe(
+      'see <img src="//bob:[REDACTED]@cdn.example/a.png">',
+    );
+  });
+
   it('redacts capability links, and headers written as arrays, where they are', () => {
     // Act
     const reset = redactPath('/accounts/reset/MQ/c2pvr8-a3f9c1d27e8b4f60915c2d3e7a8b9c0d/').path;

@@ -40,7 +40,9 @@ const SHAPES = new RegExp(
       .source,
     // The user name may be empty (`redis://:password@cache:6379`, as Redis, Celery and Sidekiq
     // write it), and the password may hold an unencoded `@`: it ends at the last `@` of the authority.
-    /(?<urlPrefix>:\/\/[^\s:@/?#]*:)(?<urlPassword>[^\s"'/?#]+)@/.source,
+    // A scheme-relative URL (`//user:password@host/…`) counts where a URL can start: at the start
+    // of the text or after a space, a quote, `=`, `(` or `,` (not `a//b:c@d` inside a path).
+    /(?<urlPrefix>(?::|(?<![^\s"'=(,]))\/\/[^\s:@/?#]*:)(?<urlPassword>[^\s"'/?#]+)@/.source,
 
     /(?<![\w.-])(?<card>[2-6]\d{3}(?:[ .-]?\d){9,15})(?![\w])/.source,
     /(?<email>(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24})(?![\w])/
