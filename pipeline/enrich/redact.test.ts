@@ -716,6 +716,14 @@ describe('redactBody', () => {
     );
   });
 
+  it('reads a query parameter whose = is encoded (password%3D…) as the parameter it is', () => {
+    expect(redactQuery('a=1&password%3Dhunter2pass&b=2')).toEqual({
+      query: 'a=1&password%3DREDACTED&b=2',
+      redacted: ['query:password'],
+    });
+    expect(redactQuery('q%3Dhello&flag').query).toBe('q%3Dhello&flag');
+  });
+
   it('redacts capability links, and headers written as arrays, where they are', () => {
     // Act
     const reset = redactPath('/accounts/reset/MQ/c2pvr8-a3f9c1d27e8b4f60915c2d3e7a8b9c0d/').path;

@@ -87,6 +87,15 @@ const redactParams = (
           copied = amp;
         }
       }
+    } else if (eq === -1 || eq >= amp) {
+      // `password%3Dhunter2`: a parameter whose `=` is encoded is read decoded.
+      const raw = params.slice(start, amp);
+      const encodedEq = raw.toLowerCase().indexOf('%3d');
+      if (encodedEq > 0 && isSecret(decodeName(raw.slice(0, encodedEq)).trim())) {
+        out += `${params.slice(copied, start + encodedEq + 3)}${QUERY_REDACTED}`;
+        copied = amp;
+        record(found, `${label}:${listedName(decodeName(raw.slice(0, encodedEq)).trim())}`);
+      }
     }
     start = amp + 1;
   }
