@@ -113,8 +113,9 @@ const redactPairArray = (node: unknown[], key: string, w: Walk): void => {
 
 /**
  * A key that is itself a credential (`{"sk_live_…": 1}`, a token used as a map key) is renamed to
- * its redacted form, its value kept under it (the name it now has is returned). Keys are names and ids, so only a credential's shape
- * counts there (as in an id position), not randomness; keys repeat, so most are one look-up.
+ * its redacted form, its value kept under it; returns the name the key has now. Keys are names
+ * and ids, so only a credential's shape counts there (as in an id position), not randomness; keys
+ * repeat, so most are one look-up.
  */
 const redactKey = (obj: Record<string, unknown>, k: string, w: Walk): string => {
   if (k.length < 8) return k;

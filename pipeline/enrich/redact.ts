@@ -91,10 +91,11 @@ const redactParams = (
       // `password%3Dhunter2`: a parameter whose `=` is encoded is read decoded.
       const raw = params.slice(start, amp);
       const encodedEq = raw.toLowerCase().indexOf('%3d');
-      if (encodedEq > 0 && isSecret(decodeName(raw.slice(0, encodedEq)).trim())) {
+      const name = encodedEq > 0 ? decodeName(raw.slice(0, encodedEq)).trim() : '';
+      if (name !== '' && isSecret(name)) {
         out += `${params.slice(copied, start + encodedEq + 3)}${QUERY_REDACTED}`;
         copied = amp;
-        record(found, `${label}:${listedName(decodeName(raw.slice(0, encodedEq)).trim())}`);
+        record(found, `${label}:${listedName(name)}`);
       }
     }
     start = amp + 1;
