@@ -48,6 +48,9 @@ const bump = (counts: Record<string, number>, key: string, cap = 64): void => {
   else if (Object.keys(counts).length < cap) counts[key] = 1;
 };
 
+/** Templates longer than this are not counted in a project's endpoint statistics. */
+const MAX_STATS_TEMPLATE_LENGTH = 1_024;
+
 /**
  * Every project's endpoints, in the order of precedence: the app's `route` field, a declared
  * (imported) route, the learned routes, the per-segment rules. One book serves all shards of a
@@ -60,9 +63,6 @@ const bump = (counts: Record<string, number>, key: string, cap = 64): void => {
  * answer, then the learned one). `shardline endpoints retemplate` rewrites stored rows with the
  * current state.
  */
-/** Templates longer than this are not counted in a project's endpoint statistics. */
-const MAX_STATS_TEMPLATE_LENGTH = 1_024;
-
 export class RouteBook {
   readonly worker: string;
   private readonly projects = new Map<string, ProjectRoutes>();
