@@ -288,4 +288,36 @@ describe('RouteBook: what a project teaches its routes', () => {
     const endpoints = book.snapshot('p')!.endpoints.map((e) => e.template);
     expect(endpoints).toEqual(['/v1/health']);
   });
+
+  it("keeps a project's node budget in the view made of every worker's learning", () => {
+    // Prepare: three workers, each filling its own trie to the budget with routes of its own
+    // (four positions of eight frequent words each, under a first word of the worker's).
+    const max = 1_000;
+    const books = ['w1', 'w2', 'w3'].map((worker) => new RouteBook({ worker, maxNodesPerProject: max }));
+    const eight = WORDS.slice(0, 8);
+    books.forEach((book, i) => {
+      for (let round = 0; round < 3; round++)
+        for (let k = 0; k < 4_096; k++) {
+          // Each position's words are its parent's and one more, so no two share what follows,
+          // and every worker's words are its own (no position becomes a parameter).
+          const [a, b, c, d] = [k & 7, (k >> 3) & 7, (k >> 6) & 7, (k >> 9) & 7].map((x) => eight[x]);
+          const w = WORDS[8 + i];
+          send(book, `/${w}/${w}-${a}/${w}-${a}-${b}/${w}-${a}-${b}-${c}/${w}-${a}-${b}-${c}-${d}`);
+        }
+    });
+    for (const book of books) expect(book.nodes('p')).toBeGreaterThan(max * 0.9);
+    const known = `/${WORDS[8]}/${WORDS[8]}-alpha/${WORDS[8]}-alpha-bravo`;
+    const before = send(books[0]!, known);
+
+    // Act: the first worker takes in the others' learning.
+    books[0]!.absorb(
+      'p',
+      books.slice(1).map((b) => b.snapshot('p')!),
+    );
+
+    // Assess: the view holds at most the budget, and templates what it holds as before.
+    expect(books[0]!.nodes('p')).toBeLessThanOrEqual(max);
+    expect(before).toBe(known);
+    expect(send(books[0]!, known)).toBe(known);
+  });
 });
