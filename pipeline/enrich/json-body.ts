@@ -1,6 +1,6 @@
 import { redactJsonFields } from './json-fields.ts';
 import { isIdName, isSecretFieldName, listedName, normaliseName } from './secret-names.ts';
-import { redactSecretsInText } from './secret-text.ts';
+import { redactSecretsInName, redactSecretsInText } from './secret-text.ts';
 
 /**
  * JSON bodies: secret-named keys are redacted in place first (byte for byte, and it works on
@@ -113,13 +113,11 @@ const redactPairArray = (node: unknown[], key: string, w: Walk): void => {
 
 /**
  * A key that is itself a credential (`{"sk_live_…": 1}`, a token used as a map key) is renamed to
- * its redacted form, its value kept under it; returns the name the key has now. Keys are names
- * and ids, so only a credential's shape counts there (as in an id position), not randomness; keys
- * repeat, so most are one look-up.
+ * its redacted form, its value kept under it; returns the name the key has now. Keys repeat, so
+ * most are one look-up.
  */
 const redactKey = (obj: Record<string, unknown>, k: string, w: Walk): string => {
-  if (k.length < 8) return k;
-  const redacted = redactSecretsInText(k, w.label, w.found, { idPosition: true });
+  const redacted = redactSecretsInName(k, w.label, w.found);
   if (redacted === k) return k;
   let name = redacted;
   for (let n = 2; Object.hasOwn(obj, name); n++) name = `${redacted}#${n}`;

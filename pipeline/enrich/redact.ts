@@ -9,7 +9,7 @@ import {
   listedName,
   normaliseName,
 } from './secret-names.ts';
-import { redactSecretsInText, type ScanOptions } from './secret-text.ts';
+import { redactSecretsInName, redactSecretsInText, type ScanOptions } from './secret-text.ts';
 
 /**
  * Redaction of everything a request log carries before any of it is stored. Secrets are found by
@@ -222,9 +222,8 @@ const headerName = (raw: string): HeaderName => {
   let known = headerNames.get(raw);
   if (known === undefined) {
     const lower = raw.toLowerCase();
-    // Judged as sent (a JWT's shape has capitals) and by shape only, as ids are: header names are
-    // words, never random.
-    const scanned = raw.length < 8 ? raw : redactSecretsInText(raw, 'headers', [], { idPosition: true });
+    // Judged as sent: a JWT's shape has capitals.
+    const scanned = redactSecretsInName(raw, 'headers', []);
     const name = scanned === raw ? lower : scanned;
     known = {
       name,

@@ -303,11 +303,9 @@ const valueStartAt = (text: string, from: number): number => {
 /** [start, end) of the value that begins at `from`, quoted or not; the quotes are kept. */
 const valueSpan = (text: string, from: number, path: boolean): [number, number] => {
   let i = from;
-  let quote = '';
-  if (text.charCodeAt(i) === 92 && (text[i + 1] === '"' || text[i + 1] === "'")) quote = `\\${text[i + 1]}`;
-  else if (text[i] === '"' || text[i] === "'") quote = text[i] as string;
+  const start = valueStartAt(text, from);
+  const quote = text.slice(from, start);
   if (quote !== '') {
-    const start = i + quote.length;
     if (quote.length === 1) {
       for (i = start; i < text.length; i++) {
         const c = text[i];
@@ -627,6 +625,16 @@ const HOT_SLOTS = 4_096;
 const cleanPlain = new CleanTexts();
 const cleanPath = new CleanTexts();
 const cleanId = new CleanTexts();
+
+const NAME_SCAN: ScanOptions = { idPosition: true };
+
+/**
+ * A name (a JSON key, a header name) with any credential in it redacted (`sk_live_…` or a JWT
+ * used as a name). Names are words and ids, so only a credential's shape counts there, as in an
+ * id position, never randomness.
+ */
+export const redactSecretsInName = (name: string, label: string, found: string[]): string =>
+  redactSecretsInText(name, label, found, NAME_SCAN);
 
 /**
  * `text` with every credential found replaced by a `[REDACTED…]` marker (bearer and basic

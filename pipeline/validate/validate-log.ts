@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { LIMITS, type RequestLog, RequestLogV1 } from '../../schemas/request-log.ts';
-import { redactSecretsInText } from '../enrich/secret-text.ts';
+import { redactSecretsInName } from '../enrich/secret-text.ts';
 import { fastValidateLog } from './fast-check.ts';
 import { parseTimestampMicros } from './parse-timestamp.ts';
 
@@ -106,8 +106,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], value: Record<strin
  */
 function quotableKey(k: PropertyKey): string {
   const s = String(k);
-  const plain =
-    /^[A-Za-z0-9_.:-]{1,40}$/.test(s) && redactSecretsInText(s, 'key', [], { idPosition: true }) === s;
+  const plain = /^[A-Za-z0-9_.:-]{1,40}$/.test(s) && redactSecretsInName(s, 'key', []) === s;
   return plain ? s : `<a key of ${s.length} characters>`;
 }
 
