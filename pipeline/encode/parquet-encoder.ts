@@ -39,20 +39,31 @@ const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 /**
  * DuckDB connections, each with its own staging table. Appending runs on the JS thread while
- * sorting and writing run on DuckDB's threads, so with two a shard can append its batch while the
- * previous batch is still being written; more would only queue behind the same two cores.
+ * writing runs on a libuv thread, so with two a shard can append its batch while the previous
+ * batch is still being written; more would only queue behind the same cores.
  */
 const DEFAULT_CONNECTIONS = 2;
 
 /**
- * DuckDB's allocator keeps what a task freed, up to 128 MiB by default, for the next task. An
- * encoder's task (one file's COPY) peaks at a few tens of MB, so that memory stayed with each
- * stage thread between files; handing it back after every task costs nothing measurable and
- * lowers bench:pipeline's peak RSS by ~25-30 MB (801/792 → 769/766 MB at 300k records, 2 pairs).
+ * Settings of an encoder's in-memory DuckDB.
+ *
+ * - `threads: 1`. A process runs one encoder per stage thread, and the stage threads are already
+ *   one per core: a DuckDB that also took every core ran two threads per stage thread, and its
+ *   second one spun between the small tasks of a file's COPY. Each COPY now runs on the libuv
+ *   thread that runs the query (two lanes still let a batch append while another is written).
+ * - The allocator hands back what a task freed once the task used more than 512 KiB (DuckDB's
+ *   default keeps up to 128 MiB per thread for the next task). A file's COPY peaks at a few tens of
+ *   MB on whichever libuv thread ran it, so that memory stayed in up to four threads' caches.
+ *
+ * bench:pipeline at 1,000,000 records, 2 interleaved pairs against 1 thread per core and a 4 MB
+ * threshold (the settings before): 23,430 / 27,375 records/s against 21,944 / 24,372; peak RSS
+ * 668 / 689 MB against 730 / 725; 83.2 / 71.0 µs of CPU a record against 89.0 / 80.1. A threshold
+ * of 0 held 591-640 MB at 300k records but cost ~8 µs a record (a purge after every task).
  */
-const ALLOCATOR = {
-  allocator_flush_threshold: '4MB',
-  allocator_bulk_deallocation_flush_threshold: '4MB',
+const INSTANCE_OPTIONS = {
+  threads: '1',
+  allocator_flush_threshold: '512KB',
+  allocator_bulk_deallocation_flush_threshold: '512KB',
 };
 
 /** A connection and the chunk filler that appends to its staging table. */
@@ -68,8 +79,8 @@ interface Lane {
  *
  * Rows reach the staging table column by column, as DuckDB data chunks filled from typed arrays
  * (ColumnChunkFiller), not one native call per value, already in file order (a stable sort of
- * references, see `sortedByProjectAndTime`); dictionary encoding, zstd and writing run on
- * DuckDB's threads while the event loop serves other shards. DuckDB keeps insertion order
+ * references, see `sortedByProjectAndTime`); dictionary encoding, zstd and writing run on a
+ * libuv thread while the calling thread serves other shards. DuckDB keeps insertion order
  * (`preserve_insertion_order`, on by default), which the contract test checks.
  */
 export class ParquetEncoder {
@@ -96,7 +107,7 @@ export class ParquetEncoder {
     }
     const workDir = await mkdtemp(join(tmpdir(), 'shardline-encode-'));
     try {
-      const instance = await DuckDBInstance.create(':memory:', ALLOCATOR);
+      const instance = await DuckDBInstance.create(':memory:', INSTANCE_OPTIONS);
       const lanes: Lane[] = [];
       for (let i = 0; i < count; i++) {
         lanes.push({ connection: await instance.connect(), filler: new ColumnChunkFiller() });
