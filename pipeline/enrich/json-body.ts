@@ -1,5 +1,12 @@
 import { redactJsonFields } from './json-fields.ts';
-import { isIdName, isSecretFieldName, listedName, normaliseName } from './secret-names.ts';
+import {
+  isIdName,
+  isSecretFieldName,
+  listedName,
+  normaliseName,
+  PAIR_NAME_KEYS,
+  PAIR_VALUE_KEYS,
+} from './secret-names.ts';
 import { redactSecretsInName, redactSecretsInText } from './secret-text.ts';
 
 /**
@@ -9,23 +16,6 @@ import { redactSecretsInName, redactSecretsInText } from './secret-text.ts';
  * (`[{"name":"password","value":"…"}]`) are recognised. Changed strings are replaced where they
  * are written; when one cannot be found as written, the body is re-serialised.
  */
-
-/** Keys of a name/value pair, in any case (`Name`/`Value` in AWS APIs, `ParameterKey`/`ParameterValue`). */
-const NAME_KEYS = new Set([
-  'name',
-  'key',
-  'field',
-  'param',
-  'parameter',
-  'parameterkey',
-  'parametername',
-  'header',
-  'attribute',
-  'attributename',
-  'property',
-  'label',
-]);
-const VALUE_KEYS = new Set(['value', 'val', 'values', 'data', 'content', 'parametervalue', 'attributevalue']);
 
 const MAX_DEPTH = 64;
 const MAX_NESTED_JSON = 2;
@@ -62,12 +52,12 @@ const redactPairValue = (node: Record<string, unknown>, w: Walk): void => {
   let secretName: string | undefined;
   for (const k of keys) {
     const v = node[k];
-    if (typeof v === 'string' && NAME_KEYS.has(k.toLowerCase()) && isSecretFieldName(v)) secretName = v;
+    if (typeof v === 'string' && PAIR_NAME_KEYS.has(k.toLowerCase()) && isSecretFieldName(v)) secretName = v;
   }
   if (secretName === undefined) return;
   const listed = listedName(secretName);
   for (const k of keys) {
-    if (!VALUE_KEYS.has(k.toLowerCase())) continue;
+    if (!PAIR_VALUE_KEYS.has(k.toLowerCase())) continue;
     const v = node[k];
     if (v === undefined || v === null || v === '' || v === REDACTED) continue;
     if (typeof v === 'string') w.replacements.set(JSON.stringify(v), JSON.stringify(REDACTED));

@@ -467,6 +467,47 @@ describe('redactBody', () => {
     expect(redacted.join(',')).not.toContain('hunter4');
   });
 
+  it('finds name/value pairs in bodies that do not parse as JSON: cut short, too deep, forms, XML', () => {
+    // Prepare: the JSON walk sees none of these as pairs; each is scanned as text.
+    const bodies = [
+      `[{"name":"user","value":"jane"},{"Name":"api_key","Value":"Hunter1!a"},{"name":"note","value":"xx`,
+      `${'['.repeat(70)}{"name":"user","value":"jane"},{"value":"Hunter2!b","name":"client_secret"}${']'.repeat(70)}`,
+      '{"user":"jane","raw":"{\\"name\\":\\"password\\",\\"value\\":\\"Hunter3!c\\"}","cut":"',
+      'field=user&value=jane&field=password&value=Hunter4!d',
+      '<param><name>password</name><value>Hunter5!e</value></param><param><name>user</name><value>jane</value></param>',
+    ];
+
+    // Act
+    const outs = bodies.map((b) => redactBody(b, 100_000, 'request_body'));
+
+    // Assess: the secrets' values go, their neighbours' stay.
+    for (const [i, { body, redacted }] of outs.entries()) {
+      expectNoneOf(body, [`Hunter${i + 1}!`]);
+      expect(body).toContain('jane');
+      expect(redacted.length).toBeGreaterThan(0);
+    }
+    expect(outs[0]?.body).toContain('"Value":"[REDACTED]"');
+    expect(outs[1]?.redacted).toEqual(['request_body:client_secret']);
+    expect(outs[4]?.body).toContain('<value>[REDACTED]</value>');
+  });
+
+  it('keeps the values of ordinary pairs in text, and of secret-named pairs whose value is an object', () => {
+    // Act
+    const bodies = [
+      '[{"name":"color","value":"red"},{"name":"size","value":"xl"',
+      '{"name":"api_key","value":{"rotation":"monthly"},"cut":"',
+      '{"name":"password: hunter9","value":"kept"',
+    ].map((b) => redactBody(b, 100_000, 'request_body'));
+
+    // Assess
+    expect(bodies[0]).toEqual({
+      body: '[{"name":"color","value":"red"},{"name":"size","value":"xl"',
+      redacted: [],
+    });
+    expect(bodies[1]?.body).toContain('"rotation":"monthly"');
+    expect(bodies[2]?.body).toContain('"value":"kept"');
+  });
+
   it('redacts a random base64 key of any length whole, and keeps paths written with slashes', () => {
     // Prepare: a 32-byte key (43 characters and `=`) and an Azure-style 64-byte key, with `+` and `/`.
     const key32 = 'LsJip0JZRzDNYgdiQ0H5jiyT7uJhpp6e+ayiQhS0H34=';

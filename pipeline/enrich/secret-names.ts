@@ -152,3 +152,31 @@ const PLAIN_NAME = /^[\w.[\]-]{1,64}$/;
  */
 export const listedName = (name: string): string =>
   PLAIN_NAME.test(name) ? name.toLowerCase().replace(/,/g, '_') : 'field';
+
+/**
+ * Keys of a name/value pair, in any case (`Name`/`Value` in AWS APIs, `ParameterKey`/
+ * `ParameterValue`): in `[{"name":"password","value":"…"}]` the value is the password's.
+ */
+export const PAIR_NAME_KEYS: ReadonlySet<string> = new Set([
+  'name',
+  'key',
+  'field',
+  'param',
+  'parameter',
+  'parameterkey',
+  'parametername',
+  'header',
+  'attribute',
+  'attributename',
+  'property',
+  'label',
+]);
+export const PAIR_VALUE_KEYS: ReadonlySet<string> = new Set([
+  'value',
+  'val',
+  'values',
+  'data',
+  'content',
+  'parametervalue',
+  'attributevalue',
+]);

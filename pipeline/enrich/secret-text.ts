@@ -1,6 +1,14 @@
 import { HotCache } from './hot-cache.ts';
 import { MIN_TOKEN_LENGTH, opaqueKind, shannonEntropy } from './opaque-token.ts';
-import { isIdName, isSecretFieldName, isSecretQueryName, listedName, normaliseName } from './secret-names.ts';
+import {
+  isIdName,
+  isSecretFieldName,
+  isSecretQueryName,
+  listedName,
+  normaliseName,
+  PAIR_NAME_KEYS,
+  PAIR_VALUE_KEYS,
+} from './secret-names.ts';
 
 /**
  * The one scanner every stored text goes through (path, query, header values, user agent, bodies,
@@ -123,6 +131,9 @@ const CARD_HINT = /[2-6]\d{3}(?:[ .-]?\d){9}/;
 /** Any secret name contains one of these; text without them holds no `name=value` secret. */
 const NAME_HINT =
   /pass|pw|pswd|secret|token|auth|key|sess|sid|sig|cred|cookie|jwt|bearer|otp|mfa|cv[cv]|card|ssn|pin|pan|[?&]code=|\\u/i;
+
+/** A text that may hold a name/value pair's value (see `redactPairs`). */
+const PAIR_HINT = /val|data|content/i;
 
 const NAMED_VALUE =
   /(?<![\w.%\\-])((?:[A-Za-z_]|\\u[0-9a-fA-F]{4})(?:[\w.%[\]-]|\\u[0-9a-fA-F]{4}){0,63})(\\?["'])?[ \t]*(=>|[:=])[ \t]*/g;
@@ -393,6 +404,100 @@ const redactNamedValues = (text: string, label: string, found: string[], path: b
     );
   }
   return result;
+};
+
+const PAIR_NAMES = [...PAIR_NAME_KEYS].join('|');
+const PAIR_VALUES = [...PAIR_VALUE_KEYS].join('|');
+/**
+ * A pair's name entry, written as text: `"name": "password"`, `\"Name\":\"api_key\"` (JSON in a
+ * string), `name=password` (a form), `<name>password</name>`. Group 2 (or 3) is the name it gives.
+ */
+const PAIR_NAME_ENTRY = new RegExp(
+  `(?<![\\w-])(\\\\?["']?)(?:${PAIR_NAMES})\\1[ \\t]*[:=][ \\t]*\\\\?["']?([\\w./-]{1,64})(?=\\\\?["']|[\\s&,;}\\]<]|$)|<(?:${PAIR_NAMES})>[ \\t]*([\\w.-]{1,64})[ \\t]*</`,
+  'gi',
+);
+/** A pair's value entry: `"value": `, `value=`, `<value>`. The value starts where it ends. */
+const PAIR_VALUE_ENTRY = new RegExp(
+  `(?<![\\w-])(\\\\?["']?)(?:${PAIR_VALUES})\\1[ \\t]*[:=][ \\t]*|<(?:${PAIR_VALUES})>`,
+  'gi',
+);
+/** How far from its name entry a pair's value entry is looked for (and never past `{` or `}`). */
+const PAIR_REACH = 512;
+
+/**
+ * The span of the value entry's value in `text[from, to)` (the first one, or the last one when
+ * `last`), or undefined. Only a scalar counts: a value that is an object or a list is not one
+ * secret.
+ */
+const pairValueIn = (text: string, from: number, to: number, last: boolean): [number, number] | undefined => {
+  const window = text.slice(from, to);
+  PAIR_VALUE_ENTRY.lastIndex = 0;
+  let at = -1;
+  for (let m = PAIR_VALUE_ENTRY.exec(window); m !== null; m = PAIR_VALUE_ENTRY.exec(window)) {
+    at = from + m.index + m[0].length;
+    if (!last) break;
+  }
+  if (at === -1) return undefined;
+  const c = text[at];
+  if (c === '{' || c === '[') return undefined;
+  let start = at;
+  let end: number;
+  if (text[at - 1] === '>') end = text.indexOf('<', at);
+  else if (c === '\\' && (text[at + 1] === '"' || text[at + 1] === "'")) {
+    // JSON written inside a string: the value ends at the next escaped quote.
+    start = at + 2;
+    end = text.indexOf(`\\${text[at + 1]}`, start);
+  } else [start, end] = valueSpan(text, at, false);
+  if (end === -1) end = text.length;
+  return end > start && !isRedactedMark(text, start) ? [start, end] : undefined;
+};
+
+/**
+ * Name/value pairs in text that was not parsed as JSON (a truncated body, one nested past the JSON
+ * walk's depth, a form, XML): the value of a pair whose name entry names a secret
+ * (`[{"name":"password","value":"…"}`, `name=password&value=…`,
+ * `<name>password</name><value>…</value>`). The value entry is looked for after the name entry,
+ * then before it, within the same object (no `{` or `}` between) and up to the next or previous
+ * name entry, so the work stays linear in the text however many pairs it holds.
+ */
+const redactPairs = (text: string, label: string, found: string[]): string => {
+  const entries: { start: number; end: number; name: string }[] = [];
+  PAIR_NAME_ENTRY.lastIndex = 0;
+  for (let m = PAIR_NAME_ENTRY.exec(text); m !== null; m = PAIR_NAME_ENTRY.exec(text)) {
+    entries.push({ start: m.index, end: m.index + m[0].length, name: (m[2] ?? m[3]) as string });
+  }
+  const spans: [number, number, string][] = [];
+  for (let e = 0; e < entries.length; e++) {
+    const { start, end, name } = entries[e] as (typeof entries)[number];
+    if (!isSecretFieldName(name)) continue;
+    let to = Math.min(text.length, end + PAIR_REACH, entries[e + 1]?.start ?? text.length);
+    for (let i = end; i < to; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 123 || c === 125) to = i;
+    }
+    let span = pairValueIn(text, end, to, false);
+    if (span === undefined) {
+      let from = Math.max(0, start - PAIR_REACH, entries[e - 1]?.end ?? 0);
+      for (let i = start - 1; i >= from; i--) {
+        const c = text.charCodeAt(i);
+        if (c === 123 || c === 125) from = i + 1;
+      }
+      span = pairValueIn(text, from, start, true);
+    }
+    if (span !== undefined) spans.push([span[0], span[1], name]);
+  }
+  if (spans.length === 0) return text;
+  spans.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let copied = 0;
+  for (const [start, end, name] of spans) {
+    if (start < copied) continue;
+    out += `${text.slice(copied, start)}[REDACTED]`;
+    copied = end;
+    // Listed as the JSON walk lists a pair it parsed.
+    record(found, `${label}:${listedName(name)}`);
+  }
+  return out + text.slice(copied);
 };
 
 const isNameChar = (c: number): boolean => isAlnum(c) || c === 95 || c === 45 || c === 46;
@@ -670,6 +775,7 @@ function scan(text: string, label: string, found: string[], options: ScanOptions
     NAME_HINT.test(out)
   ) {
     out = redactNamedValues(out, label, found, options?.path === true);
+    if (options?.path !== true && PAIR_HINT.test(out)) out = redactPairs(out, label, found);
   }
   return out.length >= MIN_TOKEN_LENGTH ? redactOpaque(out, label, found, options) : out;
 }

@@ -497,6 +497,48 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
     });
     add(`json name/value pairs by ${nameKey}`, s, baseLog(g, { method: 'POST', request_body: body }));
   }
+  // Name/value pairs in text that does not parse as JSON: a body cut short, one nested past the
+  // JSON walk's depth, a form, XML.
+  {
+    const s = make('password');
+    const pairs = JSON.stringify([
+      { name: 'username', value: 'jane' },
+      { Name: g.pick(['password', 'api_key', '/prod/db/password']), Value: s.text },
+      { name: 'note', value: 'x'.repeat(40) },
+    ]);
+    add(
+      'json name/value pairs in a body cut short',
+      s,
+      baseLog(g, { method: 'POST', request_body: pairs.slice(0, -20) }),
+    );
+  }
+  {
+    const s = make('password');
+    const deep = `${'['.repeat(70)}{"value":"${s.text}","name":"client_secret"}${']'.repeat(70)}`;
+    add('json name/value pair nested past the walk', s, baseLog(g, { method: 'POST', request_body: deep }));
+  }
+  {
+    const s = make('password');
+    add(
+      'form name/value pair',
+      s,
+      baseLog(g, {
+        method: 'POST',
+        request_body: `field=user&value=jane&field=password&value=${s.text}`,
+      }),
+    );
+  }
+  {
+    const s = make('password');
+    add(
+      'xml name/value pair',
+      s,
+      baseLog(g, {
+        method: 'POST',
+        request_body: `<params><param><name>password</name><value>${s.text}</value></param></params>`,
+      }),
+    );
+  }
   // multipart/form-data: a secret field, then a shaped secret in an ordinary field.
   for (const field of ['password', 'api_key', 'client_secret', 'token']) {
     const s = make('password');
