@@ -11,7 +11,7 @@
  * one core would do running the stages one after another (1 / Σ 1/rate): the pipeline's ceiling
  * before batching, GC of held batches and event-loop overheads.
  *
- * Encode is the one stage that waits: sorting, zstd and the Parquet write run on DuckDB's threads
+ * Encode is the one stage that waits: sorting, zstd and the Parquet write run in DuckDB, on a libuv thread,
  * while the JS thread is free for other shards. `jsThreadRecordsPerSecond.encode` counts only the
  * time the JS thread was busy (event-loop utilization), the part that competes with the other stages.
  */

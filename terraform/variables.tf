@@ -266,7 +266,7 @@ variable "task_cpu" {
 }
 
 variable "task_memory" {
-  description = "Fargate memory (MiB) per worker. A worker holds per shard one GetRecords answer and one open batch (`batch.maxBytes`, 32 MiB), plus the dedupe window (`dedupe.maxKeys` ~100 bytes each)."
+  description = "Fargate memory (MiB) per worker. A worker holds per shard one GetRecords answer, its open batches together up to `batch.maxWorkerBytes` (64 MiB), the dedupe window (`dedupe.maxKeys`, 34 bytes each) and its fixed memory (~250 MB idle with 2 stage threads; README: a worker in 512 MB)."
   type        = number
   default     = 2048
 
