@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { readDecodedRecords } from '../../test/fixtures/fluent-bit/fluent-bit-captures.ts';
 import { DecodeError } from '../errors.ts';
@@ -76,10 +76,36 @@ describe('decompress', () => {
     expect(str(out.data)).toBe('{"a":1}\n');
   });
 
+  it('inflates a zlib stream (deflate in Node, Python and Go), and reads text that only starts like one as text', () => {
+    // Prepare: deflate at every level writes 78 01, 78 5e, 78 9c or 78 da; `x^2` starts a zlib header.
+    const lines = '{"a":1}\n{"b":2}\n';
+    const levels = [1, 5, 6, 9].map((level) => deflateSync(text(lines), { level }));
+    const formula = text('x^2 + y^2 = z^2\n');
+
+    // Act
+    const outs = levels.map((z) => decompress(z));
+    const plain = decompress(formula);
+
+    // Assess
+    expect(levels.map((z) => z[1]!.toString(16))).toEqual(['1', '5e', '9c', 'da']);
+    for (const out of outs) {
+      expect(out.codec).toBe('zlib');
+      expect(str(out.data)).toBe(lines);
+    }
+    expect(plain).toEqual({ data: formula, codec: 'none' });
+  });
+
+  it('refuses a damaged zlib stream as decompress_failed', () => {
+    const z = deflateSync(text('{"a":1}\n'));
+    z[z.length - 1]! ^= 1;
+    expect(reasonOf(() => decompress(z))).toBe('decompress_failed');
+  });
+
   it('refuses zip bombs in every codec with too_large', () => {
     const zeros = new Uint8Array(9 * 1024 * 1024);
     expect(reasonOf(() => decompress(gzipSync(zeros)))).toBe('too_large');
     expect(reasonOf(() => decompress(frameSnappy(zeros)))).toBe('too_large');
+    expect(reasonOf(() => decompress(deflateSync(zeros)))).toBe('too_large');
     expect(reasonOf(() => decompress(zstdRleBomb(80)))).toBe('too_large');
     expect(decompress(zstdRleBomb(8)).data).toHaveLength(8 * 131_072);
   });

@@ -1,10 +1,10 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { DecodeError } from '../errors.ts';
 import { concatBytes } from './concat-bytes.ts';
 import { isSnappyFramed, unframeSnappy } from './snappy-framed.ts';
 
-export type Codec = 'none' | 'gzip' | 'zstd' | 'snappy';
+export type Codec = 'none' | 'gzip' | 'zstd' | 'snappy' | 'zlib';
 
 export interface Decompressed {
   readonly data: Uint8Array;
@@ -21,7 +21,10 @@ const OPEN_BRACE = 0x7b;
 
 /**
  * Detects the codec by magic bytes and inflates a record's Data. Fluent Bit compresses each
- * record on its own (`compression gzip|zstd|snappy`); snappy is the framed format.
+ * record on its own (`compression gzip|zstd|snappy`); snappy is the framed format. A zlib stream
+ * (RFC 1950: what `deflate` gives in Node, Python and Go producers) is inflated too; its two header
+ * bytes start `x` and may also start a text, so a zlib header whose stream does not inflate is read
+ * as text when its second byte is printable (`x^2…`), else refused.
  *
  * Raw (unframed) snappy blocks are NOT accepted: Fluent Bit never writes them, they have no magic
  * bytes, and their first byte (a length varint) can be any value, including printable text, so
@@ -41,11 +44,17 @@ export function decompress(data: Uint8Array, maxBytes: number = MAX_DECOMPRESSED
     return { data: unzstd(data, maxBytes), codec: 'zstd' };
   }
   if (first === 0xff && isSnappyFramed(data)) return { data: unframeSnappy(data, maxBytes), codec: 'snappy' };
+  if (first === 0x78 && isZlibHeader(data)) {
+    const inflated = inflateZlib(data, maxBytes);
+    if (inflated instanceof Uint8Array) return { data: inflated, codec: 'zlib' };
+    const second = data[1]!;
+    if (second <= 0x20 || second >= 0x7f) throw corrupt('zlib', inflated);
+  }
   if (looksLikeText(data)) return { data, codec: 'none' };
   const head = Array.from(data.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
   throw new DecodeError(
     'decompress_failed',
-    `record Data starts with bytes ${head}: not JSON, gzip, zstd or framed snappy. Check the producer's compression setting (Fluent Bit: gzip, zstd or snappy).`,
+    `record Data starts with bytes ${head}: not JSON, gzip, zstd, framed snappy or zlib. Check the producer's compression setting (Fluent Bit: gzip, zstd or snappy).`,
   );
 }
 
@@ -64,6 +73,24 @@ function gunzip(data: Uint8Array, maxBytes: number): Uint8Array {
   } catch (e) {
     if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge('gzip', maxBytes, e);
     throw corrupt('gzip', e);
+  }
+}
+
+/** RFC 1950's header: deflate with a window of at most 32 KiB, no preset dictionary, and its check. */
+const isZlibHeader = (data: Uint8Array): boolean =>
+  data.length >= 6 &&
+  (data[0]! & 0x0f) === 8 &&
+  data[0]! >> 4 <= 7 &&
+  (data[1]! & 0x20) === 0 &&
+  ((data[0]! << 8) | data[1]!) % 31 === 0;
+
+/** The inflated stream, or the error that says why it is not one (too large is thrown at once). */
+function inflateZlib(data: Uint8Array, maxBytes: number): Uint8Array | unknown {
+  try {
+    return inflateSync(data, { maxOutputLength: maxBytes });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge('zlib', maxBytes, e);
+    return e;
   }
 }
 

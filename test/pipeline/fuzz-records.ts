@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { generateRequestLogs, toFluentBitLine } from '../../fluent-bit/demo/traffic-generator.ts';
 import type { DecodeConfig } from '../../pipeline/decode/decode-limits.ts';
@@ -73,7 +73,7 @@ const FIELDS = [
 // Record factories
 // ---------------------------------------------------------------------------------------------
 
-export type Codec = 'none' | 'gzip' | 'zstd' | 'snappy';
+export type Codec = 'none' | 'gzip' | 'zstd' | 'snappy' | 'zlib';
 
 type Mutation =
   | { readonly kind: 'none' }
@@ -209,10 +209,15 @@ const compress = (data: Uint8Array, codec: Codec): Uint8Array => {
       return zstdStored(data);
     case 'snappy':
       return frameSnappy(data);
+    case 'zlib':
+      return new Uint8Array(deflateSync(data));
   }
 };
 
-/** Damage each codec detects: gzip's CRC, a zstd frame cut short, a reserved snappy chunk type. */
+/**
+ * Damage each codec detects: gzip's CRC, a zstd frame cut short, a reserved snappy chunk type,
+ * zlib's Adler-32.
+ */
 const corruptCompressed = (wire: Uint8Array, codec: Exclude<Codec, 'none'>): Uint8Array => {
   switch (codec) {
     case 'gzip': {
@@ -224,6 +229,11 @@ const corruptCompressed = (wire: Uint8Array, codec: Exclude<Codec, 'none'>): Uin
       return wire.subarray(0, wire.length - 1);
     case 'snappy':
       return concat([wire, Uint8Array.of(0x02, 0, 0, 0)]);
+    case 'zlib': {
+      const out = wire.slice();
+      out[out.length - 1]! ^= 0x01;
+      return out;
+    }
   }
 };
 
@@ -546,7 +556,7 @@ const linePartArb: fc.Arbitrary<LinePart> = fc.oneof(
   },
 );
 
-export const codecArb = fc.constantFrom<Codec>('none', 'gzip', 'zstd', 'snappy');
+export const codecArb = fc.constantFrom<Codec>('none', 'gzip', 'zstd', 'snappy', 'zlib');
 
 /** Binary Data: a first byte that is no codec's magic, no BOM and not text. */
 const garbageArb = fc
@@ -572,7 +582,7 @@ const payloadArb: fc.Arbitrary<PayloadSpec> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('tooManyBytes' as const),
-      codec: fc.constantFrom('gzip' as const, 'zstd' as const, 'snappy' as const),
+      codec: fc.constantFrom('gzip' as const, 'zstd' as const, 'snappy' as const, 'zlib' as const),
     }),
   },
   {
