@@ -491,6 +491,37 @@ describe('redactBody', () => {
     expect(outs[4]?.body).toContain('<value>[REDACTED]</value>');
   });
 
+  it('redacts a password given in prose, and keeps the words of messages about passwords', () => {
+    // Prepare: text bodies, and a JSON one whose message says it.
+    const secret = [
+      'my password is hunter22.',
+      'the passcode was "7f#kq9!" ok',
+      'The password is: S3cr3t-value',
+      '{"message":"my new password is Tr0ub4dor&3"}',
+    ];
+    const messages = [
+      'password is required',
+      'Password is too short',
+      '{"error":"password was reset for user 42"}',
+    ];
+
+    // Act
+    const outs = [...secret, ...messages].map((t) => redactBody(t, 1_000, 'request_body'));
+
+    // Assess
+    expect(outs.map((o) => o.body)).toEqual([
+      'my password is [REDACTED].',
+      'the passcode was "[REDACTED]" ok',
+      'The password is: [REDACTED]',
+      '{"message":"my new password is [REDACTED]"}',
+      ...messages,
+    ]);
+    expect(outs.map((o) => o.redacted.join())).toEqual([
+      ...secret.map(() => 'request_body:password'),
+      ...messages.map(() => ''),
+    ]);
+  });
+
   it('keeps the values of ordinary pairs in text, and of secret-named pairs whose value is an object', () => {
     // Act
     const bodies = [

@@ -767,6 +767,24 @@ export function redactSecretsInText(
   return out;
 }
 
+/**
+ * A password given in prose: `my password is hunter2`, `the passcode was 7f#kq9!`. Only a word that
+ * holds a digit or a symbol counts, so that messages (`password is required`, `password was
+ * reset`) keep their word.
+ */
+const PROSE_PASSWORD =
+  /\b(pass(?:word|wd|phrase|code)|pwd)\s+(?:is|was)\s*:?\s+(["']?)([^\s"'<>,;]{6,128})\2/gi;
+const HAS_DIGIT_OR_SYMBOL = /[^A-Za-z]/;
+
+const redactProsePasswords = (text: string, label: string, found: string[]): string =>
+  text.replace(PROSE_PASSWORD, (match: string, _name: string, quote: string, word: string) => {
+    // An unquoted word's full stop ends the sentence, not the password.
+    const bare = quote === '' ? word.replace(/\.+$/, '') : word;
+    if (bare.length < 6 || !HAS_DIGIT_OR_SYMBOL.test(bare) || isRedactedMark(bare, 0)) return match;
+    record(found, `${label}:password`);
+    return `${match.slice(0, match.length - word.length - quote.length * 2)}${quote}[REDACTED]${word.slice(bare.length)}${quote}`;
+  });
+
 function scan(text: string, label: string, found: string[], options: ScanOptions | undefined): string {
   let out = options?.path === true ? text : redactRareShapes(text, label, found);
   if (mayHoldSecret(out)) out = redactShapes(out, label, found, options?.idPosition === true);
@@ -776,6 +794,13 @@ function scan(text: string, label: string, found: string[], options: ScanOptions
   ) {
     out = redactNamedValues(out, label, found, options?.path === true);
     if (options?.path !== true && PAIR_HINT.test(out)) out = redactPairs(out, label, found);
+  }
+  if (
+    options?.path !== true &&
+    options?.idPosition !== true &&
+    (out.indexOf(' is') !== -1 || out.indexOf(' was') !== -1)
+  ) {
+    out = redactProsePasswords(out, label, found);
   }
   return out.length >= MIN_TOKEN_LENGTH ? redactOpaque(out, label, found, options) : out;
 }

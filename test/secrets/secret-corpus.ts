@@ -539,6 +539,17 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       }),
     );
   }
+  {
+    const s = make('password');
+    add(
+      'password in prose, in a JSON message',
+      s,
+      baseLog(g, {
+        method: 'POST',
+        request_body: JSON.stringify({ message: `my new password is ${s.text}` }),
+      }),
+    );
+  }
   // multipart/form-data: a secret field, then a shaped secret in an ordinary field.
   for (const field of ['password', 'api_key', 'client_secret', 'token']) {
     const s = make('password');
