@@ -20,7 +20,9 @@ import {
  *    in URLs), payment cards (13-19 digits, one consistent separator, Luhn, a card network's first
  *    digit, not glued to other digits or letters) and email addresses (PII);
  * 2. by name, in text that was not parsed: `password=…`, `"token": "…"`, GraphQL `secret: "…"`,
- *    `<password>…</password>`, `;jsessionid=…` — the name rules are those of `secret-names.ts`;
+ *    `<password>…</password>`, `;jsessionid=…`, name/value pairs (`{"name":"password","value":…`,
+ *    `<name>password</name><value>…`) and prose (`my password is …`) — the name rules are those
+ *    of `secret-names.ts`;
  * 3. by randomness: opaque tokens and long hex strings (`opaque-token.ts`), unless the name in
  *    front of them says id or hash.
  *
