@@ -119,7 +119,16 @@ const writeLinesInChild = (dir: string) => {
   const t0 = performance.now();
   execFileSync(
     process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), '--write-lines', path, '--records', String(total)],
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--write-lines',
+      path,
+      '--records',
+      String(total),
+      '--chunk',
+      String(chunk),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   return { path, generatorSeconds: Math.round((performance.now() - t0) / 10) / 100 };

@@ -45,10 +45,14 @@ export function decompress(data: Uint8Array, maxBytes: number = MAX_DECOMPRESSED
   }
   if (first === 0xff && isSnappyFramed(data)) return { data: unframeSnappy(data, maxBytes), codec: 'snappy' };
   if (first === 0x78 && isZlibHeader(data)) {
-    const inflated = inflateZlib(data, maxBytes);
-    if (inflated instanceof Uint8Array) return { data: inflated, codec: 'zlib' };
-    const second = data[1]!;
-    if (second <= 0x20 || second >= 0x7f) throw corrupt('zlib', inflated);
+    try {
+      return { data: inflateSync(data, { maxOutputLength: maxBytes }), codec: 'zlib' };
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge('zlib', maxBytes, e);
+      const second = data[1]!;
+      if (second <= 0x20 || second >= 0x7f) throw corrupt('zlib', e);
+      // A text that starts like a zlib header (`x^2…`): read on as text.
+    }
   }
   if (looksLikeText(data)) return { data, codec: 'none' };
   const head = Array.from(data.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -83,16 +87,6 @@ const isZlibHeader = (data: Uint8Array): boolean =>
   data[0]! >> 4 <= 7 &&
   (data[1]! & 0x20) === 0 &&
   ((data[0]! << 8) | data[1]!) % 31 === 0;
-
-/** The inflated stream, or the error that says why it is not one (too large is thrown at once). */
-function inflateZlib(data: Uint8Array, maxBytes: number): Uint8Array | unknown {
-  try {
-    return inflateSync(data, { maxOutputLength: maxBytes });
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge('zlib', maxBytes, e);
-    return e;
-  }
-}
 
 function unzstd(data: Uint8Array, maxBytes: number): Uint8Array {
   checkZstdFrames(data, maxBytes);

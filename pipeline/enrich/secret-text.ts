@@ -775,16 +775,16 @@ export function redactSecretsInText(
  * reset`) keep their word.
  */
 const PROSE_PASSWORD =
-  /\b(pass(?:word|wd|phrase|code)|pwd)\s+(?:is|was)\s*:?\s+(["']?)([^\s"'<>,;]{6,128})\2/gi;
+  /(\b(?:pass(?:word|wd|phrase|code)|pwd)\s+(?:is|was)\s*:?\s+(["']?))([^\s"'<>,;]{6,128})\2/gi;
 const HAS_DIGIT_OR_SYMBOL = /[^A-Za-z]/;
 
 const redactProsePasswords = (text: string, label: string, found: string[]): string =>
-  text.replace(PROSE_PASSWORD, (match: string, _name: string, quote: string, word: string) => {
+  text.replace(PROSE_PASSWORD, (match: string, lead: string, quote: string, word: string) => {
     // An unquoted word's full stop ends the sentence, not the password.
     const bare = quote === '' ? word.replace(/\.+$/, '') : word;
     if (bare.length < 6 || !HAS_DIGIT_OR_SYMBOL.test(bare) || isRedactedMark(bare, 0)) return match;
     record(found, `${label}:password`);
-    return `${match.slice(0, match.length - word.length - quote.length * 2)}${quote}[REDACTED]${word.slice(bare.length)}${quote}`;
+    return `${lead}[REDACTED]${word.slice(bare.length)}${quote}`;
   });
 
 function scan(text: string, label: string, found: string[], options: ScanOptions | undefined): string {
