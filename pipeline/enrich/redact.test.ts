@@ -274,6 +274,31 @@ describe('redactPath', () => {
       expect(redactPath(p)).toEqual({ path: p, redacted: [] });
     },
   );
+  it.each([
+    ['/u/password/hunter2pass', '/u/password/[REDACTED]', 'path:password'],
+    [
+      '/v1/users/42/set-password/S3cret!;v=2',
+      '/v1/users/42/set-password/[REDACTED];v=2',
+      'path:set-password',
+    ],
+    ['/login/pwd/qwerty123/next', '/login/pwd/[REDACTED]/next', 'path:pwd'],
+    ['/api/token/abc123def456', '/api/token/[REDACTED]', 'path:token'],
+  ])('redacts the value after a segment naming a credential: %s', (given, stored, where) => {
+    expect(redactPath(given)).toEqual({ path: stored, redacted: [where] });
+  });
+
+  it.each([
+    '/account/password/change',
+    '/v1/auth/token/lookup-self',
+    '/v1/secret/data/billing-service',
+    '/api/password/{token}',
+    '/api/v2/passwords/12345',
+    '/repos/acme/api/actions/secrets/NPM_TOKEN',
+    '/api/keys/abc123',
+  ])('keeps a route word or an object id after a credential name: %s', (p) => {
+    expect(redactPath(p)).toEqual({ path: p, redacted: [] });
+  });
+
   it('decodes a percent-encoded segment to judge it: % no longer splits a key into short runs', () => {
     // Prepare: a 40-character AWS secret key as a client encodes it in a path.
     const secret = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';

@@ -120,7 +120,10 @@ export function redactQuery(q: string, label = 'query'): { query: string; redact
 export function redactPath(path: string): { path: string; redacted: readonly string[] } {
   const found: string[] = [];
   const decoded = path.indexOf('%') === -1 ? path : redactEncodedSegments(path, found);
-  const redacted = redactCapabilitySegments(redactSecretsInText(decoded, 'path', found, PATH_SCAN), found);
+  const redacted = redactNamedSegments(
+    redactCapabilitySegments(redactSecretsInText(decoded, 'path', found, PATH_SCAN), found),
+    found,
+  );
   return { path: redacted, redacted: found.length === 0 ? NONE : found };
 }
 
@@ -162,6 +165,47 @@ const redactCapabilitySegments = (path: string, found: string[]): string => {
     if (!word(i - 1) && !(between.length <= 6 && !/^[a-z]*$/.test(between) && word(i - 2))) continue;
     segments[i] = `[REDACTED:token]${whole.slice(segment.length)}`;
     record(found, 'path:token');
+    changed = true;
+  }
+  return changed ? segments.join('/') : path;
+};
+
+/**
+ * A segment that names one credential (`password`, `set-password`, `token`, `client_secret`,
+ * `api-key`, `private_key`), normalised: the segment after it is that credential's value
+ * (`/users/42/password/hunter2pass`, npm's `/tokens/token/<token>`). Plurals (`/secrets/{name}`,
+ * `/tokens/{id}`) name collections, whose next segment is an object id, and are not listed.
+ */
+const CREDENTIAL_SEGMENT =
+  /(?:password|passwd|passphrase|passcode|secret|token|apikey|privatekey|secretkey)$|^pwd$/;
+/** A path holds none of these, and so no credential segment: most, one test. */
+const CREDENTIAL_HINT = /pass|pwd|secret|token|key/i;
+/** A route's own placeholder as some frameworks log it (`{token}`, `:token`, `<token>`). */
+const PLACEHOLDER = /^(?:\{[^/{}]*\}|:\w+|<[^/<>]*>)$/;
+/**
+ * A credential's value rather than a route word: 4 or more characters with a digit or a symbol
+ * (`hunter2pass`, `S3cret!`), or random enough to be an id. Words (`/password/reset`,
+ * `/token/introspect`, Vault's `/secret/data/…`) are routes and stay.
+ */
+const isCredentialValue = (value: string): boolean =>
+  value.length >= 4 && !PLACEHOLDER.test(value) && (/[^A-Za-z._-]/.test(value) || isCapabilityValue(value));
+
+/** The value after a segment that names a credential (see `CREDENTIAL_SEGMENT`) is redacted. */
+const redactNamedSegments = (path: string, found: string[]): string => {
+  if (path.indexOf('/', 1) === -1 || !CREDENTIAL_HINT.test(path)) return path;
+  const segments = path.split('/');
+  let changed = false;
+  for (let i = 2; i < segments.length; i++) {
+    const name = segments[i - 1] as string;
+    if (name.length > 64 || !CREDENTIAL_HINT.test(name)) continue;
+    const normalised = normaliseName(name);
+    if (!CREDENTIAL_SEGMENT.test(normalised)) continue;
+    const whole = segments[i] as string;
+    const semicolon = whole.indexOf(';');
+    const value = semicolon === -1 ? whole : whole.slice(0, semicolon);
+    if (value.includes('[REDACTED') || !isCredentialValue(value)) continue;
+    segments[i] = `${REDACTED}${whole.slice(value.length)}`;
+    record(found, `path:${listedName(name)}`);
     changed = true;
   }
   return changed ? segments.join('/') : path;

@@ -704,6 +704,19 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       baseLog(g, { path: `/accounts/reset/MQ/${token}/` }),
     );
   }
+  // A credential's value as the segment after its name: a password with a digit or a symbol, a
+  // token of any shape (npm's `/-/npm/v1/tokens/token/<token>`).
+  for (const name of ['password', 'set-password', 'pwd', 'token', 'client_secret', 'api-key']) {
+    const value =
+      name.includes('token') || name.includes('key')
+        ? g.chars(LOWER + DIGITS, 10)
+        : `${g.chars(LOWER, 5)}${g.chars(DIGITS, 2)}${g.pick(['', '!', '#'])}`;
+    add(
+      `path after /${name}/`,
+      { kind: 'named_segment', text: value, part: value },
+      baseLog(g, { path: `/v1/users/${g.int(9999)}/${name}/${value}` }),
+    );
+  }
   // Connection URLs: an empty user name (Redis), an unencoded `@` in the password.
   {
     const pw = g.chars(BASE62, 16);
@@ -835,6 +848,11 @@ const WELL_KNOWN_PATHS = [
   '/v1/keys/rotate',
   '/users/user_8f14e45fceea167a5a36dedd4bea2543',
   '/unsubscribe/all-emails',
+  '/v1/auth/token/lookup-self',
+  '/realms/acme/protocol/openid-connect/token/introspect',
+  '/v1/secret/data/billing-service',
+  '/account/password/change',
+  '/repos/acme/api/actions/secrets/NPM_TOKEN',
 ];
 
 const ORDINARY_QUERIES = [
