@@ -582,8 +582,18 @@ const base64SecretIn = (text: string, start: number, end: number): [number, numb
   return e - s === 40 && isBase64Secret(text, s, e) ? [s, e] : null;
 };
 
-/** Longest run of base64 text judged whole; longer ones (data URLs, blobs) are judged run by run. */
-const MAX_BASE64_RUN = 512;
+/** A base64 run with `/` this long is judged whole without padding (see `base64TokenIn`). */
+const LONG_BASE64_RUN = 64;
+const countSeparators = (text: string, start: number, end: number): number => {
+  let count = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 43 || c === 47) count++;
+  }
+  return count;
+};
+/** Longest run of base64 text judged whole (STS session tokens reach ~2,000 characters); longer ones (data URLs, blobs) are judged run by run. */
+const MAX_BASE64_RUN = 4_096;
 
 /**
  * [start, end) of a random standard-base64 key of another length (a 32-byte key is 43 characters
@@ -598,11 +608,16 @@ const base64TokenIn = (text: string, start: number, end: number): [number, numbe
   while (e > s && (text.charCodeAt(e - 1) === 43 || text.charCodeAt(e - 1) === 47)) e--;
   const n = e - s;
   if (n < 30) return null;
-  // URL paths are runs like this one (`github.com/OpenAI/GPT-3/blob/Main/README2`): a run with
-  // `/` is judged whole only when base64 padding ends it, as it ends most keys (a 32-byte key is
-  // 43 characters and `=`, a 64-byte one 86 and `==`). Without padding, its pieces are judged.
+  // URL paths are runs like this one (`github.com/OpenAI/GPT-3/blob/Main/README2`): a short run
+  // with `/` is judged whole only when base64 padding ends it, as it ends most keys (a 32-byte key
+  // is 43 characters and `=`, a 64-byte one 86 and `==`). Without padding, its pieces are judged,
+  // unless the run is as long as a session token (AWS STS's are hundreds of characters, unpadded
+  // as often as not), whose pieces would each be judged too short and stored.
   const slash = text.indexOf('/', s);
-  if (slash !== -1 && slash < e && text.charCodeAt(end) !== 61) return null;
+  if (slash !== -1 && slash < e && text.charCodeAt(end) !== 61) {
+    // Long, and with separators as rare as in random base64 (~1 in 32): not a path's short pieces.
+    if (n < LONG_BASE64_RUN || countSeparators(text, s, e) * 16 > n) return null;
+  }
   let upper = 0;
   let lower = 0;
   let digits = 0;

@@ -717,6 +717,20 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       baseLog(g, { path: `/v1/users/${g.int(9999)}/${name}/${value}` }),
     );
   }
+  // A session token (AWS STS's are base64 of a few hundred bytes, as often unpadded as not): its
+  // `+` and `/` cut it into pieces that are each too short to judge.
+  for (let i = 0; i < 3; i++) {
+    const token = Buffer.from(Array.from({ length: 150 + g.int(150) }, () => g.int(256)))
+      .toString('base64')
+      .replace(/=+$/, '');
+    const s = { kind: 'session_token', text: token, part: token };
+    add(
+      'unpadded session token in text',
+      s,
+      baseLog(g, { method: 'POST', request_body: `session ${token} ok` }),
+    );
+    add('unpadded session token in JSON', s, baseLog(g, { response_body: JSON.stringify({ value: token }) }));
+  }
   // Connection URLs: an empty user name (Redis), an unencoded `@` in the password.
   {
     const pw = g.chars(BASE62, 16);
