@@ -547,6 +547,54 @@ describe('redactBody', () => {
     ]);
   });
 
+  it('redacts a key or token given in prose, and keeps the words of messages about them', () => {
+    // Prepare: a key or token needs a digit and 8 characters, so that messages keep their words.
+    const secret = [
+      'my api key is Zq8Wn3Lp5Tx7Kr2Vm9',
+      'the session token is 8f3k2j9x7q and more',
+      'refresh token was: "ab12cd34ef"',
+    ];
+    const messages = [
+      'the token is expired',
+      'api key is missing',
+      'access token was revoked at 2024',
+      'the secret was v2',
+    ];
+
+    // Act
+    const outs = [...secret, ...messages].map((t) => redactBody(t, 1_000, 'request_body'));
+
+    // Assess
+    expect(outs.map((o) => o.body)).toEqual([
+      'my api key is [REDACTED]',
+      'the session token is [REDACTED] and more',
+      'refresh token was: "[REDACTED]"',
+      ...messages,
+    ]);
+    expect(outs.map((o) => o.redacted.join())).toEqual([
+      'request_body:apikey',
+      'request_body:sessiontoken',
+      'request_body:refreshtoken',
+      ...messages.map(() => ''),
+    ]);
+  });
+
+  it('redacts a capability of letters only in mixed case, and keeps CamelCase words there', () => {
+    expect(redactPath('/auth/unsubscribe/URDetsvyQeMe').path).toBe('/auth/unsubscribe/[REDACTED:token]');
+    expect(redactPath('/invite/AcceptInvitation').path).toBe('/invite/AcceptInvitation');
+  });
+
+  it("redacts a wallet's recovery words by their name", () => {
+    // Prepare: twelve BIP 39 words, which no shape or randomness rule finds.
+    const words = 'abandon ability able about above absent absorb abstract absurd abuse access accident';
+
+    // Act
+    const out = redactBody(JSON.stringify({ wallet: { seedPhrase: words, mnemonic: words } }), 1_000);
+
+    // Assess
+    expect(out.body).toBe('{"wallet":{"seedPhrase":"[REDACTED]","mnemonic":"[REDACTED]"}}');
+  });
+
   it('keeps the values of ordinary pairs in text, and of secret-named pairs whose value is an object', () => {
     // Act
     const bodies = [

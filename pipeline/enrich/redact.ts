@@ -138,9 +138,24 @@ const CAPABILITY_HINT = /reset|invit|verif|confirm|unsub|opt-?out|magic|link|act
 const isCapabilityWord = (name: string): boolean =>
   CAPABILITY_HINT.test(name) && CAPABILITY_WORDS.test(normaliseName(name));
 
+/** CamelCase words: every capital starts a lower-case run of 3 or more (`ConfirmEmail`). */
+const CAMEL_WORDS = /^[a-z]*(?:[A-Z][a-z]{3,})+$/;
+/**
+ * Letters in mixed case that are not CamelCase words (`URDetsvyQeMe`): a random token that the
+ * segment rules, which look for digits, take for a word.
+ */
+const isMixedCaseToken = (value: string): boolean =>
+  value.length >= 10 &&
+  /^[A-Za-z]+$/.test(value) &&
+  (value.match(/[A-Z]/g)?.length ?? 0) >= 3 &&
+  (value.match(/[a-z]/g)?.length ?? 0) >= 3 &&
+  !CAMEL_WORDS.test(value);
+
 /** An id by its characters, 8 or more of them, not only digits (sequential ids, phone numbers). */
 const isCapabilityValue = (value: string): boolean =>
-  value.length >= 8 && !/^\+?[\d-]+$/.test(value) && classifySegment(value).includes('{');
+  value.length >= 8 &&
+  !/^\+?[\d-]+$/.test(value) &&
+  (classifySegment(value).includes('{') || isMixedCaseToken(value));
 
 /**
  * A value after a capability word (`/reset-password/<uuid>`, `/invite/Hk3kP9qL2x`) is the

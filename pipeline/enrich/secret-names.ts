@@ -24,7 +24,7 @@ const CREDENTIAL_OWNERS = [
  * counts of language-model APIs (`max_tokens`, `token_count`) or `tokenizer`; `pass`, `pw` and
  * `pin` at the end of a name only after a word that makes them a credential (`db_pass`,
  * `confirm_pw`, `user_pin`; not `bypass`, `boarding_pass`, `map_pin`), or numbered (`pass2`);
- * one-time and recovery codes; the word for password in the languages most often met in field
+ * one-time and recovery codes; a wallet's recovery words; the word for password in the languages most often met in field
  * names.
  */
 const SECRET_PART = new RegExp(
@@ -37,6 +37,8 @@ const SECRET_PART = new RegExp(
     '(?:security|verification|verify|recovery|backup|reset)code$',
     '^x?hmac$|hmac(?:key|secret)|hmac(?:sha\\d*|md5)$|^xsign$|^xsid$',
     'cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode',
+    // A wallet's recovery words (BIP 39): the private key itself.
+    'mnemonic|seedphrase|seedwords|recoveryphrase',
     'senha|contrase[nñ]a|motdepasse|kennwort|wachtwoord|haslo|hasło|losenord|salasana|passord|adgangskode|пароль|密码',
   ].join('|'),
 );

@@ -785,20 +785,28 @@ export function redactSecretsInText(
 }
 
 /**
- * A password given in prose: `my password is hunter2`, `the passcode was 7f#kq9!`. Only a word that
- * holds a digit or a symbol counts, so that messages (`password is required`, `password was
- * reset`) keep their word.
+ * A credential given in prose: `my password is hunter2`, `the passcode was 7f#kq9!`, `my api key
+ * is Zq8Wn3Lp5Tx7Kr2Vm9`, `the token was ab12cd34ef`. Only a word that holds a digit or a symbol
+ * (a password, 6+ characters) or a digit (a key or token, 8+) counts, so that messages
+ * (`password is required`, `password was reset`, `the token is expired`) keep their words.
  */
-const PROSE_PASSWORD =
-  /(\b(?:pass(?:word|wd|phrase|code)|pwd)\s+(?:is|was)\s*:?\s+(["']?))([^\s"'<>,;]{6,128})\2/gi;
+const PROSE_CREDENTIAL =
+  /(\b(pass(?:word|wd|phrase|code)|pwd|(?:api|access|secret|private|signing)[ _-]?key|(?:access|api|auth|bearer|refresh|session)[ _-]?token|token|client[ _-]?secret|secret)\s+(?:is|was)\s*:?\s+(["']?))([^\s"'<>,;]{6,128})\3/gi;
 const HAS_DIGIT_OR_SYMBOL = /[^A-Za-z]/;
+const HAS_DIGIT = /\d/;
+const PASSWORD_WORD = /^p/i;
 
-const redactProsePasswords = (text: string, label: string, found: string[]): string =>
-  text.replace(PROSE_PASSWORD, (match: string, lead: string, quote: string, word: string) => {
-    // An unquoted word's full stop ends the sentence, not the password.
+const redactProseCredentials = (text: string, label: string, found: string[]): string =>
+  text.replace(PROSE_CREDENTIAL, (match: string, lead: string, name: string, quote: string, word: string) => {
+    // An unquoted word's full stop ends the sentence, not the credential.
     const bare = quote === '' ? word.replace(/\.+$/, '') : word;
-    if (bare.length < 6 || !HAS_DIGIT_OR_SYMBOL.test(bare) || isRedactedMark(bare, 0)) return match;
-    record(found, `${label}:password`);
+    if (isRedactedMark(bare, 0)) return match;
+    const password = PASSWORD_WORD.test(name);
+    if (
+      password ? bare.length < 6 || !HAS_DIGIT_OR_SYMBOL.test(bare) : bare.length < 8 || !HAS_DIGIT.test(bare)
+    )
+      return match;
+    record(found, `${label}:${password ? 'password' : name.toLowerCase().replace(/[ _-]/g, '')}`);
     return `${lead}[REDACTED]${word.slice(bare.length)}${quote}`;
   });
 
@@ -817,7 +825,7 @@ function scan(text: string, label: string, found: string[], options: ScanOptions
     options?.idPosition !== true &&
     (out.indexOf(' is') !== -1 || out.indexOf(' was') !== -1)
   ) {
-    out = redactProsePasswords(out, label, found);
+    out = redactProseCredentials(out, label, found);
   }
   return out.length >= MIN_TOKEN_LENGTH ? redactOpaque(out, label, found, options) : out;
 }

@@ -550,6 +550,15 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       }),
     );
   }
+  {
+    // A key in prose: 18 characters, too short for a randomness rule, no name=value.
+    const key = `${g.chars(UPPER, 2)}${g.chars(DIGITS, 2)}${g.chars(LOWER + DIGITS, 14)}`;
+    add(
+      'api key in prose',
+      { kind: 'prose_key', text: key, part: key },
+      baseLog(g, { method: 'POST', request_body: JSON.stringify({ note: `my api key is ${key}, thanks` }) }),
+    );
+  }
   // multipart/form-data: a secret field, then a shaped secret in an ordinary field.
   for (const field of ['password', 'api_key', 'client_secret', 'token']) {
     const s = make('password');
