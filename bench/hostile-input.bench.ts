@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { ListShardsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { WORKER_NODE_FLAGS } from '../consumers/cli/node-flags.ts';
 import { createKinesisClient } from '../consumers/kinesis-client.ts';
 import { DuckDbWarehouse } from '../pipeline/warehouse/duckdb-warehouse.ts';
 
@@ -38,6 +39,7 @@ const dir = await mkdtemp(join(tmpdir(), 'shardline-hostile-'));
 const child = spawn(
   process.execPath,
   [
+    ...WORKER_NODE_FLAGS,
     'consumers/cli/bin.mjs',
     'dev',
     '--no-demo',

@@ -9,6 +9,9 @@
  * `--threads`: stage threads (decode → enrich → encode), `auto` as a worker runs by default; 0 runs
  * every stage on the main thread, the figure to compare them with.
  *
+ * The npm script runs it with the worker's V8 flags (`consumers/cli/node-flags.ts`), printed as
+ * `nodeFlags`.
+ *
  * `cpuMicrosPerRecord` says where the CPU went (Linux): every thread (`total`), the event loop
  * (`main`), the stage threads (`stages`) and the rest (`other`: DuckDB's Parquet writing, the raw
  * archive's gzip, V8's GC and compiler threads).
@@ -39,6 +42,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { WORKER_NODE_FLAGS } from '../consumers/cli/node-flags.ts';
 import { generateRequestLogs, toFluentBitLine } from '../fluent-bit/demo/traffic-generator.ts';
 import { ARCHIVE_TABLE } from '../pipeline/archive/raw-archive.ts';
 import { BatchConfig, PipelineConfig } from '../pipeline/config.ts';
@@ -322,6 +326,8 @@ const run = async (archive: boolean) => {
     cpuMicrosPerRecord: cpuPerRecord(cpu0, cpu1, c.records),
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     node: process.version,
+    // The worker's V8 flags (consumers/cli/node-flags.ts) when the npm script gave them.
+    nodeFlags: process.execArgv.filter((a) => WORKER_NODE_FLAGS.includes(a)),
   };
   process.stdout.write(`${JSON.stringify(figures)}\n`);
   return figures;

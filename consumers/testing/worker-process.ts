@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { WORKER_NODE_FLAGS } from '../cli/node-flags.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'consumers/cli/bin.mjs');
@@ -25,6 +26,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
   const child = spawn(
     process.execPath,
     [
+      ...WORKER_NODE_FLAGS,
       BIN,
       'consume',
       '--config',

@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { WORKER_NODE_FLAGS } from '../../consumers/cli/node-flags.ts';
+import { parseDockerfile } from './dockerfile.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const exec = promisify(execFile);
+
+/** The arguments Node is given before the script in a command line, as words. */
+const nodeArgsOf = (words: readonly string[]): string[] => {
+  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+  const script = words.findIndex((w, i) => i > node && !w.startsWith('-'));
+  return node === -1 ? [] : words.slice(node + 1, script === -1 ? undefined : script);
+};
+
+describe("a worker's Node flags (consumers/cli/node-flags.ts)", () => {
+  it('are given wherever a worker is started: npm scripts, the image and the bin', () => {
+    // Prepare: every command line that starts a worker.
+    const scripts = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    const stages = parseDockerfile(join(ROOT, 'Dockerfile'));
+    const image = stages[stages.length - 1]!;
+    const shebang = readFileSync(join(ROOT, 'consumers/cli/bin.mjs'), 'utf8').split('\n')[0]!;
+    const commands: Record<string, string[]> = {
+      'npm start': (scripts.start ?? '').split(/\s+/),
+      'npm run shardline': (scripts.shardline ?? '').split(/\s+/),
+      'npm run bench:pipeline': (scripts['bench:pipeline'] ?? '').split(/\s+/),
+      'Dockerfile ENTRYPOINT': [...(image.entrypoint ?? [])],
+      'bin.mjs shebang': shebang.replace(/^#!/, '').split(/\s+/),
+    };
+
+    // Act
+    const missing = Object.entries(commands).flatMap(([where, words]) =>
+      WORKER_NODE_FLAGS.filter((f) => !nodeArgsOf(words).includes(f)).map((f) => `${where}: ${f}`),
+    );
+
+    // Assess
+    expect(missing).toEqual([]);
+  });
+
+  it('are accepted by this Node, in the main thread and in a worker thread', async () => {
+    // Act: an unknown V8 flag makes Node exit with "bad option".
+    const { stdout } = await exec(process.execPath, [
+      ...WORKER_NODE_FLAGS,
+      '-e',
+      "const { Worker } = require('node:worker_threads'); new Worker('require(\"node:worker_threads\").parentPort.postMessage(1)', { eval: true }).on('message', (m) => console.log('ok', m))",
+    ]);
+
+    // Assess
+    expect(stdout.trim()).toBe('ok 1');
+  });
+});
