@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc
+#!/usr/bin/env node
 // Runs the TypeScript CLI directly: Shardline ships its sources and runs them with tsx.
 import { register } from 'tsx/esm/api';
 

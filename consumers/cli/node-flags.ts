@@ -1,8 +1,10 @@
 /**
  * The V8 flags a worker's Node runs with. They must be given when Node starts, so the same list is
  * written where a worker is started: `package.json`'s `start`, `shardline` and `bench:pipeline`
- * scripts, the `Dockerfile`'s ENTRYPOINT and `bin.mjs`'s first line (`test/deploy/node-flags.test.ts`
- * checks that they agree); spawned workers (`consumers/testing/worker-process.ts`) take it from here.
+ * scripts and the `Dockerfile`'s ENTRYPOINT (`test/deploy/node-flags.test.ts` checks that they
+ * agree); spawned workers (`consumers/testing/worker-process.ts`) take it from here. `bin.mjs` keeps
+ * a plain `#!/usr/bin/env node` (`env -S` is missing from BusyBox and older coreutils), so
+ * `npx shardline` runs without it: `node --single-threaded-gc node_modules/.bin/shardline …` adds it.
  *
  * `--single-threaded-gc`: each isolate (the event loop, every stage thread) collects its own garbage
  * on its own thread, instead of handing parts to V8's four helper threads. On a worker whose
