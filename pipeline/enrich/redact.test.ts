@@ -516,65 +516,53 @@ describe('redactBody', () => {
     expect(outs[4]?.body).toContain('<value>[REDACTED]</value>');
   });
 
-  it('redacts a password given in prose, and keeps the words of messages about passwords', () => {
-    // Prepare: text bodies, and a JSON one whose message says it.
-    const secret = [
-      'my password is hunter22.',
-      'the passcode was "7f#kq9!" ok',
-      'The password is: S3cr3t-value',
-      '{"message":"my new password is Tr0ub4dor&3"}',
-    ];
-    const messages = [
-      'password is required',
-      'Password is too short',
-      '{"error":"password was reset for user 42"}',
-    ];
-
-    // Act
-    const outs = [...secret, ...messages].map((t) => redactBody(t, 1_000, 'request_body'));
-
-    // Assess
-    expect(outs.map((o) => o.body)).toEqual([
-      'my password is [REDACTED].',
-      'the passcode was "[REDACTED]" ok',
-      'The password is: [REDACTED]',
-      '{"message":"my new password is [REDACTED]"}',
-      ...messages,
-    ]);
-    expect(outs.map((o) => o.redacted.join())).toEqual([
-      ...secret.map(() => 'request_body:password'),
-      ...messages.map(() => ''),
-    ]);
-  });
-
-  it('redacts a key or token given in prose, and keeps the words of messages about them', () => {
-    // Prepare: a key or token needs a digit and 8 characters, so that messages keep their words.
-    const secret = [
-      'my api key is Zq8Wn3Lp5Tx7Kr2Vm9',
-      'the session token is 8f3k2j9x7q and more',
-      'refresh token was: "ab12cd34ef"',
-    ];
-    const messages = [
-      'the token is expired',
-      'api key is missing',
-      'access token was revoked at 2024',
-      'the secret was v2',
-    ];
-
-    // Act
-    const outs = [...secret, ...messages].map((t) => redactBody(t, 1_000, 'request_body'));
+  it.each([
+    {
+      what: 'a password (a digit or a symbol, 6+ characters)',
+      secret: [
+        ['my password is hunter22.', 'my password is [REDACTED].', 'password'],
+        ['the passcode was "7f#kq9!" ok', 'the passcode was "[REDACTED]" ok', 'password'],
+        ['The password is: S3cr3t-value', 'The password is: [REDACTED]', 'password'],
+        [
+          '{"message":"my new password is Tr0ub4dor&3"}',
+          '{"message":"my new password is [REDACTED]"}',
+          'password',
+        ],
+      ],
+      messages: [
+        'password is required',
+        'Password is too short',
+        '{"error":"password was reset for user 42"}',
+      ],
+    },
+    {
+      what: 'a key or token (a digit, 8+ characters)',
+      secret: [
+        ['my api key is Zq8Wn3Lp5Tx7Kr2Vm9', 'my api key is [REDACTED]', 'apikey'],
+        [
+          'the session token is 8f3k2j9x7q and more',
+          'the session token is [REDACTED] and more',
+          'sessiontoken',
+        ],
+        ['refresh token was: "ab12cd34ef"', 'refresh token was: "[REDACTED]"', 'refreshtoken'],
+      ],
+      messages: [
+        'the token is expired',
+        'api key is missing',
+        'access token was revoked at 2024',
+        'the secret was v2',
+      ],
+    },
+  ])('redacts $what given in prose, and keeps the words of messages about it', ({ secret, messages }) => {
+    // Act: text bodies, and a JSON one whose message says it.
+    const outs = [...secret.map(([given]) => given!), ...messages].map((t) =>
+      redactBody(t, 1_000, 'request_body'),
+    );
 
     // Assess
-    expect(outs.map((o) => o.body)).toEqual([
-      'my api key is [REDACTED]',
-      'the session token is [REDACTED] and more',
-      'refresh token was: "[REDACTED]"',
-      ...messages,
-    ]);
+    expect(outs.map((o) => o.body)).toEqual([...secret.map(([, stored]) => stored), ...messages]);
     expect(outs.map((o) => o.redacted.join())).toEqual([
-      'request_body:apikey',
-      'request_body:sessiontoken',
-      'request_body:refreshtoken',
+      ...secret.map(([, , where]) => `request_body:${where}`),
       ...messages.map(() => ''),
     ]);
   });

@@ -584,14 +584,6 @@ const base64SecretIn = (text: string, start: number, end: number): [number, numb
 
 /** A base64 run with `/` this long is judged whole without padding (see `base64TokenIn`). */
 const LONG_BASE64_RUN = 64;
-const countSeparators = (text: string, start: number, end: number): number => {
-  let count = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 43 || c === 47) count++;
-  }
-  return count;
-};
 /** Longest run of base64 text judged whole (STS session tokens reach ~2,000 characters); longer ones (data URLs, blobs) are judged run by run. */
 const MAX_BASE64_RUN = 4_096;
 
@@ -614,10 +606,9 @@ const base64TokenIn = (text: string, start: number, end: number): [number, numbe
   // unless the run is as long as a session token (AWS STS's are hundreds of characters, unpadded
   // as often as not), whose pieces would each be judged too short and stored.
   const slash = text.indexOf('/', s);
-  if (slash !== -1 && slash < e && text.charCodeAt(end) !== 61) {
-    // Long, and with separators as rare as in random base64 (~1 in 32): not a path's short pieces.
-    if (n < LONG_BASE64_RUN || countSeparators(text, s, e) * 16 > n) return null;
-  }
+  const unpaddedWithSlash = slash !== -1 && slash < e && text.charCodeAt(end) !== 61;
+  if (unpaddedWithSlash && n < LONG_BASE64_RUN) return null;
+  let plusSlash = 0;
   let upper = 0;
   let lower = 0;
   let digits = 0;
@@ -633,7 +624,10 @@ const base64TokenIn = (text: string, start: number, end: number): [number, numbe
     if (c >= 65 && c <= 90) upper++;
     else if (isLower) lower++;
     else if (c >= 48 && c <= 57) digits++;
-    else separators++;
+    else {
+      separators++;
+      if (c === 43 || c === 47) plusSlash++;
+    }
     if (isLower) {
       lowerRun++;
       if (previousUpper) capitalised++;
@@ -647,6 +641,8 @@ const base64TokenIn = (text: string, start: number, end: number): [number, numbe
   if (lowerRun >= 4) wordChars += lowerRun;
   // Random base64 is ~3% `+` and `/`, a few per cent more by chance; a path is words between them.
   if (upper < 3 || lower < 3 || digits < 1 || separators * 5 > n) return null;
+  // Long and unpadded: `+` and `/` as rare as in random base64 (~1 in 32), not a path's short pieces.
+  if (unpaddedWithSlash && plusSlash * 16 > n) return null;
   const wordy = wordChars * 2 >= n || (capitalised >= 3 && capitalised * 10 >= upper * 8);
   if (wordy && vowels * 100 >= (upper + lower) * 14) return null;
   return shannonEntropy(text, s, e) >= Math.min(4.3, Math.log2(n) * 0.8) ? [s, e] : null;
@@ -806,7 +802,7 @@ const redactProseCredentials = (text: string, label: string, found: string[]): s
       password ? bare.length < 6 || !HAS_DIGIT_OR_SYMBOL.test(bare) : bare.length < 8 || !HAS_DIGIT.test(bare)
     )
       return match;
-    record(found, `${label}:${password ? 'password' : name.toLowerCase().replace(/[ _-]/g, '')}`);
+    record(found, `${label}:${password ? 'password' : normaliseName(name)}`);
     return `${lead}[REDACTED]${word.slice(bare.length)}${quote}`;
   });
 
