@@ -545,6 +545,7 @@ describe('redactBody', () => {
           'sessiontoken',
         ],
         ['refresh token was: "ab12cd34ef"', 'refresh token was: "[REDACTED]"', 'refreshtoken'],
+        ['the private key is 4c0883a69102937d', 'the private key is [REDACTED]', 'privatekey'],
       ],
       messages: [
         'the token is expired',

@@ -790,7 +790,7 @@ const PROSE_CREDENTIAL =
   /(\b(pass(?:word|wd|phrase|code)|pwd|(?:api|access|secret|private|signing)[ _-]?key|(?:access|api|auth|bearer|refresh|session)[ _-]?token|token|client[ _-]?secret|secret)\s+(?:is|was)\s*:?\s+(["']?))([^\s"'<>,;]{6,128})\3/gi;
 const HAS_DIGIT_OR_SYMBOL = /[^A-Za-z]/;
 const HAS_DIGIT = /\d/;
-const PASSWORD_WORD = /^p/i;
+const PASSWORD_WORD = /^(?:pass|pwd)/i;
 
 const redactProseCredentials = (text: string, label: string, found: string[]): string =>
   text.replace(PROSE_CREDENTIAL, (match: string, lead: string, name: string, quote: string, word: string) => {
