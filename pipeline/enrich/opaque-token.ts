@@ -94,7 +94,7 @@ const isUlid = (text: string, start: number, end: number): boolean => {
 /**
  * Prefixes of keys whose body is lower-case hex: the secret prefixes, less those naming an
  * environment (`live_…` fronts keys, `live_stream_<hex>` an id), and vendors' (Sentry, Buildkite,
- * Sourcegraph, Checkly).
+ * Sourcegraph, Checkly, Postman's `PMAK-<24 hex>-<34 hex>`, RubyGems).
  */
 const HEX_KEY_PREFIXES = new Set([
   ...[...SECRET_PREFIXES].filter((p) => p !== 'live' && p !== 'test'),
@@ -103,6 +103,8 @@ const HEX_KEY_PREFIXES = new Set([
   'bkua',
   'sgp',
   'cu',
+  'pmak',
+  'rubygems',
 ]);
 /** Mailchimp's data-centre suffix: `<32 hex>-us12`. */
 const DATA_CENTRE = /^us\d{1,2}$/;
@@ -205,6 +207,16 @@ export function opaqueKind(text: string, start: number, end: number): OpaqueKind
     }
   }
   if (lowerRun >= 4) wordChars += lowerRun;
+  // `0x` and 64 hex digits: a 256-bit key as Ethereum and most crypto tools print one (a
+  // transaction hash has that form too, as a SHA-256 has without `0x`; both are judged as hex).
+  // A 40-digit address is an account's public name and stays.
+  if (
+    n === 66 &&
+    longestHexRun === 64 &&
+    text.charCodeAt(start) === 48 &&
+    (text.charCodeAt(start + 1) | 32) === 120
+  )
+    return 'hex';
   if (nonHexLetters === 0) {
     // Hex with dashes (UUIDs, trace ids) has short runs; decimal numbers are not tokens.
     return longestHexRun >= MIN_HEX_RUN ? 'hex' : null;

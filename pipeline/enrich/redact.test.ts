@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { multipartBody } from '../../test/support/multipart.ts';
-import { redactBody, redactHeaders, redactPath, redactQuery } from './redact.ts';
+import { redactBody, redactHeaders, redactPath, redactQuery, redactText } from './redact.ts';
 
 const JWT =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
@@ -554,6 +554,39 @@ describe('redactBody', () => {
         'the secret was v2',
       ],
     },
+    {
+      what: 'a password named without a verb (letters, a digit, and a symbol or 8+ characters)',
+      secret: [
+        ['login failed: password hunter2!', 'login failed: password [REDACTED]', 'password'],
+        ['the passphrase correct-horse-staple9', 'the passphrase [REDACTED]', 'password'],
+        ['Password "s3cretvalue" rejected', 'Password "[REDACTED]" rejected', 'password'],
+      ],
+      messages: [
+        'password reset link sent',
+        'password policy v2 applies',
+        'the password field1 is empty',
+        'password 2FA is enabled for admin123',
+      ],
+    },
+    {
+      what: "a wallet's recovery words written out (12 to 24 words after a name that says so)",
+      secret: [
+        [
+          'my seed phrase is abandon ability able about above absent absorb abstract absurd abuse access accident, thanks',
+          'my seed phrase is [REDACTED], thanks',
+          'recoveryphrase',
+        ],
+        [
+          'Recovery words: zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong',
+          'Recovery words: [REDACTED]',
+          'recoveryphrase',
+        ],
+      ],
+      messages: [
+        'the seed phrase is never sent to our servers and you should keep it in a safe place',
+        'these words are the ones we use for a normal sentence in the docs about the product',
+      ],
+    },
   ])('redacts $what given in prose, and keeps the words of messages about it', ({ secret, messages }) => {
     // Act: text bodies, and a JSON one whose message says it.
     const outs = [...secret.map(([given]) => given!), ...messages].map((t) =>
@@ -566,6 +599,22 @@ describe('redactBody', () => {
       ...secret.map(([, , where]) => `request_body:${where}`),
       ...messages.map(() => ''),
     ]);
+  });
+
+  it('redacts 64 hex digits after 0x (a 256-bit key), and keeps a 40-digit address and a zero hash', () => {
+    // Prepare
+    const key = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
+    const address = '0x742d35Cc6634C0532925a3b844Bc454e4438f44e';
+    const zero = `0x${'0'.repeat(64)}`;
+
+    // Act
+    const found: string[] = [];
+    const out = [key, address, zero].map((v) => redactText(`private key ${v}`, 'note', found));
+
+    // Assess
+    expect(out).toEqual(['private key [REDACTED:token]', `private key ${address}`, `private key ${zero}`]);
+    expect(found).toEqual(['note:token']);
+    expect(redactPath(`/v1/address/${address}/balance`).path).toBe(`/v1/address/${address}/balance`);
   });
 
   it('redacts a capability of letters only in mixed case, and keeps CamelCase words there', () => {

@@ -806,6 +806,41 @@ const redactProseCredentials = (text: string, label: string, found: string[]): s
     return `${lead}[REDACTED]${word.slice(bare.length)}${quote}`;
   });
 
+/**
+ * A password named without a verb: `password hunter2!`, `the passphrase correct-horse-staple9`.
+ * With no `is` or `:` to say a value follows, the word must look made up: letters and a digit,
+ * and a symbol or 8+ characters (`password reset`, `password policy v2` stay).
+ */
+const BARE_PASSWORD = /(\b(?:pass(?:word|wd|phrase|code)|pwd)\s+(["']?))([^\s"'<>,;=:]{6,128})\2/gi;
+const BARE_PASSWORD_HINT = /pass|pwd/i;
+const HAS_LETTER = /[A-Za-z]/;
+const HAS_SYMBOL = /[^A-Za-z0-9]/;
+
+const redactBarePasswords = (text: string, label: string, found: string[]): string =>
+  text.replace(BARE_PASSWORD, (match: string, lead: string, quote: string, word: string) => {
+    const bare = quote === '' ? word.replace(/\.+$/, '') : word;
+    if (isRedactedMark(bare, 0) || !HAS_LETTER.test(bare) || !HAS_DIGIT.test(bare)) return match;
+    if (bare.length < 8 && !HAS_SYMBOL.test(bare)) return match;
+    record(found, `${label}:password`);
+    return `${lead}[REDACTED]${word.slice(bare.length)}${quote}`;
+  });
+
+/**
+ * A wallet's recovery words written out after a name that says so: `seed phrase: abandon ability
+ * … accident`, `my recovery phrase is …`. BIP 39's are 12 to 24 words of 3 to 8 letters, which no
+ * shape or randomness rule sees; named as a field (`mnemonic`, `seedPhrase`) they are a secret
+ * field already.
+ */
+const RECOVERY_WORDS =
+  /(\b(?:(?:seed|recovery|backup|secret|wallet|mnemonic)[ _-]?(?:phrase|words|sentence)|mnemonic)(?:\s+(?:is|was|are|were))?\s*[:=]?\s*(["']?))[a-z]{3,8}(?:[ \t]+[a-z]{3,8}){11,23}\b/gi;
+const RECOVERY_HINT = /phrase|words|sentence|mnemonic/i;
+
+const redactRecoveryWords = (text: string, label: string, found: string[]): string =>
+  text.replace(RECOVERY_WORDS, (_match: string, lead: string) => {
+    record(found, `${label}:recoveryphrase`);
+    return `${lead}[REDACTED]`;
+  });
+
 function scan(text: string, label: string, found: string[], options: ScanOptions | undefined): string {
   let out = options?.path === true ? text : redactRareShapes(text, label, found);
   if (mayHoldSecret(out)) out = redactShapes(out, label, found, options?.idPosition === true);
@@ -822,6 +857,10 @@ function scan(text: string, label: string, found: string[], options: ScanOptions
     (out.indexOf(' is') !== -1 || out.indexOf(' was') !== -1)
   ) {
     out = redactProseCredentials(out, label, found);
+  }
+  if (options?.path !== true && options?.idPosition !== true && out.length >= 14) {
+    if (BARE_PASSWORD_HINT.test(out)) out = redactBarePasswords(out, label, found);
+    if (out.length >= 48 && RECOVERY_HINT.test(out)) out = redactRecoveryWords(out, label, found);
   }
   return out.length >= MIN_TOKEN_LENGTH ? redactOpaque(out, label, found, options) : out;
 }

@@ -824,8 +824,80 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       baseLog(g, { method: 'POST', request_body: `pay with ${s.text} please` }),
     );
   }
+  // Keys of lower-case hex behind a prefix no rule knew, and a 256-bit key as wallets print it.
+  {
+    const postman = `PMAK-${g.chars(HEX, 24)}-${g.chars(HEX, 34)}`;
+    add(
+      'Postman API key in text',
+      { kind: 'postman', text: postman, part: postman.slice(5) },
+      baseLog(g, { method: 'POST', request_body: JSON.stringify({ note: `sync with ${postman} nightly` }) }),
+    );
+    const gem = `rubygems_${g.chars(HEX, 48)}`;
+    add(
+      'RubyGems API key in text',
+      { kind: 'rubygems', text: gem, part: gem.slice(9) },
+      baseLog(g, { method: 'POST', request_body: `gem push --key ${gem} pkg.gem` }),
+    );
+    const key = `0x${g.chars(HEX, 64)}`;
+    add(
+      'private key in prose, 0x and hex',
+      { kind: 'hex_key', text: key, part: key.slice(2) },
+      baseLog(g, {
+        method: 'POST',
+        request_body: JSON.stringify({ message: `imported the wallet with private key ${key}` }),
+      }),
+    );
+  }
+  // A wallet's recovery words written out, and a password named without a verb.
+  {
+    const words = Array.from({ length: g.pick([12, 24]) }, () => g.pick(RECOVERY_WORDS)).join(' ');
+    add(
+      'recovery phrase in prose',
+      { kind: 'recovery_phrase', text: words, part: words },
+      baseLog(g, {
+        method: 'POST',
+        request_body: JSON.stringify({ message: `my seed phrase is ${words}, please help` }),
+      }),
+    );
+    const pw = make('password');
+    add(
+      'password named without a verb',
+      pw,
+      baseLog(g, { method: 'POST', request_body: `login failed for jane with password ${pw.text}` }),
+    );
+  }
   return cases;
 }
+
+/** Some of BIP 39's English words (3 to 8 letters). */
+const RECOVERY_WORDS = [
+  'abandon',
+  'ability',
+  'absorb',
+  'bracket',
+  'canyon',
+  'deputy',
+  'eagle',
+  'fossil',
+  'glimpse',
+  'harvest',
+  'inmate',
+  'jungle',
+  'kidney',
+  'lottery',
+  'marble',
+  'nephew',
+  'orbit',
+  'pudding',
+  'quantum',
+  'rhythm',
+  'saddle',
+  'tornado',
+  'umbrella',
+  'vintage',
+  'walnut',
+  'zebra',
+];
 
 const BROWSER_UAS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
@@ -876,6 +948,7 @@ const WELL_KNOWN_PATHS = [
   '/v1/secret/data/billing-service',
   '/account/password/change',
   '/repos/acme/api/actions/secrets/NPM_TOKEN',
+  '/v1/address/0x742d35Cc6634C0532925a3b844Bc454e4438f44e/balance',
 ];
 
 const ORDINARY_QUERIES = [
