@@ -101,6 +101,31 @@ const redactPairArray = (node: unknown[], key: string, w: Walk): void => {
   }
 };
 
+/** A GraphQL argument given a variable: `login(password: $p)`. */
+const GRAPHQL_ARGUMENT = /([A-Za-z_][\w]{0,63})\s*:\s*\$([A-Za-z_][\w]{0,63})/g;
+
+/**
+ * A GraphQL request (`{"query": "…", "variables": {…}}`) whose query passes a variable to a secret
+ * argument (`login(password: $p)`): the variable's value is redacted, whatever its name. A variable
+ * named for what it holds (`$password`) is redacted by its own name anyway.
+ */
+const redactGraphqlVariables = (obj: Record<string, unknown>, w: Walk): void => {
+  const query = obj.query;
+  const variables = obj.variables;
+  if (typeof query !== 'string' || typeof variables !== 'object' || variables === null) return;
+  if (Array.isArray(variables) || query.indexOf('$') === -1) return;
+  const vars = variables as Record<string, unknown>;
+  for (const [, argument, variable] of query.matchAll(GRAPHQL_ARGUMENT)) {
+    if (!isSecretFieldName(argument as string) || !Object.hasOwn(vars, variable as string)) continue;
+    const v = vars[variable as string];
+    if (v === undefined || v === null || v === '' || v === REDACTED) continue;
+    if (typeof v === 'string') w.replacements.set(JSON.stringify(v), JSON.stringify(REDACTED));
+    else w.reserialise = true;
+    vars[variable as string] = REDACTED;
+    record(w.found, `${w.label}:${listedName(argument as string)}`);
+  }
+};
+
 /**
  * A key that is itself a credential (`{"sk_live_…": 1}`, a token used as a map key) is renamed to
  * its redacted form, its value kept under it; returns the name the key has now. Keys repeat, so
@@ -148,6 +173,7 @@ const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: numbe
   }
   const obj = node as Record<string, unknown>;
   redactPairValue(obj, w);
+  redactGraphqlVariables(obj, w);
   for (const original of Object.keys(obj)) {
     const k = redactKey(obj, original, w);
     const v = obj[k];

@@ -622,6 +622,24 @@ describe('redactBody', () => {
     expect(redactPath('/invite/AcceptInvitation').path).toBe('/invite/AcceptInvitation');
   });
 
+  it('redacts the GraphQL variable a query passes to a secret argument, whatever its name', () => {
+    // Prepare: `$p` and `$c` say nothing of what they hold; the arguments they are given to do.
+    const body = JSON.stringify({
+      query: 'mutation Login($e: String!, $p: String!, $c: String) { login(email: $e, password: $p, otpCode: $c) { id } }',
+      variables: { e: 'jane@example.com', p: 'hunter2x', c: 482913 },
+    });
+
+    // Act
+    const out = redactBody(body, 10_000, 'request_body');
+
+    // Assess
+    const parsed = JSON.parse(out.body as string) as { variables: Record<string, unknown> };
+    expect(parsed.variables).toEqual({ e: '[REDACTED:email]', p: '[REDACTED]', c: '[REDACTED]' });
+    expect(out.body).not.toContain('hunter2x');
+    expect(out.body).not.toContain('482913');
+    expect(out.redacted).toEqual(expect.arrayContaining(['request_body:password', 'request_body:otpcode']));
+  });
+
   it("redacts a wallet's recovery words by their name", () => {
     // Prepare: twelve BIP 39 words, which no shape or randomness rule finds.
     const words = 'abandon ability able about above absent absorb abstract absurd abuse access accident';

@@ -24,7 +24,7 @@ const CREDENTIAL_OWNERS = [
  * counts of language-model APIs (`max_tokens`, `token_count`) or `tokenizer`; `pass`, `pw` and
  * `pin` at the end of a name only after a word that makes them a credential (`db_pass`,
  * `confirm_pw`, `user_pin`; not `bypass`, `boarding_pass`, `map_pin`), or numbered (`pass2`);
- * one-time and recovery codes; a wallet's recovery words; the word for password in the languages most often met in field
+ * one-time, second-factor and recovery codes, security answers; a wallet's recovery words; the word for password in the languages most often met in field
  * names.
  */
 const SECRET_PART = new RegExp(
@@ -34,7 +34,9 @@ const SECRET_PART = new RegExp(
     'secret|token(?!s|count|type|limit|usage|len|iz)|tokenstr',
     'credential|signature|cookie|jwt|bearer|privatekey|apikey|auth(?!or(?!iz))',
     'sess(?:ion)?(?:id|key|token)?$|otp$|^otp|totp|hotp|mfa',
-    '(?:security|verification|verify|recovery|backup|reset)code$',
+    '(?:security|verification|verify|recovery|backup|reset|confirmation|sms|login|onetime|access|activation|unlock)code$',
+    // Second factors and the answers that reset an account.
+    'twofactor(?:code|token|otp)?$|^2fa(?:code|token)?$|security(?:question)?answer|memorable(?:word|info)',
     '^x?hmac$|hmac(?:key|secret)|hmac(?:sha\\d*|md5)$|^xsign$|^xsid$',
     'cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode',
     // A wallet's recovery words (BIP 39): the private key itself.

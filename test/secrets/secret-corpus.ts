@@ -866,6 +866,32 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       baseLog(g, { method: 'POST', request_body: `login failed for jane with password ${pw.text}` }),
     );
   }
+  // A GraphQL variable given to a secret argument under a name that says nothing; second factors.
+  {
+    const s = make('password');
+    const variable = g.pick(['p', 'v1', 'input2', 'x']);
+    add(
+      'GraphQL variable passed to a secret argument',
+      s,
+      baseLog(g, {
+        method: 'POST',
+        path: '/graphql',
+        request_body: JSON.stringify({
+          operationName: 'SignIn',
+          query: `mutation SignIn($u: String!, $${variable}: String!) { signIn(username: $u, password: $${variable}) { token } }`,
+          variables: { u: 'jane', [variable]: s.text },
+        }),
+      }),
+    );
+    for (const field of ['two_factor_code', 'securityAnswer', 'sms_code']) {
+      const t = make('password');
+      add(
+        `JSON field ${field}`,
+        t,
+        baseLog(g, { method: 'POST', request_body: JSON.stringify({ user: 'jane', [field]: t.text }) }),
+      );
+    }
+  }
   return cases;
 }
 
