@@ -625,7 +625,8 @@ describe('redactBody', () => {
   it('redacts the GraphQL variable a query passes to a secret argument, whatever its name', () => {
     // Prepare: `$p` and `$c` say nothing of what they hold; the arguments they are given to do.
     const body = JSON.stringify({
-      query: 'mutation Login($e: String!, $p: String!, $c: String) { login(email: $e, password: $p, otpCode: $c) { id } }',
+      query:
+        'mutation Login($e: String!, $p: String!, $c: String) { login(email: $e, password: $p, otpCode: $c) { id } }',
       variables: { e: 'jane@example.com', p: 'hunter2x', c: 482913 },
     });
 
