@@ -790,6 +790,28 @@ describe('redactBody', () => {
     );
   });
 
+  it.each([
+    [
+      'docker login -u bob -p S3cr3tPw registry.example.com',
+      'docker login -u bob -p [REDACTED] registry.example.com',
+    ],
+    ['podman login quay.io -u bob -p "S3cr3tPw"', 'podman login quay.io -u bob -p "[REDACTED]"'],
+    ['mysql -h db -u root -pS3cr3tPw app', 'mysql -h db -u root -p[REDACTED] app'],
+    ["mysqldump -u root -p'S3cr3tPw' app", "mysqldump -u root -p'[REDACTED]' app"],
+    ['sshpass -p S3cr3tPw ssh bob@host', 'sshpass -p [REDACTED] ssh bob@host'],
+    ['redis-cli -h cache -a S3cr3tPw ping', 'redis-cli -h cache -a [REDACTED] ping'],
+    ['deploy --token 8f3k2j9x7q --verbose', 'deploy --token [REDACTED] --verbose'],
+    ["CREATE USER 'bob'@'%' IDENTIFIED BY 'S3cr3tPw';", "CREATE USER 'bob'@'%' IDENTIFIED BY '[REDACTED]';"],
+    ["ALTER ROLE app WITH LOGIN PASSWORD 'S3cr3tPw'", "ALTER ROLE app WITH LOGIN PASSWORD '[REDACTED]'"],
+  ])('redacts the password of a command or statement: %s', (given, stored) => {
+    // Act
+    const out = redactBody(given, 10_000, 'request_body', 'text/plain');
+
+    // Assess
+    expect(out.body).toBe(stored);
+    expect(out.redacted).toEqual(['request_body:password']);
+  });
+
   it('keeps ordinary values near the capability, hex-key, pair-array and command-line rules', () => {
     // Prepare: each was redacted by a first version of those rules.
     const hex40 = 'a3f9c1d27e8b4f60915c2d3e7a8b9c0d1e2f3a4b';
@@ -807,6 +829,11 @@ describe('redactBody', () => {
     const texts = [
       'docker run -u 1000:1000 app',
       'use --password to be prompted, or --token flag',
+      'run with --token and then --api-key when asked',
+      'mysql -u root -P 3306 -p app',
+      'docker login -u bob --password-stdin registry.example.com',
+      "reset your password 'now' please",
+      'rsync -a src/ dst/ && tar -a -p file',
       'docker build --secret id=npmrc,src=.npmrc .',
       `built node18-${hex40} and amd64-${hex40}`,
     ];
@@ -861,6 +888,27 @@ describe('redactBody', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(out[2]).not.toContain('hunter2pass');
     expect(out[2]!.endsWith('password=[REDACTED]')).toBe(true);
+  });
+
+  it('scans texts built to make the prose, recovery-word and JWT rules backtrack in one pass (were seconds)', () => {
+    // Prepare: 30 KB each; the first two took ~8 s, the third ~3 s and the last ~0.7 s before
+    // (runs of spaces matched two ways, and a JWT's header tried from every `eyJ` to the end).
+    const spaces = ' '.repeat(30_000);
+    const bodies = [
+      `password is${spaces}x`,
+      `my api key is${spaces}`,
+      `seed phrase${spaces}:`,
+      'eyJ'.repeat(10_000),
+      `${'docker login '.repeat(2_500)} -a`,
+    ];
+
+    // Act
+    const started = performance.now();
+    const out = bodies.map((b) => redactBody(b, 100_000, 'request_body', 'text/plain').body);
+
+    // Assess: a generous bound (they take a few ms now); nothing was lost or cut.
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(out).toEqual(bodies);
   });
 
   it('redacts credentials used as JSON keys and credentials deeper than the walk goes', () => {

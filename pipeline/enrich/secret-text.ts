@@ -39,7 +39,10 @@ export interface ScanOptions {
 
 const SHAPES = new RegExp(
   [
-    /(?<jwt>eyJ[\w-]{2,}\.eyJ[\w-]{2,}\.[\w-]*)/.source,
+    // Only from the start of a run (or after a percent-escape, `%3DeyJ…`, with a header of at most
+    // 1 KB): text of many `eyJ` and no dot, tried from each, cost a scan to its end from each (0.7 s
+    // for 30 KB). A JWT glued to a word is a long random run for the token rules.
+    /(?<jwt>(?:(?<![\w-])eyJ[\w-]{2,}|(?<=%[0-9A-Fa-f]{2})eyJ[\w-]{2,1024})\.eyJ[\w-]{2,}\.[\w-]*)/.source,
     /(?<aws>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b)/.source,
     /\b(?<bearer>[Bb][Ee][Aa][Rr][Ee][Rr])\s+(?<bearerToken>[^\s"'<>,;()[\]{}\\]+)/.source,
     /\b(?<basic>Basic)\s+(?<basicToken>[A-Za-z0-9+/]{8,}={0,2})/.source,
@@ -71,12 +74,28 @@ const SHAPE_HINT =
 /**
  * Rarer shapes, each looked for only when its text holds a cheap hint (`$2`, `$argon2`, `--`,
  * `-u `): password hashes (bcrypt, argon2: credentials for anyone who can run a cracker) and
- * passwords on command lines (`--password=…`, `--token …`, curl's `-u user:password`).
+ * passwords on command lines (`--password=…`, `--token …` when what follows is not a word, curl's
+ * `-u user:password`, a registry login's `-p`, MySQL's `-p…`), and in SQL (`IDENTIFIED BY '…'`).
  */
 const PASSWORD_HASH =
   /\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}(?![./A-Za-z0-9])|\$argon2(?:id|i|d)\$v=\d+\$[^\s"'$]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+/g;
 const COMMAND_LINE =
-  /(?<=^|[\s'"])(--(?:password|passwd|pass|token|api-key|apikey|client-secret|access-key|secret-key|auth-token)=)([^\s'"]+)/g;
+  /(?<=^|[\s'"])(--(?:password|passwd|pass|token|api-key|apikey|client-secret|access-key|secret-key|auth-token)(?:=|[ \t]+(?=[^\s'"-][^\s'"]*[^A-Za-z\s'"]|[^\s'"-][^\s'"]{15})))([^\s'"]+)/g;
+/**
+ * A password given to a command by a short flag: `-p` of a registry login (`docker login -u bob -p
+ * …`) and of sshpass, `-p…` joined to it for the MySQL clients (`mysql -u root -p…`; `-P` is the
+ * port), `-a` of redis-cli. Only on the command's own line.
+ */
+const SHORT_FLAG_PASSWORD =
+  /(\b(?:(?:docker|podman|nerdctl|buildah|skopeo|oras|crane|helm[ \t]+registry)[ \t]+login\b[^\n]{0,256}?[ \t]-p[ \t]+|sshpass[ \t]+-p[ \t]*|redis-cli\b[^\n]{0,256}?[ \t]-a[ \t]+|\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]{0,256}?[ \t]-p(?=[^\s-])))(['"]?)([^\s'"]+)\2/g;
+const SHORT_FLAG_HINT = /login|sshpass|redis-cli|mysql|mariadb/;
+/**
+ * A password in SQL: `… IDENTIFIED BY '…'` (MySQL, Oracle), `CREATE|ALTER USER|ROLE … PASSWORD '…'`
+ * (PostgreSQL). A sentence's `password 'now'` is not a statement.
+ */
+const SQL_PASSWORD =
+  /(\b(?:IDENTIFIED[ \t]+(?:WITH[ \t]+\w+[ \t]+)?BY(?:[ \t]+PASSWORD)?|(?:CREATE|ALTER)[ \t]+(?:USER|ROLE)\b[^;\n]{0,256}?\bPASSWORD)[ \t]*)(['"])([^'"\n]+)\2/gi;
+const SQL_HINT = /identified|(?:create|alter)[ \t]+(?:user|role)/i;
 /**
  * curl's `-u user:password` on a line that runs curl (not a uid:gid, as in `docker run -u
  * 1000:1000`). Line breaks, `curl` and `-u user:` are found in one pass, in order, and a `-u` counts
@@ -109,8 +128,22 @@ const redactRareShapes = (text: string, label: string, found: string[]): string 
   if (out.indexOf('curl') !== -1 && (out.indexOf('-u ') !== -1 || out.indexOf('--user ') !== -1)) {
     out = redactCurlUsers(out, label, found);
   }
+  if ((out.indexOf(' -p') !== -1 || out.indexOf(' -a') !== -1) && SHORT_FLAG_HINT.test(out)) {
+    out = redactKeptPrefix(out, SHORT_FLAG_PASSWORD, `${label}:password`, found);
+  }
+  if ((out.indexOf("'") !== -1 || out.indexOf('"') !== -1) && SQL_HINT.test(out)) {
+    out = redactKeptPrefix(out, SQL_PASSWORD, `${label}:password`, found);
+  }
   return out;
 };
+
+/** Each match of `re` (groups: what is kept, the quote, the value) with its value redacted. */
+const redactKeptPrefix = (text: string, re: RegExp, kind: string, found: string[]): string =>
+  text.replace(re, (m: string, kept: string, quote: string, value: string) => {
+    if (isRedactedMark(value, 0)) return m;
+    record(found, kind);
+    return `${kept}${quote}[REDACTED]${quote}`;
+  });
 
 const redactCurlUsers = (text: string, label: string, found: string[]): string => {
   let inCurl = false;
@@ -787,7 +820,7 @@ export function redactSecretsInText(
  * (`password is required`, `password was reset`, `the token is expired`) keep their words.
  */
 const PROSE_CREDENTIAL =
-  /(\b(pass(?:word|wd|phrase|code)|pwd|(?:api|access|secret|private|signing)[ _-]?key|(?:access|api|auth|bearer|refresh|session)[ _-]?token|token|client[ _-]?secret|secret)\s+(?:is|was)\s*:?\s+(["']?))([^\s"'<>,;]{6,128})\3/gi;
+  /(\b(pass(?:word|wd|phrase|code)|pwd|(?:api|access|secret|private|signing)[ _-]?key|(?:access|api|auth|bearer|refresh|session)[ _-]?token|token|client[ _-]?secret|secret)\s{1,4}(?:is|was)\s{0,4}:?\s{1,4}(["']?))([^\s"'<>,;]{6,128})\3/gi;
 const HAS_DIGIT_OR_SYMBOL = /[^A-Za-z]/;
 const HAS_DIGIT = /\d/;
 const PASSWORD_WORD = /^(?:pass|pwd)/i;
@@ -811,7 +844,7 @@ const redactProseCredentials = (text: string, label: string, found: string[]): s
  * With no `is` or `:` to say a value follows, the word must look made up: letters and a digit,
  * and a symbol or 8+ characters (`password reset`, `password policy v2` stay).
  */
-const BARE_PASSWORD = /(\b(?:pass(?:word|wd|phrase|code)|pwd)\s+(["']?))([^\s"'<>,;=:]{6,128})\2/gi;
+const BARE_PASSWORD = /(\b(?:pass(?:word|wd|phrase|code)|pwd)\s{1,4}(["']?))([^\s"'<>,;=:]{6,128})\2/gi;
 const BARE_PASSWORD_HINT = /pass|pwd/i;
 const HAS_LETTER = /[A-Za-z]/;
 const HAS_SYMBOL = /[^A-Za-z0-9]/;
@@ -832,7 +865,7 @@ const redactBarePasswords = (text: string, label: string, found: string[]): stri
  * field already.
  */
 const RECOVERY_WORDS =
-  /(\b(?:(?:seed|recovery|backup|secret|wallet|mnemonic)[ _-]?(?:phrase|words|sentence)|mnemonic)(?:\s+(?:is|was|are|were))?\s*[:=]?\s*(["']?))[a-z]{3,8}(?:[ \t]+[a-z]{3,8}){11,23}\b/gi;
+  /(\b(?:(?:seed|recovery|backup|secret|wallet|mnemonic)[ _-]?(?:phrase|words|sentence)|mnemonic)(?:\s{1,4}(?:is|was|are|were))?\s{0,4}[:=]?\s{0,4}(["']?))[a-z]{3,8}(?:[ \t]+[a-z]{3,8}){11,23}\b/gi;
 const RECOVERY_HINT = /phrase|words|sentence|mnemonic/i;
 
 const redactRecoveryWords = (text: string, label: string, found: string[]): string =>

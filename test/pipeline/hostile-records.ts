@@ -113,6 +113,36 @@ export const hostileRecords = (): Hostile[] => {
       data: text(withField('request_body', `"${'\\u0000'.repeat(150_000)}"`)),
       expect: 1,
     },
+    // Texts built to make the secret scanner's rules backtrack: each took seconds to minutes.
+    {
+      name: 'request and response bodies of "password is" and 33k spaces',
+      data: text(
+        withField('request_body', JSON.stringify(`password is${' '.repeat(33_000)}x`)).replace(
+          /}\n$/,
+          `,"response_body":${JSON.stringify(`seed phrase${' '.repeat(33_000)}:`)}}\n`,
+        ),
+      ),
+      expect: 1,
+    },
+    {
+      name: '64 headers of "my api key is" and 8k spaces',
+      data: text(
+        withField(
+          'headers',
+          JSON.stringify(
+            Object.fromEntries(
+              Array.from({ length: 64 }, (_, i) => [`x-note-${i}`, `my api key is${' '.repeat(8_000)}`]),
+            ),
+          ),
+        ),
+      ),
+      expect: 1,
+    },
+    {
+      name: 'request_body of 11k "eyJ"',
+      data: text(withField('request_body', JSON.stringify('eyJ'.repeat(11_000)))),
+      expect: 1,
+    },
     {
       name: 'request_body of 200k emoji',
       data: text(withField('request_body', JSON.stringify('😀'.repeat(200_000)))),

@@ -892,6 +892,15 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       );
     }
   }
+  // Passwords given to commands by short flags, and in SQL.
+  for (const line of [
+    (pw: string) => `docker login -u ci -p ${pw} registry.example.com`,
+    (pw: string) => `mysql -h db.internal -u root -p${pw} shop`,
+    (pw: string) => `CREATE USER 'app'@'%' IDENTIFIED BY '${pw}';`,
+  ]) {
+    const s = make('password');
+    add('password in a command or statement', s, baseLog(g, { method: 'POST', request_body: line(s.text) }));
+  }
   return cases;
 }
 
