@@ -222,6 +222,8 @@ describe('redactQuery', () => {
     'session',
     'sessionid',
     'jwt',
+    'ott',
+    'pat',
     'user[password]',
     'user%5Btoken%5D',
   ])('redacts the value of %s and nothing else', (name) => {

@@ -36,7 +36,7 @@ const SECRET_PART = new RegExp(
     'sess(?:ion)?(?:id|key|token)?$|otp$|^otp|totp|hotp|mfa',
     '(?:security|verification|verify|recovery|backup|reset|confirmation|sms|login|onetime|access|activation|unlock)code$',
     // Second factors and the answers that reset an account.
-    'twofactor(?:code|token|otp)?$|^2fa(?:code|token)?$|security(?:question)?answer|memorable(?:word|info)',
+    'twofactor(?:code|token|otp)?$|^x?2fa(?:code|token)?$|security(?:question)?answer|memorable(?:word|info)',
     '^x?hmac$|hmac(?:key|secret)|hmac(?:sha\\d*|md5)$|^xsign$|^xsid$',
     'cvv|cvc|cardnumber|ccnumber|creditcard|ssn$|pincode',
     // A wallet's recovery words (BIP 39): the private key itself.
@@ -46,7 +46,23 @@ const SECRET_PART = new RegExp(
 );
 
 /** Secret only as the whole name: short words that are parts of many harmless names. */
-const SECRET_EXACT = new Set(['pw', 'pwd', 'pass', 'pin', 'sid', 'sig', 'card', 'pan']);
+const SECRET_EXACT = new Set([
+  'pw',
+  'pwd',
+  'pass',
+  'pin',
+  'sid',
+  'sig',
+  'card',
+  'pan',
+  // Anti-forgery tokens under their bare names (`X-CSRF`, `xsrf`), and vendors' key headers.
+  'csrf',
+  'xcsrf',
+  'xsrf',
+  'xxsrf',
+  'xhoneycombteam',
+  'xfirebaseappcheck',
+]);
 
 /** Names ending in `key` are secrets (`x-functions-key`, `dd-application-key`) except these. */
 const HARMLESS_KEYS = new Set([
@@ -126,8 +142,8 @@ export const isSecretFieldName = (name: string): boolean => {
   return verdict;
 };
 
-/** Parameters that are secrets in URLs and headers only: OAuth's `code`, Google-style `key`. */
-const URL_ONLY = new Set(['code', 'key', 'accesskey']);
+/** Parameters that are secrets in URLs and headers only: OAuth's `code`, Google-style `key`, a one-time token (`ott`), a personal access token (`pat`). */
+const URL_ONLY = new Set(['code', 'key', 'accesskey', 'ott', 'pat']);
 
 export const isSecretQueryName = (name: string): boolean =>
   isSecretFieldName(name) || URL_ONLY.has(normaliseName(name));
