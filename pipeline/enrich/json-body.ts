@@ -127,6 +127,31 @@ const redactGraphqlVariables = (obj: Record<string, unknown>, w: Walk): void => 
 };
 
 /**
+ * JSON-RPC methods whose positional `params` carry a credential: logins, and the wallet methods of
+ * Ethereum nodes (`personal_unlockAccount(address, passphrase, duration)`, `personal_importRawKey(key,
+ * passphrase)`, `personal_sendTransaction(tx, passphrase)`). Params have no names to go by.
+ */
+const CREDENTIAL_METHOD =
+  /login|log_in|signin|sign_in|authenticat|unlock|importrawkey|newaccount|sendtransaction|signtransaction|personal_sign|passw|passphrase|secret/i;
+/** An account's public address, which stays (`0x` and 40 hex digits). */
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+/** A JSON-RPC call (`{"method": "…", "params": [...]}`) of a credential method: its string params are redacted. */
+const redactRpcParams = (obj: Record<string, unknown>, w: Walk): void => {
+  const method = obj.method;
+  const params = obj.params;
+  if (typeof method !== 'string' || !Array.isArray(params) || method.length > 128) return;
+  if (!CREDENTIAL_METHOD.test(method)) return;
+  for (let i = 0; i < params.length; i++) {
+    const v = params[i];
+    if (typeof v !== 'string' || v === '' || v === REDACTED || ADDRESS.test(v)) continue;
+    params[i] = REDACTED;
+    w.reserialise = true;
+    record(w.found, `${w.label}:rpcparams`);
+  }
+};
+
+/**
  * A key that is itself a credential (`{"sk_live_…": 1}`, a token used as a map key) is renamed to
  * its redacted form, its value kept under it; returns the name the key has now. Keys repeat, so
  * most are one look-up.
@@ -174,6 +199,7 @@ const walk = (node: unknown, key: string, w: Walk, depth: number, nesting: numbe
   const obj = node as Record<string, unknown>;
   redactPairValue(obj, w);
   redactGraphqlVariables(obj, w);
+  redactRpcParams(obj, w);
   for (const original of Object.keys(obj)) {
     const k = redactKey(obj, original, w);
     const v = obj[k];

@@ -643,6 +643,31 @@ describe('redactBody', () => {
     expect(out.redacted).toEqual(expect.arrayContaining(['request_body:password', 'request_body:otpcode']));
   });
 
+  it("redacts the positional params of a JSON-RPC credential method, and keeps others' and addresses", () => {
+    // Prepare
+    const address = '0x742d35Cc6634C0532925a3b844Bc454e4438f44e';
+    const calls = [
+      { jsonrpc: '2.0', id: 1, method: 'personal_unlockAccount', params: [address, 'Tr0ub4dor&3', 300] },
+      { jsonrpc: '2.0', id: 2, method: 'login', params: ['jane', 'hunter2x'] },
+      { jsonrpc: '2.0', id: 3, method: 'eth_getBalance', params: [address, 'latest'] },
+    ];
+
+    // Act
+    const out = calls.map((c) => redactBody(JSON.stringify(c), 10_000, 'request_body'));
+
+    // Assess
+    expect(out.map((o) => (JSON.parse(o.body as string) as { params: unknown[] }).params)).toEqual([
+      [address, '[REDACTED]', 300],
+      ['[REDACTED]', '[REDACTED]'],
+      [address, 'latest'],
+    ]);
+    expect(out.map((o) => o.redacted.join())).toEqual([
+      'request_body:rpcparams',
+      'request_body:rpcparams',
+      '',
+    ]);
+  });
+
   it("redacts a wallet's recovery words by their name", () => {
     // Prepare: twelve BIP 39 words, which no shape or randomness rule finds.
     const words = 'abandon ability able about above absent absorb abstract absurd abuse access accident';

@@ -901,6 +901,24 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
     const s = make('password');
     add('password in a command or statement', s, baseLog(g, { method: 'POST', request_body: line(s.text) }));
   }
+  {
+    // A passphrase as a JSON-RPC positional param (an Ethereum node's personal_unlockAccount).
+    const s = make('password');
+    add(
+      'JSON-RPC positional passphrase',
+      s,
+      baseLog(g, {
+        method: 'POST',
+        path: '/rpc',
+        request_body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'personal_unlockAccount',
+          params: [`0x${g.chars(HEX, 40)}`, s.text, 300],
+        }),
+      }),
+    );
+  }
   return cases;
 }
 
