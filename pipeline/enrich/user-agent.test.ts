@@ -120,6 +120,19 @@ describe('UserAgentClassifier', () => {
     });
   });
 
+  it('classifies a user agent by its first 1,024 characters, as many as the field holds', () => {
+    // Prepare: one taken from the headers (8 KB allowed there), a bot token past the first 1 KB.
+    const classifier = new UserAgentClassifier();
+    const long = `${UA.curl}${' '.repeat(2_000)}Googlebot/2.1`;
+
+    // Act
+    const info = classifier.classify(long);
+
+    // Assess
+    expect(info).toEqual(classifier.classify(UA.curl));
+    expect(info.browser).not.toBe('Googlebot');
+  });
+
   it('answers repeats from its cache with the same frozen object', () => {
     // Prepare
     const classifier = new UserAgentClassifier({ cacheSize: 2 });

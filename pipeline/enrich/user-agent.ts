@@ -1,5 +1,9 @@
 import UAParser from 'ua-parser-js';
+import { LIMITS } from '../../schemas/request-log.ts';
 import { LruCache } from './lru-cache.ts';
+
+/** Characters of a user agent classified: as many as the `user_agent` field may hold. */
+const MAX_CLASSIFIED_CHARS = LIMITS.maxUserAgentLength;
 
 export type DeviceType = 'desktop' | 'mobile' | 'tablet' | 'bot' | 'other';
 
@@ -177,7 +181,9 @@ export class UserAgentClassifier {
 
   classify(ua: string | undefined): UserAgentInfo {
     if (ua === undefined) return EMPTY;
-    const trimmed = ua.trim();
+    // A user agent taken from the headers may be 8 KB: its first 1 KB says what it is, and the
+    // parser's patterns, tried at every position, cost the square of what they are given.
+    const trimmed = (ua.length > MAX_CLASSIFIED_CHARS ? ua.slice(0, MAX_CLASSIFIED_CHARS) : ua).trim();
     if (trimmed === '') return EMPTY;
     const hit = this.cache.get(trimmed);
     if (hit !== undefined) return hit;
