@@ -41,8 +41,10 @@ const SHAPES = new RegExp(
   [
     // Only from the start of a run (or after a percent-escape, `%3DeyJ…`, with a header of at most
     // 1 KB): text of many `eyJ` and no dot, tried from each, cost a scan to its end from each (0.7 s
-    // for 30 KB). A JWT glued to a word is a long random run for the token rules.
-    /(?<jwt>(?:(?<![\w-])eyJ[\w-]{2,}|(?<=%[0-9A-Fa-f]{2})eyJ[\w-]{2,1024})\.eyJ[\w-]{2,}\.[\w-]*)/.source,
+    // for 30 KB). A JWT glued to a word is a long random run for the token rules. The look-behinds
+    // come after the literal `eyJ`: in front of it they kept the engine from skipping ahead to
+    // `eyJ`, which made the whole enrich stage ~10% slower.
+    /(?<jwt>eyJ(?:(?<![\w-]eyJ)[\w-]{2,}|(?<=%[0-9A-Fa-f]{2}eyJ)[\w-]{2,1024})\.eyJ[\w-]{2,}\.[\w-]*)/.source,
     /(?<aws>\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b)/.source,
     /\b(?<bearer>[Bb][Ee][Aa][Rr][Ee][Rr])\s+(?<bearerToken>[^\s"'<>,;()[\]{}\\]+)/.source,
     /\b(?<basic>Basic)\s+(?<basicToken>[A-Za-z0-9+/]{8,}={0,2})/.source,
