@@ -827,38 +827,47 @@ const HAS_DIGIT_OR_SYMBOL = /[^A-Za-z]/;
 const HAS_DIGIT = /\d/;
 const PASSWORD_WORD = /^(?:pass|pwd)/i;
 
-const redactProseCredentials = (text: string, label: string, found: string[]): string =>
-  text.replace(PROSE_CREDENTIAL, (match: string, lead: string, name: string, quote: string, word: string) => {
+/**
+ * Each match of `re` (groups: what is kept, the credential's name, the quote, the word after it)
+ * with its word redacted when `listed` names what it is (undefined: a word of a message).
+ */
+const redactWordsAfterNames = (
+  text: string,
+  re: RegExp,
+  label: string,
+  found: string[],
+  listed: (name: string, bare: string) => string | undefined,
+): string =>
+  text.replace(re, (match: string, lead: string, name: string, quote: string, word: string) => {
     // An unquoted word's full stop ends the sentence, not the credential.
     const bare = quote === '' ? word.replace(/\.+$/, '') : word;
     if (isRedactedMark(bare, 0)) return match;
-    const password = PASSWORD_WORD.test(name);
-    if (
-      password ? bare.length < 6 || !HAS_DIGIT_OR_SYMBOL.test(bare) : bare.length < 8 || !HAS_DIGIT.test(bare)
-    )
-      return match;
-    record(found, `${label}:${password ? 'password' : normaliseName(name)}`);
+    const kind = listed(name, bare);
+    if (kind === undefined) return match;
+    record(found, `${label}:${kind}`);
     return `${lead}[REDACTED]${word.slice(bare.length)}${quote}`;
   });
+
+const proseCredential = (name: string, bare: string): string | undefined => {
+  if (PASSWORD_WORD.test(name))
+    return bare.length < 6 || !HAS_DIGIT_OR_SYMBOL.test(bare) ? undefined : 'password';
+  return bare.length < 8 || !HAS_DIGIT.test(bare) ? undefined : normaliseName(name);
+};
 
 /**
  * A password named without a verb: `password hunter2!`, `the passphrase correct-horse-staple9`.
  * With no `is` or `:` to say a value follows, the word must look made up: letters and a digit,
  * and a symbol or 8+ characters (`password reset`, `password policy v2` stay).
  */
-const BARE_PASSWORD = /(\b(?:pass(?:word|wd|phrase|code)|pwd)\s{1,4}(["']?))([^\s"'<>,;=:]{6,128})\2/gi;
+const BARE_PASSWORD = /(\b(pass(?:word|wd|phrase|code)|pwd)\s{1,4}(["']?))([^\s"'<>,;=:]{6,128})\3/gi;
 const BARE_PASSWORD_HINT = /pass|pwd/i;
 const HAS_LETTER = /[A-Za-z]/;
 const HAS_SYMBOL = /[^A-Za-z0-9]/;
 
-const redactBarePasswords = (text: string, label: string, found: string[]): string =>
-  text.replace(BARE_PASSWORD, (match: string, lead: string, quote: string, word: string) => {
-    const bare = quote === '' ? word.replace(/\.+$/, '') : word;
-    if (isRedactedMark(bare, 0) || !HAS_LETTER.test(bare) || !HAS_DIGIT.test(bare)) return match;
-    if (bare.length < 8 && !HAS_SYMBOL.test(bare)) return match;
-    record(found, `${label}:password`);
-    return `${lead}[REDACTED]${word.slice(bare.length)}${quote}`;
-  });
+const barePassword = (_name: string, bare: string): string | undefined =>
+  !HAS_LETTER.test(bare) || !HAS_DIGIT.test(bare) || (bare.length < 8 && !HAS_SYMBOL.test(bare))
+    ? undefined
+    : 'password';
 
 /**
  * A wallet's recovery words written out after a name that says so: `seed phrase: abandon ability
@@ -891,10 +900,11 @@ function scan(text: string, label: string, found: string[], options: ScanOptions
     options?.idPosition !== true &&
     (out.indexOf(' is') !== -1 || out.indexOf(' was') !== -1)
   ) {
-    out = redactProseCredentials(out, label, found);
+    out = redactWordsAfterNames(out, PROSE_CREDENTIAL, label, found, proseCredential);
   }
   if (options?.path !== true && options?.idPosition !== true && out.length >= 14) {
-    if (BARE_PASSWORD_HINT.test(out)) out = redactBarePasswords(out, label, found);
+    if (BARE_PASSWORD_HINT.test(out))
+      out = redactWordsAfterNames(out, BARE_PASSWORD, label, found, barePassword);
     if (out.length >= 48 && RECOVERY_HINT.test(out)) out = redactRecoveryWords(out, label, found);
   }
   return out.length >= MIN_TOKEN_LENGTH ? redactOpaque(out, label, found, options) : out;
