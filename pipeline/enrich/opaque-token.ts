@@ -151,6 +151,45 @@ const hasHexPart = (text: string, start: number, end: number): boolean => {
   return false;
 };
 
+/**
+ * Whether a run with many `_`/`-` (over a tenth of it) is still random base64url rather than words
+ * joined by them. Random base64url is `_` or `-` one character in 32, so a short key holds three
+ * or four of them often enough (`sq0atp-G7lg7kx6w_b3Kqo-BRdvu9`, one in seven Square tokens):
+ * its pieces mix cases and digits, where a slug's pieces (`Release-Notes-2024-V2`) are each a
+ * word, a capitalised word, an acronym or a number. At most a quarter of it may be separators,
+ * and at least half of its other characters must be in mixed pieces.
+ */
+const randomPieces = (text: string, start: number, end: number, separators: number): boolean => {
+  const n = end - start;
+  if (separators * 4 > n) return false;
+  let mixed = 0;
+  let pieceStart = start;
+  for (let i = start; i <= end; i++) {
+    const c = i < end ? text.charCodeAt(i) : 45;
+    if (c !== 95 && c !== 45) continue;
+    if (!isPlainPiece(text, pieceStart, i)) mixed += i - pieceStart;
+    pieceStart = i + 1;
+  }
+  return mixed * 2 >= n - separators;
+};
+
+/** A word (`notes`, `Notes`), an acronym (`API`) or a number: not random. */
+const isPlainPiece = (text: string, start: number, end: number): boolean => {
+  if (end - start <= 1) return true;
+  let lower = 0;
+  let upper = 0;
+  let digits = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (isLower(c)) lower++;
+    else if (isUpper(c)) upper++;
+    else digits++;
+  }
+  const n = end - start;
+  if (lower === n || upper === n || digits === n) return true;
+  return upper === 1 && lower === n - 1 && isUpper(text.charCodeAt(start));
+};
+
 export type OpaqueKind = 'token' | 'hex' | null;
 
 /**
@@ -226,7 +265,8 @@ export function opaqueKind(text: string, start: number, end: number): OpaqueKind
   // is the hex, and lower-case hex has too little of it (~4 bits a character) for the token test.
   // Hex glued to letters (Twilio's `SM<32 hex>` ids) is judged as before.
   if (longestHexRun >= MIN_HEX_RUN && hasHexPart(text, start, end)) return 'hex';
-  if (separators * 10 > n) return null;
+  if (separators * 10 > n && !(upper >= 2 && lower >= 2 && randomPieces(text, start, end, separators)))
+    return null;
   const letters = lower + upper;
   if (upper === 0) {
     // Lower-case base36 keys (`9q7x2m…`) switch between letters and digits all along; words with a number do not.

@@ -619,6 +619,57 @@ describe('redactBody', () => {
     expect(redactPath(`/v1/address/${address}/balance`).path).toBe(`/v1/address/${address}/balance`);
   });
 
+  it('redacts random base64url keys with many _ and -, and keeps slugs and names with as many', () => {
+    // Prepare: 3-5 separators in 22-43 characters, more than the one in ten a run could hold.
+    const keys = [
+      'sq0atp-G7lg7kx6w_b3Kqo-BRdvu9',
+      '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',
+      'k9X_2mQv-Lr7T_pZ8w-NcB4',
+      'figd_go4dy2_mE-Up6mIPSJ-qcEr9Ii2c1bJzHI0L-AeN',
+    ];
+    const kept = [
+      'Order-Confirmation-Email-Template-V3',
+      'Q3-2024-Revenue-Report-FINAL-v2',
+      'Pixel_8a-Android_15-Build_AP3A',
+      'claude-3-5-Sonnet-20241022-v2',
+      'api-server-7d9f8b6c5d-x2x7k',
+      'feature-ABC-123-add-OAuth2-login',
+    ];
+
+    // Act
+    const found: string[] = [];
+    const keysOut = keys.map((k) => redactText(`rotated ${k} today`, 'note', found));
+    const keptOut = kept.map((k) => redactText(`deployed ${k} today`, 'note', []));
+
+    // Assess
+    for (const [i, k] of keys.entries()) expect(keysOut[i]).not.toContain(k.slice(-10));
+    expect(keptOut).toEqual(kept.map((k) => `deployed ${k} today`));
+    expect(found.length).toBeGreaterThan(0);
+  });
+
+  it("redacts a Telegram bot's token and keeps its bot id, in text and in a path", () => {
+    const token = 'AAHdqTcvCH1vGWJxfSe-ofSAs0K5PA_Dsaw';
+    const found: string[] = [];
+    expect(redactText(`set webhook for 110201543:${token}`, 'note', found)).toBe(
+      'set webhook for 110201543:[REDACTED]',
+    );
+    expect(found).toEqual(['note:bot_token']);
+    expect(redactPath(`/bot110201543:${token}/sendMessage`).path).toBe(
+      '/bot110201543:[REDACTED]/sendMessage',
+    );
+    // A time or a ratio followed by words is not a token.
+    expect(redactText('at 12:30:AA meeting', 'note', [])).toBe('at 12:30:AA meeting');
+  });
+
+  it('redacts a Mapbox secret token whole, and an Atlassian API token', () => {
+    const mapbox = 'sk.eyJ1IjoiYWNtZSIsImEiOiJja2x6MnF3In0.k9hn9JM9sGg0Y5knJkqnq9';
+    const atlassian = `ATATT3xFfGF0${'T_vx5NuuIWh-LfoJwqlT'.repeat(9)}=0A1B2C3D`;
+    const found: string[] = [];
+    expect(redactText(`use ${mapbox} here`, 'note', found)).toBe('use [REDACTED:api_key] here');
+    expect(redactText(`token ${atlassian}`, 'note', found)).toBe('token [REDACTED:api_key]');
+    expect(found).toEqual(['note:api_key']);
+  });
+
   it('redacts a capability of letters only in mixed case, and keeps CamelCase words there', () => {
     expect(redactPath('/auth/unsubscribe/URDetsvyQeMe').path).toBe('/auth/unsubscribe/[REDACTED:token]');
     expect(redactPath('/invite/AcceptInvitation').path).toBe('/invite/AcceptInvitation');

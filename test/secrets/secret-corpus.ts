@@ -919,6 +919,54 @@ export function secretCorpus(seed = 20250115): SecretCase[] {
       }),
     );
   }
+  // Vendor keys whose base64url body holds `_` and `-`, which split it into pieces too short for
+  // the token rules or failed their one-in-ten separators bound: each is written with at least
+  // three of them, as one in seven Square tokens is.
+  {
+    const URL_SAFE = `${BASE62}_-`;
+    const dashed = (n: number): string => {
+      for (;;) {
+        const body = g.chars(URL_SAFE, n);
+        if ((body.match(/[_-]/g) ?? []).length >= 3) return body;
+      }
+    };
+    const keys: [string, string, string][] = [
+      ['Square access token', 'sq0atp-', dashed(22)],
+      ['Square application secret', 'sq0csp-', dashed(43)],
+      ['Google OAuth client secret', 'GOCSPX-', dashed(28)],
+      ['Figma personal access token', 'figd_', dashed(40)],
+      ['Telegram bot token', `${1_000_000_000 + g.int(8_999_999_999)}:AA`, dashed(33)],
+      ['base64url session token', '', dashed(32)],
+    ];
+    for (const [name, prefix, body] of keys) {
+      add(
+        `${name} in text`,
+        { kind: 'vendor_key', text: `${prefix}${body}`, part: body },
+        baseLog(g, {
+          method: 'POST',
+          request_body: JSON.stringify({ note: `rotated ${prefix}${body} today` }),
+        }),
+      );
+    }
+    const atlassian = `ATATT3xFfGF0${g.chars(URL_SAFE, 183)}=${g.chars('0123456789ABCDEF', 8)}`;
+    add(
+      'Atlassian API token in a header',
+      { kind: 'atlassian', text: atlassian, part: atlassian.slice(12, 60) },
+      baseLog(g, { headers: { 'x-debug-token': atlassian } }),
+    );
+    const mapbox = `sk.${base64url(JSON.stringify({ u: 'acme', a: g.chars(BASE62, 12) }))}.${g.chars(URL_SAFE, 22)}`;
+    add(
+      'Mapbox secret token in a query',
+      { kind: 'mapbox', text: mapbox, part: mapbox.slice(-22) },
+      baseLog(g, { path: `/styles/v1/acme/streets?ref=${encodeURIComponent(mapbox)}` }),
+    );
+    const bot = `${1_000_000_000 + g.int(8_999_999_999)}:AA${dashed(33)}`;
+    add(
+      'Telegram bot token in a path',
+      { kind: 'bot_token', text: bot, part: bot.slice(bot.indexOf(':') + 3) },
+      baseLog(g, { path: `/bot${bot}/sendMessage` }),
+    );
+  }
   return cases;
 }
 
