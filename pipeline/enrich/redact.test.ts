@@ -765,6 +765,29 @@ describe('redactBody', () => {
     expect(JSON.parse(out!).file).toBe('src/Components/UserProfile/Avatar2.tsx');
   });
 
+  it('redacts a short unpadded base64 key with / and +, and keeps paths and names written with slashes', () => {
+    // Prepare: 24 random bytes are 32 characters of base64 and no padding.
+    const keys = ['q8WnZ3Lp5xYz/7cR2mKt9Bv4+Hj6NfQs', 'Xk9m2vLr7T/pZ8wNcB4y+Hs3D1aQ6jF0gE'];
+    const paths = [
+      'see github.com/OpenAI/GPT-3/blob/Main/README2 for details',
+      'open docs/API/v2/Reference/Auth0Login/Overview now',
+      'path a/b/c/dEf/GHi/jk1/LmN/oP2/qRs/tUv/wXy/z99',
+      'ref refs/heads/feature/JIRA-1234/AddOAuth2Support',
+      'date 2024/11/30/Report/Q3/FY24/Final',
+      'java com/example/MyService/Impl/UserRepoImpl/Find2',
+      'size 1920x1080/60fps/H264/AAC/128kbps',
+    ];
+
+    // Act
+    const found: string[] = [];
+    const out = keys.map((k) => redactText(`key ${k} end`, 'note', found));
+
+    // Assess
+    expect(out).toEqual(['key [REDACTED:token] end', 'key [REDACTED:token] end']);
+    expect(found).toEqual(['note:token']);
+    for (const p of paths) expect(redactText(p, 'note', [])).toBe(p);
+  });
+
   it('lists a secret by a plain name only: the redacted column never echoes a name that is text', () => {
     // Act
     const json = redactBody('{"password: hunter2": "x", "pass=hunter3": "y"}', 10_000, 'request_body');
