@@ -11,6 +11,7 @@ import { RouteBook } from '../enrich/routes/route-book.ts';
 import { applyRouteUpdates, changedSnapshots } from '../enrich/routes/route-store.ts';
 import { osThreadId } from '../observability/thread-cpu.ts';
 import { RecordStage } from './record-stage.ts';
+import { RequestQueue } from './request-queue.ts';
 import {
   ownBytes,
   ownDeadLetter,
@@ -88,11 +89,37 @@ const handle = async (req: StageRequest): Promise<void> => {
   }
 };
 
-port.on('message', (req: StageRequest) => {
+const start = (req: StageRequest): void => {
   handle(req).catch((error: unknown) => {
     if (req.id === undefined) throw error;
     const e = error instanceof Error ? error : new Error(String(error));
     reply({ id: req.id, ok: false, name: e.name, message: e.message });
   });
+};
+
+/**
+ * Requests received and not started. One is started per turn of the event loop, so that what
+ * arrived during a long `prepare` is all queued when the next one is picked (see RequestQueue).
+ */
+const queue = new RequestQueue();
+let scheduled = false;
+
+const drain = (): void => {
+  scheduled = false;
+  const req = queue.next();
+  if (req === undefined) return;
+  if (queue.length > 0) schedule();
+  start(req);
+};
+
+const schedule = (): void => {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(drain);
+};
+
+port.on('message', (req: StageRequest) => {
+  queue.push(req);
+  schedule();
 });
 reply({ id: 0, ok: true, value: 'ready', tid: osThreadId() });
