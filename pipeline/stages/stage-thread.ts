@@ -1,7 +1,9 @@
 /**
  * A stage thread: decode → validate → enrich → encode for the shard processors of its process
- * (see `thread-stages.ts`). Started with a `StageThreadInit`; answers `StageRequest`s in the order
- * they arrive, one processor's calls always to the same thread, so its rows are here when asked.
+ * (see `thread-stages.ts`). Started with a `StageThreadInit`; starts each processor's
+ * `StageRequest`s in the order they arrive (a ready batch's encode may pass other processors'
+ * chunks: `request-queue.ts`), one processor's calls always to the same thread, so its rows are
+ * here when asked.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ParquetEncoder } from '../encode/parquet-encoder.ts';
