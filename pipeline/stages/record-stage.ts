@@ -57,8 +57,17 @@ export interface PreparedChunk {
   readonly failed: (string | null)[];
 }
 
-/** Decoded bytes after which a chunk stops (see `PreparedChunk.records`). */
-export const PREPARE_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Decoded bytes after which a chunk stops (see `PreparedChunk.records`). A chunk is prepared in
+ * one go, and a stage thread serves several shards, so this also bounds how long another shard's
+ * ready batch waits to be encoded (request-queue.ts): a page of 1,000 single-line records is under
+ * it, ~2 of the sidecars' records (~540 lines each) reach it. 1 MiB instead of 8:
+ * `npm start -- --demo-events 20000 --exit`, 4 interleaved pairs on a slow hour, p95 arrival →
+ * queryable 4,736 / 4,373 / 4,730 / 4,299 ms against 5,504 / 4,720 / 4,305 / 4,865 (time in the
+ * stream p95 3.2 s against 3.6 s); bench:pipeline at 300k, 2 pairs: 13,021 / 12,519 records/s
+ * against 11,005 / 11,818.
+ */
+export const PREPARE_MAX_BYTES = 1024 * 1024;
 
 /** One encode attempt: the Parquet bytes, or the error (name and message) it failed with. */
 export type EncodeOutcome =
