@@ -190,6 +190,56 @@ const isPlainPiece = (text: string, start: number, end: number): boolean => {
   return upper === 1 && lower === n - 1 && isUpper(text.charCodeAt(start));
 };
 
+/**
+ * Whether a short unpadded base64 run with `/` (`Xk9m/Q2vLr7T+pZ8wNcB4yHs3D1a`) is random rather
+ * than a path (see `base64TokenIn` in secret-text.ts): its pieces between `/` and `+` (of 3+
+ * characters) mostly mix digits and cases inside them at least twice, none of 6+ characters does
+ * not (a path's pieces are words, numbers and names: `Users/42`, `UserProfileCard`, `README2`),
+ * and vowels are few (a fifth of random letters, a third of words').
+ */
+export const randomSlashPieces = (text: string, start: number, end: number): boolean => {
+  let letters = 0;
+  let vowels = 0;
+  let pieceStart = start;
+  let pieces = 0;
+  let plain = 0;
+  let mixed = 0;
+  for (let i = start; i <= end; i++) {
+    const c = i < end ? text.charCodeAt(i) : 47;
+    if (c === 47 || c === 43) {
+      const length = i - pieceStart;
+      if (length >= 3) {
+        pieces++;
+        if (kindChanges(text, pieceStart, i) >= 2) mixed += length;
+        // A word of 6+ letters (`components`, `Controllers`) is a path's, rarely a chance run.
+        else if (length >= 6) return false;
+        else plain += length;
+      }
+      pieceStart = i + 1;
+      continue;
+    }
+    if (isLower(c) || isUpper(c)) {
+      letters++;
+      if (VOWELS.has(c | 32)) vowels++;
+    }
+  }
+  return pieces >= 2 && mixed >= 3 * plain && vowels * 100 < letters * 26;
+};
+
+/** Changes between digit, upper and lower case inside `text[start, end)`, less one per capitalised word start. */
+const kindChanges = (text: string, start: number, end: number): number => {
+  let changes = 0;
+  let previous = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    const kind = isDigit(c) ? 1 : isUpper(c) ? 2 : isLower(c) ? 3 : 0;
+    // Upper → lower is how a capitalised word starts, not a sign of randomness.
+    if (kind !== 0 && previous !== 0 && kind !== previous && !(previous === 2 && kind === 3)) changes++;
+    previous = kind;
+  }
+  return changes;
+};
+
 export type OpaqueKind = 'token' | 'hex' | null;
 
 /**

@@ -1,5 +1,5 @@
 import { HotCache } from './hot-cache.ts';
-import { MIN_TOKEN_LENGTH, opaqueKind, shannonEntropy } from './opaque-token.ts';
+import { MIN_TOKEN_LENGTH, opaqueKind, randomSlashPieces, shannonEntropy } from './opaque-token.ts';
 import {
   isIdName,
   isSecretFieldName,
@@ -625,57 +625,6 @@ const base64SecretIn = (text: string, start: number, end: number): [number, numb
   return e - s === 40 && isBase64Secret(text, s, e) ? [s, e] : null;
 };
 
-/**
- * Whether a short unpadded run with `/` (`Xk9m/Q2vLr7T+pZ8wNcB4yHs3D1a`) is random base64 rather
- * than a path: its pieces between `/` and `+` (of 3+ characters) mostly mix digits and cases
- * inside them at least twice, none of 6+ characters does not (a path's pieces are words, numbers
- * and names: `Users/42`, `UserProfileCard`, `README2`), and vowels are few (a fifth of random
- * letters, a third of words').
- */
-const randomSlashPieces = (text: string, start: number, end: number): boolean => {
-  let letters = 0;
-  let vowels = 0;
-  let pieceStart = start;
-  let pieces = 0;
-  let plain = 0;
-  let mixed = 0;
-  for (let i = start; i <= end; i++) {
-    const c = i < end ? text.charCodeAt(i) : 47;
-    if (c === 47 || c === 43) {
-      const length = i - pieceStart;
-      if (length >= 3) {
-        pieces++;
-        if (kindChanges(text, pieceStart, i) >= 2) mixed += length;
-        // A word of 6+ letters (`components`, `Controllers`) is a path's, rarely a chance run.
-        else if (length >= 6) return false;
-        else plain += length;
-      }
-      pieceStart = i + 1;
-      continue;
-    }
-    const lower = c | 32;
-    if (lower >= 97 && lower <= 122) {
-      letters++;
-      if (lower === 97 || lower === 101 || lower === 105 || lower === 111 || lower === 117) vowels++;
-    }
-  }
-  return pieces >= 2 && mixed >= 3 * plain && vowels * 100 < letters * 26;
-};
-
-/** Changes between digit, upper and lower case inside `text[start, end)`, less one per capitalised word start. */
-const kindChanges = (text: string, start: number, end: number): number => {
-  let changes = 0;
-  let previous = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    const kind = c >= 48 && c <= 57 ? 1 : c >= 65 && c <= 90 ? 2 : c >= 97 && c <= 122 ? 3 : 0;
-    // Upper → lower is how a capitalised word starts, not a sign of randomness.
-    if (kind !== 0 && previous !== 0 && kind !== previous && !(previous === 2 && kind === 3)) changes++;
-    previous = kind;
-  }
-  return changes;
-};
-
 /** A base64 run with `/` this long is judged whole without padding (see `base64TokenIn`). */
 const LONG_BASE64_RUN = 64;
 /** Longest run of base64 text judged whole (STS session tokens reach ~2,000 characters); longer ones (data URLs, blobs) are judged run by run. */
@@ -701,7 +650,7 @@ const base64TokenIn = (text: string, start: number, end: number): [number, numbe
   // as often as not), whose pieces would each be judged too short and stored.
   const slash = text.indexOf('/', s);
   const unpaddedWithSlash = slash !== -1 && slash < e && text.charCodeAt(end) !== 61;
-  // Short, unpadded and with `/`: judged only as random base64 looks (see `randomSlashPieces`).
+  // Short, unpadded and with `/`: judged only as random base64 looks (`randomSlashPieces`).
   const strict = unpaddedWithSlash && n < LONG_BASE64_RUN;
   if (strict && !randomSlashPieces(text, s, e)) return null;
   let plusSlash = 0;
