@@ -1,12 +1,17 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readableFile, snapshotPathOf, WarehouseSnapshot } from '../../consumers/cli/warehouse-reader.ts';
+import {
+  COPY_BYTES_PER_MS,
+  readableFile,
+  snapshotPathOf,
+  WarehouseSnapshot,
+} from '../../consumers/cli/warehouse-reader.ts';
 import { LocalDirStore } from '../../pipeline/land/local-dir-store.ts';
 import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
 import { landGeneratedTraffic } from '../warehouse/landed-traffic.ts';
@@ -198,7 +203,8 @@ describe('readers never stop writers', () => {
     const file = join(dir, 'no-floor.duckdb');
     const w = await DuckDbWarehouse.open(file);
     await w.close();
-    const snapshot = new WarehouseSnapshot(file, { now: () => now });
+    // The real clock, moved on by the test: the copies' times are real.
+    const snapshot = new WarehouseSnapshot(file, { now: () => Date.now() + now });
     const touch = async () => {
       const again = await DuckDbWarehouse.open(file);
       await again.query(`create table t_${now} (x integer)`);
@@ -208,15 +214,63 @@ describe('readers never stop writers', () => {
     // Act
     const first = await snapshot.refresh();
     await touch();
+    now -= 60_000;
     const early = await snapshot.refresh();
-    now += Math.ceil(10 * snapshot.lastCopyMs) + 1;
+    now += 60_000 + Math.ceil(10 * snapshot.lastCopyCostMs) + 1;
     const due = await snapshot.refresh();
 
     // Assess: a copy of this file takes a few ms, so the next is due well within a second.
     expect(first.state).toBe('copied');
     expect(snapshot.lastCopyMs).toBeLessThan(90);
+    expect(snapshot.lastCopyCostMs).toBeLessThanOrEqual(snapshot.lastCopyMs);
     expect(early.state).toBe('deferred');
     expect(due.state).toBe('copied');
+  }, 60_000);
+
+  it('counts a copy slower than its bytes need at 200 MB/s as a busy machine: the next is not put off 10 times as long', async () => {
+    // Prepare: copies really copy, and the clock says each took 5 s (a busy thread pool).
+    let now = 3_000_000;
+    let copyTakes = 5_000;
+    const file = join(dir, 'busy.duckdb');
+    const w = await DuckDbWarehouse.open(file);
+    await w.close();
+    const snapshot = new WarehouseSnapshot(file, {
+      now: () => now,
+      copy: async (from, to) => {
+        await copyFile(from, to);
+        now += copyTakes;
+      },
+    });
+    const touch = async () => {
+      const again = await DuckDbWarehouse.open(file);
+      await again.query(`create table t_${now} (x integer)`);
+      await again.close();
+    };
+    const bytes = statSync(file).size;
+
+    // Act
+    const slow = await snapshot.refresh();
+    const slowCost = snapshot.lastCopyCostMs;
+    await touch();
+    const early = await snapshot.refresh();
+    now += Math.ceil((10 * statSync(file).size) / COPY_BYTES_PER_MS) + 1;
+    const soon = await snapshot.refresh();
+    // A copy no slower than its bytes allow (~1.4 ms for this file) costs its time.
+    copyTakes = 1;
+    await touch();
+    now += 60_000;
+    const quick = await snapshot.refresh();
+    const quickCost = snapshot.lastCopyCostMs;
+
+    // Assess
+    expect(slow).toEqual({ state: 'copied', ms: 5_000 });
+    expect(slowCost).toBe(bytes / COPY_BYTES_PER_MS);
+    expect(slowCost).toBeLessThan(50);
+    expect(early.state).toBe('deferred');
+    expect(soon.state).toBe('copied');
+    expect(quick).toEqual({ state: 'copied', ms: 1 });
+    expect(statSync(file).size / COPY_BYTES_PER_MS).toBeGreaterThan(1);
+    expect(quickCost).toBe(1);
   }, 60_000);
 
   it('a slow query on a warehouse with no snapshot holds the loader: the reason for the snapshot', async () => {
