@@ -3,7 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import type { DemoProducerResult } from '../../fluent-bit/demo/demo-producer.ts';
-import { runDemoProducer } from '../../fluent-bit/demo/demo-producer.ts';
+import { type DemoProducerThread, startDemoProducerThread } from '../../fluent-bit/demo/producer-thread.ts';
 import { stageThreads } from '../../pipeline/config.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { createLogger } from '../../pipeline/observability/logger.ts';
@@ -24,10 +24,12 @@ import { openWarehouseClient } from './warehouse-client.ts';
 /**
  * Stage threads of the dev stack: one fewer than `stages.threads: "auto"` would start, since the
  * local Kinesis runs in this process too, in a thread of its own that takes most of a core while
- * a producer sends (and the demo producer shares the event loop). On 2 cores that is 1 stage
+ * a producer sends (and the demo producer has a thread of its own too). On 2 cores that is 1 stage
  * thread: `--demo-events 20000` p95 arrival → queryable 2,940-3,356 ms against 3,426-4,111 ms with
  * 2 (5 interleaved pairs; 1 was lower in each), as one isolate fewer compiles and collects the
- * pipeline's code while the burst runs. A single core keeps 0 (every stage on the event loop).
+ * pipeline's code while the burst runs. Measured again once the demo producer had its own thread
+ * (2026-12-01, 4 interleaved pairs on a slow hour): p95 3,379-4,264 ms with 1, 3,407-4,600 with 2,
+ * and 10-16 Parquet files against 9-11. A single core keeps 0 (every stage on the event loop).
  */
 export const devStageThreads = (cores = availableParallelism()): number =>
   Math.max(0, stageThreads('auto', cores) - 1);
@@ -129,6 +131,12 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
     closers.push(() => kinesis.close());
     const client = createKinesisClient({ region: REGION, endpoint: kinesis.httpEndpoint });
     closers.push(() => client.destroy());
+    // Started now, to load while the rest starts; closed before the local Kinesis it sends to.
+    const producerStarting: Promise<DemoProducerThread> | undefined = opts.demo
+      ? startDemoProducerThread({ region: REGION, endpoint: kinesis.httpEndpoint })
+      : undefined;
+    producerStarting?.catch(() => undefined);
+    closers.push(async () => (await producerStarting?.catch(() => undefined))?.close());
     const { created } = await ensureStream(client, opts.stream, opts.shards);
     const described = await client.send(new DescribeStreamSummaryCommand({ StreamName: opts.stream }));
     const shards = described.StreamDescriptionSummary?.OpenShardCount ?? opts.shards;
@@ -220,18 +228,17 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
       );
 
     const produce = async (): Promise<void> => {
-      if (!opts.demo) return;
+      if (producerStarting === undefined) return;
+      const producer = await producerStarting;
       const runSeed = started % 1_000_000_007;
       if (opts.demoEvents !== undefined) {
+        // Ctrl-C stops a long burst within a chunk (stopProducing; --exit waits for all of it).
         demoResults.push(
-          await runDemoProducer({
-            client,
+          await producer.run({
             streamName: opts.stream,
             events: opts.demoEvents,
             seed: runSeed,
             ...demoRecords(opts.demoFormat),
-            // Ctrl-C stops a long burst within a chunk (without --exit; --exit waits for all of it).
-            stop: () => stopping,
           }),
         );
         return;
@@ -240,8 +247,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
       for (let second = 0; !stopping; second++) {
         const tick = Date.now();
         demoResults.push(
-          await runDemoProducer({
-            client,
+          await producer.run({
             streamName: opts.stream,
             events: opts.demoRate,
             seed: runSeed + second,
@@ -252,8 +258,16 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
       }
     };
 
-    const shutdown = async () => {
+    /** No more demo traffic: the run under way stops after its current chunk. */
+    const stopProducing = (): void => {
       stopping = true;
+      void producerStarting?.then(
+        (producer) => producer.stop(),
+        () => undefined,
+      );
+    };
+    const shutdown = async () => {
+      stopProducing();
       await closeAll();
     };
 
@@ -272,7 +286,7 @@ export const runDev = async (opts: DevOptions): Promise<number> => {
           ? 'stopping: landing buffered batches and storing checkpoints…\n'
           : 'the demo producer failed; stopping: landing buffered batches and storing checkpoints…\n',
       );
-      stopping = true;
+      stopProducing();
       await producing.catch(() => undefined);
       await shutdown();
       progress.printSummary(totals().sent, (Date.now() - started) / 1000);

@@ -25,7 +25,7 @@ import { QueryError } from './errors.ts';
  *
  * A copy's cost is the time it took, but at most what its bytes need at `COPY_BYTES_PER_MS`
  * (200 MB/s): a copy slower than that was waiting for a busy machine (libuv's four pool threads
- * also run DuckDB's queries, gzip and file reads; the event loop runs the demo producer), not
+ * also run DuckDB's queries, gzip and file reads), not
  * copying, and the next one need not wait 10 times as long. Measured in `npm start -- --demo-events
  * 20000 --exit`: the same ~7 MB warehouse copied in 19 ms when the machine was idle and in 513 ms
  * while the demo producer sent its burst, after which no copy was allowed for 5.1 s and every

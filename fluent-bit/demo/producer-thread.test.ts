@@ -1,0 +1,157 @@
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  ListShardsCommand,
+} from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../pipeline/errors.ts';
+import { type DemoProducerThread, startDemoProducerThread } from './producer-thread.ts';
+
+describe('startDemoProducerThread → kinesalite', () => {
+  const require = createRequire(import.meta.url);
+  const kinesalite = require('kinesalite') as (options: {
+    createStreamMs: number;
+    shardLimit: number;
+  }) => import('node:http').Server;
+  const server = kinesalite({ createStreamMs: 0, shardLimit: 100 });
+  let client: KinesisClient;
+  let producer: DemoProducerThread;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    client = new KinesisClient({
+      region: 'us-east-1',
+      endpoint,
+      credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' },
+      requestHandler: new NodeHttpHandler(),
+    });
+    producer = await startDemoProducerThread({ region: 'us-east-1', endpoint });
+  }, 60_000);
+
+  afterAll(async () => {
+    await producer?.close();
+    client?.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const createStream = async (name: string) => {
+    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
+    for (let i = 0; i < 50; i++) {
+      const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+      if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`stream ${name} did not become ACTIVE`);
+  };
+
+  /** Every line stored in the stream, from both shards (records gunzipped: the sidecar format). */
+  const linesIn = async (name: string): Promise<string[]> => {
+    const shards = (await client.send(new ListShardsCommand({ StreamName: name }))).Shards ?? [];
+    const lines: string[] = [];
+    for (const shard of shards) {
+      let iterator = (
+        await client.send(
+          new GetShardIteratorCommand({
+            StreamName: name,
+            ShardId: shard.ShardId,
+            ShardIteratorType: 'TRIM_HORIZON',
+          }),
+        )
+      ).ShardIterator;
+      for (;;) {
+        const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+        for (const r of out.Records ?? [])
+          lines.push(
+            ...gunzipSync(r.Data ?? new Uint8Array())
+              .toString('utf8')
+              .split('\n')
+              .slice(0, -1),
+          );
+        iterator = out.NextShardIterator;
+        if ((out.Records ?? []).length === 0) break;
+      }
+    }
+    return lines;
+  };
+
+  it('sends from its own thread what the stream then holds, and reports it as the in-process producer does', async () => {
+    // Prepare
+    await createStream('thread-3000');
+
+    // Act
+    const result = await producer.run({
+      streamName: 'thread-3000',
+      events: 3_000,
+      seed: 5,
+      simpleAggregation: true,
+      compression: 'gzip',
+      collectRequestIds: true,
+    });
+    const lines = await linesIn('thread-3000');
+
+    // Assess
+    expect(result).toMatchObject({ sent: 3_000, malformed: 9, duplicates: 90 });
+    expect(result.records).toBeLessThan(20);
+    expect(lines).toHaveLength(3_000);
+    expect(result.requestIds?.size).toBe(result.uniqueValid);
+  }, 60_000);
+
+  it('reports a bad option as the same ConfigError, naming the field, and keeps serving runs', async () => {
+    // Prepare
+    await createStream('thread-after-error');
+
+    // Act
+    const failed = producer.run({ streamName: 'thread-after-error', events: -1 });
+    await expect(failed).rejects.toBeInstanceOf(ConfigError);
+    const error = (await failed.catch((e: unknown) => e)) as ConfigError;
+    const after = await producer.run({
+      streamName: 'thread-after-error',
+      events: 100,
+      seed: 3,
+      simpleAggregation: true,
+      compression: 'gzip',
+    });
+
+    // Assess
+    expect(error.field).toBe('events');
+    expect(error.message).toMatch(/must be a whole number >= 0, got -1/);
+    expect(after.sent).toBe(100);
+    expect(await linesIn('thread-after-error')).toHaveLength(100);
+  }, 60_000);
+
+  it('stops a long burst after its current chunk when asked, and what it reports is what the stream holds', async () => {
+    // Prepare
+    await createStream('thread-stop');
+    const stopping = await startDemoProducerThread({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    });
+
+    // Act
+    const run = stopping.run({
+      streamName: 'thread-stop',
+      events: 200_000,
+      seed: 8,
+      simpleAggregation: true,
+      compression: 'gzip',
+    });
+    setTimeout(() => stopping.stop(), 300);
+    const result = await run;
+    await stopping.close();
+    const lines = await linesIn('thread-stop');
+
+    // Assess
+    expect(result.sent).toBeGreaterThan(0);
+    expect(result.sent).toBeLessThan(200_000);
+    expect(lines).toHaveLength(result.sent);
+    await expect(stopping.run({ streamName: 'thread-stop', events: 1 })).rejects.toThrow(/exited/);
+  }, 120_000);
+});
