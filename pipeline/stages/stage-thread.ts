@@ -22,6 +22,7 @@ import {
   type StageThreadInit,
   unpackRecords,
 } from './stage-protocol.ts';
+import { WARM_UP_RECORDS, warmUp, warmUpRecords } from './warm-up.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('stage-thread.ts runs as a worker thread (see thread-stages.ts)');
@@ -33,15 +34,19 @@ else {
   applyRouteUpdates(routes, init.routeUpdates);
   if (init.routesAwaitLoad === true) routes.awaitLoad();
 }
-const stage = new RecordStage(
-  openEnricher(
-    init.enrich,
-    routes,
-    init.geoIp === undefined ? GeoIp.disabled() : GeoIp.fromFiles(init.geoIp),
+const geoIp = init.geoIp === undefined ? GeoIp.disabled() : GeoIp.fromFiles(init.geoIp);
+const encoder = await ParquetEncoder.create();
+const stage = new RecordStage(openEnricher(init.enrich, routes, geoIp), encoder, init.settings);
+// Before the first chunk (warm-up.ts): a stage of its own, whose route book is thrown away after.
+// Only an optimisation: should it fail (the encoder's temp dir full), the first real batch says why.
+await warmUp(
+  new RecordStage(
+    openEnricher(init.enrich, new RouteBook({ worker: 'warm-up' }), geoIp),
+    encoder,
+    init.settings,
   ),
-  await ParquetEncoder.create(),
-  init.settings,
-);
+  warmUpRecords(WARM_UP_RECORDS, Date.now()),
+).catch(() => undefined);
 
 const reply = (message: StageReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
