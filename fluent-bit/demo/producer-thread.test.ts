@@ -154,4 +154,29 @@ describe('startDemoProducerThread → kinesalite', () => {
     expect(lines).toHaveLength(result.sent);
     await expect(stopping.run({ streamName: 'thread-stop', events: 1 })).rejects.toThrow(/exited/);
   }, 120_000);
+
+  it('closes during a long burst without waiting for all of it: the run ends after its chunk', async () => {
+    // Prepare
+    await createStream('thread-close');
+    const closing = await startDemoProducerThread({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    });
+
+    // Act
+    const run = closing.run({
+      streamName: 'thread-close',
+      events: 200_000,
+      seed: 9,
+      simpleAggregation: true,
+      compression: 'gzip',
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await closing.close();
+    const result = await run;
+
+    // Assess
+    expect(result.sent).toBeLessThan(200_000);
+    expect(await linesIn('thread-close')).toHaveLength(result.sent);
+  }, 120_000);
 });

@@ -37,7 +37,7 @@ export interface DemoProducerThread {
   run(options: ProducerRunOptions): Promise<DemoProducerResult>;
   /** Ends the run under way after its current chunk, and every later one at once (Ctrl-C). */
   stop(): void;
-  /** Waits for the runs asked for, then ends the thread. */
+  /** Stops the run under way after its current chunk (as `stop`), then ends the thread. */
   close(): Promise<void>;
 }
 
@@ -91,7 +91,10 @@ export async function startDemoProducerThread(options: ProducerThreadOptions): P
       if (ended === undefined) worker.postMessage({ op: 'stop' } satisfies ProducerRequest);
     },
     close: async () => {
-      if (ended === undefined) await call({ op: 'close' }).catch(() => undefined);
+      if (ended === undefined) {
+        worker.postMessage({ op: 'stop' } satisfies ProducerRequest);
+        await call({ op: 'close' }).catch(() => undefined);
+      }
       await worker.terminate();
     },
   };
