@@ -22,7 +22,7 @@ import {
   type StageThreadInit,
   unpackRecords,
 } from './stage-protocol.ts';
-import { WARM_UP_RECORDS, warmUp, warmUpRecords } from './warm-up.ts';
+import { WARM_UP_LINES, warmUp, warmUpRecords } from './warm-up.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('stage-thread.ts runs as a worker thread (see thread-stages.ts)');
@@ -45,7 +45,7 @@ await warmUp(
     encoder,
     init.settings,
   ),
-  warmUpRecords(WARM_UP_RECORDS, Date.now()),
+  warmUpRecords(WARM_UP_LINES, Date.now()),
 ).catch(() => undefined);
 
 const reply = (message: StageReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
