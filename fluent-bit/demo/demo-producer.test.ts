@@ -2,8 +2,6 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import {
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   KinesisClient,
@@ -13,6 +11,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { RequestLogV1 } from '../../schemas/request-log.ts';
 import { type DemoProgress, runDemoProducer } from './demo-producer.ts';
@@ -190,15 +189,7 @@ describe('runDemoProducer → kinesalite → GetRecords', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const createStream = async (name: string) => {
-    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
-    for (let i = 0; i < 50; i++) {
-      const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-      if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`stream ${name} did not become ACTIVE`);
-  };
+  const createStream = (name: string) => ensureStream(client, name, 2);
 
   const readAll = async (name: string) => {
     const shards = (await client.send(new ListShardsCommand({ StreamName: name }))).Shards ?? [];

@@ -3,12 +3,8 @@
  * sends each `run` it is asked for with a Kinesis client of its own, one at a time, and answers
  * with what was sent. `stop` ends the run under way after its current chunk, as Ctrl-C does.
  */
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { isLocalEndpoint, localCredentials } from '../../pipeline/aws/local-endpoint.ts';
+import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { runDemoProducer } from './demo-producer.ts';
 import type { ProducerReply, ProducerRequest, ProducerThreadOptions } from './producer-thread.ts';
 
@@ -16,21 +12,9 @@ if (isMainThread || parentPort === null) throw new Error('producer-thread-worker
 const port = parentPort;
 const { region, endpoint } = workerData as ProducerThreadOptions;
 
-// As the consumers' client for the emulators: HTTP/1.1 keep-alive (they fail intermittently over
-// HTTP/2) and their dummy credentials when the environment has none.
-const client = isLocalEndpoint(endpoint)
-  ? new KinesisClient({
-      region,
-      endpoint,
-      credentials: localCredentials(),
-      requestHandler: new NodeHttpHandler({
-        connectionTimeout: 5_000,
-        requestTimeout: 30_000,
-        httpAgent: new HttpAgent({ keepAlive: true }),
-        httpsAgent: new HttpsAgent({ keepAlive: true }),
-      }),
-    })
-  : new KinesisClient({ region, endpoint });
+// The client the dev stack's consumer uses: against the emulators, HTTP/1.1 keep-alive and their
+// dummy credentials when the environment has none.
+const client = createKinesisClient({ region, endpoint });
 
 let stopping = false;
 let queue: Promise<void> = Promise.resolve();

@@ -2,8 +2,6 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import {
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   KinesisClient,
@@ -11,6 +9,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { type DemoProducerThread, startDemoProducerThread } from './producer-thread.ts';
 
@@ -42,14 +41,18 @@ describe('startDemoProducerThread → kinesalite', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const createStream = async (name: string) => {
-    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
-    for (let i = 0; i < 50; i++) {
-      const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-      if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`stream ${name} did not become ACTIVE`);
+  const createStream = (name: string) => ensureStream(client, name, 2);
+
+  /** The sidecars' packing: many lines a record, gzipped. */
+  const SIDECAR = { simpleAggregation: true, compression: 'gzip' } as const;
+
+  /** A thread of its own, sending a 200,000-event burst to `name`. */
+  const longBurst = async (name: string, seed: number) => {
+    const thread = await startDemoProducerThread({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    });
+    return { thread, run: thread.run({ streamName: name, events: 200_000, seed, ...SIDECAR }) };
   };
 
   /** Every line stored in the stream, from both shards (records gunzipped: the sidecar format). */
@@ -91,8 +94,7 @@ describe('startDemoProducerThread → kinesalite', () => {
       streamName: 'thread-3000',
       events: 3_000,
       seed: 5,
-      simpleAggregation: true,
-      compression: 'gzip',
+      ...SIDECAR,
       collectRequestIds: true,
     });
     const lines = await linesIn('thread-3000');
@@ -112,13 +114,7 @@ describe('startDemoProducerThread → kinesalite', () => {
     const failed = producer.run({ streamName: 'thread-after-error', events: -1 });
     await expect(failed).rejects.toBeInstanceOf(ConfigError);
     const error = (await failed.catch((e: unknown) => e)) as ConfigError;
-    const after = await producer.run({
-      streamName: 'thread-after-error',
-      events: 100,
-      seed: 3,
-      simpleAggregation: true,
-      compression: 'gzip',
-    });
+    const after = await producer.run({ streamName: 'thread-after-error', events: 100, seed: 3, ...SIDECAR });
 
     // Assess
     expect(error.field).toBe('events');
@@ -130,19 +126,9 @@ describe('startDemoProducerThread → kinesalite', () => {
   it('stops a long burst after its current chunk when asked, and what it reports is what the stream holds', async () => {
     // Prepare
     await createStream('thread-stop');
-    const stopping = await startDemoProducerThread({
-      region: 'us-east-1',
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    });
 
     // Act
-    const run = stopping.run({
-      streamName: 'thread-stop',
-      events: 200_000,
-      seed: 8,
-      simpleAggregation: true,
-      compression: 'gzip',
-    });
+    const { thread: stopping, run } = await longBurst('thread-stop', 8);
     setTimeout(() => stopping.stop(), 300);
     const result = await run;
     await stopping.close();
@@ -158,19 +144,9 @@ describe('startDemoProducerThread → kinesalite', () => {
   it('closes during a long burst without waiting for all of it: the run ends after its chunk', async () => {
     // Prepare
     await createStream('thread-close');
-    const closing = await startDemoProducerThread({
-      region: 'us-east-1',
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    });
 
     // Act
-    const run = closing.run({
-      streamName: 'thread-close',
-      events: 200_000,
-      seed: 9,
-      simpleAggregation: true,
-      compression: 'gzip',
-    });
+    const { thread: closing, run } = await longBurst('thread-close', 9);
     await new Promise((r) => setTimeout(r, 300));
     await closing.close();
     const result = await run;
