@@ -6,6 +6,7 @@ import type { DeadLetter, SourceRecord } from '../types.ts';
 import type { EncodeOutcome, PreparedChunk, PrepareOptions } from './record-stage.ts';
 import type { RecordStages } from './record-stages.ts';
 import { packRecords, type StageReply, type StageRequest, type StageThreadInit } from './stage-protocol.ts';
+import { stageThreadScript } from './stage-thread-script.ts';
 
 const YOUNG_GENERATION_MB = 8;
 /** A thread that dies within this long of its start is replaced after a pause that doubles. */
@@ -40,11 +41,12 @@ class StageThread {
   tid: number | undefined;
 
   constructor(
+    script: URL,
     init: StageThreadInit,
     private readonly onExit: (thread: StageThread) => void,
   ) {
-    // The boot script registers the TypeScript loader, which a worker thread does not inherit.
-    this.worker = new Worker(new URL('./stage-thread-boot.mjs', import.meta.url), {
+    // The stage's sources bundled, or the boot script that registers tsx (stage-thread-script.ts).
+    this.worker = new Worker(script, {
       workerData: init,
       resourceLimits: {
         // V8 sizes a thread's young generation by the machine's memory (up to 64 MB on 24 GB).
@@ -142,6 +144,7 @@ export class ThreadStages implements RecordStages {
   private closed = false;
 
   private constructor(
+    private readonly script: URL,
     private readonly init: (slot: number) => StageThreadInit,
     private readonly logger: Logger,
   ) {}
@@ -153,7 +156,9 @@ export class ThreadStages implements RecordStages {
   ): Promise<ThreadStages> {
     if (!Number.isInteger(count) || count < 1)
       throw new RangeError(`stage threads must be >= 1, got ${count}`);
-    const pool = new ThreadStages(init, logger);
+    const script = await stageThreadScript();
+    if (script.fallbackReason !== undefined) logger.warn(script.fallbackReason);
+    const pool = new ThreadStages(script.url, init, logger);
     for (let slot = 0; slot < count; slot++) pool.slots.push(pool.spawn(slot));
     try {
       await Promise.all(pool.slots.map((t) => t.ready));
@@ -188,7 +193,7 @@ export class ThreadStages implements RecordStages {
           routesAwaitLoad: true,
         }
       : base;
-    return new StageThread(init, (dead) => {
+    return new StageThread(this.script, init, (dead) => {
       if (this.closed || this.slots[slot] !== dead) return;
       // Replaced at once; but a thread that dies soon after it started, again (a start-up
       // failure, an input that kills every thread), after a pause that doubles, not in a loop.

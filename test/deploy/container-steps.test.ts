@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, matchesGlob, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -77,6 +77,12 @@ describe.skipIf(!enabled)('container image steps (Dockerfile replayed without Do
         await exec('npm', args, { cwd: app, maxBuffer: 16 * 1024 * 1024 });
       }
     }
+    // The image's own build steps that run Node (the stage threads' bundle); not apt-get.
+    for (const step of image.runs.flatMap((r) => r.split('&&').map((s) => s.trim()))) {
+      if (!step.startsWith('node ')) continue;
+      const [, ...args] = step.split(/\s+/);
+      await exec(process.execPath, args, { cwd: app });
+    }
     const port = await freePort();
     const withPort = (argv: readonly string[]) => argv.map((a) => a.replaceAll('9400', String(port)));
     // tini (`tini --`) is PID 1 in the image: here Node is started directly.
@@ -116,6 +122,9 @@ describe.skipIf(!enabled)('container image steps (Dockerfile replayed without Do
     expect(run.parquetFiles, run.stderr).toBeGreaterThan(0);
     expect(run.healthCheckCode, run.stderr).toBe(0);
     expect(run.exitCode, run.stderr).toBe(0);
+    // Its stage threads ran the bundle made at build time, not their sources through tsx.
+    expect(run.stderr).not.toContain('no bundle of the stage thread');
+    expect(await readdir(join(app, 'node_modules/.cache/shardline'))).toHaveLength(1);
     expect(run.ownersAfterExit).toEqual([undefined, undefined]);
   }, 300_000);
 });
