@@ -6,7 +6,7 @@
 #
 # Shardline ships its TypeScript sources and runs them with tsx (a runtime dependency), so there is
 # no compile step: the image is the production dependencies plus the three source folders, and the
-# stage threads' bundle that esbuild (also a runtime dependency) makes of their sources.
+# bundles that esbuild (also a runtime dependency) makes of them for the processes and threads.
 # test/deploy/container-steps.test.ts reads this file and runs the same install and start steps.
 
 ARG NODE_VERSION=20
@@ -26,8 +26,9 @@ COPY package.json package-lock.json ${LAMBDA_TASK_ROOT}/
 COPY consumers ${LAMBDA_TASK_ROOT}/consumers
 COPY pipeline ${LAMBDA_TASK_ROOT}/pipeline
 COPY schemas ${LAMBDA_TASK_ROOT}/schemas
-# The stage threads' sources bundled while the files are writable (pipeline/stages/stage-thread-script.ts).
-RUN node ${LAMBDA_TASK_ROOT}/pipeline/stages/build-stage-thread.mjs
+# The handler's and the stage threads' sources bundled while the files are writable
+# (pipeline/bundle/esm-bundle.mjs).
+RUN node ${LAMBDA_TASK_ROOT}/pipeline/bundle/prebuild.mjs lambda stage-thread
 CMD ["consumers/lambda/index.handler"]
 
 # `shardline consume` (the default target). tini is PID 1 and forwards SIGTERM to Node, which
@@ -48,10 +49,10 @@ COPY package.json package-lock.json ./
 COPY consumers ./consumers
 COPY pipeline ./pipeline
 COPY schemas ./schemas
-# The stage threads run their sources bundled into one module, built here while the files are
-# writable: each thread then needs no TypeScript loader thread of its own (~20 MB less a thread;
-# pipeline/stages/stage-thread-script.ts).
-RUN node pipeline/stages/build-stage-thread.mjs
+# The CLI and the stage threads run their sources bundled into one module each, built here while
+# the files are writable: no TypeScript loader thread beside the process and each stage thread
+# (~33 and ~20 MB; pipeline/bundle/esm-bundle.mjs).
+RUN node pipeline/bundle/prebuild.mjs cli stage-thread
 # The official image's unprivileged user (uid 1000); the app's files stay root-owned, read-only to it.
 USER node
 # /metrics and /health (`--metrics-port`); the config's `metrics.host` must be 0.0.0.0 for scrapers.

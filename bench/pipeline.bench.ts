@@ -124,7 +124,9 @@ const writeLinesInChild = (dir: string) => {
   execFileSync(
     process.execPath,
     [
+      // Run bundled (run-bundled.mjs), this script's sources need tsx in the child, which is not timed.
       ...process.execArgv,
+      ...(process.execArgv.includes('tsx') ? [] : ['--import', 'tsx']),
       fileURLToPath(import.meta.url),
       '--write-lines',
       path,

@@ -1,0 +1,146 @@
+// Shardline's TypeScript sources bundled into one ES module per entry point, for the processes and
+// threads that run them: the CLI (consumers/cli/bin.mjs), the Lambda handler
+// (consumers/lambda/index.mjs) and the stage threads (pipeline/stages/stage-thread-script.ts).
+//
+// Why. tsx runs TypeScript through Node's module hooks, which Node 20 runs on a loader thread of
+// their own: a V8 isolate beside every process or worker thread that registers them, kept for its
+// life, which also compiles every module again. Measured on a 2-core machine (README, "A worker in
+// 512 MB"): ~20 MB RSS per stage thread and ~33 MB for the process's own.
+//
+// How. esbuild bundles the entry's own modules; packages stay imports (`packages: 'external'`),
+// resolved from where the bundle lies, `node_modules/.cache/shardline/` of the installation, so
+// that they resolve as from the sources. Each module keeps its own `import.meta.url` (the source
+// file's), so what it finds beside itself it finds as under tsx. The bundle is made from the sources
+// every time (so it is never older than they are) and kept in a folder named by its content's
+// hash, which processes of different versions never share. Its source map lies beside it, read
+// when Node runs with --enable-source-maps. A read-only installation (the container image, Lambda)
+// holds the bundles its build made (`node pipeline/bundle/prebuild.mjs`); without them, callers run
+// the sources with tsx as before, and `fallbackReason` says why.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Where bundles are kept: inside the installation, so that package imports resolve from there. */
+export const DEFAULT_BUNDLE_DIR = fileURLToPath(
+  new URL('../../node_modules/.cache/shardline/', import.meta.url),
+);
+
+/** @type {import('esbuild').Plugin} */
+const ownModuleUrls = {
+  name: 'own-module-urls',
+  setup(build) {
+    // A module the installation leaves out (the container image has no fluent-bit/, which only the
+    // dev command imports) stays an import of its file, failing only if reached, as under tsx.
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const path = resolve(args.resolveDir, args.path);
+      return existsSync(path) ? undefined : { path: pathToFileURL(path).href, external: true };
+    });
+    build.onLoad({ filter: /\.[cm]?[jt]s$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const own = {
+        url: pathToFileURL(args.path).href,
+        dirname: dirname(args.path),
+        filename: args.path,
+      };
+      return {
+        loader: /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js',
+        // A pattern, not the words themselves: this file is bundled too, and must keep its own.
+        contents: source.replace(/\bimport\.meta\.(url|dirname|filename)\b/g, (_, key) =>
+          JSON.stringify(own[key]),
+        ),
+      };
+    });
+  },
+};
+
+const exists = (path) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * The bundle of `entry` (a TypeScript file's path), written under `dir` unless there already;
+ * `{ url }` to import, or `{ fallbackReason }` when there is none (esbuild missing, `dir` neither
+ * holding the bundle nor writable).
+ *
+ * @param {string} entry
+ * @param {{ name: string, dir?: string }} options
+ * @returns {Promise<{ url: URL, fallbackReason?: undefined } | { url?: undefined, fallbackReason: string }>}
+ */
+export async function bundleEntry(entry, { name, dir = DEFAULT_BUNDLE_DIR }) {
+  const script = `${name}.mjs`;
+  try {
+    const { build } = await import('esbuild');
+    // As deep as the folder it is kept in (`<name>-<hash>/`): the maps' paths are relative.
+    const outdir = join(dir, name);
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      // A dynamic import() is a chunk of its own, loaded when reached, as under tsx: the CLI loads
+      // the dev command (and what only it imports, absent from the image) only for `dev`.
+      splitting: true,
+      outdir,
+      entryNames: name,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'chunk-[hash]',
+      write: false,
+      sourcemap: 'linked',
+      sourcesContent: false,
+      logLevel: 'silent',
+      plugins: [ownModuleUrls],
+    });
+    const files = result.outputFiles.map((f) => ({ name: relative(outdir, f.path), text: f.text }));
+    if (!files.some((f) => f.name === script)) throw new Error('esbuild produced no bundle');
+    const hash = createHash('sha256');
+    for (const f of files) hash.update(f.name).update('\0').update(f.text).update('\0');
+    const home = join(dir, `${name}-${hash.digest('hex').slice(0, 16)}`);
+    const path = join(home, script);
+    if (!(await exists(path))) {
+      // Written aside, then renamed: a process starting at the same moment never loads half of it.
+      const partial = `${home}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+      await mkdir(partial, { recursive: true });
+      // The entry last: a folder holding it holds everything.
+      for (const f of files.sort((a, b) => Number(a.name === script) - Number(b.name === script)))
+        await writeFile(join(partial, f.name), f.text);
+      try {
+        await rename(partial, home);
+      } catch (error) {
+        // Another process renamed its own copy first: the same bytes.
+        await rm(partial, { recursive: true, force: true });
+        if (!(await exists(path))) throw error;
+      }
+    }
+    return { url: pathToFileURL(path) };
+  } catch (error) {
+    return {
+      fallbackReason: `no bundle of ${basename(entry)} in ${dir} (${error instanceof Error ? error.message : String(error)}): its sources run with tsx, whose loader thread costs ~20-30 MB more`,
+    };
+  }
+}
+
+/**
+ * Imports `entry` bundled, or, when there is no bundle, registers tsx and imports the sources,
+ * after writing why on stderr as a warning log line (as pipeline/observability/logger.ts writes).
+ *
+ * @param {string} entry
+ * @param {string} name
+ */
+export async function importBundled(entry, name) {
+  const bundled = await bundleEntry(entry, { name });
+  if (bundled.url !== undefined) return import(bundled.url.href);
+  const level = process.env.SHARDLINE_LOG_LEVEL;
+  if (level !== 'error' && level !== 'silent')
+    process.stderr.write(
+      `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: bundled.fallbackReason })}\n`,
+    );
+  const { register } = await import('tsx/esm/api');
+  register();
+  return import(pathToFileURL(entry).href);
+}

@@ -1,0 +1,65 @@
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleEntry } from './esm-bundle.mjs';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'esm-bundle-'));
+  // Sources: an entry, a module beside it in a folder of its own, and a dynamically imported module
+  // that imports a file this installation leaves out (as the image leaves out fluent-bit/).
+  await mkdir(join(dir, 'src', 'lib'), { recursive: true });
+  await writeFile(
+    join(dir, 'src', 'entry.ts'),
+    [
+      "import { libUrl, libDir } from './lib/lib.ts';",
+      'export const entryUrl: string = import.meta.url;',
+      'export { libUrl, libDir };',
+      "export const later = () => import('./later.ts');",
+    ].join('\n'),
+  );
+  await writeFile(
+    join(dir, 'src', 'lib', 'lib.ts'),
+    'export const libUrl: string = import.meta.url;\nexport const libDir: string = import.meta.dirname;\n',
+  );
+  await writeFile(join(dir, 'src', 'later.ts'), "export { absent } from './not-installed.ts';\n");
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('bundleEntry', () => {
+  it("keeps each module's own import.meta, and loads what only a dynamic import needs when it is reached", async () => {
+    // Act
+    const bundled = await bundleEntry(join(dir, 'src', 'entry.ts'), {
+      name: 'probe',
+      dir: join(dir, 'cache'),
+    });
+    const mod = (await import(bundled.url!.href)) as {
+      entryUrl: string;
+      libUrl: string;
+      libDir: string;
+      later: () => Promise<unknown>;
+    };
+
+    // Assess: the sources' locations, not the bundle's.
+    expect(bundled.fallbackReason).toBeUndefined();
+    expect(mod.entryUrl).toBe(pathToFileURL(join(dir, 'src', 'entry.ts')).href);
+    expect(mod.libUrl).toBe(pathToFileURL(join(dir, 'src', 'lib', 'lib.ts')).href);
+    expect(mod.libDir).toBe(join(dir, 'src', 'lib'));
+    // The bundle loaded although later.ts imports a file that is not there; reaching it fails.
+    await expect(mod.later()).rejects.toMatchObject({ code: 'ERR_MODULE_NOT_FOUND' });
+    // One folder, named by the bundle's hash: its entry, a chunk for the dynamic import, maps.
+    const [home, ...others] = await readdir(join(dir, 'cache'));
+    expect(others).toEqual([]);
+    expect(home).toMatch(/^probe-[0-9a-f]{16}$/);
+    const files = await readdir(join(dir, 'cache', home!));
+    expect(files).toContain('probe.mjs');
+    expect(files).toContain('probe.mjs.map');
+    expect(files.filter((f) => /^chunk-\w+\.mjs$/.test(f))).toHaveLength(1);
+  });
+});
