@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,13 +53,40 @@ describe('bundleEntry', () => {
     expect(mod.libDir).toBe(join(dir, 'src', 'lib'));
     // The bundle loaded although later.ts imports a file that is not there; reaching it fails.
     await expect(mod.later()).rejects.toMatchObject({ code: 'ERR_MODULE_NOT_FOUND' });
-    // One folder, named by the bundle's hash: its entry, a chunk for the dynamic import, maps.
-    const [home, ...others] = await readdir(join(dir, 'cache'));
+    // One folder, named by the bundle's hash (its entry, a chunk for the dynamic import, maps),
+    // and what it was made from.
+    const [home, manifest, ...others] = (await readdir(join(dir, 'cache'))).sort();
     expect(others).toEqual([]);
     expect(home).toMatch(/^probe-[0-9a-f]{16}$/);
+    expect(manifest).toBe('probe.inputs.json');
     const files = await readdir(join(dir, 'cache', home!));
     expect(files).toContain('probe.mjs');
     expect(files).toContain('probe.mjs.map');
     expect(files.filter((f) => /^chunk-\w+\.mjs$/.test(f))).toHaveLength(1);
+  });
+
+  it('uses the bundle it made while its sources are unchanged, without bundling again, and makes a new one when one changes', async () => {
+    // Arrange
+    const cache = join(dir, 'cache-2');
+    const entry = join(dir, 'src', 'entry.ts');
+    const first = await bundleEntry(entry, { name: 'probe', dir: cache });
+    const manifest = join(cache, 'probe.inputs.json');
+    const written = (await stat(manifest)).mtimeMs;
+
+    // Act
+    const again = await bundleEntry(entry, { name: 'probe', dir: cache });
+    const writtenAgain = (await stat(manifest)).mtimeMs;
+    await writeFile(
+      join(dir, 'src', 'lib', 'lib.ts'),
+      'export const libUrl = "changed";\nexport const libDir = "";\n',
+    );
+    const changed = await bundleEntry(entry, { name: 'probe', dir: cache });
+    const mod = (await import(changed.url!.href)) as { libUrl: string };
+
+    // Assess: the same bundle, its manifest not rewritten; then a new bundle of the new source.
+    expect(again.url!.href).toBe(first.url!.href);
+    expect(writtenAgain).toBe(written);
+    expect(changed.url!.href).not.toBe(first.url!.href);
+    expect(mod.libUrl).toBe('changed');
   });
 });

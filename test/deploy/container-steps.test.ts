@@ -123,10 +123,10 @@ describe.skipIf(!enabled)('container image steps (Dockerfile replayed without Do
     expect(run.healthCheckCode, run.stderr).toBe(0);
     expect(run.exitCode, run.stderr).toBe(0);
     // It and its stage threads ran the bundles made at build time, not their sources through tsx.
-    expect(run.stderr).not.toContain('no bundle of the stage thread');
-    const bundles = (await readdir(join(app, 'node_modules/.cache/shardline'))).map((d) =>
-      d.replace(/-\w+$/, ''),
-    );
+    expect(run.stderr).not.toContain('no bundle of');
+    const bundles = (await readdir(join(app, 'node_modules/.cache/shardline')))
+      .filter((d) => !d.endsWith('.inputs.json'))
+      .map((d) => d.replace(/-\w+$/, ''));
     expect(bundles.sort()).toEqual(['cli', 'stage-thread']);
     expect(await readdir(join(app, 'node_modules/.cache'))).toEqual(['shardline']);
     expect(run.ownersAfterExit).toEqual([undefined, undefined]);
