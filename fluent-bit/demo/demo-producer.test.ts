@@ -1,17 +1,11 @@
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  KinesisClient,
-  ListShardsCommand,
-  type PutRecordsCommand,
-  type PutRecordsRequestEntry,
-} from '@aws-sdk/client-kinesis';
+import { KinesisClient, type PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
+import { readStreamRecords } from '../../consumers/testing/stream-records.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { RequestLogV1 } from '../../schemas/request-log.ts';
 import { type DemoProgress, runDemoProducer } from './demo-producer.ts';
@@ -191,31 +185,7 @@ describe('runDemoProducer → kinesalite → GetRecords', () => {
 
   const createStream = (name: string) => ensureStream(client, name, 2);
 
-  const readAll = async (name: string) => {
-    const shards = (await client.send(new ListShardsCommand({ StreamName: name }))).Shards ?? [];
-    const byShard = new Map<string, { key: string; data: Uint8Array }[]>();
-    for (const shard of shards) {
-      const records: { key: string; data: Uint8Array }[] = [];
-      let iterator = (
-        await client.send(
-          new GetShardIteratorCommand({
-            StreamName: name,
-            ShardId: shard.ShardId,
-            ShardIteratorType: 'TRIM_HORIZON',
-          }),
-        )
-      ).ShardIterator;
-      for (;;) {
-        const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-        for (const r of out.Records ?? [])
-          records.push({ key: r.PartitionKey ?? '', data: r.Data ?? new Uint8Array() });
-        iterator = out.NextShardIterator;
-        if ((out.Records ?? []).length === 0) break;
-      }
-      byShard.set(shard.ShardId ?? '', records);
-    }
-    return byShard;
-  };
+  const readAll = (name: string) => readStreamRecords(client, name);
 
   it('sends 2,000 events that read back exactly as the ground truth says', async () => {
     // Prepare

@@ -1,15 +1,11 @@
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  KinesisClient,
-  ListShardsCommand,
-} from '@aws-sdk/client-kinesis';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
+import { readStreamRecords } from '../../consumers/testing/stream-records.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
 import { type DemoProducerThread, startDemoProducerThread } from './producer-thread.ts';
 
@@ -56,34 +52,10 @@ describe('startDemoProducerThread → kinesalite', () => {
   };
 
   /** Every line stored in the stream, from both shards (records gunzipped: the sidecar format). */
-  const linesIn = async (name: string): Promise<string[]> => {
-    const shards = (await client.send(new ListShardsCommand({ StreamName: name }))).Shards ?? [];
-    const lines: string[] = [];
-    for (const shard of shards) {
-      let iterator = (
-        await client.send(
-          new GetShardIteratorCommand({
-            StreamName: name,
-            ShardId: shard.ShardId,
-            ShardIteratorType: 'TRIM_HORIZON',
-          }),
-        )
-      ).ShardIterator;
-      for (;;) {
-        const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-        for (const r of out.Records ?? [])
-          lines.push(
-            ...gunzipSync(r.Data ?? new Uint8Array())
-              .toString('utf8')
-              .split('\n')
-              .slice(0, -1),
-          );
-        iterator = out.NextShardIterator;
-        if ((out.Records ?? []).length === 0) break;
-      }
-    }
-    return lines;
-  };
+  const linesIn = async (name: string): Promise<string[]> =>
+    [...(await readStreamRecords(client, name)).values()]
+      .flat()
+      .flatMap((r) => gunzipSync(r.data).toString('utf8').split('\n').slice(0, -1));
 
   it('sends from its own thread what the stream then holds, and reports it as the in-process producer does', async () => {
     // Prepare

@@ -10,9 +10,10 @@
 // How. esbuild bundles the entry's own modules; packages stay imports (`packages: 'external'`),
 // resolved from where the bundle lies, `node_modules/.cache/shardline/` of the installation, so
 // that they resolve as from the sources. Each module keeps its own `import.meta.url` (the source
-// file's), so what it finds beside itself it finds as under tsx. The bundle is made from the sources
-// every time (so it is never older than they are) and kept in a folder named by its content's
-// hash, which processes of different versions never share. Its source map lies beside it, read
+// file's), so what it finds beside itself it finds as under tsx. A bundle is kept in a folder named
+// by its content's hash, which processes of different versions never share, with the list of the
+// sources it was made from: it is made again when one of them changed, so it is never older than
+// they are. Its source map lies beside it, read
 // when Node runs with --enable-source-maps. A read-only installation (the container image, Lambda)
 // holds the bundles its build made (`node pipeline/bundle/prebuild.mjs`); without them, callers run
 // the sources with tsx as before, and `fallbackReason` says why.
@@ -54,6 +55,9 @@ const ownModuleUrls = {
     });
   },
 };
+
+/** Where a file or folder is written before it is renamed to `path`: unique to this call. */
+const asideOf = (path) => `${path}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
 
 const exists = (path) =>
   access(path).then(
@@ -132,7 +136,7 @@ export async function bundleEntry(entry, { name, dir = DEFAULT_BUNDLE_DIR }) {
     const path = join(home, script);
     if (!(await exists(path))) {
       // Written aside, then renamed: a process starting at the same moment never loads half of it.
-      const partial = `${home}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+      const partial = asideOf(home);
       await mkdir(partial, { recursive: true });
       // The entry last: a folder holding it holds everything.
       for (const f of files.sort((a, b) => Number(a.name === script) - Number(b.name === script)))
@@ -154,7 +158,7 @@ export async function bundleEntry(entry, { name, dir = DEFAULT_BUNDLE_DIR }) {
       inputs.push([file, s.size, s.mtimeMs]);
     }
     const manifest = JSON.stringify({ entry, esbuild: version, bundle: path, inputs });
-    const partialManifest = `${manifestFile}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+    const partialManifest = asideOf(manifestFile);
     await writeFile(partialManifest, manifest);
     await rename(partialManifest, manifestFile);
     return { url: pathToFileURL(path) };

@@ -58,6 +58,7 @@ describe('the stage thread script', () => {
     expect(script.fallbackReason).toContain('ENOTDIR');
   });
 
+  // Skipped off Linux only: the OS threads are counted in /proc/self/status.
   it.skipIf(process.platform !== 'linux')(
     'a pool thread runs the bundle: one OS thread a stage thread, not a second one for a loader',
     async () => {
