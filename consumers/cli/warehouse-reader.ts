@@ -72,11 +72,17 @@ export interface SnapshotOptions {
   readonly minIntervalMs?: number;
   /** Refresh no more often than this many times the last copy's cost. Default 10. */
   readonly copyTimeFactor?: number;
-  /** The clock: when copies happen, and how long each took. Default `Date.now`. */
+  /**
+   * The clock: when copies happen, and how long each took. Default: the wall clock in ms with
+   * sub-millisecond resolution (a small warehouse's clone can take less than one ms, which
+   * `Date.now` would report as 0, the value that means "no copy yet").
+   */
   readonly now?: () => number;
   /** Copies the warehouse file to the snapshot's temporary name. Default: `copyFile` (a clone where the file system has them). */
   readonly copy?: (from: string, to: string) => Promise<void>;
 }
+
+const preciseNow = (): number => performance.timeOrigin + performance.now();
 
 const cloneOrCopy = (from: string, to: string): Promise<void> =>
   copyFile(from, to, constants.COPYFILE_FICLONE);
@@ -100,7 +106,7 @@ export class WarehouseSnapshot {
     this.path = snapshotPathOf(dbFile);
     this.#minIntervalMs = options.minIntervalMs ?? 0;
     this.#factor = options.copyTimeFactor ?? 10;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? preciseNow;
     this.#copy = options.copy ?? cloneOrCopy;
   }
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -226,6 +226,27 @@ describe('readers never stop writers', () => {
     expect(early.state).toBe('deferred');
     expect(due.state).toBe('copied');
   }, 60_000);
+
+  it('reports a copy quicker than a millisecond as the time it took, never as 0 (which means no copy yet)', async () => {
+    // Prepare: a file that is not a warehouse (the snapshot copies bytes) and a copy that writes
+    // an empty file, which takes microseconds.
+    const file = join(dir, 'instant.duckdb');
+    await writeFile(file, 'v0');
+    const snapshot = new WarehouseSnapshot(file, { copy: (_from, to) => writeFile(to, '') });
+    const times: number[] = [];
+
+    // Act: 20 copies, each of a changed file, forced past the interval.
+    for (let i = 1; i <= 20; i += 1) {
+      await writeFile(file, `v${i}`.padEnd(2 + i, '.'));
+      const done = await snapshot.refresh({ force: true });
+      if (done.state === 'copied') times.push(done.ms);
+    }
+
+    // Assess
+    expect(times).toHaveLength(20);
+    expect(times.filter((ms) => ms <= 0)).toEqual([]);
+    expect(Math.max(...times)).toBeLessThan(1_000);
+  });
 
   it('counts a copy slower than its bytes need at 200 MB/s as a busy machine: the next is not put off 10 times as long', async () => {
     // Prepare: copies really copy, and the clock says each took 5 s (a busy thread pool).
