@@ -12,5 +12,14 @@
  * records, 3 interleaved pairs, 26,262 / 27,033 / 29,399 records/s against 23,267 / 24,479 /
  * 27,645, CPU 74.8 / 72.8 / 67.0 µs a record against 83.4 / 79.3 / 70.2, peak RSS 14-31 MB more
  * (garbage is swept later). Marking stays incremental, so the event loop's pauses stay short.
+ *
+ * `--heap-growing-percent=20`: after a full collection, V8 lets an isolate's old generation grow to
+ * 1.2 times what survived before the next one, instead of a factor it picks between 1.1 and 4 from
+ * how fast it collects against how fast the thread allocates. A stage thread's rows live for their
+ * batch (seconds), so they reach the old generation and die there: with V8's factor, each stage
+ * thread carried 30-50 MB of such dead rows beside ~30 MB live. bench:pipeline at 1M records, 4
+ * shards, 2 stage threads (2026-12-01): peak RSS 514 / 514 / 514 / 522 MB against 569 / 575, at
+ * 15,781-17,969 records/s against 17,396 / 19,474 in the same minutes (a busy hour: the rate
+ * within its noise; `--heap-growing-percent=10` held the same).
  */
-export const WORKER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
+export const WORKER_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--heap-growing-percent=20'];
