@@ -17,6 +17,7 @@ import {
   REQUEST_COLUMNS,
   type RequestRow,
 } from '../../schemas/request-row.ts';
+import { type PackedColumn, PackedRows, refuseValue } from './packed-rows.ts';
 
 /** Rows per DuckDB data chunk: the engine's vector size (2,048). */
 const CHUNK_ROWS = duckdb.vector_size();
@@ -64,13 +65,7 @@ const compileGather = (c: ColumnDef): Gather => {
   ) as Gather;
 };
 
-const refuse = (c: ColumnDef, row: number, v: unknown): never => {
-  // The value's type, never the value: an error message may end up in logs and dead letters.
-  const got = v === null ? 'null' : typeof v;
-  throw new TypeError(
-    `column ${c.name} (${c.type}${c.nullable ? ', nullable' : ''}) of row ${row}: got ${got}, which it cannot hold`,
-  );
-};
+const refuse = refuseValue;
 
 /**
  * Fills DuckDB data chunks column by column from request rows and hands each to an appender, with
@@ -112,6 +107,173 @@ export class ColumnChunkFiller {
       }
       this.chunk.rowCount = count;
       appender.appendDataChunk(this.chunk);
+    }
+  }
+
+  /**
+   * Appends rows `order` of `packed` (in that order) to `appender`. Their values were checked when
+   * packed, so nothing here refuses a value: numbers are gathered from typed arrays, and a string
+   * column's bytes are copied from the packed bytes into one heap copy per chunk, without encoding.
+   */
+  appendPacked(appender: DuckDBAppender, packed: PackedRows, order: Int32Array): void {
+    for (let start = 0; start < order.length; start += CHUNK_ROWS) {
+      const count = Math.min(CHUNK_ROWS, order.length - start);
+      const rows = order.subarray(start, start + count);
+      this.chunk.reset();
+      for (let col = 0; col < REQUEST_COLUMNS.length; col++) {
+        const column = packed.columns[col] as PackedColumn;
+        const vector = duckdb.data_chunk_get_vector(this.chunk.chunk, col);
+        if (column.kind === 'dict') {
+          const values = this.values;
+          for (let i = 0; i < count; i++) values[i] = packed.projectName(column.codes[rows[i]!]!);
+          this.fillColumn(vector, column.def, start, count);
+        } else {
+          this.fillPacked(vector, column, rows);
+        }
+      }
+      this.chunk.rowCount = count;
+      appender.appendDataChunk(this.chunk);
+    }
+  }
+
+  private fillPacked(
+    vector: duckdb.Vector,
+    column: Exclude<PackedColumn, { kind: 'dict' }>,
+    rows: Int32Array,
+  ): void {
+    const count = rows.length;
+    const nulls = column.nulls;
+    let anyNull = false;
+    if (nulls !== undefined) {
+      const validity = this.validity;
+      validity.fill(0xff);
+      for (let i = 0; i < count; i++) {
+        if (nulls[rows[i]!] === 1) {
+          validity[i >> 3] = (validity[i >> 3] as number) & ~(1 << (i & 7));
+          anyNull = true;
+        }
+      }
+    }
+    let data: ArrayBufferView;
+    let width: number;
+    if (column.kind === 'string') {
+      this.fillPackedStrings(vector, column, rows);
+      data = this.strings;
+      width = STRING_T_BYTES;
+    } else {
+      switch (column.def.type) {
+        case 'timestamp': {
+          const from = column.values as BigInt64Array;
+          const out = this.bigint64;
+          for (let i = 0; i < count; i++) out[i] = from[rows[i]!]!;
+          data = out;
+          width = 8;
+          break;
+        }
+        case 'int64': {
+          const from = column.values as Float64Array;
+          const out = this.int32;
+          for (let i = 0; i < count; i++) {
+            const v = from[rows[i]!]!;
+            out[2 * i] = v >>> 0;
+            out[2 * i + 1] = Math.floor(v / 4_294_967_296);
+          }
+          data = out;
+          width = 8;
+          break;
+        }
+        case 'int32': {
+          const from = column.values as Int32Array;
+          const out = this.int32;
+          for (let i = 0; i < count; i++) out[i] = from[rows[i]!]!;
+          data = out;
+          width = 4;
+          break;
+        }
+        case 'int16': {
+          const from = column.values as Int16Array;
+          const out = this.int16;
+          for (let i = 0; i < count; i++) out[i] = from[rows[i]!]!;
+          data = out;
+          width = 2;
+          break;
+        }
+        case 'float64': {
+          const from = column.values as Float64Array;
+          const out = this.float64;
+          for (let i = 0; i < count; i++) out[i] = from[rows[i]!]!;
+          data = out;
+          width = 8;
+          break;
+        }
+        default: {
+          const from = column.values as Uint8Array;
+          const out = this.bool;
+          for (let i = 0; i < count; i++) out[i] = from[rows[i]!]!;
+          data = out;
+          width = 1;
+          break;
+        }
+      }
+    }
+    duckdb.copy_data_to_vector(vector, 0, data.buffer as ArrayBuffer, data.byteOffset, count * width);
+    if (anyNull) {
+      duckdb.vector_ensure_validity_writable(vector);
+      duckdb.copy_data_to_vector_validity(vector, 0, this.validity.buffer, 0, (count + 7) >> 3);
+    }
+  }
+
+  /** As `fillStrings`, from packed UTF-8: the rows' bytes copied into one heap copy, in order. */
+  private fillPackedStrings(
+    vector: duckdb.Vector,
+    column: Extract<PackedColumn, { kind: 'string' }>,
+    rows: Int32Array,
+  ): void {
+    const { strings, stringWords } = this;
+    const { bytes: from, ends, nulls } = column;
+    const count = rows.length;
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const r = rows[i]!;
+      total += ends[r]! - PackedRows.startOf(column, r);
+    }
+    strings.fill(0, 0, count * STRING_T_BYTES);
+    if (total === 0) return;
+    if (this.utf8.length < total) this.utf8 = new Uint8Array(total);
+    const utf8 = this.utf8;
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const r = rows[i]!;
+      const begin = PackedRows.startOf(column, r);
+      const end = ends[r]!;
+      utf8.set(from.subarray(begin, end), at);
+      at += end - begin;
+    }
+    let pointerLow = 0;
+    let pointerHigh = 0;
+    if (total > INLINE_BYTES) {
+      duckdb.vector_assign_string_element_len(vector, 0, utf8.subarray(0, total));
+      const head = new Uint32Array(duckdb.vector_get_data(vector, STRING_T_BYTES).slice().buffer);
+      pointerLow = head[2] as number;
+      pointerHigh = head[3] as number;
+    }
+    let offset = 0;
+    for (let i = 0; i < count; i++) {
+      const r = rows[i]!;
+      if (nulls !== undefined && nulls[r] === 1) continue;
+      const length = ends[r]! - PackedRows.startOf(column, r);
+      const word = i * 4;
+      stringWords[word] = length;
+      const at = i * STRING_T_BYTES + 4;
+      if (length <= INLINE_BYTES) {
+        for (let j = 0; j < length; j++) strings[at + j] = utf8[offset + j] as number;
+      } else {
+        for (let j = 0; j < 4; j++) strings[at + j] = utf8[offset + j] as number;
+        const low = pointerLow + offset;
+        stringWords[word + 2] = low >>> 0;
+        stringWords[word + 3] = pointerHigh + (low > 0xffff_ffff ? 1 : 0);
+      }
+      offset += length;
     }
   }
 

@@ -1,10 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckdbColumnsDdl, type RequestRow } from '../../schemas/request-row.ts';
 import { EncodeError } from '../errors.ts';
 import { ColumnChunkFiller } from './column-chunk-filler.ts';
+import type { PackedRows } from './packed-rows.ts';
 
 /**
  * Rows per Parquet row group. 16,384 (8 DuckDB vectors) costs ~2% in file size against one
@@ -66,6 +67,9 @@ const INSTANCE_OPTIONS = {
   allocator_bulk_deallocation_flush_threshold: '512KB',
 };
 
+/** Appends a batch's rows, in file order, with a lane's filler. */
+type Fill = (appender: DuckDBAppender, filler: ColumnChunkFiller) => void;
+
 /** A connection and the chunk filler that appends to its staging table. */
 interface Lane {
   readonly connection: DuckDBConnection;
@@ -123,6 +127,21 @@ export class ParquetEncoder {
   }
 
   async encode(rows: readonly RequestRow[]): Promise<Uint8Array> {
+    return this.withLane(rows.length, (appender, filler) =>
+      filler.append(appender, sortedByProjectAndTime(rows)),
+    );
+  }
+
+  /**
+   * Encodes rows `indices` of `packed` (a stage's held rows) into one file, as `encode` does rows
+   * given as objects: the same file for the same rows. Their values were checked when packed.
+   */
+  async encodePacked(packed: PackedRows, indices: ArrayLike<number>): Promise<Uint8Array> {
+    const order = packed.sortedOrder(indices);
+    return this.withLane(order.length, (appender, filler) => filler.appendPacked(appender, packed, order));
+  }
+
+  private async withLane(rows: number, fill: Fill): Promise<Uint8Array> {
     if (this.closed) {
       throw new EncodeError('encode() called after close(); create a new ParquetEncoder');
     }
@@ -130,7 +149,7 @@ export class ParquetEncoder {
     try {
       const lane = this.idle.pop() ?? (await new Promise<Lane>((r) => this.waiting.push(r)));
       try {
-        return await this.encodeNow(lane, rows);
+        return await this.encodeNow(lane, rows, fill);
       } finally {
         const next = this.waiting.shift();
         if (next) next(lane);
@@ -151,13 +170,13 @@ export class ParquetEncoder {
     await rm(this.workDir, { recursive: true, force: true });
   }
 
-  private async encodeNow({ connection, filler }: Lane, rows: readonly RequestRow[]): Promise<Uint8Array> {
+  private async encodeNow({ connection, filler }: Lane, rows: number, fill: Fill): Promise<Uint8Array> {
     const file = join(this.workDir, `${this.files++}.parquet`);
     try {
       await connection.run(`CREATE OR REPLACE TEMP TABLE ${STAGING} (${duckdbColumnsDdl()})`);
       const appender = await connection.createAppender(STAGING);
       try {
-        filler.append(appender, sortedByProjectAndTime(rows));
+        fill(appender, filler);
         appender.closeSync();
       } catch (cause) {
         try {
@@ -177,7 +196,7 @@ export class ParquetEncoder {
       return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (cause) {
       throw new EncodeError(
-        `could not encode ${rows.length} rows as Parquet: ${cause instanceof Error ? cause.message : String(cause)}; the batch is kept and retried (check free space in ${this.workDir})`,
+        `could not encode ${rows} rows as Parquet: ${cause instanceof Error ? cause.message : String(cause)}; the batch is kept and retried (check free space in ${this.workDir})`,
         { cause },
       );
     } finally {

@@ -1,0 +1,435 @@
+import { type ColumnDef, REQUEST_COLUMNS, type RequestRow } from '../../schemas/request-row.ts';
+
+/**
+ * Request rows held column by column in typed arrays, from the moment a row is made until its
+ * batch is encoded: what a stage holds for a processor's open batch.
+ *
+ * Held as objects, a row took ~1,060 bytes of V8 heap (bench:pipeline's generated traffic) and,
+ * living for its batch (seconds), reached the old generation and died there; its original line
+ * (~850 bytes) was held beside it for a dead letter should the encoder refuse it. Packed, the
+ * same row takes ~730 bytes in a few buffers that are reused batch after batch (no garbage), and
+ * every value is checked as it is packed, with the checks the encoder makes (`refuseValue`), so a
+ * row the encoder could not hold is refused while its line is still at hand.
+ *
+ * Layout, per column of REQUEST_COLUMNS:
+ * - strings: the UTF-8 bytes of every row's value one after the other, and the end of each row's
+ *   bytes (`Int32Array`); `project_id`, which orders a file, as a code into a dictionary of names;
+ * - `timestamp`: `BigInt64Array`; `int16` / `int32`: `Int16Array` / `Int32Array`; `int64` (safe
+ *   integers) and `float64`: `Float64Array`; `bool`: `Uint8Array`;
+ * - nullable columns: one byte a row, 1 for null.
+ *
+ * Rows are appended at the end and dropped from the front once encoded (`dropHead`), which moves
+ * what is left to the front of each buffer; capacity grows by doubling and is given back when it
+ * is more than four times what the last period between two drops needed.
+ */
+
+/** A value a column cannot hold: the column, the row and the value's type, never the value. */
+export const refusal = (c: ColumnDef, row: number, v: unknown): TypeError => {
+  // The value's type, never the value: an error message may end up in logs and dead letters.
+  const got = v === null ? 'null' : typeof v;
+  return new TypeError(
+    `column ${c.name} (${c.type}${c.nullable ? ', nullable' : ''}) of row ${row}: got ${got}, which it cannot hold`,
+  );
+};
+
+/** Throws `refusal(c, row, v)`. */
+export const refuseValue = (c: ColumnDef, row: number, v: unknown): never => {
+  throw refusal(c, row, v);
+};
+
+type Numbers = BigInt64Array | Int16Array | Int32Array | Float64Array | Uint8Array;
+
+interface StringColumn {
+  readonly def: ColumnDef;
+  readonly kind: 'string';
+  bytes: Uint8Array;
+  /** Bytes in use. */
+  used: number;
+  /** Per row: the end (exclusive) of its bytes; a row's bytes start where the previous row's end. */
+  ends: Int32Array;
+  nulls: Uint8Array | undefined;
+}
+
+interface NumberColumn {
+  readonly def: ColumnDef;
+  readonly kind: 'number';
+  values: Numbers;
+  nulls: Uint8Array | undefined;
+}
+
+interface DictColumn {
+  readonly def: ColumnDef;
+  readonly kind: 'dict';
+  codes: Int32Array;
+}
+
+export type PackedColumn = StringColumn | NumberColumn | DictColumn;
+
+const INITIAL_ROWS = 256;
+const INITIAL_BYTES = 4096;
+/** Column whose dictionary codes order a file (with `ts`): see `sortedOrder`. */
+const PROJECT = 'project_id';
+
+const numbersOf = (c: ColumnDef, rows: number): Numbers => {
+  switch (c.type) {
+    case 'timestamp':
+      return new BigInt64Array(rows);
+    case 'int16':
+      return new Int16Array(rows);
+    case 'int32':
+      return new Int32Array(rows);
+    case 'int64':
+    case 'float64':
+      return new Float64Array(rows);
+    case 'bool':
+      return new Uint8Array(rows);
+    case 'string':
+      throw new RangeError(`column ${c.name} holds strings, not numbers`);
+  }
+};
+
+/** `a` in an array of `rows` (larger or smaller), its first values kept. */
+const resized = <T extends Numbers | Int32Array>(a: T, rows: number, make: (n: number) => T): T => {
+  const next = make(rows);
+  (next as Uint8Array).set((a as Uint8Array).subarray(0, Math.min(a.length, rows)));
+  return next;
+};
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+export class PackedRows {
+  readonly columns: readonly PackedColumn[];
+  /** Rows held. */
+  length = 0;
+  private capacity = INITIAL_ROWS;
+  /** Most rows held since the last `dropHead`: the capacity the next period likely needs. */
+  private peak = 0;
+  /** `project_id` names by code, and codes by name. */
+  private names: string[] = [];
+  private codes = new Map<string, number>();
+  private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder();
+  private readonly project: DictColumn;
+
+  constructor() {
+    this.columns = REQUEST_COLUMNS.map((def): PackedColumn => {
+      const nulls = def.nullable ? new Uint8Array(INITIAL_ROWS) : undefined;
+      if (def.name === PROJECT) return { def, kind: 'dict', codes: new Int32Array(INITIAL_ROWS) };
+      if (def.type === 'string') {
+        return {
+          def,
+          kind: 'string',
+          bytes: new Uint8Array(INITIAL_BYTES),
+          used: 0,
+          ends: new Int32Array(INITIAL_ROWS),
+          nulls,
+        };
+      }
+      return { def, kind: 'number', values: numbersOf(def, INITIAL_ROWS), nulls };
+    });
+    this.project = this.columns.find((c): c is DictColumn => c.kind === 'dict')!;
+  }
+
+  /** Bytes the buffers take (capacity, not only what is in use). */
+  get bytes(): number {
+    let n = 0;
+    for (const c of this.columns) {
+      if (c.kind === 'dict') n += c.codes.byteLength;
+      else if (c.kind === 'string') n += c.bytes.byteLength + c.ends.byteLength + (c.nulls?.byteLength ?? 0);
+      else n += c.values.byteLength + (c.nulls?.byteLength ?? 0);
+    }
+    return n;
+  }
+
+  /** The `project_id` of a dictionary code. */
+  projectName(code: number): string {
+    return this.names[code]!;
+  }
+
+  /**
+   * Appends `row` as row `length`. Throws a TypeError (`refuseValue`) when a value is not one its
+   * column can hold, and then holds nothing of the row.
+   */
+  append(row: RequestRow): void {
+    const i = this.length;
+    if (i === this.capacity) this.resize(this.capacity * 2);
+    const values = row as unknown as Record<string, unknown>;
+    const columns = this.columns;
+    let c = 0;
+    try {
+      for (; c < columns.length; c++) this.put(columns[c]!, i, values[columns[c]!.def.name]);
+    } catch (error) {
+      // Undo the strings already appended (their `used` moved on); numbers are overwritten later.
+      for (let u = 0; u < c; u++) {
+        const done = columns[u]!;
+        if (done.kind === 'string') done.used = i === 0 ? 0 : done.ends[i - 1]!;
+      }
+      throw error;
+    }
+    this.length = i + 1;
+    if (this.length > this.peak) this.peak = this.length;
+  }
+
+  private put(column: PackedColumn, i: number, raw: unknown): void {
+    const c = column.def;
+    const v = raw === undefined && c.default !== undefined ? c.default : raw;
+    if (column.kind === 'dict') {
+      if (typeof v !== 'string') throw refusal(c, i, v);
+      let code = this.codes.get(v);
+      if (code === undefined) {
+        code = this.names.length;
+        this.names.push(v);
+        this.codes.set(v, code);
+      }
+      column.codes[i] = code;
+      return;
+    }
+    if (v === null) {
+      if (column.nulls === undefined) throw refusal(c, i, v);
+      column.nulls[i] = 1;
+      if (column.kind === 'string') column.ends[i] = column.used;
+      return;
+    }
+    if (column.nulls !== undefined) column.nulls[i] = 0;
+    if (column.kind === 'string') {
+      if (typeof v !== 'string') throw refusal(c, i, v);
+      this.putString(column, i, v);
+      return;
+    }
+    const out = column.values;
+    switch (c.type) {
+      case 'timestamp':
+        if (typeof v !== 'bigint' || v < INT64_MIN || v > INT64_MAX) throw refusal(c, i, v);
+        (out as BigInt64Array)[i] = v;
+        return;
+      case 'int64':
+        if (!Number.isSafeInteger(v)) throw refusal(c, i, v);
+        (out as Float64Array)[i] = v as number;
+        return;
+      case 'int32':
+        if (typeof v !== 'number' || (v | 0) !== v) throw refusal(c, i, v);
+        (out as Int32Array)[i] = v;
+        return;
+      case 'int16':
+        if (typeof v !== 'number' || (v << 16) >> 16 !== v) throw refusal(c, i, v);
+        (out as Int16Array)[i] = v;
+        return;
+      case 'float64':
+        if (typeof v !== 'number') throw refusal(c, i, v);
+        (out as Float64Array)[i] = v;
+        return;
+      case 'bool':
+        if (typeof v !== 'boolean') throw refusal(c, i, v);
+        (out as Uint8Array)[i] = v ? 1 : 0;
+        return;
+      case 'string':
+        throw refusal(c, i, v);
+    }
+  }
+
+  private putString(column: StringColumn, i: number, v: string): void {
+    // A UTF-16 unit is at most 3 UTF-8 bytes.
+    const need = column.used + v.length * 3;
+    if (need > column.bytes.length) {
+      const next = new Uint8Array(Math.max(need, column.bytes.length * 2));
+      next.set(column.bytes.subarray(0, column.used));
+      column.bytes = next;
+    }
+    column.used += this.encoder.encodeInto(v, column.bytes.subarray(column.used)).written;
+    column.ends[i] = column.used;
+  }
+
+  /** Row `i`'s bytes of a string column: [start, end) in `column.bytes`. */
+  static startOf(column: StringColumn, i: number): number {
+    return i === 0 ? 0 : column.ends[i - 1]!;
+  }
+
+  /** Forgets rows from `n` on (they were just appended). */
+  truncate(n: number): void {
+    if (n >= this.length) return;
+    for (const c of this.columns) if (c.kind === 'string') c.used = n === 0 ? 0 : c.ends[n - 1]!;
+    this.length = n;
+  }
+
+  /** Forgets the first `n` rows; row `n` becomes row 0. */
+  dropHead(n: number): void {
+    const drop = Math.min(n, this.length);
+    const keep = this.length - drop;
+    if (drop > 0) {
+      for (const c of this.columns) {
+        if (c.kind === 'dict') {
+          c.codes.copyWithin(0, drop, this.length);
+          continue;
+        }
+        if (c.nulls !== undefined) c.nulls.copyWithin(0, drop, this.length);
+        if (c.kind === 'number') {
+          c.values.copyWithin(0, drop, this.length);
+          continue;
+        }
+        const from = c.ends[drop - 1]!;
+        c.bytes.copyWithin(0, from, c.used);
+        c.used -= from;
+        c.ends.copyWithin(0, drop, this.length);
+        for (let i = 0; i < keep; i++) c.ends[i] = c.ends[i]! - from;
+      }
+      this.length = keep;
+    }
+    // Names no row refers to any more (a project seen once, long ago) are forgotten.
+    if (this.names.length > 64 && this.names.length > 2 * keep) this.recode();
+    const wanted = Math.max(INITIAL_ROWS, this.peak, keep);
+    if (this.capacity > 4 * wanted) this.resize(Math.max(INITIAL_ROWS, 2 * wanted));
+    this.peak = keep;
+  }
+
+  private recode(): void {
+    const names: string[] = [];
+    const codes = new Map<string, number>();
+    const column = this.project.codes;
+    for (let i = 0; i < this.length; i++) {
+      const name = this.names[column[i]!]!;
+      let code = codes.get(name);
+      if (code === undefined) {
+        code = names.length;
+        names.push(name);
+        codes.set(name, code);
+      }
+      column[i] = code;
+    }
+    this.names = names;
+    this.codes = codes;
+  }
+
+  private resize(rows: number): void {
+    for (const c of this.columns) {
+      if (c.kind === 'dict') {
+        c.codes = resized(c.codes, rows, (n) => new Int32Array(n));
+        continue;
+      }
+      if (c.nulls !== undefined) c.nulls = resized(c.nulls, rows, (n) => new Uint8Array(n));
+      if (c.kind === 'number') {
+        c.values = resized(c.values, rows, (n) => numbersOf(c.def, n));
+        continue;
+      }
+      c.ends = resized(c.ends, rows, (n) => new Int32Array(n));
+      // Bytes in proportion: what a row of the column took on average in the period, twice over.
+      const room = Math.max(INITIAL_BYTES, c.used, Math.ceil((c.bytes.length / this.capacity) * rows));
+      if (c.bytes.length > 2 * room) c.bytes = c.bytes.slice(0, room);
+    }
+    this.capacity = rows;
+  }
+
+  /**
+   * Rows `indices` in file order: by `project_id` (as JavaScript orders strings), then `ts`, ties
+   * in the order given (the sort is stable), as `sortedByProjectAndTime` orders row objects.
+   */
+  sortedOrder(indices: ArrayLike<number>): Int32Array {
+    const n = indices.length;
+    const codes = this.project.codes;
+    const ts = (this.columns[REQUEST_COLUMNS.findIndex((c) => c.name === 'ts')] as NumberColumn)
+      .values as BigInt64Array;
+    // Each project's rank among the projects of these rows.
+    const seen = new Map<number, number>();
+    for (let i = 0; i < n; i++) seen.set(codes[indices[i]!]!, 0);
+    const ranked = [...seen.keys()].sort((a, b) => {
+      const x = this.names[a]!;
+      const y = this.names[b]!;
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    for (let r = 0; r < ranked.length; r++) seen.set(ranked[r]!, r);
+    const rank = new Int32Array(n);
+    for (let i = 0; i < n; i++) rank[i] = seen.get(codes[indices[i]!]!)!;
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((a, b) => {
+      const d = rank[a]! - rank[b]!;
+      if (d !== 0) return d;
+      const ta = ts[indices[a]!]!;
+      const tb = ts[indices[b]!]!;
+      return ta < tb ? -1 : ta > tb ? 1 : a - b;
+    });
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = indices[order[i]!]!;
+    return out;
+  }
+
+  /** Row `i` as an object again (the bisect for rows an encoder refuses, tests). */
+  row(i: number): RequestRow {
+    if (!(i >= 0 && i < this.length)) throw new RangeError(`row ${i} is not held (${this.length} rows)`);
+    const row: Record<string, unknown> = {};
+    for (const c of this.columns) {
+      const name = c.def.name;
+      if (c.kind === 'dict') {
+        row[name] = this.names[c.codes[i]!];
+        continue;
+      }
+      if (c.nulls?.[i] === 1) {
+        row[name] = null;
+        continue;
+      }
+      if (c.kind === 'string') {
+        row[name] = this.decoder.decode(c.bytes.subarray(PackedRows.startOf(c, i), c.ends[i]!));
+        continue;
+      }
+      const v = c.values[i]!;
+      row[name] = c.def.type === 'bool' ? v === 1 : v;
+    }
+    return row as unknown as RequestRow;
+  }
+}
+
+/** Strings one after the other as UTF-8, by position: what a stage keeps of a row beside its columns. */
+export class PackedStrings {
+  private bytes = new Uint8Array(INITIAL_BYTES);
+  private used = 0;
+  private ends = new Int32Array(INITIAL_ROWS);
+  length = 0;
+  /** Most bytes and strings held since the last `dropHead`. */
+  private peakBytes = 0;
+  private peak = 0;
+  private readonly encoder = new TextEncoder();
+  private readonly decoder = new TextDecoder();
+
+  push(v: string): void {
+    if (this.length === this.ends.length)
+      this.ends = resized(this.ends, this.length * 2, (n) => new Int32Array(n));
+    const need = this.used + v.length * 3;
+    if (need > this.bytes.length) {
+      const next = new Uint8Array(Math.max(need, this.bytes.length * 2));
+      next.set(this.bytes.subarray(0, this.used));
+      this.bytes = next;
+    }
+    this.used += this.encoder.encodeInto(v, this.bytes.subarray(this.used)).written;
+    this.ends[this.length++] = this.used;
+    if (this.used > this.peakBytes) this.peakBytes = this.used;
+    if (this.length > this.peak) this.peak = this.length;
+  }
+
+  get(i: number): string {
+    if (!(i >= 0 && i < this.length)) throw new RangeError(`string ${i} is not held (${this.length})`);
+    return this.decoder.decode(this.bytes.subarray(i === 0 ? 0 : this.ends[i - 1]!, this.ends[i]!));
+  }
+
+  truncate(n: number): void {
+    if (n >= this.length) return;
+    this.used = n === 0 ? 0 : this.ends[n - 1]!;
+    this.length = n;
+  }
+
+  dropHead(n: number): void {
+    const drop = Math.min(n, this.length);
+    if (drop === 0) return;
+    const from = this.ends[drop - 1]!;
+    this.bytes.copyWithin(0, from, this.used);
+    this.used -= from;
+    this.ends.copyWithin(0, drop, this.length);
+    this.length -= drop;
+    for (let i = 0; i < this.length; i++) this.ends[i] = this.ends[i]! - from;
+    // Capacity more than 4 times what the period since the last drop needed is given back.
+    const wanted = Math.max(INITIAL_ROWS, this.peak, this.length);
+    if (this.ends.length > 4 * wanted) this.ends = resized(this.ends, 2 * wanted, (n) => new Int32Array(n));
+    const room = Math.max(INITIAL_BYTES, this.peakBytes, this.used);
+    if (this.bytes.length > 4 * room) this.bytes = this.bytes.slice(0, 2 * room);
+    this.peak = this.length;
+    this.peakBytes = this.used;
+  }
+}
