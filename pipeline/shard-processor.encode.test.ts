@@ -85,30 +85,41 @@ const records = (n: number): { records: SourceRecord[]; ids: string[] } => {
   };
 };
 
+/**
+ * Six logs whose 3rd and 5th the encoder refuses (`by: 'encoder'`) or whose values no column holds
+ * (`by: 'packing'`), through a processor until shutdown; checks that the other four land, that the
+ * two are dead-lettered, and gives back their letters.
+ */
+const refuseTwoOfSix = async (by: 'encoder' | 'packing') => {
+  const { records: input, ids } = records(6);
+  const refused = new Set([ids[2]!, ids[4]!]);
+  const { store, counters, encoded, processor } =
+    by === 'encoder' ? setup(refused) : setup(new Set(), refused);
+
+  await processor.processRecords(input);
+  const checkpoint = await processor.shutdownRequested();
+
+  expect(checkpoint).toEqual({ sequenceNumber: '505' });
+  expect(encoded.at(-1)?.map((r) => r.request_id)).toEqual([ids[0], ids[1], ids[3], ids[5]]);
+  expect({ landed: counters.landed, deadLettered: counters.deadLettered }).toEqual({
+    landed: 4,
+    deadLettered: 2,
+  });
+  const [letterKey] = await store.list('dead_letters/');
+  const letters = decodeDeadLetters(await store.get(letterKey!));
+  expect(letters.map((l) => [l.reason, l.stage, l.sequenceNumber, l.partitionKey])).toEqual([
+    ['encode_failed', 'encode', '502', 'pk'],
+    ['encode_failed', 'encode', '504', 'pk'],
+  ]);
+  return { input, ids, letters };
+};
+
 describe('ShardProcessor with rows the encoder refuses', () => {
   it('dead-letters a row with a value its column cannot hold when the row is made, with its original bytes, and lands the rest', async () => {
-    // Prepare
-    const { records: input, ids } = records(6);
-    const { store, counters, encoded, processor } = setup(new Set(), new Set([ids[2]!, ids[4]!]));
+    // Act (and the checks every refusal shares)
+    const { input, letters } = await refuseTwoOfSix('packing');
 
-    // Act
-    await processor.processRecords(input);
-    const checkpoint = await processor.shutdownRequested();
-
-    // Assess
-    expect(checkpoint).toEqual({ sequenceNumber: '505' });
-    expect(encoded.at(-1)?.map((r) => r.request_id)).toEqual([ids[0], ids[1], ids[3], ids[5]]);
-    expect({ landed: counters.landed, deadLettered: counters.deadLettered }).toEqual({
-      landed: 4,
-      deadLettered: 2,
-    });
-    const [letterKey] = await store.list('dead_letters/');
-    const letters = decodeDeadLetters(await store.get(letterKey!));
-    expect(letters.map((l) => [l.reason, l.stage, l.sequenceNumber])).toEqual([
-      ['encode_failed', 'encode', '502'],
-      ['encode_failed', 'encode', '504'],
-    ]);
-    // The column and the value's type, never the value.
+    // Assess: the column and the value's type, never the value.
     expect(letters[0]!.message).toContain('column status (int16) of row');
     expect(letters[0]!.message).not.toContain('100000');
     // The log line as sent, without the newline that ends it in the record.
@@ -116,28 +127,10 @@ describe('ShardProcessor with rows the encoder refuses', () => {
   });
 
   it('bisects a batch the encoder refuses for rows it refuses on their own, and dead-letters them as enriched', async () => {
-    // Prepare
-    const { records: input, ids } = records(6);
-    const { store, counters, encoded, processor } = setup(new Set([ids[2]!, ids[4]!]));
+    // Act (and the checks every refusal shares)
+    const { ids, letters } = await refuseTwoOfSix('encoder');
 
-    // Act
-    await processor.processRecords(input);
-    const checkpoint = await processor.shutdownRequested();
-
-    // Assess
-    expect(checkpoint).toEqual({ sequenceNumber: '505' });
-    expect(encoded.at(-1)?.map((r) => r.request_id)).toEqual([ids[0], ids[1], ids[3], ids[5]]);
-    expect({ landed: counters.landed, deadLettered: counters.deadLettered }).toEqual({
-      landed: 4,
-      deadLettered: 2,
-    });
-    const [letterKey] = await store.list('dead_letters/');
-    const letters = decodeDeadLetters(await store.get(letterKey!));
-    expect(letters.map((l) => [l.reason, l.stage, l.sequenceNumber, l.partitionKey])).toEqual([
-      ['encode_failed', 'encode', '502', 'pk'],
-      ['encode_failed', 'encode', '504', 'pk'],
-    ]);
-    // The line is not held once the row is made: the row as enriched, which says so.
+    // Assess: the line is not held once the row is made: the row as enriched, which says so.
     expect(letters[0]!.message).toContain('the row as enriched');
     const row = JSON.parse(new TextDecoder().decode(letters[0]!.data)) as Record<string, unknown>;
     expect([row.request_id, row.sequence_number, row.shard_id]).toEqual([

@@ -46,6 +46,17 @@ const duckdbTypeOf = (t: ColumnType): DuckDBType => {
   }
 };
 
+/** `out[i] = from[rows[i]]`: one packed number column's values of a chunk, in file order. */
+const gather = <T extends BigInt64Array | Int32Array | Int16Array | Float64Array | Uint8Array>(
+  from: T | BigInt64Array | Int32Array | Int16Array | Float64Array | Uint8Array,
+  out: T,
+  rows: Int32Array,
+): void => {
+  const values = from as unknown as Record<number, number>;
+  const into = out as unknown as Record<number, number>;
+  for (let i = 0; i < rows.length; i++) into[i] = values[rows[i]!]!;
+};
+
 type Gather = (rows: readonly RequestRow[], start: number, count: number, out: unknown[]) => void;
 
 /**
@@ -95,6 +106,8 @@ export class ColumnChunkFiller {
   private readonly int32 = new Int32Array(CHUNK_ROWS * 2);
   private readonly int16 = new Int16Array(CHUNK_ROWS);
   private readonly bool = new Uint8Array(CHUNK_ROWS);
+  /** Per row of a chunk's string column: its UTF-8 length, -1 for null. */
+  private readonly lengths = new Int32Array(CHUNK_ROWS);
   /** Appends `rows` to `appender`; throws a TypeError on a value its column cannot hold. */
   append(appender: DuckDBAppender, rows: readonly RequestRow[]): void {
     for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
@@ -161,59 +174,23 @@ export class ColumnChunkFiller {
       data = this.strings;
       width = STRING_T_BYTES;
     } else {
-      switch (column.def.type) {
-        case 'timestamp': {
-          const from = column.values as BigInt64Array;
-          const out = this.bigint64;
-          for (let i = 0; i < count; i++) out[i] = from[rows[i]!]!;
-          data = out;
-          width = 8;
-          break;
+      const type = column.def.type;
+      if (type === 'int64') {
+        // Two little-endian 32-bit halves of each safe integer.
+        const from = column.values as Float64Array;
+        const out = this.int32;
+        for (let i = 0; i < count; i++) {
+          const v = from[rows[i]!]!;
+          out[2 * i] = v >>> 0;
+          out[2 * i + 1] = Math.floor(v / 4_294_967_296);
         }
-        case 'int64': {
-          const from = column.values as Float64Array;
-          const out = this.int32;
-          for (let i = 0; i < count; i++) {
-            const v = from[rows[i]!]!;
-            out[2 * i] = v >>> 0;
-            out[2 * i + 1] = Math.floor(v / 4_294_967_296);
-          }
-          data = out;
-          width = 8;
-          break;
-        }
-        case 'int32': {
-          const from = column.values as Int32Array;
-          const out = this.int32;
-          for (let i = 0; i < count; i++) out[i] = from[rows[i]!]!;
-          data = out;
-          width = 4;
-          break;
-        }
-        case 'int16': {
-          const from = column.values as Int16Array;
-          const out = this.int16;
-          for (let i = 0; i < count; i++) out[i] = from[rows[i]!]!;
-          data = out;
-          width = 2;
-          break;
-        }
-        case 'float64': {
-          const from = column.values as Float64Array;
-          const out = this.float64;
-          for (let i = 0; i < count; i++) out[i] = from[rows[i]!]!;
-          data = out;
-          width = 8;
-          break;
-        }
-        default: {
-          const from = column.values as Uint8Array;
-          const out = this.bool;
-          for (let i = 0; i < count; i++) out[i] = from[rows[i]!]!;
-          data = out;
-          width = 1;
-          break;
-        }
+        data = out;
+        width = 8;
+      } else {
+        const out = this.scratchOf(type as Exclude<ColumnType, 'string' | 'int64'>);
+        gather(column.values, out, rows);
+        data = out;
+        width = out.BYTES_PER_ELEMENT;
       }
     }
     duckdb.copy_data_to_vector(vector, 0, data.buffer as ArrayBuffer, data.byteOffset, count * width);
@@ -229,13 +206,15 @@ export class ColumnChunkFiller {
     column: Extract<PackedColumn, { kind: 'string' }>,
     rows: Int32Array,
   ): void {
-    const { strings, stringWords } = this;
+    const { strings, lengths } = this;
     const { bytes: from, ends, nulls } = column;
     const count = rows.length;
     let total = 0;
     for (let i = 0; i < count; i++) {
       const r = rows[i]!;
-      total += ends[r]! - PackedRows.startOf(column, r);
+      const length = ends[r]! - PackedRows.startOf(column, r);
+      lengths[i] = nulls !== undefined && nulls[r] === 1 ? -1 : length;
+      total += length;
     }
     strings.fill(0, 0, count * STRING_T_BYTES);
     if (total === 0) return;
@@ -243,12 +222,23 @@ export class ColumnChunkFiller {
     const utf8 = this.utf8;
     let at = 0;
     for (let i = 0; i < count; i++) {
-      const r = rows[i]!;
-      const begin = PackedRows.startOf(column, r);
-      const end = ends[r]!;
-      utf8.set(from.subarray(begin, end), at);
-      at += end - begin;
+      const length = lengths[i]!;
+      if (length <= 0) continue;
+      const begin = ends[rows[i]!]! - length;
+      utf8.set(from.subarray(begin, begin + length), at);
+      at += length;
     }
+    this.writeStrings(vector, total, count);
+  }
+
+  /**
+   * Writes the `string_t`s of a chunk's column into `this.strings`: `total` bytes of UTF-8 in
+   * `this.utf8`, row after row, of the lengths in `this.lengths` (-1: null, no bytes). The bytes
+   * are copied into the vector's string heap as one value; each row's `string_t` is then inline
+   * when short, otherwise a prefix and a pointer into that one copy.
+   */
+  private writeStrings(vector: duckdb.Vector, total: number, count: number): void {
+    const { strings, stringWords, utf8, lengths } = this;
     let pointerLow = 0;
     let pointerHigh = 0;
     if (total > INLINE_BYTES) {
@@ -259,9 +249,8 @@ export class ColumnChunkFiller {
     }
     let offset = 0;
     for (let i = 0; i < count; i++) {
-      const r = rows[i]!;
-      if (nulls !== undefined && nulls[r] === 1) continue;
-      const length = ends[r]! - PackedRows.startOf(column, r);
+      const length = lengths[i]!;
+      if (length < 0) continue;
       const word = i * 4;
       stringWords[word] = length;
       const at = i * STRING_T_BYTES + 4;
@@ -274,6 +263,24 @@ export class ColumnChunkFiller {
         stringWords[word + 3] = pointerHigh + (low > 0xffff_ffff ? 1 : 0);
       }
       offset += length;
+    }
+  }
+
+  /** The scratch array a column of `type` is gathered into (int64 aside). */
+  private scratchOf(
+    type: Exclude<ColumnType, 'string' | 'int64'>,
+  ): BigInt64Array | Int32Array | Int16Array | Float64Array | Uint8Array {
+    switch (type) {
+      case 'timestamp':
+        return this.bigint64;
+      case 'int32':
+        return this.int32;
+      case 'int16':
+        return this.int16;
+      case 'float64':
+        return this.float64;
+      case 'bool':
+        return this.bool;
     }
   }
 
@@ -382,7 +389,7 @@ export class ColumnChunkFiller {
     count: number,
     isNull: (i: number, v: unknown) => boolean,
   ): void {
-    const { values, strings, stringWords } = this;
+    const { values, strings } = this;
     values.length = count;
     let units = 0;
     for (let i = 0; i < count; i++) {
@@ -399,31 +406,11 @@ export class ColumnChunkFiller {
     const bytes = this.encoder.encodeInto(joined, utf8).written;
     // Every UTF-16 unit became one byte only if all are ASCII; otherwise lengths are measured.
     const ascii = bytes === joined.length;
-    let pointerLow = 0;
-    let pointerHigh = 0;
-    if (bytes > INLINE_BYTES) {
-      duckdb.vector_assign_string_element_len(vector, 0, utf8.subarray(0, bytes));
-      const head = new Uint32Array(duckdb.vector_get_data(vector, STRING_T_BYTES).slice().buffer);
-      pointerLow = head[2] as number;
-      pointerHigh = head[3] as number;
-    }
-    let offset = 0;
+    const lengths = this.lengths;
     for (let i = 0; i < count; i++) {
       const v = values[i];
-      if (typeof v !== 'string') continue;
-      const length = ascii ? v.length : Buffer.byteLength(v, 'utf8');
-      const word = i * 4;
-      stringWords[word] = length;
-      const at = i * STRING_T_BYTES + 4;
-      if (length <= INLINE_BYTES) {
-        for (let j = 0; j < length; j++) strings[at + j] = utf8[offset + j] as number;
-      } else {
-        for (let j = 0; j < 4; j++) strings[at + j] = utf8[offset + j] as number;
-        const low = pointerLow + offset;
-        stringWords[word + 2] = low >>> 0;
-        stringWords[word + 3] = pointerHigh + (low > 0xffff_ffff ? 1 : 0);
-      }
-      offset += length;
+      lengths[i] = typeof v !== 'string' ? -1 : ascii ? v.length : Buffer.byteLength(v, 'utf8');
     }
+    this.writeStrings(vector, bytes, count);
   }
 }
