@@ -225,7 +225,9 @@ export class ColumnChunkFiller {
       const length = lengths[i]!;
       if (length <= 0) continue;
       const begin = ends[rows[i]!]! - length;
-      utf8.set(from.subarray(begin, begin + length), at);
+      // Most values are short: a loop costs less than a view and a native copy each.
+      if (length <= 64) for (let j = 0; j < length; j++) utf8[at + j] = from[begin + j]!;
+      else utf8.set(from.subarray(begin, begin + length), at);
       at += length;
     }
     this.writeStrings(vector, total, count);

@@ -42,7 +42,7 @@ type Numbers = BigInt64Array | Int16Array | Int32Array | Float64Array | Uint8Arr
 interface StringColumn {
   readonly def: ColumnDef;
   readonly kind: 'string';
-  bytes: Uint8Array;
+  bytes: Buffer;
   /** Bytes in use. */
   used: number;
   /** Per row: the end (exclusive) of its bytes; a row's bytes start where the previous row's end. */
@@ -64,6 +64,28 @@ interface DictColumn {
 }
 
 export type PackedColumn = StringColumn | NumberColumn | DictColumn;
+
+/** Bytes not zeroed and never from Node's shared pool (a view of a pool slab keeps the slab). */
+const newBytes = (n: number): Buffer => Buffer.allocUnsafeSlow(n);
+
+/**
+ * Writes `v` as UTF-8 at `at` (room for `3 * v.length` bytes is there) and returns the end. Short
+ * ASCII strings, most of a row's, are copied in JavaScript: a native call each cost more.
+ */
+const writeUtf8 = (bytes: Buffer, at: number, v: string): number => {
+  const n = v.length;
+  if (n > 48) return at + bytes.write(v, at, 'utf8');
+  for (let i = 0; i < n; i++) {
+    const code = v.charCodeAt(i);
+    if (code >= 0x80) return at + i + bytes.write(v.slice(i), at + i, 'utf8');
+    bytes[at + i] = code;
+  }
+  return at + n;
+};
+
+/** Reads one column of a row, the name a literal property access (a `row[name]` loop is megamorphic). */
+const readerOf = (name: string) =>
+  new Function('row', `return row[${JSON.stringify(name)}];`) as (row: RequestRow) => unknown;
 
 const INITIAL_ROWS = 256;
 const INITIAL_BYTES = 4096;
@@ -108,9 +130,9 @@ export class PackedRows {
   /** `project_id` names by code, and codes by name. */
   private names: string[] = [];
   private codes = new Map<string, number>();
-  private readonly encoder = new TextEncoder();
   private readonly decoder = new TextDecoder();
   private readonly project: DictColumn;
+  private readonly readers = REQUEST_COLUMNS.map((c) => readerOf(c.name));
 
   constructor() {
     this.columns = REQUEST_COLUMNS.map((def): PackedColumn => {
@@ -120,7 +142,7 @@ export class PackedRows {
         return {
           def,
           kind: 'string',
-          bytes: new Uint8Array(INITIAL_BYTES),
+          bytes: newBytes(INITIAL_BYTES),
           used: 0,
           ends: new Int32Array(INITIAL_ROWS),
           nulls,
@@ -154,11 +176,11 @@ export class PackedRows {
   append(row: RequestRow): void {
     const i = this.length;
     if (i === this.capacity) this.resize(this.capacity * 2);
-    const values = row as unknown as Record<string, unknown>;
     const columns = this.columns;
+    const readers = this.readers;
     let c = 0;
     try {
-      for (; c < columns.length; c++) this.put(columns[c]!, i, values[columns[c]!.def.name]);
+      for (; c < columns.length; c++) this.put(columns[c]!, i, readers[c]!(row));
     } catch (error) {
       // Undo the strings already appended (their `used` moved on); numbers are overwritten later.
       for (let u = 0; u < c; u++) {
@@ -232,11 +254,11 @@ export class PackedRows {
     // A UTF-16 unit is at most 3 UTF-8 bytes.
     const need = column.used + v.length * 3;
     if (need > column.bytes.length) {
-      const next = new Uint8Array(Math.max(need, column.bytes.length * 2));
-      next.set(column.bytes.subarray(0, column.used));
+      const next = newBytes(Math.max(need, column.bytes.length * 2));
+      column.bytes.copy(next, 0, 0, column.used);
       column.bytes = next;
     }
-    column.used += this.encoder.encodeInto(v, column.bytes.subarray(column.used)).written;
+    column.used = writeUtf8(column.bytes, column.used, v);
     column.ends[i] = column.used;
   }
 
@@ -314,7 +336,11 @@ export class PackedRows {
       c.ends = resized(c.ends, rows, (n) => new Int32Array(n));
       // Bytes in proportion: what a row of the column took on average in the period, twice over.
       const room = Math.max(INITIAL_BYTES, c.used, Math.ceil((c.bytes.length / this.capacity) * rows));
-      if (c.bytes.length > 2 * room) c.bytes = c.bytes.slice(0, room);
+      if (c.bytes.length > 2 * room) {
+        const next = newBytes(room);
+        c.bytes.copy(next, 0, 0, c.used);
+        c.bytes = next;
+      }
     }
     this.capacity = rows;
   }
@@ -379,14 +405,13 @@ export class PackedRows {
 
 /** Strings one after the other as UTF-8, by position: what a stage keeps of a row beside its columns. */
 export class PackedStrings {
-  private bytes = new Uint8Array(INITIAL_BYTES);
+  private bytes = newBytes(INITIAL_BYTES);
   private used = 0;
   private ends = new Int32Array(INITIAL_ROWS);
   length = 0;
   /** Most bytes and strings held since the last `dropHead`. */
   private peakBytes = 0;
   private peak = 0;
-  private readonly encoder = new TextEncoder();
   private readonly decoder = new TextDecoder();
 
   push(v: string): void {
@@ -394,11 +419,11 @@ export class PackedStrings {
       this.ends = resized(this.ends, this.length * 2, (n) => new Int32Array(n));
     const need = this.used + v.length * 3;
     if (need > this.bytes.length) {
-      const next = new Uint8Array(Math.max(need, this.bytes.length * 2));
-      next.set(this.bytes.subarray(0, this.used));
+      const next = newBytes(Math.max(need, this.bytes.length * 2));
+      this.bytes.copy(next, 0, 0, this.used);
       this.bytes = next;
     }
-    this.used += this.encoder.encodeInto(v, this.bytes.subarray(this.used)).written;
+    this.used = writeUtf8(this.bytes, this.used, v);
     this.ends[this.length++] = this.used;
     if (this.used > this.peakBytes) this.peakBytes = this.used;
     if (this.length > this.peak) this.peak = this.length;
@@ -428,7 +453,11 @@ export class PackedStrings {
     const wanted = Math.max(INITIAL_ROWS, this.peak, this.length);
     if (this.ends.length > 4 * wanted) this.ends = resized(this.ends, 2 * wanted, (n) => new Int32Array(n));
     const room = Math.max(INITIAL_BYTES, this.peakBytes, this.used);
-    if (this.bytes.length > 4 * room) this.bytes = this.bytes.slice(0, 2 * room);
+    if (this.bytes.length > 4 * room) {
+      const next = newBytes(2 * room);
+      this.bytes.copy(next, 0, 0, this.used);
+      this.bytes = next;
+    }
     this.peak = this.length;
     this.peakBytes = this.used;
   }
