@@ -39,14 +39,9 @@ export const refuseValue = (c: ColumnDef, row: number, v: unknown): never => {
 
 type Numbers = BigInt64Array | Int16Array | Int32Array | Float64Array | Uint8Array;
 
-interface StringColumn {
+interface StringColumn extends Utf8Run {
   readonly def: ColumnDef;
   readonly kind: 'string';
-  bytes: Buffer;
-  /** Bytes in use. */
-  used: number;
-  /** Per row: the end (exclusive) of its bytes; a row's bytes start where the previous row's end. */
-  ends: Int32Array;
   nulls: Uint8Array | undefined;
 }
 
@@ -86,6 +81,45 @@ const writeUtf8 = (bytes: Buffer, at: number, v: string): number => {
 /** Reads one column of a row, the name a literal property access (a `row[name]` loop is megamorphic). */
 const readerOf = (name: string) =>
   new Function('row', `return row[${JSON.stringify(name)}];`) as (row: RequestRow) => unknown;
+
+/** Strings one after the other as UTF-8 (`bytes` up to `used`), entry `i` ending at `ends[i]`. */
+interface Utf8Run {
+  bytes: Buffer;
+  used: number;
+  ends: Int32Array;
+}
+
+/** Appends `v` to `run` as entry `i` (its `ends` has room for it). */
+const appendUtf8 = (run: Utf8Run, i: number, v: string): void => {
+  // A UTF-16 unit is at most 3 UTF-8 bytes.
+  const need = run.used + v.length * 3;
+  if (need > run.bytes.length) {
+    const next = newBytes(Math.max(need, run.bytes.length * 2));
+    run.bytes.copy(next, 0, 0, run.used);
+    run.bytes = next;
+  }
+  run.used = writeUtf8(run.bytes, run.used, v);
+  run.ends[i] = run.used;
+};
+
+/** Where entry `i` of `run` starts. */
+const startOfUtf8 = (run: Utf8Run, i: number): number => (i === 0 ? 0 : run.ends[i - 1]!);
+
+/** Forgets the first `drop` (≥ 1) of `length` entries, moving the rest to the front. */
+const dropUtf8Head = (run: Utf8Run, drop: number, length: number): void => {
+  const from = run.ends[drop - 1]!;
+  run.bytes.copyWithin(0, from, run.used);
+  run.used -= from;
+  run.ends.copyWithin(0, drop, length);
+  for (let i = 0; i < length - drop; i++) run.ends[i] = run.ends[i]! - from;
+};
+
+/** `run.bytes` in a buffer of `size` bytes (at least `run.used`). */
+const resizeUtf8 = (run: Utf8Run, size: number): void => {
+  const next = newBytes(size);
+  run.bytes.copy(next, 0, 0, run.used);
+  run.bytes = next;
+};
 
 const INITIAL_ROWS = 256;
 const INITIAL_BYTES = 4096;
@@ -185,7 +219,7 @@ export class PackedRows {
       // Undo the strings already appended (their `used` moved on); numbers are overwritten later.
       for (let u = 0; u < c; u++) {
         const done = columns[u]!;
-        if (done.kind === 'string') done.used = i === 0 ? 0 : done.ends[i - 1]!;
+        if (done.kind === 'string') done.used = startOfUtf8(done, i);
       }
       throw error;
     }
@@ -216,7 +250,7 @@ export class PackedRows {
     if (column.nulls !== undefined) column.nulls[i] = 0;
     if (column.kind === 'string') {
       if (typeof v !== 'string') throw refusal(c, i, v);
-      this.putString(column, i, v);
+      appendUtf8(column, i, v);
       return;
     }
     const out = column.values;
@@ -250,27 +284,15 @@ export class PackedRows {
     }
   }
 
-  private putString(column: StringColumn, i: number, v: string): void {
-    // A UTF-16 unit is at most 3 UTF-8 bytes.
-    const need = column.used + v.length * 3;
-    if (need > column.bytes.length) {
-      const next = newBytes(Math.max(need, column.bytes.length * 2));
-      column.bytes.copy(next, 0, 0, column.used);
-      column.bytes = next;
-    }
-    column.used = writeUtf8(column.bytes, column.used, v);
-    column.ends[i] = column.used;
-  }
-
   /** Row `i`'s bytes of a string column: [start, end) in `column.bytes`. */
   static startOf(column: StringColumn, i: number): number {
-    return i === 0 ? 0 : column.ends[i - 1]!;
+    return startOfUtf8(column, i);
   }
 
   /** Forgets rows from `n` on (they were just appended). */
   truncate(n: number): void {
     if (n >= this.length) return;
-    for (const c of this.columns) if (c.kind === 'string') c.used = n === 0 ? 0 : c.ends[n - 1]!;
+    for (const c of this.columns) if (c.kind === 'string') c.used = startOfUtf8(c, n);
     this.length = n;
   }
 
@@ -289,11 +311,7 @@ export class PackedRows {
           c.values.copyWithin(0, drop, this.length);
           continue;
         }
-        const from = c.ends[drop - 1]!;
-        c.bytes.copyWithin(0, from, c.used);
-        c.used -= from;
-        c.ends.copyWithin(0, drop, this.length);
-        for (let i = 0; i < keep; i++) c.ends[i] = c.ends[i]! - from;
+        dropUtf8Head(c, drop, this.length);
       }
       this.length = keep;
     }
@@ -336,11 +354,7 @@ export class PackedRows {
       c.ends = resized(c.ends, rows, (n) => new Int32Array(n));
       // Bytes in proportion: what a row of the column took on average in the period, twice over.
       const room = Math.max(INITIAL_BYTES, c.used, Math.ceil((c.bytes.length / this.capacity) * rows));
-      if (c.bytes.length > 2 * room) {
-        const next = newBytes(room);
-        c.bytes.copy(next, 0, 0, c.used);
-        c.bytes = next;
-      }
+      if (c.bytes.length > 2 * room) resizeUtf8(c, room);
     }
     this.capacity = rows;
   }
@@ -405,9 +419,11 @@ export class PackedRows {
 
 /** Strings one after the other as UTF-8, by position: what a stage keeps of a row beside its columns. */
 export class PackedStrings {
-  private bytes = newBytes(INITIAL_BYTES);
-  private used = 0;
-  private ends = new Int32Array(INITIAL_ROWS);
+  private readonly run: Utf8Run = {
+    bytes: newBytes(INITIAL_BYTES),
+    used: 0,
+    ends: new Int32Array(INITIAL_ROWS),
+  };
   length = 0;
   /** Most bytes and strings held since the last `dropHead`. */
   private peakBytes = 0;
@@ -415,50 +431,37 @@ export class PackedStrings {
   private readonly decoder = new TextDecoder();
 
   push(v: string): void {
-    if (this.length === this.ends.length)
-      this.ends = resized(this.ends, this.length * 2, (n) => new Int32Array(n));
-    const need = this.used + v.length * 3;
-    if (need > this.bytes.length) {
-      const next = newBytes(Math.max(need, this.bytes.length * 2));
-      this.bytes.copy(next, 0, 0, this.used);
-      this.bytes = next;
-    }
-    this.used = writeUtf8(this.bytes, this.used, v);
-    this.ends[this.length++] = this.used;
-    if (this.used > this.peakBytes) this.peakBytes = this.used;
+    const run = this.run;
+    if (this.length === run.ends.length)
+      run.ends = resized(run.ends, this.length * 2, (n) => new Int32Array(n));
+    appendUtf8(run, this.length++, v);
+    if (run.used > this.peakBytes) this.peakBytes = run.used;
     if (this.length > this.peak) this.peak = this.length;
   }
 
   get(i: number): string {
     if (!(i >= 0 && i < this.length)) throw new RangeError(`string ${i} is not held (${this.length})`);
-    return this.decoder.decode(this.bytes.subarray(i === 0 ? 0 : this.ends[i - 1]!, this.ends[i]!));
+    return this.decoder.decode(this.run.bytes.subarray(startOfUtf8(this.run, i), this.run.ends[i]!));
   }
 
   truncate(n: number): void {
     if (n >= this.length) return;
-    this.used = n === 0 ? 0 : this.ends[n - 1]!;
+    this.run.used = startOfUtf8(this.run, n);
     this.length = n;
   }
 
   dropHead(n: number): void {
     const drop = Math.min(n, this.length);
     if (drop === 0) return;
-    const from = this.ends[drop - 1]!;
-    this.bytes.copyWithin(0, from, this.used);
-    this.used -= from;
-    this.ends.copyWithin(0, drop, this.length);
+    const run = this.run;
+    dropUtf8Head(run, drop, this.length);
     this.length -= drop;
-    for (let i = 0; i < this.length; i++) this.ends[i] = this.ends[i]! - from;
     // Capacity more than 4 times what the period since the last drop needed is given back.
     const wanted = Math.max(INITIAL_ROWS, this.peak, this.length);
-    if (this.ends.length > 4 * wanted) this.ends = resized(this.ends, 2 * wanted, (n) => new Int32Array(n));
-    const room = Math.max(INITIAL_BYTES, this.peakBytes, this.used);
-    if (this.bytes.length > 4 * room) {
-      const next = newBytes(2 * room);
-      this.bytes.copy(next, 0, 0, this.used);
-      this.bytes = next;
-    }
+    if (run.ends.length > 4 * wanted) run.ends = resized(run.ends, 2 * wanted, (n) => new Int32Array(n));
+    const room = Math.max(INITIAL_BYTES, this.peakBytes, run.used);
+    if (run.bytes.length > 4 * room) resizeUtf8(run, 2 * room);
     this.peak = this.length;
-    this.peakBytes = this.used;
+    this.peakBytes = run.used;
   }
 }
