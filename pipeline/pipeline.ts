@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { WorkerMemory } from './batch/worker-memory.ts';
 import { type PipelineConfig, stageThreads } from './config.ts';
-import { Deduplicator } from './dedupe/deduplicator.ts';
+import { Deduplicator, randomKeySeed } from './dedupe/deduplicator.ts';
 import { ParquetEncoder } from './encode/parquet-encoder.ts';
 import { GeoIp } from './enrich/geo-ip.ts';
 import { openEnricher } from './enrich/open-enricher.ts';
@@ -148,7 +148,9 @@ export class Pipeline implements ShardRecordProcessorFactory {
       return null;
     });
     const routes = new RouteBook({ worker });
-    const settings = { decode: config.decode, timeWindow: config.validate.time };
+    // One seed for every stage's key hashes: copies of a request read by different shards meet.
+    const keySeed = randomKeySeed();
+    const settings = { decode: config.decode, timeWindow: config.validate.time, keySeed };
     const threads = stageThreads(config.stages.threads);
     let stages: RecordStages;
     // Geo-IP files are opened once here, and closed after the stages (`close`), or at once if the
@@ -192,7 +194,11 @@ export class Pipeline implements ShardRecordProcessorFactory {
       });
     }
     const pipeline = new Pipeline(config, store, stages, routes, {
-      dedupe: new Deduplicator({ windowMs: config.dedupe.windowMs, maxKeys: config.dedupe.maxKeys }),
+      dedupe: new Deduplicator({
+        windowMs: config.dedupe.windowMs,
+        maxKeys: config.dedupe.maxKeys,
+        seed: keySeed,
+      }),
       logger,
       onLanded: options.onLanded,
       ...(options.keyOf === undefined ? {} : { keyOf: options.keyOf }),

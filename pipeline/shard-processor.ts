@@ -7,6 +7,7 @@ import type { BatchConfig } from './config.ts';
 import { deadLetterOf } from './dead-letter/dead-letter-of.ts';
 import { encodeDeadLetters } from './dead-letter/dead-letter-sink.ts';
 import type { Deduplicator } from './dedupe/deduplicator.ts';
+import { hashString } from './dedupe/row-keys.ts';
 import { EncodeError } from './errors.ts';
 import type { LandingStatus } from './land/landing-status.ts';
 import { batchObjectKey } from './land/object-key.ts';
@@ -345,7 +346,7 @@ export class ShardProcessor implements ShardRecordProcessor {
     let newest = 0;
     for (let i = 0; i < batch.keys.length; i++) {
       const arrived = batch.arrivals[i]!;
-      const key = batch.keys[i]!;
+      const key = batch.keys.key(i);
       // Re-set at the end, so that trimming from the head still meets the oldest first.
       released.delete(key);
       released.set(key, arrived);
@@ -368,12 +369,15 @@ export class ShardProcessor implements ShardRecordProcessor {
    * and took back the lease before the checkpoint). Dropping those would overwrite the object with
    * a subset and lose rows not yet loaded; a superset only adds rows the warehouse anti-joins away.
    */
-  private isDuplicate(key: string, arrivedMs: number): boolean {
-    const released = this.deps.released.delete(key);
-    const remembered = this.deps.dedupe.isDuplicate(key, arrivedMs);
+  private isDuplicate(hashes: Int32Array, at: number, arrivedMs: number): boolean {
+    const { released: releasedKeys, dedupe } = this.deps;
+    // Keys as strings only when a map holds some: most rows meet neither.
+    const key = releasedKeys.size > 0 || this.pendingBatch ? hashString(hashes, at) : undefined;
+    const released = key !== undefined && releasedKeys.delete(key);
+    const remembered = dedupe.isDuplicateHash(hashes, at, arrivedMs);
     if (this.pendingBatch) {
-      if (this.recoveryKeys.has(key)) return true;
-      this.recoveryKeys.add(key);
+      if (this.recoveryKeys.has(key!)) return true;
+      this.recoveryKeys.add(key!);
       return false;
     }
     return remembered && !released;
@@ -425,14 +429,13 @@ export class ShardProcessor implements ShardRecordProcessor {
     // Duplicates are left out of the batch, but their rows stay in the stage until it lands.
     let duplicateLineBytes = 0;
     for (let r = rowStart; r < rowEnd; r++) {
-      const key = prepared.keys[r]!;
-      if (this.isDuplicate(key, arrivedMs)) {
+      if (this.isDuplicate(prepared.keyHashes, 4 * r, arrivedMs)) {
         counters.deduplicated += 1;
         duplicateLineBytes += prepared.lineBytes[r]!;
         continue;
       }
       batch.refs.push(prepared.firstRef + r);
-      batch.keys.push(key);
+      batch.keys.push(prepared.keyHashes, 4 * r);
       batch.arrivals.push(arrivedMs);
       rowLineBytes += prepared.lineBytes[r]!;
     }
@@ -518,9 +521,9 @@ export class ShardProcessor implements ShardRecordProcessor {
     batch.deadLetters.push(...deadLetters);
     for (const p of [...positions].sort((a, b) => b - a)) {
       batch.refs.splice(p, 1);
-      batch.keys.splice(p, 1);
       batch.arrivals.splice(p, 1);
     }
+    batch.keys.remove(positions);
     this.log.error('rows the Parquet encoder refuses were dead-lettered', { rows: positions.length, reason });
   }
 

@@ -1,3 +1,4 @@
+import { RowKeys } from '../dedupe/row-keys.ts';
 import type { DeadLetter } from '../types.ts';
 import type { WorkerMemory } from './worker-memory.ts';
 
@@ -33,8 +34,8 @@ export const ROW_HEAP_PER_LINE_BYTE = 2;
 export class MicroBatch {
   /** The rows kept, by their ref in the record stage that holds them (see `pipeline/stages/`). */
   readonly refs: number[] = [];
-  /** Each kept row's request identity (`dedupeKey`), in step with `refs`. */
-  readonly keys: string[] = [];
+  /** Each kept row's request identity (the hash of its `dedupeKey`), in step with `refs`. */
+  readonly keys = new RowKeys();
   /** Each kept row's Kinesis arrival (ms), in step with `refs`. */
   readonly arrivals: number[] = [];
   /** The highest ref the batch's records produced, kept or left out as duplicates; -1 for none. */

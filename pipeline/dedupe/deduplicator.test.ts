@@ -15,6 +15,22 @@ describe('Deduplicator', () => {
     expect(d.isDuplicate('a', 1_500)).toBe(true);
   });
 
+  it('takes a key given as its hash (a record stage hashes it) as the same key given as a string, with the same seed', () => {
+    // Prepare
+    const d = new Deduplicator({ windowMs: 1_000, seed: 7 });
+    const hashes = new Int32Array(12);
+    hashKey128('a', 7, hashes.subarray(4, 8));
+    hashKey128('a', 8, hashes.subarray(8, 12));
+    // Act / Assess
+    expect(d.isDuplicate('a', 0)).toBe(false);
+    expect(d.isDuplicateHash(hashes, 4, 10)).toBe(true);
+    // Another seed is another hash: the stages of one pipeline share theirs with its deduplicator.
+    expect(d.isDuplicateHash(hashes, 8, 20)).toBe(false);
+    expect(d.isDuplicate('a', 1_000)).toBe(false); // window over
+    expect(d.isDuplicateHash(hashes, 4, 1_100)).toBe(true);
+    expect(d.seed).toBe(7);
+  });
+
   it('measures the window from the first sighting, not the latest duplicate', () => {
     const d = new Deduplicator({ windowMs: 1_000 });
     d.isDuplicate('a', 0);

@@ -7,9 +7,17 @@ export interface DeduplicatorOptions {
   readonly windowMs: number;
   /** At most this many keys are remembered; beyond it the oldest are forgotten first. */
   readonly maxKeys?: number;
+  /**
+   * Seed of `isDuplicate`'s hash (random when not given). Hashes given to `isDuplicateHash` are
+   * taken as they are: whoever computes them chooses the seed (a pipeline's record stages share one).
+   */
+  readonly seed?: number;
 }
 
 const DEFAULT_MAX_KEYS = 1_000_000;
+
+/** A random 32-bit seed for `hashKey128`: which keys would collide in one run says nothing of the next. */
+export const randomKeySeed = (): number => (Math.random() * 0x1_0000_0000) | 0;
 /** Expired keys are swept every this many calls, so that the sweep's cost is amortised. */
 const SWEEP_EVERY = 1_024;
 /** Ring slots allocated at first; the ring doubles from here up to what `maxKeys` needs. */
@@ -35,7 +43,7 @@ const EMPTY = -1;
  * Collisions: two different keys are taken for the same one only if all 128 bits of their hashes
  * agree. Among n remembered keys, a new key collides with one with probability about n / 2^128,
  * ~3e-33 per call for a million keys, so below 1e-12 even over 10^20 calls: negligible next to
- * a disk flipping a bit. The hash is seeded per instance, so which keys would collide in one run
+ * a disk flipping a bit. The hash is seeded at random per instance (or per pipeline, whose record stages hash the keys: `isDuplicateHash`), so which keys would collide in one run
  * says nothing about the next. MurmurHash3 is not cryptographic: someone who crafts keys to collide
  * can get their own second request dropped, which a resend of it would be anyway.
  *
@@ -60,9 +68,12 @@ export class Deduplicator {
   private readonly maxKeys: number;
   /** Ring slots the ring may grow to: maxKeys plus room for dead slots. */
   private readonly maxSlots: number;
-  private readonly seed: number;
+  /** Seed of `isDuplicate`'s hash. */
+  readonly seed: number;
   /** The 128-bit hash of the key being looked up. */
   private readonly hash = new Int32Array(4);
+  /** The hash of a key given as a string. */
+  private readonly given = new Int32Array(4);
 
   /** The ring, as 32-bit words and as float64s over the same bytes. */
   private words: Int32Array;
@@ -90,7 +101,7 @@ export class Deduplicator {
     this.windowMs = options.windowMs;
     this.maxKeys = Math.ceil(maxKeys);
     this.maxSlots = this.maxKeys + Math.max(16, Math.ceil(this.maxKeys / 16));
-    this.seed = (Math.random() * 0x1_0000_0000) | 0;
+    this.seed = options.seed ?? randomKeySeed();
     // A zero window remembers nothing, so it needs no storage.
     this.slots = this.windowMs === 0 ? 0 : Math.min(INITIAL_SLOTS, this.maxSlots);
     const buffer = new ArrayBuffer(this.slots * SLOT_BYTES);
@@ -107,13 +118,26 @@ export class Deduplicator {
 
   /** True if `key` was first seen less than `windowMs` before `nowMs` (drop it); else remembers it. */
   isDuplicate(key: string, nowMs: number): boolean {
+    hashKey128(key, this.seed, this.given);
+    return this.isDuplicateHash(this.given, 0, nowMs);
+  }
+
+  /**
+   * `isDuplicate` for a key given as its 128-bit hash, `hashes[at … at + 3]` (`hashKey128`): a
+   * record stage hashes each row's key where it makes the row, so the keys themselves never reach
+   * the thread that deduplicates.
+   */
+  isDuplicateHash(hashes: Int32Array, at: number, nowMs: number): boolean {
     if (++this.calls === SWEEP_EVERY) {
       this.calls = 0;
       this.sweep(nowMs);
     }
     if (this.windowMs === 0) return false;
     const hash = this.hash;
-    hashKey128(key, this.seed, hash);
+    hash[0] = hashes[at]!;
+    hash[1] = hashes[at + 1]!;
+    hash[2] = hashes[at + 2]!;
+    hash[3] = hashes[at + 3]!;
     const cell = this.find(hash[0]!, hash[1]!, hash[2]!, hash[3]!);
     if (cell !== EMPTY) {
       const slot = this.index[cell]!;

@@ -2,6 +2,7 @@ import type { RequestRow } from '../../schemas/request-row.ts';
 import { deadLetterOf } from '../dead-letter/dead-letter-of.ts';
 import type { DecodeConfig } from '../decode/decode-limits.ts';
 import { decodeRecord } from '../decode/decode-record.ts';
+import { hashKey128 } from '../dedupe/key-hash.ts';
 import { dedupeKey, requestKey } from '../dedupe/request-key.ts';
 import { PackedRows, PackedStrings } from '../encode/packed-rows.ts';
 import type { ParquetEncoder } from '../encode/parquet-encoder.ts';
@@ -14,6 +15,11 @@ import { validateLog } from '../validate/validate-log.ts';
 export interface StageSettings {
   readonly decode: DecodeConfig;
   readonly timeWindow: TimeWindowConfig;
+  /**
+   * Seed of the rows' key hashes (`hashKey128`): the same in every stage of a pipeline, so that a
+   * request's copies read by different shards (and threads) meet in its deduplicator. Default 0.
+   */
+  readonly keySeed?: number;
 }
 
 /** Per-chunk options a shard processor passes along with its records. */
@@ -39,8 +45,13 @@ export interface PreparedChunk {
    */
   readonly records: number;
   readonly firstRef: number;
-  /** Per row: `dedupeKey(project, request id, time)`. */
-  readonly keys: string[];
+  /** Rows made: refs `firstRef … firstRef + rows - 1`. */
+  readonly rows: number;
+  /**
+   * Per row, 4 words: the 128-bit hash (`hashKey128`, seeded with `keySeed`) of its request's
+   * identity, `dedupeKey(project, request id, time)`, which is what deduplication compares.
+   */
+  readonly keyHashes: Int32Array;
   /** Per row: bytes of its original log line. */
   readonly lineBytes: Int32Array;
   /** Per record: the end (exclusive) of its rows. */
@@ -155,6 +166,9 @@ class RowStore {
  */
 export class RecordStage {
   private readonly stores = new Map<number, RowStore>();
+  /** Key hashes of the chunk being prepared (4 words a row), reused chunk after chunk. */
+  private keyHashes = new Int32Array(4 * 1_024);
+  private readonly keyHash = new Int32Array(4);
 
   constructor(
     private readonly enrich: Enricher,
@@ -197,7 +211,8 @@ export class RecordStage {
     const chunk: { -readonly [K in keyof PreparedChunk]: PreparedChunk[K] } = {
       records: n,
       firstRef: store.nextRef,
-      keys: [],
+      rows: 0,
+      keyHashes: new Int32Array(0),
       lineBytes: new Int32Array(0),
       rowEnd: new Int32Array(n),
       logs: new Int32Array(n),
@@ -209,20 +224,19 @@ export class RecordStage {
     let decodedBytes = 0;
     for (let i = 0; i < n; i++) {
       const record = records[i]!;
-      const rowsBefore = chunk.keys.length;
+      const rowsBefore = lineBytes.length;
       try {
         this.prepareRecord(store, record, i, chunk, lineBytes, options);
       } catch (error) {
         // Undo what the record added: it is dead-lettered whole by the processor.
         store.undoFrom(chunk.firstRef + rowsBefore);
-        chunk.keys.length = rowsBefore;
         lineBytes.length = rowsBefore;
         chunk.logs[i] = 0;
         chunk.deadLetterBytes[i] = 0;
         chunk.deadLetters[i] = null;
         chunk.failed[i] = error instanceof Error ? error.name : typeof error;
       }
-      chunk.rowEnd[i] = chunk.keys.length;
+      chunk.rowEnd[i] = lineBytes.length;
       for (let r = rowsBefore; r < lineBytes.length; r++) decodedBytes += lineBytes[r]!;
       decodedBytes += chunk.deadLetterBytes[i]!;
       if (decodedBytes >= maxBytes && i + 1 < n) {
@@ -230,7 +244,24 @@ export class RecordStage {
         break;
       }
     }
-    return { ...chunk, lineBytes: Int32Array.from(lineBytes) };
+    const rows = lineBytes.length;
+    return {
+      ...chunk,
+      rows,
+      keyHashes: this.keyHashes.slice(0, 4 * rows),
+      lineBytes: Int32Array.from(lineBytes),
+    };
+  }
+
+  /** Row `r` of the chunk being prepared: its key's hash at `keyHashes[4r … 4r + 3]`. */
+  private hashKey(r: number, key: string): void {
+    if (4 * r + 4 > this.keyHashes.length) {
+      const next = new Int32Array(Math.max(4 * (r + 1), this.keyHashes.length * 2));
+      next.set(this.keyHashes);
+      this.keyHashes = next;
+    }
+    hashKey128(key, this.settings.keySeed ?? 0, this.keyHash);
+    this.keyHashes.set(this.keyHash, 4 * r);
   }
 
   private prepareRecord(
@@ -303,7 +334,7 @@ export class RecordStage {
         );
         continue;
       }
-      chunk.keys.push(dedupeKey(log.project_id, requestId, tsMicros));
+      this.hashKey(lineBytes.length, dedupeKey(log.project_id, requestId, tsMicros));
       lineBytes.push(line.raw.byteLength);
     }
     chunk.logs[i] = logs;

@@ -64,6 +64,7 @@ const handle = async (req: StageRequest): Promise<void> => {
         deadLetters: chunk.deadLetters.map((dls) => (dls === null ? null : dls.map(ownDeadLetter))),
       };
       reply({ id: req.id, ok: true, value }, [
+        chunk.keyHashes.buffer as ArrayBuffer,
         chunk.lineBytes.buffer as ArrayBuffer,
         chunk.rowEnd.buffer as ArrayBuffer,
         chunk.logs.buffer as ArrayBuffer,

@@ -131,8 +131,8 @@ export const warmUp = async (stage: RecordStage, records: readonly SourceRecord[
     for (let at = 0; at < records.length; ) {
       const chunk = stage.prepare(pid, records.slice(at, at + WARM_UP_CHUNK));
       at += chunk.records;
-      const refs = Array.from({ length: chunk.keys.length }, (_, r) => chunk.firstRef + r);
-      const through = chunk.firstRef + chunk.keys.length - 1;
+      const refs = Array.from({ length: chunk.rows }, (_, r) => chunk.firstRef + r);
+      const through = chunk.firstRef + chunk.rows - 1;
       const encoded = await stage.encode(pid, refs, through);
       if (!encoded.ok) throw new Error(`warm-up encode failed: ${encoded.name}: ${encoded.message}`);
       rows += refs.length;
