@@ -62,6 +62,6 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9400/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # V8 flags of a worker: consumers/cli/node-flags.ts says why.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--single-threaded-gc", "--heap-growing-percent=20", "consumers/cli/bin.mjs"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--single-threaded-gc", "--heap-growing-percent=20", "--max-semi-space-size=4", "consumers/cli/bin.mjs"]
 # The config: `--config <file>` or, without it, the JSON itself in $SHARDLINE_CONFIG.
 CMD ["consume", "--metrics-port", "9400"]

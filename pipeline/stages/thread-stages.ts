@@ -53,6 +53,8 @@ class StageThread {
         // Most of a record's objects die within its chunk, and a batch's rows outlive any young
         // generation anyway. bench:pipeline at 1M records, 2 threads: 8 MB instead of 16 held
         // 34-45 MB less at the same rate; 4 MB held ~15 MB less again but cost 3-6 µs a record.
+        // A worker started with its flags (consumers/cli/node-flags.ts) gets 12 MB instead: V8
+        // takes `--max-semi-space-size=4` over this limit.
         maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
         maxOldGenerationSizeMb: init.heapLimitMb,
       },
