@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { multipartBody } from '../../test/support/multipart.ts';
 import { redactBody, redactHeaders, redactPath, redactQuery, redactText } from './redact.ts';
@@ -190,6 +191,51 @@ describe('redactHeaders', () => {
   it('keeps empty secret values and a scheme-less authorization is fully redacted', () => {
     const { json } = redactHeaders({ authorization: 'opaque-credential', cookie: '' });
     expect(JSON.parse(json ?? '{}')).toEqual({ authorization: '[REDACTED]', cookie: '' });
+  });
+
+  it('writes changed headers as an object of their names would: order, names that meet, __proto__, integer-like names, any value', () => {
+    // Names as apps send them, some meeting once lower-cased; values the scanner leaves alone.
+    const name = fc.constantFrom(
+      'Accept',
+      'accept',
+      'X-Tag',
+      'x-tag',
+      '__proto__',
+      '10',
+      '2',
+      'x-"q"',
+      'x-é',
+      'Host',
+    );
+    const plain: fc.Arbitrary<unknown> = fc.oneof(
+      fc.constantFrom('json', 'gzip', 'text/plain', ''),
+      fc.integer({ min: -1_000, max: 1_000 }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.constantFrom('a', 'b'), { maxLength: 3 }),
+      fc.record({ k: fc.constantFrom('v', 'w') }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(name, plain), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        (pairs, secret) => {
+          // Prepare: as JSON.parse gives them (own keys only, __proto__ included).
+          const entries: [string, unknown][] = secret ? [...pairs, ['Authorization', 'Bearer abc']] : pairs;
+          const headers = JSON.parse(JSON.stringify(Object.fromEntries(entries))) as Record<string, unknown>;
+          const expected = Object.create(null) as Record<string, unknown>;
+          for (const key of Object.keys(headers)) expected[key.toLowerCase()] = headers[key];
+          if (secret) expected.authorization = 'Bearer [REDACTED]';
+
+          // Act
+          const { json } = redactHeaders(headers);
+
+          // Assess: the same text as JSON.stringify of that object, key order included.
+          expect(json).toBe(JSON.stringify(expected));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('gives nulls for absent or empty headers', () => {

@@ -268,6 +268,8 @@ interface HeaderName {
   readonly name: string;
   /** The name was a credential (`{"sk_live_…": "1"}`, a token sent as a header name). */
   readonly nameRedacted: boolean;
+  /** `name` as a JSON string, quotes and escapes included. */
+  readonly quoted: string;
   readonly label: string;
   readonly secret: boolean;
   readonly url: boolean;
@@ -287,6 +289,7 @@ const headerName = (raw: string): HeaderName => {
     known = {
       name,
       nameRedacted: name !== lower,
+      quoted: JSON.stringify(name),
       label: `header:${name}`,
       secret: isSecretHeaderName(name),
       url: URL_HEADERS.has(name),
@@ -419,7 +422,9 @@ export function redactHeaders(
   if (keys.length === 0) return { json: null, host: null, redacted: NONE };
   const found: string[] = [];
   // Built only once a header needs a change, so that clean headers are serialised as they are.
-  let copy: Record<string, unknown> | null = null;
+  let values: unknown[] | null = null;
+  // Some name differs from its key (`Content-Type`): two keys may then become one name.
+  let renamed = false;
   let host: string | null = null;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
@@ -433,24 +438,45 @@ export function redactHeaders(
       redacted = redactNotAllowed(value);
       if (redacted !== value) record(found, 'headers:not_allowed');
     }
-    if (copy === null && (header.name !== key || redacted !== value)) {
-      // No prototype: a header named `__proto__` (JSON.parse makes it an own key) must stay a key.
-      copy = Object.create(null) as Record<string, unknown>;
-      for (let j = 0; j < i; j++) {
-        const earlier = keys[j] as string;
-        copy[headerName(earlier).name] = h[earlier];
-      }
-    }
-    if (copy !== null) copy[header.name] = redacted;
+    if (header.name !== key) renamed = true;
+    if (values === null && (renamed || redacted !== value)) values = keys.slice(0, i).map((k) => h[k]);
+    if (values !== null) values.push(redacted);
     if (header.name === 'host' || (header.name === ':authority' && host === null))
       host = firstString(redacted);
   }
   return {
-    json: JSON.stringify(copy ?? h),
+    json: values === null ? JSON.stringify(h) : changedHeadersJson(keys, values, renamed),
     host,
     redacted: found.length === 0 ? NONE : found,
   };
 }
+
+/**
+ * The JSON object of headers `keys` (as sent) with `values` (redacted), under their header names.
+ * Written name by name: JSON.stringify of an object built key by key (which V8 holds as a
+ * dictionary) cost ~3x more, most of the enricher's time on headers.
+ */
+const changedHeadersJson = (
+  keys: readonly string[],
+  values: readonly unknown[],
+  renamed: boolean,
+): string => {
+  if (renamed) {
+    // Names that meet (`Host` and `host`): the last value under the first one's place, as an
+    // object keeps them. No prototype: a header named `__proto__` must stay a key.
+    const copy = Object.create(null) as Record<string, unknown>;
+    for (let i = 0; i < keys.length; i++) copy[headerName(keys[i] as string).name] = values[i];
+    return JSON.stringify(copy);
+  }
+  let json = '';
+  for (let i = 0; i < keys.length; i++) {
+    // What JSON.stringify leaves out of an object (undefined, a function) is left out here too.
+    const value = JSON.stringify(values[i]) as string | undefined;
+    if (value !== undefined)
+      json += `${json === '' ? '{' : ','}${headerName(keys[i] as string).quoted}:${value}`;
+  }
+  return json === '' ? '{}' : `${json}}`;
+};
 
 /** A form body starts with a field name and `=`; leading blank lines and spaces are tolerated. */
 const FORM_START = /^\s*[\w.%[\]-]+=/;

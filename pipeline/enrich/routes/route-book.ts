@@ -1,4 +1,5 @@
 import { barePath, pathSegments } from '../endpoint-template.ts';
+import { HotCache } from '../hot-cache.ts';
 import { LruCache } from '../lru-cache.ts';
 import { DeclaredRoutes, normaliseRoute } from './declared-routes.ts';
 import {
@@ -25,6 +26,15 @@ export interface RouteBookOptions {
   readonly cacheSize?: number;
 }
 
+/** A path's template, with the version of the learned routes it was made with. */
+interface Templated {
+  readonly version: number;
+  readonly template: string;
+}
+
+/** Paths a project keeps in its hot cache (~4 KB a project). */
+const HOT_PATHS = 256;
+
 class ProjectRoutes {
   /** What this worker learned: what it stores. */
   own: RouteTrie;
@@ -35,6 +45,11 @@ class ProjectRoutes {
   changed = false;
   /** This worker's stored snapshot was taken in (at a start, or after a failed load). */
   ownTaken = false;
+  /**
+   * The paths templated last, by path, in front of the book's cache (which is keyed by project
+   * and path: a new key string to build and hash for every request).
+   */
+  hot = new HotCache<Templated>(HOT_PATHS);
 
   constructor(maxNodes: number) {
     this.own = new RouteTrie(maxNodes);
@@ -46,6 +61,18 @@ const bump = (counts: Record<string, number>, key: string, cap = 64): void => {
   const n = counts[key];
   if (n !== undefined) counts[key] = n + 1;
   else if (Object.keys(counts).length < cap) counts[key] = 1;
+};
+
+/** Status codes as text, made once each (a request's status is counted by its text). */
+const STATUS_TEXTS: string[] = [];
+const statusText = (status: number): string => {
+  if (!Number.isInteger(status) || status < 0 || status >= 1_000) return String(status);
+  let text = STATUS_TEXTS[status];
+  if (text === undefined) {
+    text = String(status);
+    STATUS_TEXTS[status] = text;
+  }
+  return text;
 };
 
 /** Templates longer than this are not counted in a project's endpoint statistics. */
@@ -66,7 +93,7 @@ const MAX_STATS_TEMPLATE_LENGTH = 1_024;
 export class RouteBook {
   readonly worker: string;
   private readonly projects = new Map<string, ProjectRoutes>();
-  private readonly cache: LruCache<string, { version: number; template: string }>;
+  private readonly cache: LruCache<string, Templated>;
   private readonly maxProjects: number;
   private readonly maxNodes: number;
   private readonly maxEndpoints: number;
@@ -126,19 +153,29 @@ export class RouteBook {
         template = normaliseRoute(route);
       } else {
         const declared = p.declared?.match(segments);
-        template = declared ?? this.learned(project, bare, segments, p.view);
+        template = declared ?? this.learned(p, project, bare, segments);
       }
       this.count(p, template, method, status, query);
     }
     return template;
   }
 
-  private learned(project: string, bare: string, segments: readonly string[], view: RouteTrie): string {
+  private learned(p: ProjectRoutes, project: string, bare: string, segments: readonly string[]): string {
+    const view = p.view;
+    const quick = p.hot.get(bare);
+    if (quick !== undefined && quick.version === view.version) return quick.template;
     const key = `${project}\u0000${bare}`;
     const hit = this.cache.get(key);
-    if (hit !== undefined && hit.version === view.version) return hit.template;
+    if (hit !== undefined && hit.version === view.version) {
+      p.hot.set(bare, hit);
+      return hit.template;
+    }
     const { template, cacheable } = view.template(segments);
-    if (cacheable && bare.length <= 512) this.cache.set(key, { version: view.version, template });
+    if (cacheable && bare.length <= 512) {
+      const templated = { version: view.version, template };
+      this.cache.set(key, templated);
+      p.hot.set(bare, templated);
+    }
     return template;
   }
 
@@ -159,7 +196,7 @@ export class RouteBook {
     }
     s.count++;
     bump(s.methods, method);
-    bump(s.statuses, String(status));
+    bump(s.statuses, statusText(status));
     if (query !== null && query !== '') {
       for (const pair of query.split('&')) {
         const eq = pair.indexOf('=');
@@ -174,6 +211,7 @@ export class RouteBook {
     const p = this.project(project);
     if (p === undefined) return;
     p.declared = new DeclaredRoutes(templates);
+    p.hot = new HotCache<Templated>(HOT_PATHS);
     this.cache.clear();
   }
 
