@@ -90,6 +90,38 @@ describe('raw archive objects', () => {
     expect(() => writer.add(records[0]!)).toThrow(/after finish/);
   });
 
+  it('writes headers in place whatever their characters, and records larger than a chunk, as encodeArchive does', async () => {
+    // Prepare: partition keys of 1- to 4-byte UTF-8 (a lone surrogate too), shard ids that change,
+    // and records of 300 KiB and 1 MiB (past a 256 KiB chunk) with 3-byte keys, between small ones.
+    const keys = ['ascii', 'é', '日本語のキー', '🔑🔑', 'x\ud800y', '"quoted"\\', ''];
+    const records = Array.from({ length: 60 }, (_, i) =>
+      archivedRecordFactory(
+        i === 23
+          ? Buffer.alloc(300 * 1024, 0x61)
+          : i === 44
+            ? Buffer.alloc(1024 * 1024, 0x62)
+            : Buffer.from(`{"i":${i}}\n`),
+        i,
+        {
+          partitionKey: keys[i % keys.length]!.repeat(1 + (i % 40)),
+          shardId: i < 30 ? 'shardId-000000000002' : 'shardId-000000000003',
+        },
+      ),
+    );
+    const writer = new ArchiveWriter(1);
+
+    // Act
+    for (const r of records) writer.add(r);
+    const streamed = await writer.finish();
+
+    // Assess
+    expect(Buffer.from(streamed).equals(Buffer.from(await encodeArchive(records, 1)))).toBe(true);
+    const back = decodeArchive(streamed);
+    expect(back.map((r) => [r.shardId, r.partitionKey, r.data.byteLength])).toEqual(
+      records.map((r) => [r.shardId, JSON.parse(JSON.stringify(r.partitionKey)), r.data.byteLength]),
+    );
+  });
+
   it('gives the empty archive for a writer without records, and drops a batch that will not land', async () => {
     // Act
     const empty = await new ArchiveWriter().finish();

@@ -70,15 +70,21 @@ export const ArchiveHeader = z
 const LF = 0x0a;
 const LF_BYTES = Buffer.from([LF]);
 
-/** One record as the archive holds it: its header line, its Data, a line break. */
-const archivedParts = (r: ArchivedRecord): [Buffer, Uint8Array, Buffer] => {
+/** The header line of one archived record, its line break included. */
+const headerLine = (r: ArchivedRecord, quotedShardId: string): string => {
   // Built by hand rather than JSON.stringify of an object: this runs once per record on the
   // event loop. Strings from Kinesis are quoted with JSON.stringify; the rest are digits.
   const skip =
     r.skipThroughSubSequence === undefined ? '' : `,"skipThroughSubSequence":${r.skipThroughSubSequence}`;
-  const header = `{"shardId":${JSON.stringify(r.shardId)},"sequenceNumber":"${r.sequenceNumber}","partitionKey":${JSON.stringify(r.partitionKey)},"arrivedAt":"${r.arrivedAt.toISOString()}","bytes":${r.data.byteLength}${skip}}\n`;
-  return [Buffer.from(header), r.data, LF_BYTES];
+  return `{"shardId":${quotedShardId},"sequenceNumber":"${r.sequenceNumber}","partitionKey":${JSON.stringify(r.partitionKey)},"arrivedAt":"${r.arrivedAt.toISOString()}","bytes":${r.data.byteLength}${skip}}\n`;
 };
+
+/** One record as the archive holds it: its header line, its Data, a line break. */
+const archivedParts = (r: ArchivedRecord): [Buffer, Uint8Array, Buffer] => [
+  Buffer.from(headerLine(r, JSON.stringify(r.shardId))),
+  r.data,
+  LF_BYTES,
+];
 
 /**
  * zlib's hash memory at its largest (9, not the default 8): the same gzip format, ~9% less CPU at
@@ -94,6 +100,8 @@ export const encodeArchive = async (records: readonly ArchivedRecord[], level = 
 
 /** Uncompressed bytes gathered before they are handed to gzip. */
 const ARCHIVE_CHUNK_BYTES = 256 * 1024;
+/** A batch's first chunk (it doubles as it fills, see `ArchiveWriter.grow`). */
+const FIRST_CHUNK_BYTES = 16 * 1024;
 
 /**
  * The archive object of a batch, compressed while the batch fills rather than when it lands: the
@@ -108,8 +116,12 @@ const ARCHIVE_CHUNK_BYTES = 256 * 1024;
 export class ArchiveWriter {
   private gzip: Gzip | undefined;
   private readonly out: Buffer[] = [];
-  private chunk: Uint8Array[] = [];
-  private chunkBytes = 0;
+  /** The chunk being filled (header lines and Data written in place), and its bytes used. */
+  private chunk: Buffer | undefined;
+  private used = 0;
+  /** The last record's shard id, JSON-quoted (a processor's records share one). */
+  private shardId = '';
+  private quotedShardId = '""';
   private failure: Error | undefined;
   private result: Promise<Uint8Array> | undefined;
   private dropped = false;
@@ -122,12 +134,29 @@ export class ArchiveWriter {
 
   add(record: ArchivedRecord): void {
     if (this.result !== undefined) throw new Error('ArchiveWriter.add after finish');
-    for (const part of archivedParts(record)) {
-      this.chunk.push(part);
-      this.chunkBytes += part.byteLength;
+    if (record.shardId !== this.shardId) {
+      this.shardId = record.shardId;
+      this.quotedShardId = JSON.stringify(record.shardId);
     }
+    const header = headerLine(record, this.quotedShardId);
+    const data = record.data;
+    // At most 3 UTF-8 bytes per UTF-16 unit of the header (a surrogate pair: 4 for 2).
+    const most = header.length * 3 + data.byteLength + 1;
+    if (this.chunk !== undefined && this.used + most > this.chunk.byteLength) {
+      if (this.chunk.byteLength < ARCHIVE_CHUNK_BYTES) this.grow(this.used + most);
+      else this.handOver();
+    }
+    // Written in place rather than as parts joined later: no Buffer per header, no second copy.
+    this.chunk ??= Buffer.allocUnsafe(Math.max(FIRST_CHUNK_BYTES, most));
+    const chunk = this.chunk;
+    let at = this.used;
+    at += chunk.write(header, at, 'utf8');
+    chunk.set(data, at);
+    at += data.byteLength;
+    chunk[at++] = LF;
+    this.used = at;
     this.records += 1;
-    if (this.chunkBytes >= ARCHIVE_CHUNK_BYTES) this.handOver();
+    if (at >= ARCHIVE_CHUNK_BYTES) this.handOver();
   }
 
   private stream(): Gzip {
@@ -142,11 +171,24 @@ export class ArchiveWriter {
     return this.gzip;
   }
 
+  /**
+   * A batch's first chunk starts small and doubles up to ARCHIVE_CHUNK_BYTES: a worker holding
+   * many quiet shards keeps a few KiB per open batch, not 256 KiB.
+   */
+  private grow(least: number): void {
+    const chunk = this.chunk as Buffer;
+    const bigger = Buffer.allocUnsafe(Math.max(least, Math.min(ARCHIVE_CHUNK_BYTES, 2 * chunk.byteLength)));
+    chunk.copy(bigger, 0, 0, this.used);
+    this.chunk = bigger;
+  }
+
   private handOver(): void {
-    if (this.chunkBytes === 0) return;
-    this.stream().write(Buffer.concat(this.chunk, this.chunkBytes));
-    this.chunk = [];
-    this.chunkBytes = 0;
+    const chunk = this.chunk;
+    if (chunk === undefined || this.used === 0) return;
+    // gzip holds the chunk until it has read it: the next record starts a new one.
+    this.stream().write(chunk.subarray(0, this.used));
+    this.chunk = undefined;
+    this.used = 0;
   }
 
   /** The gzip object of every record added; the same promise however often it is asked. */
@@ -173,8 +215,8 @@ export class ArchiveWriter {
   /** Drops the batch's archive (a batch that will not land); a `finish()` still waiting fails. */
   destroy(): void {
     this.dropped = true;
-    this.chunk = [];
-    this.chunkBytes = 0;
+    this.chunk = undefined;
+    this.used = 0;
     this.gzip?.destroy();
     this.settle?.(new Error('the archive stream was dropped before the batch landed'));
   }
