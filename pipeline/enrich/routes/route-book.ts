@@ -63,18 +63,6 @@ const bump = (counts: Record<string, number>, key: string, cap = 64): void => {
   else if (Object.keys(counts).length < cap) counts[key] = 1;
 };
 
-/** Status codes as text, made once each (a request's status is counted by its text). */
-const STATUS_TEXTS: string[] = [];
-const statusText = (status: number): string => {
-  if (!Number.isInteger(status) || status < 0 || status >= 1_000) return String(status);
-  let text = STATUS_TEXTS[status];
-  if (text === undefined) {
-    text = String(status);
-    STATUS_TEXTS[status] = text;
-  }
-  return text;
-};
-
 /** Templates longer than this are not counted in a project's endpoint statistics. */
 const MAX_STATS_TEMPLATE_LENGTH = 1_024;
 
@@ -196,7 +184,7 @@ export class RouteBook {
     }
     s.count++;
     bump(s.methods, method);
-    bump(s.statuses, statusText(status));
+    bump(s.statuses, String(status));
     if (query !== null && query !== '') {
       for (const pair of query.split('&')) {
         const eq = pair.indexOf('=');
