@@ -92,6 +92,42 @@ describe('GeoIp with the bundled DB-IP Lite databases', () => {
     expect(geo.lookup(ip)).toEqual({ country: null, city: null });
   });
 
+  it('answers 20,000 addresses of both families, interleaved and repeated, as the files say', async () => {
+    // Prepare: addresses of both families in turn, each asked twice, so that answers come from
+    // the tree walk, from records met before (by where they start in their file: two files,
+    // two sets of offsets) and from the address cache.
+    let seed = 7;
+    const next = () => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return seed;
+    };
+    const asked: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const a = next();
+      asked.push(`${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`);
+      // Global unicast (2000::/3), where the IPv6 file has most of its networks.
+      const groups = [0x2000 + (next() & 0x1fff), next() & 0xffff, next() & 0xffff, next() & 0xffff];
+      asked.push(`${groups.map((g) => g.toString(16)).join(':')}::${(next() & 0xffff).toString(16)}`);
+    }
+    const expected = (ip: string): GeoInfo => {
+      const record = (ip.includes(':') ? v6 : v4).get(ip);
+      return record === null
+        ? { country: null, city: null }
+        : { country: record.country_code || null, city: record.city || null };
+    };
+    const fresh = await GeoIp.open();
+    let placed = 0;
+
+    // Act & Assess
+    for (const ip of [...asked, ...asked.reverse()]) {
+      const info = fresh.lookup(ip);
+      expect(info, ip).toEqual(expected(ip));
+      if (info.country !== null) placed++;
+    }
+    fresh.close();
+    expect(placed).toBeGreaterThan(20_000);
+  });
+
   it('answers repeats from its cache', () => {
     const first = geo.lookup('81.2.69.142');
     expect(geo.lookup('81.2.69.142')).toBe(first);

@@ -334,6 +334,20 @@ export const addressBytes = (ip: string, family: 4 | 6): Uint8Array => {
   return out;
 };
 
+/** A valid dotted-quad IPv4 address (`net.isIP` gave 4) as an unsigned 32-bit number. */
+const ipv4Number = (ip: string): number => {
+  let address = 0;
+  let part = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      address = address * 256 + part;
+      part = 0;
+    } else part = part * 10 + (c - 48);
+  }
+  return address * 256 + part;
+};
+
 export class MmdbFile {
   private readonly pages: PagedFile;
   private readonly nodeBytes: number;
@@ -413,19 +427,39 @@ export class MmdbFile {
    * none. An IPv6 address in an IPv4 database has none.
    */
   get(ip: string, family: 4 | 6): unknown {
-    if (family === 6 && this.metadata.ipVersion === 4) return null;
-    const bytes = addressBytes(ip, family);
+    const offset = this.dataOffset(ip, family);
+    return offset < 0 ? null : this.dataAt(offset);
+  }
+
+  /**
+   * Where the record of a bare, valid address of `family` starts in the file, or -1 when the
+   * database has none. Many addresses share a record (one per network and place), so a caller
+   * can keep what it made of a record by this offset (`dataAt` decodes it).
+   */
+  dataOffset(ip: string, family: 4 | 6): number {
+    if (family === 6 && this.metadata.ipVersion === 4) return -1;
     const { nodeCount } = this.metadata;
-    let node = family === 4 ? this.ipv4Start : 0;
-    const bits = bytes.length * 8;
-    for (let i = 0; i < bits && node < nodeCount; i++) {
-      node = this.record(node, (bytes[i >> 3]! >> (7 - (i & 7))) & 1);
+    let node: number;
+    if (family === 4) {
+      // The dotted quad as a number, walked from its top bit: no bytes to allocate per look-up.
+      const address = ipv4Number(ip);
+      node = this.ipv4Start;
+      for (let i = 31; i >= 0 && node < nodeCount; i--) node = this.record(node, (address >>> i) & 1);
+    } else {
+      const bytes = addressBytes(ip, family);
+      node = 0;
+      for (let i = 0; i < 128 && node < nodeCount; i++) {
+        node = this.record(node, (bytes[i >> 3]! >> (7 - (i & 7))) & 1);
+      }
     }
     // nodeCount: no data for the address; below it: the tree ended before the address did.
-    if (node <= nodeCount) return null;
-    const dataStart = this.treeSize + DATA_SEPARATOR;
-    const offset = dataStart + (node - nodeCount - DATA_SEPARATOR);
-    return decode(this.pages, dataStart, offset)[0];
+    if (node <= nodeCount) return -1;
+    return this.treeSize + DATA_SEPARATOR + (node - nodeCount - DATA_SEPARATOR);
+  }
+
+  /** Decodes the record at `offset`, as `dataOffset` gave it. */
+  dataAt(offset: number): unknown {
+    return decode(this.pages, this.treeSize + DATA_SEPARATOR, offset)[0];
   }
 
   close(): void {

@@ -27,6 +27,25 @@ describe('redactHeaders', () => {
     expect(Object.getOwnPropertyDescriptor(JSON.parse(json!), '__proto__')?.value).toBe('x');
   });
 
+  it('redacts a header named __proto__ in place of its key when no name changes, leaving the input as it was', () => {
+    // Prepare: lower-case names, so the headers are copied as they are and changed by key; the
+    // secret is under `__proto__`, so assigning the redacted value must set the key, not the prototype.
+    const line = `{"authorization":"Bearer abc.def.ghi","__proto__":"${TOKEN}","accept":"*/*"}`;
+    const headers = JSON.parse(line);
+
+    // Act
+    const { json, redacted } = redactHeaders(headers);
+
+    // Assess
+    const parsed = JSON.parse(json!);
+    expect(Object.keys(parsed)).toEqual(['authorization', '__proto__', 'accept']);
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+    expect(parsed.authorization).toBe('Bearer [REDACTED]');
+    expect(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value).not.toContain(TOKEN);
+    expect(redacted).toContain('header:__proto__:token');
+    expect(headers).toEqual(JSON.parse(line));
+  });
+
   it("redacts parameters in the fragment of a URL header, and in proxies' copies of the request URL", () => {
     // Prepare: OAuth's implicit flow returns the token in the fragment; gateways pass the URL on.
     const headers = {
