@@ -268,8 +268,6 @@ interface HeaderName {
   readonly name: string;
   /** The name was a credential (`{"sk_live_…": "1"}`, a token sent as a header name). */
   readonly nameRedacted: boolean;
-  /** `name` as a JSON string, quotes and escapes included. */
-  readonly quoted: string;
   readonly label: string;
   readonly secret: boolean;
   readonly url: boolean;
@@ -289,7 +287,6 @@ const headerName = (raw: string): HeaderName => {
     known = {
       name,
       nameRedacted: name !== lower,
-      quoted: JSON.stringify(name),
       label: `header:${name}`,
       secret: isSecretHeaderName(name),
       url: URL_HEADERS.has(name),
