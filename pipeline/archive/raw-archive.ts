@@ -147,7 +147,11 @@ export class ArchiveWriter {
       else this.handOver();
     }
     // Written in place rather than as parts joined later: no Buffer per header, no second copy.
-    this.chunk ??= Buffer.allocUnsafe(Math.max(FIRST_CHUNK_BYTES, most));
+    // Only a batch's first chunk starts small: once one was handed to gzip the batch is a busy
+    // one, and its later chunks start whole instead of growing (and being copied) again each time.
+    this.chunk ??= Buffer.allocUnsafe(
+      Math.max(this.gzip === undefined ? FIRST_CHUNK_BYTES : ARCHIVE_CHUNK_BYTES, most),
+    );
     const chunk = this.chunk;
     let at = this.used;
     at += chunk.write(header, at, 'utf8');
@@ -173,7 +177,7 @@ export class ArchiveWriter {
 
   /**
    * A batch's first chunk starts small and doubles up to ARCHIVE_CHUNK_BYTES: a worker holding
-   * many quiet shards keeps a few KiB per open batch, not 256 KiB.
+   * many quiet shards keeps a few KiB per open batch, not 256 KiB. Later chunks start whole.
    */
   private grow(least: number): void {
     const chunk = this.chunk as Buffer;
