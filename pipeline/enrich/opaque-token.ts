@@ -47,7 +47,8 @@ const VOWELS = new Set([97, 101, 105, 111, 117]);
 const isLower = (c: number): boolean => c >= 97 && c <= 122;
 const isUpper = (c: number): boolean => c >= 65 && c <= 90;
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
-const isHex = (c: number): boolean => isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+/** `[0-9A-Fa-f]`, as a character code. */
+export const isHex = (c: number): boolean => isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 
 /** Prefixes of Stripe-style ids that are secrets, not ids. */
 const SECRET_PREFIXES = new Set([

@@ -1,5 +1,5 @@
 import { HotCache } from './hot-cache.ts';
-import { MIN_TOKEN_LENGTH, opaqueKind, randomSlashPieces, shannonEntropy } from './opaque-token.ts';
+import { isHex, MIN_TOKEN_LENGTH, opaqueKind, randomSlashPieces, shannonEntropy } from './opaque-token.ts';
 import {
   isIdName,
   isSecretFieldName,
@@ -805,7 +805,7 @@ const isHexId = (text: string): boolean => {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) digits++;
-    else if (!((c >= 97 && c <= 102) || (c >= 65 && c <= 70) || c === 45)) return false;
+    else if (c !== 45 && !isHex(c)) return false;
   }
   return digits < 13 || !CARD_HINT.test(text);
 };
