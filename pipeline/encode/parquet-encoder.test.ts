@@ -185,6 +185,41 @@ describe('ParquetEncoder', () => {
     expect((await readRows(file)).length).toBe(10);
   });
 
+  it('purges at most once per purgeEveryMs, writes the same file either way, and restores the threshold', async () => {
+    // Prepare
+    const always = await ParquetEncoder.create({ connections: 1, purgeEveryMs: 0 });
+    const rarely = await ParquetEncoder.create({ connections: 1, purgeEveryMs: 60_000 });
+    const rows = sampleRequestRows(3_000, { seed: 31 });
+
+    try {
+      // Act
+      const purged: Uint8Array[] = [];
+      const kept: Uint8Array[] = [];
+      for (let i = 0; i < 3; i++) {
+        purged.push(await always.encode(rows));
+        kept.push(await rarely.encode(rows));
+      }
+
+      // Assess
+      expect(always.purges).toBe(3);
+      // The first file purges (none before it), the next two fall within the minute.
+      expect(rarely.purges).toBe(1);
+      for (let i = 0; i < 3; i++) expect(Buffer.from(kept[i]!).equals(Buffer.from(purged[i]!))).toBe(true);
+      // Back to the threshold that does not purge after each purge: 4 MB (4,000,000 bytes, printed
+      // by DuckDB in MiB).
+      expect(await always.bulkThreshold()).toBe('3.8 MiB');
+      expect(await rarely.bulkThreshold()).toBe('3.8 MiB');
+    } finally {
+      await always.close();
+      await rarely.close();
+    }
+  });
+
+  it('refuses a purge interval that is not a number >= 0', async () => {
+    await expect(ParquetEncoder.create({ purgeEveryMs: -1 })).rejects.toThrow(/purgeEveryMs/);
+    await expect(ParquetEncoder.create({ purgeEveryMs: Number.NaN })).rejects.toThrow(/purgeEveryMs/);
+  });
+
   it('refuses to encode after close', async () => {
     // Prepare
     const closed = await ParquetEncoder.create();

@@ -55,6 +55,8 @@ const DEFAULT_CONNECTIONS = 2;
  * - The allocator hands back what a task freed once the task used more than 512 KiB (DuckDB's
  *   default keeps up to 128 MiB per thread for the next task). A file's COPY peaks at a few tens of
  *   MB on whichever libuv thread ran it, so that memory stayed in up to four threads' caches.
+ * - `allocator_bulk_deallocation_flush_threshold`: see `PURGE_EVERY_MS`; the instance starts with
+ *   the threshold that does not purge.
  *
  * bench:pipeline at 1,000,000 records, 2 interleaved pairs against 1 thread per core and a 4 MB
  * threshold (the settings before): 23,430 / 27,375 records/s against 21,944 / 24,372; peak RSS
@@ -64,8 +66,33 @@ const DEFAULT_CONNECTIONS = 2;
 const INSTANCE_OPTIONS = {
   threads: '1',
   allocator_flush_threshold: '512KB',
-  allocator_bulk_deallocation_flush_threshold: '512KB',
+  allocator_bulk_deallocation_flush_threshold: '4MB',
 };
+
+/**
+ * How often an encoder lets DuckDB hand its freed memory back to the system, at most.
+ *
+ * DuckDB purges every jemalloc arena of the process (`madvise` of every freed page) before it
+ * reserves a buffer larger than `allocator_bulk_deallocation_flush_threshold`. A file's COPY
+ * reserves ~20 such buffers of 1 MiB (a string column's dictionary each, then its page buffers of
+ * up to 2 MiB), so a threshold of 512 KB purged ~20 times per file: each `madvise` flushes the TLB
+ * of every core running the process, and the next file faulted every page back in (perf: 18% of
+ * the libuv threads' samples in `madvise`, ~10% in page faults, and 12-24% kernel time on the stage
+ * threads and event loop). With 4 MB (decimal: above the 2 MiB buffers) no COPY purges, and freed
+ * pages are reused by the next file, but jemalloc keeps them for its decay time (1 s dirty, then
+ * 1 s lazily freed, still counted in RSS): bench:pipeline's peak RSS rose from 455-485 MB to
+ * 501-540 MB, over the worker's 512 MB bound.
+ *
+ * So the instance keeps 4 MB, and one COPY in every `PURGE_EVERY_MS` runs with 512 KB: a purge a
+ * second per stage thread instead of ~20 per file. Measured in `bench/pipeline.bench.ts` (see
+ * README, "Throughput"). The threshold is DuckDB's own setting, so a purge is whatever DuckDB's
+ * build does (jemalloc on Linux; elsewhere the system allocator's trim).
+ */
+export const PURGE_EVERY_MS = 1_000;
+const RETAIN_THRESHOLD = INSTANCE_OPTIONS.allocator_bulk_deallocation_flush_threshold;
+const PURGE_THRESHOLD = '512KB';
+const setBulkThreshold = (value: string): string =>
+  `SET GLOBAL allocator_bulk_deallocation_flush_threshold = '${value}'`;
 
 /** Appends a batch's rows, in file order, with a lane's filler. */
 type Fill = (appender: DuckDBAppender, filler: ColumnChunkFiller) => void;
@@ -95,19 +122,35 @@ export class ParquetEncoder {
   private drained: (() => void) | undefined;
   private files = 0;
   private closed = false;
+  /** When the last purging COPY started (`performance.now()`); none yet. */
+  private lastPurge = Number.NEGATIVE_INFINITY;
+  /** COPYs that ran with the purging threshold (for tests and diagnostics). */
+  purges = 0;
 
   private constructor(
     private readonly instance: DuckDBInstance,
     lanes: Lane[],
     private readonly workDir: string,
+    private readonly purgeEveryMs: number,
   ) {
     this.idle = lanes;
   }
 
-  static async create(options: { connections?: number } = {}): Promise<ParquetEncoder> {
+  /**
+   * `connections`: DuckDB connections (lanes), default 2. `purgeEveryMs`: at most one COPY in this
+   * many milliseconds hands freed memory back to the system (`PURGE_EVERY_MS`); 0 purges on every
+   * file, as the encoder did before.
+   */
+  static async create(
+    options: { connections?: number; purgeEveryMs?: number } = {},
+  ): Promise<ParquetEncoder> {
     const count = options.connections ?? DEFAULT_CONNECTIONS;
     if (!Number.isInteger(count) || count < 1) {
       throw new RangeError(`ParquetEncoder: connections must be an integer >= 1, got ${count}`);
+    }
+    const purgeEveryMs = options.purgeEveryMs ?? PURGE_EVERY_MS;
+    if (!(purgeEveryMs >= 0)) {
+      throw new RangeError(`ParquetEncoder: purgeEveryMs must be a number >= 0, got ${purgeEveryMs}`);
     }
     const workDir = await mkdtemp(join(tmpdir(), 'shardline-encode-'));
     try {
@@ -116,7 +159,7 @@ export class ParquetEncoder {
       for (let i = 0; i < count; i++) {
         lanes.push({ connection: await instance.connect(), filler: new ColumnChunkFiller() });
       }
-      return new ParquetEncoder(instance, lanes, workDir);
+      return new ParquetEncoder(instance, lanes, workDir, purgeEveryMs);
     } catch (cause) {
       await rm(workDir, { recursive: true, force: true });
       throw new EncodeError(
@@ -170,6 +213,25 @@ export class ParquetEncoder {
     await rm(this.workDir, { recursive: true, force: true });
   }
 
+  /** True (and the clock restarted) if this COPY is the one to purge; see `PURGE_EVERY_MS`. */
+  private purgeDue(): boolean {
+    const now = performance.now();
+    if (now - this.lastPurge < this.purgeEveryMs) return false;
+    this.lastPurge = now;
+    this.purges += 1;
+    return true;
+  }
+
+  /** The instance's `allocator_bulk_deallocation_flush_threshold` now, as DuckDB prints it. */
+  async bulkThreshold(): Promise<string> {
+    const lane = this.idle[0];
+    if (lane === undefined) throw new EncodeError('bulkThreshold() needs an idle connection');
+    const result = await lane.connection.runAndReadAll(
+      `SELECT current_setting('allocator_bulk_deallocation_flush_threshold')`,
+    );
+    return String(result.getRows()[0]?.[0]);
+  }
+
   private async encodeNow({ connection, filler }: Lane, rows: number, fill: Fill): Promise<Uint8Array> {
     const file = join(this.workDir, `${this.files++}.parquet`);
     try {
@@ -187,11 +249,18 @@ export class ParquetEncoder {
         }
         throw cause;
       }
-      await connection.run(
-        // Appended in order (DuckDB keeps insertion order): no ORDER BY over every column.
-        `COPY (SELECT * FROM ${STAGING}) TO ${sqlString(file)} ` +
-          `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP_SIZE})`,
-      );
+      const purge = this.purgeDue();
+      if (purge) await connection.run(setBulkThreshold(PURGE_THRESHOLD));
+      try {
+        await connection.run(
+          // Appended in order (DuckDB keeps insertion order): no ORDER BY over every column.
+          `COPY (SELECT * FROM ${STAGING}) TO ${sqlString(file)} ` +
+            `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP_SIZE})`,
+        );
+      } finally {
+        // Should this fail, the instance keeps purging on every file: slower, never wrong.
+        if (purge) await connection.run(setBulkThreshold(RETAIN_THRESHOLD)).catch(() => undefined);
+      }
       const bytes = await readFile(file);
       return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (cause) {
