@@ -74,8 +74,8 @@ const INSTANCE_OPTIONS = {
  *
  * DuckDB purges every jemalloc arena of the process (`madvise` of every freed page) before it
  * reserves a buffer larger than `allocator_bulk_deallocation_flush_threshold`. A file's COPY
- * reserves ~20 such buffers of 1 MiB (a string column's dictionary each, then its page buffers of
- * up to 2 MiB), so a threshold of 512 KB purged ~20 times per file: each `madvise` flushes the TLB
+ * reserves ~25 such buffers (a 1 MiB dictionary for each of the 25 string columns, then page buffers
+ * of up to 2 MiB), so a threshold of 512 KB purged ~25 times per file: each `madvise` flushes the TLB
  * of every core running the process, and the next file faulted every page back in (perf: 18% of
  * the libuv threads' samples in `madvise`, ~10% in page faults, and 12-24% kernel time on the stage
  * threads and event loop). With 4 MB (decimal: above the 2 MiB buffers) no COPY purges, and freed
@@ -84,9 +84,11 @@ const INSTANCE_OPTIONS = {
  * 501-540 MB, over the worker's 512 MB bound.
  *
  * So the instance keeps 4 MB, and one COPY in every `PURGE_EVERY_MS` runs with 512 KB: a purge a
- * second per stage thread instead of ~20 per file. Measured in `bench/pipeline.bench.ts` (see
- * README, "Throughput"). The threshold is DuckDB's own setting, so a purge is whatever DuckDB's
- * build does (jemalloc on Linux; elsewhere the system allocator's trim).
+ * second per stage thread instead of ~25 per file. bench:pipeline at 1M records, 3 interleaved
+ * pairs against a purge on every file (2026-12-02): 21,304-22,297 records/s against 18,340-20,967,
+ * 87-91 µs of CPU a record against 92-106, peak RSS 481-491 MB against 464-485 (README, Benchmarks).
+ * The threshold is DuckDB's own setting, so a purge is whatever DuckDB's build does (jemalloc's
+ * purge in its Linux builds).
  */
 export const PURGE_EVERY_MS = 1_000;
 const RETAIN_THRESHOLD = INSTANCE_OPTIONS.allocator_bulk_deallocation_flush_threshold;
