@@ -83,12 +83,14 @@ const INSTANCE_OPTIONS = {
  * 1 s lazily freed, still counted in RSS): bench:pipeline's peak RSS rose from 455-485 MB to
  * 501-540 MB, over the worker's 512 MB bound.
  *
- * So the instance keeps 4 MB, and one COPY in every `PURGE_EVERY_MS` runs with 512 KB: a purge a
- * second per stage thread instead of ~25 per file. bench:pipeline at 1M records, 3 interleaved
- * pairs against a purge on every file (2026-12-02): 21,304-22,297 records/s against 18,340-20,967,
- * 87-91 µs of CPU a record against 92-106, peak RSS 481-491 MB against 464-485 (README, Benchmarks).
- * The threshold is DuckDB's own setting, so a purge is whatever DuckDB's build does (jemalloc's
- * purge in its Linux builds).
+ * So the instance keeps 4 MB, and at most once every `PURGE_EVERY_MS`, before a file, the encoder
+ * purges once (`purge`: a one-row COPY under 512 KB): a purge a second per stage thread instead of
+ * ~25 per file. bench:pipeline at 1M records, 3 interleaved pairs against a purge on every file
+ * (2026-12-02): 21,304-22,297 records/s against 18,340-20,967, 87-91 µs of CPU a record against
+ * 92-106, peak RSS 481-491 MB against 464-485 (README, Benchmarks). Purging every 250 or 500 ms
+ * instead measured the same within noise (2 pairs: 478-502 MB, 83-89 µs). The threshold is
+ * DuckDB's own setting, so a purge is whatever DuckDB's build does (jemalloc's purge in its Linux
+ * builds).
  */
 export const PURGE_EVERY_MS = 1_000;
 const RETAIN_THRESHOLD = INSTANCE_OPTIONS.allocator_bulk_deallocation_flush_threshold;
@@ -126,7 +128,7 @@ export class ParquetEncoder {
   private closed = false;
   /** When the last purging COPY started (`performance.now()`); none yet. */
   private lastPurge = Number.NEGATIVE_INFINITY;
-  /** COPYs that ran with the purging threshold (for tests and diagnostics). */
+  /** Purges made (for tests and diagnostics). */
   purges = 0;
 
   private constructor(
@@ -139,9 +141,9 @@ export class ParquetEncoder {
   }
 
   /**
-   * `connections`: DuckDB connections (lanes), default 2. `purgeEveryMs`: at most one COPY in this
-   * many milliseconds hands freed memory back to the system (`PURGE_EVERY_MS`); 0 purges on every
-   * file, as the encoder did before.
+   * `connections`: DuckDB connections (lanes), default 2. `purgeEveryMs`: freed memory goes back
+   * to the system at most once in this many milliseconds, before a file (`PURGE_EVERY_MS`); 0
+   * purges before every file.
    */
   static async create(
     options: { connections?: number; purgeEveryMs?: number } = {},
@@ -215,13 +217,32 @@ export class ParquetEncoder {
     await rm(this.workDir, { recursive: true, force: true });
   }
 
-  /** True (and the clock restarted) if this COPY is the one to purge; see `PURGE_EVERY_MS`. */
+  /** True (and the clock restarted) if a purge is due before this file; see `PURGE_EVERY_MS`. */
   private purgeDue(): boolean {
     const now = performance.now();
     if (now - this.lastPurge < this.purgeEveryMs) return false;
     this.lastPurge = now;
     this.purges += 1;
     return true;
+  }
+
+  /**
+   * One purge of DuckDB's allocator: with the purging threshold, a one-row COPY reserves one buffer
+   * above it (its string column's 1 MiB dictionary), so DuckDB purges once; then the threshold
+   * that does not purge again. Best effort: a failure costs only memory held a little longer, and
+   * a threshold left at 512 KB only the speed of purging on every file, never a wrong file.
+   */
+  private async purge(connection: DuckDBConnection): Promise<void> {
+    const file = join(this.workDir, `purge-${this.files++}.parquet`);
+    try {
+      await connection.run(setBulkThreshold(PURGE_THRESHOLD));
+      await connection.run(`COPY (SELECT 'purge' AS s) TO ${sqlString(file)} (FORMAT parquet)`);
+    } catch {
+      // See above: nothing to undo but the threshold.
+    } finally {
+      await connection.run(setBulkThreshold(RETAIN_THRESHOLD)).catch(() => undefined);
+      await rm(file, { force: true }).catch(() => undefined);
+    }
   }
 
   /** The instance's `allocator_bulk_deallocation_flush_threshold` now, as DuckDB prints it. */
@@ -236,6 +257,8 @@ export class ParquetEncoder {
 
   private async encodeNow({ connection, filler }: Lane, rows: number, fill: Fill): Promise<Uint8Array> {
     const file = join(this.workDir, `${this.files++}.parquet`);
+    // Before this file's staging table: what the previous files freed goes back to the system.
+    if (this.purgeDue()) await this.purge(connection);
     try {
       await connection.run(`CREATE OR REPLACE TEMP TABLE ${STAGING} (${duckdbColumnsDdl()})`);
       const appender = await connection.createAppender(STAGING);
@@ -251,18 +274,11 @@ export class ParquetEncoder {
         }
         throw cause;
       }
-      const purge = this.purgeDue();
-      if (purge) await connection.run(setBulkThreshold(PURGE_THRESHOLD));
-      try {
-        await connection.run(
-          // Appended in order (DuckDB keeps insertion order): no ORDER BY over every column.
-          `COPY (SELECT * FROM ${STAGING}) TO ${sqlString(file)} ` +
-            `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP_SIZE})`,
-        );
-      } finally {
-        // Should this fail, the instance keeps purging on every file: slower, never wrong.
-        if (purge) await connection.run(setBulkThreshold(RETAIN_THRESHOLD)).catch(() => undefined);
-      }
+      await connection.run(
+        // Appended in order (DuckDB keeps insertion order): no ORDER BY over every column.
+        `COPY (SELECT * FROM ${STAGING}) TO ${sqlString(file)} ` +
+          `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP_SIZE})`,
+      );
       const bytes = await readFile(file);
       return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (cause) {
