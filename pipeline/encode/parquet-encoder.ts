@@ -88,7 +88,7 @@ const INSTANCE_OPTIONS = {
  * ~25 per file. bench:pipeline at 1M records, 3 interleaved pairs against a purge on every file
  * (2026-12-02): 21,304-22,297 records/s against 18,340-20,967, 87-91 µs of CPU a record against
  * 92-106, peak RSS 481-491 MB against 464-485 (README, Benchmarks). Purging every 250 or 500 ms
- * instead measured the same within noise (2 pairs: 478-502 MB, 83-89 µs). The threshold is
+ * instead measured the same within noise (2 runs each: 478-502 MB, 83-89 µs). The threshold is
  * DuckDB's own setting, so a purge is whatever DuckDB's build does (jemalloc's purge in its Linux
  * builds).
  */
@@ -126,7 +126,7 @@ export class ParquetEncoder {
   private drained: (() => void) | undefined;
   private files = 0;
   private closed = false;
-  /** When the last purging COPY started (`performance.now()`); none yet. */
+  /** When the last purge was made (`performance.now()`); none yet. */
   private lastPurge = Number.NEGATIVE_INFINITY;
   /** Purges made (for tests and diagnostics). */
   purges = 0;
