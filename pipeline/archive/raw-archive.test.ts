@@ -122,6 +122,44 @@ describe('raw archive objects', () => {
     );
   });
 
+  it('reuses chunks gzip has read without changing any archive: writers interleaved, one after another, one dropped', async () => {
+    // Prepare: distinct bytes per writer and record, ~4 chunks of 256 KiB per writer.
+    const batch = (writer: number) =>
+      Array.from({ length: 1_200 }, (_, i) =>
+        archivedRecordFactory(
+          Buffer.from(`{"w":${writer},"i":${i},"pad":"${String(writer * 7 + i).repeat(300)}"}\n`),
+          i,
+        ),
+      );
+    const batches = [batch(1), batch(2), batch(3), batch(4)];
+
+    // Act: 1 and 2 fill in turns; 3 is dropped half way; 4 starts once 1 and 2 landed (their
+    // chunks given back) and fills while another writer's chunks are still being compressed.
+    const a = new ArchiveWriter();
+    const b = new ArchiveWriter();
+    const dropped = new ArchiveWriter();
+    for (let i = 0; i < 1_200; i++) {
+      a.add(batches[0]![i]!);
+      b.add(batches[1]![i]!);
+      if (i < 600) dropped.add(batches[2]![i]!);
+    }
+    dropped.destroy();
+    const [gzA, gzB] = await Promise.all([a.finish(), b.finish()]);
+    const c = new ArchiveWriter();
+    const d = new ArchiveWriter();
+    for (let i = 0; i < 1_200; i++) {
+      c.add(batches[3]![i]!);
+      d.add(batches[0]![i]!);
+    }
+    const [gzC, gzD] = await Promise.all([c.finish(), d.finish()]);
+
+    // Assess: each archive is exactly what encodeArchive gives for its records.
+    expect(Buffer.from(gzA).equals(Buffer.from(await encodeArchive(batches[0]!)))).toBe(true);
+    expect(Buffer.from(gzB).equals(Buffer.from(await encodeArchive(batches[1]!)))).toBe(true);
+    expect(Buffer.from(gzC).equals(Buffer.from(await encodeArchive(batches[3]!)))).toBe(true);
+    expect(Buffer.from(gzD).equals(Buffer.from(gzA))).toBe(true);
+  });
+
   it('gives the empty archive for a writer without records, and drops a batch that will not land', async () => {
     // Act
     const empty = await new ArchiveWriter().finish();

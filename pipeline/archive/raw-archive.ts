@@ -104,6 +104,21 @@ const ARCHIVE_CHUNK_BYTES = 256 * 1024;
 const FIRST_CHUNK_BYTES = 16 * 1024;
 
 /**
+ * Whole chunks gzip has read, kept for the next ones (every ArchiveWriter of the thread shares
+ * them): a fresh 256 KiB chunk per 300 records was ~1 GB of garbage per million records on the
+ * event loop, where V8 frees such buffers only at a full collection, after tens of MB of them.
+ * At most this many are kept (4 MiB); a chunk is taken back only once gzip's write of it is done.
+ */
+const SPARE_CHUNKS = 16;
+const spareChunks: Buffer[] = [];
+const takeChunk = (least: number): Buffer =>
+  (least <= ARCHIVE_CHUNK_BYTES ? spareChunks.pop() : undefined) ??
+  Buffer.allocUnsafe(Math.max(ARCHIVE_CHUNK_BYTES, least));
+const giveBack = (chunk: Buffer): void => {
+  if (chunk.byteLength === ARCHIVE_CHUNK_BYTES && spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
+};
+
+/**
  * The archive object of a batch, compressed while the batch fills rather than when it lands: the
  * records' Data is copied into chunks of 256 KiB handed to gzip (on libuv's thread pool) as they
  * fill, so a batch holds its compressed archive (~¼ of its Data) instead of every record it was
@@ -149,9 +164,8 @@ export class ArchiveWriter {
     // Written in place rather than as parts joined later: no Buffer per header, no second copy.
     // Only a batch's first chunk starts small: once one was handed to gzip the batch is a busy
     // one, and its later chunks start whole instead of growing (and being copied) again each time.
-    this.chunk ??= Buffer.allocUnsafe(
-      Math.max(this.gzip === undefined ? FIRST_CHUNK_BYTES : ARCHIVE_CHUNK_BYTES, most),
-    );
+    this.chunk ??=
+      this.gzip === undefined ? Buffer.allocUnsafe(Math.max(FIRST_CHUNK_BYTES, most)) : takeChunk(most);
     const chunk = this.chunk;
     let at = this.used;
     at += chunk.write(header, at, 'utf8');
@@ -189,8 +203,12 @@ export class ArchiveWriter {
   private handOver(): void {
     const chunk = this.chunk;
     if (chunk === undefined || this.used === 0) return;
-    // gzip holds the chunk until it has read it: the next record starts a new one.
-    this.stream().write(chunk.subarray(0, this.used));
+    // gzip holds the chunk until it has read it: the next record starts a new one, and the chunk
+    // is given back for another once that write is done (not after an error: zlib may still be
+    // reading it when a destroyed stream reports one).
+    this.stream().write(chunk.subarray(0, this.used), (error) => {
+      if (error === null || error === undefined) giveBack(chunk);
+    });
     this.chunk = undefined;
     this.used = 0;
   }
