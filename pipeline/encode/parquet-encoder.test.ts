@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duckdbType, REQUEST_COLUMNS, type RequestRow } from '../../schemas/request-row.ts';
-import { PARQUET_ROW_GROUP_SIZE, ParquetEncoder } from './parquet-encoder.ts';
+import { PARQUET_ROW_GROUP_SIZE, ParquetEncoder, PURGE_AFTER_RSS_GROWTH_BYTES } from './parquet-encoder.ts';
 import { sampleRequestRows } from './sample-request-rows.ts';
 
 let dir: string;
@@ -188,7 +188,11 @@ describe('ParquetEncoder', () => {
   it('purges at most once per purgeEveryMs, writes the same file either way, and restores the threshold', async () => {
     // Prepare
     const always = await ParquetEncoder.create({ connections: 1, purgeEveryMs: 0 });
-    const rarely = await ParquetEncoder.create({ connections: 1, purgeEveryMs: 60_000 });
+    const rarely = await ParquetEncoder.create({
+      connections: 1,
+      purgeEveryMs: 60_000,
+      purgeAfterRssGrowthBytes: Number.POSITIVE_INFINITY,
+    });
     const rows = sampleRequestRows(3_000, { seed: 31 });
 
     try {
@@ -215,9 +219,36 @@ describe('ParquetEncoder', () => {
     }
   });
 
+  it('purges before the interval is over once the process grew by PURGE_AFTER_RSS_GROWTH_BYTES', async () => {
+    // Prepare
+    const own = await ParquetEncoder.create({ connections: 1, purgeEveryMs: 3_600_000 });
+    const rows = sampleRequestRows(100, { seed: 32 });
+    try {
+      await own.encode(rows);
+      await own.encode(rows);
+      const before = own.purges;
+
+      // Act: pages the process touches (Buffer.alloc writes its fill) beyond the allowed growth.
+      const held = Buffer.alloc(PURGE_AFTER_RSS_GROWTH_BYTES + 16 * 1024 * 1024, 1);
+      await own.encode(rows);
+      const after = own.purges;
+      await own.encode(rows);
+
+      // Assess: the first file purged, the second did not (within the hour), the one after the
+      // growth did, and the next did not (its baseline is the RSS after that purge).
+      expect(held[held.length - 1]).toBe(1);
+      expect(before).toBe(1);
+      expect(after).toBe(2);
+      expect(own.purges).toBe(2);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses a purge interval that is not a number >= 0', async () => {
     await expect(ParquetEncoder.create({ purgeEveryMs: -1 })).rejects.toThrow(/purgeEveryMs/);
     await expect(ParquetEncoder.create({ purgeEveryMs: Number.NaN })).rejects.toThrow(/purgeEveryMs/);
+    await expect(ParquetEncoder.create({ purgeAfterRssGrowthBytes: 0 })).rejects.toThrow(/RssGrowth/);
   });
 
   it('refuses to encode after close', async () => {
