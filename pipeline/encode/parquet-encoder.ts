@@ -58,9 +58,8 @@ const DEFAULT_CONNECTIONS = 2;
  * - `allocator_bulk_deallocation_flush_threshold`: see `PURGE_EVERY_MS`; the instance starts with
  *   the threshold that does not purge.
  *
- * bench:pipeline at 1,000,000 records, `threads: 1` and 512 KiB for
- * `allocator_flush_threshold`, 2 interleaved pairs against 1 thread per core and 4 MB for it (the
- * settings before): 23,430 / 27,375 records/s against 21,944 / 24,372; peak RSS
+ * bench:pipeline at 1,000,000 records, `threads: 1` and both thresholds at 512 KiB, 2 interleaved
+ * pairs against 1 thread per core and both at 4 MB (the settings before, 2026-11-30): 23,430 / 27,375 records/s against 21,944 / 24,372; peak RSS
  * 668 / 689 MB against 730 / 725; 83.2 / 71.0 µs of CPU a record against 89.0 / 80.1. A threshold
  * of 0 held 591-640 MB at 300k records but cost ~8 µs a record (a purge after every task).
  */
