@@ -21,8 +21,9 @@ export type FlushReason = 'rows' | 'bytes' | 'age' | 'fresh' | 'memory' | 'shard
  * in all. Measured first on row objects (20,000 generated rows, ~850-byte lines, after a forced
  * GC: 1,676 bytes of heap a row with its line). Rows are now held packed (`PackedRows`: ~730
  * bytes a row, ~0.9x its line, and no line), and the count is kept: the same setting lands the
- * same files, and encoding a batch takes DuckDB ~3-4 KB a row more while it runs (a staging table
- * and the row group's pages), which the bound must leave room for.
+ * same files, and encoding a batch takes DuckDB ~3-4 KB a row more while it runs (measured with a
+ * staging table; now the row group the Parquet writer buffers and its pages), which the bound must
+ * leave room for.
  */
 export const ROW_HEAP_PER_LINE_BYTE = 2;
 

@@ -2,8 +2,7 @@ import {
   BIGINT,
   BOOLEAN,
   DOUBLE,
-  type DuckDBAppender,
-  DuckDBDataChunk,
+  type DuckDBDataChunk,
   type DuckDBType,
   INTEGER,
   SMALLINT,
@@ -20,14 +19,15 @@ import {
 import { type PackedColumn, PackedRows, refuseValue } from './packed-rows.ts';
 
 /** Rows per DuckDB data chunk: the engine's vector size (2,048). */
-const CHUNK_ROWS = duckdb.vector_size();
+export const CHUNK_ROWS = duckdb.vector_size();
 
 /** DuckDB's `string_t` is 16 bytes: a length, then up to 12 bytes inline or a prefix and a pointer. */
 const STRING_T_BYTES = 16;
 const INLINE_BYTES = 12;
 // The `string_t` words are written in the platform's byte order, which DuckDB reads natively.
 
-const duckdbTypeOf = (t: ColumnType): DuckDBType => {
+/** The DuckDB type a column's values are given in. */
+export const duckdbTypeOf = (t: ColumnType): DuckDBType => {
   switch (t) {
     case 'timestamp':
       return TIMESTAMP;
@@ -79,20 +79,20 @@ const compileGather = (c: ColumnDef): Gather => {
 const refuse = refuseValue;
 
 /**
- * Fills DuckDB data chunks column by column from request rows and hands each to an appender, with
- * a few native calls per column and chunk of 2,048 rows instead of one per value (the appender's
- * per-value API: ~0.25 µs a call, 35 a row):
+ * Fills DuckDB data chunks column by column from request rows, with a few native calls per column
+ * and chunk of 2,048 rows instead of one per value (the appender's per-value API: ~0.25 µs a call,
+ * 35 a row):
  * - numbers, timestamps and booleans: one typed-array copy into the vector;
  * - strings: the chunk's strings of a column are joined, UTF-8 encoded once and copied into the
  *   vector's string heap as one value; each row's `string_t` (DuckDB's C API layout: length, then
  *   12 bytes inline, or a 4-byte prefix and a pointer) is then written in JS: inline when short,
  *   otherwise pointing at its bytes inside that one heap copy. The heap lives as long as the chunk's
- *   data (until `reset`), and `appendDataChunk` copies the strings out synchronously.
+ *   data: until DuckDB resets the chunk for the next call of the scan that asked for it
+ *   (`ParquetEncoder`'s table function), by when DuckDB has copied what it keeps.
  *
- * One filler per connection: it reuses its chunk and scratch buffers between calls.
+ * One filler per connection: it reuses its scratch buffers between calls.
  */
 export class ColumnChunkFiller {
-  private readonly chunk = DuckDBDataChunk.create(REQUEST_COLUMNS.map((c) => duckdbTypeOf(c.type)));
   private readonly gathers = REQUEST_COLUMNS.map(compileGather);
   private readonly values: unknown[] = new Array(CHUNK_ROWS).fill(null);
   private readonly validity = new Uint8Array(Math.ceil(CHUNK_ROWS / 64) * 8);
@@ -108,44 +108,40 @@ export class ColumnChunkFiller {
   private readonly bool = new Uint8Array(CHUNK_ROWS);
   /** Per row of a chunk's string column: its UTF-8 length, -1 for null. */
   private readonly lengths = new Int32Array(CHUNK_ROWS);
-  /** Appends `rows` to `appender`; throws a TypeError on a value its column cannot hold. */
-  append(appender: DuckDBAppender, rows: readonly RequestRow[]): void {
-    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
-      const count = Math.min(CHUNK_ROWS, rows.length - start);
-      this.chunk.reset();
-      for (let col = 0; col < REQUEST_COLUMNS.length; col++) {
-        const c = REQUEST_COLUMNS[col] as ColumnDef;
-        (this.gathers[col] as Gather)(rows, start, count, this.values);
-        this.fillColumn(duckdb.data_chunk_get_vector(this.chunk.chunk, col), c, start, count);
-      }
-      this.chunk.rowCount = count;
-      appender.appendDataChunk(this.chunk);
+  /**
+   * Fills `chunk` (a DuckDB data chunk of `REQUEST_COLUMNS`) with rows `start … start + count` of
+   * `rows` (count ≤ `CHUNK_ROWS`); throws a TypeError on a value its column cannot hold.
+   */
+  fillRows(chunk: DuckDBDataChunk, rows: readonly RequestRow[], start: number, count: number): void {
+    chunk.reset();
+    chunk.rowCount = count;
+    for (let col = 0; col < REQUEST_COLUMNS.length; col++) {
+      const c = REQUEST_COLUMNS[col] as ColumnDef;
+      (this.gathers[col] as Gather)(rows, start, count, this.values);
+      this.fillColumn(duckdb.data_chunk_get_vector(chunk.chunk, col), c, start, count);
     }
   }
 
   /**
-   * Appends rows `order` of `packed` (in that order) to `appender`. Their values were checked when
-   * packed, so nothing here refuses a value: numbers are gathered from typed arrays, and a string
-   * column's bytes are copied from the packed bytes into one heap copy per chunk, without encoding.
+   * Fills `chunk` with rows `rows` of `packed` (in that order, at most `CHUNK_ROWS`). Their values
+   * were checked when packed, so nothing here refuses a value: numbers are gathered from typed
+   * arrays, and a string column's bytes are copied from the packed bytes into one heap copy per
+   * chunk, without encoding.
    */
-  appendPacked(appender: DuckDBAppender, packed: PackedRows, order: Int32Array): void {
-    for (let start = 0; start < order.length; start += CHUNK_ROWS) {
-      const count = Math.min(CHUNK_ROWS, order.length - start);
-      const rows = order.subarray(start, start + count);
-      this.chunk.reset();
-      for (let col = 0; col < REQUEST_COLUMNS.length; col++) {
-        const column = packed.columns[col] as PackedColumn;
-        const vector = duckdb.data_chunk_get_vector(this.chunk.chunk, col);
-        if (column.kind === 'dict') {
-          const values = this.values;
-          for (let i = 0; i < count; i++) values[i] = packed.projectName(column.codes[rows[i]!]!);
-          this.fillColumn(vector, column.def, start, count);
-        } else {
-          this.fillPacked(vector, column, rows);
-        }
+  fillPackedRows(chunk: DuckDBDataChunk, packed: PackedRows, rows: Int32Array): void {
+    const count = rows.length;
+    chunk.reset();
+    chunk.rowCount = count;
+    for (let col = 0; col < REQUEST_COLUMNS.length; col++) {
+      const column = packed.columns[col] as PackedColumn;
+      const vector = duckdb.data_chunk_get_vector(chunk.chunk, col);
+      if (column.kind === 'dict') {
+        const values = this.values;
+        for (let i = 0; i < count; i++) values[i] = packed.projectName(column.codes[rows[i]!]!);
+        this.fillColumn(vector, column.def, 0, count);
+      } else {
+        this.fillPacked(vector, column, rows);
       }
-      this.chunk.rowCount = count;
-      appender.appendDataChunk(this.chunk);
     }
   }
 

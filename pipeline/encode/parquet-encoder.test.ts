@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duckdbType, REQUEST_COLUMNS, type RequestRow } from '../../schemas/request-row.ts';
+import { PackedRows } from './packed-rows.ts';
 import { PARQUET_ROW_GROUP_SIZE, ParquetEncoder, PURGE_AFTER_RSS_GROWTH_BYTES } from './parquet-encoder.ts';
 import { sampleRequestRows } from './sample-request-rows.ts';
 
@@ -77,6 +78,43 @@ describe('ParquetEncoder', () => {
     // `generation` unset in a row is written as its default, 0 (live ingestion).
     const expected = rows.map((r) => ({ ...r, generation: r.generation ?? 0 }));
     expect([...back].sort(byRequestId)).toEqual(expected.sort(byRequestId));
+  });
+
+  it('gives each 2,048-row chunk of a file its own nulls, from objects and from packed rows', async () => {
+    // Prepare: in file order, nullable columns null in every row of the first and third chunks
+    // and in none of the second, so that a chunk filled after another keeps nothing of its nulls.
+    const rows = sampleRequestRows(3 * 2_048 + 100, { seed: 41 }).map((row, i) => ({
+      ...row,
+      project_id: 'p',
+      ts: 1_736_935_200_000_000n + BigInt(i),
+    }));
+    rows.forEach((row, i) => {
+      const chunk = Math.floor(i / 2_048);
+      if (chunk % 2 === 0) {
+        row.query = null;
+        row.host = null;
+        row.bytes_in = null;
+        row.country = null;
+      } else {
+        row.query = `q=${i}`;
+        row.host = `h${i}.example.com`;
+        row.bytes_in = i;
+        row.country = 'DE';
+      }
+    });
+    const packed = new PackedRows();
+    for (const row of rows) packed.append(row);
+
+    // Act
+    const fromObjects = await readRows(await toFile(await encoder.encode([...rows].reverse())));
+    const fromPacked = await readRows(
+      await toFile(await encoder.encodePacked(packed, Int32Array.from(rows.keys()).reverse())),
+    );
+
+    // Assess
+    const expected = rows.map((r) => ({ ...r, generation: r.generation ?? 0 }));
+    expect(fromObjects).toEqual(expected);
+    expect(fromPacked).toEqual(expected);
   });
 
   it('writes the schema columns in order with their DuckDB types and logical TIMESTAMP(µs)', async () => {
