@@ -8,7 +8,8 @@
  * only (the same rows, fewer of them) to keep the whole run near a minute on two cores.
  *
  * One JSON line per candidate, then a summary line with ratios to today's encoder:
- * - `ParquetEncoder` (DuckDB appender + COPY TO, zstd): rows/s, bytes/row, peak RSS delta.
+ * - `ParquetEncoder` (COPY TO from a table function DuckDB pulls filled chunks from, zstd): rows/s,
+ *   bytes/row, peak RSS delta.
  * - `parquetjs-lite`: the same columns with the closest schema it can express.
  * - `apache-arrow`: the same columns as an Arrow table, built with its builders and from typed
  *   arrays / raw UTF-8 buffers; then written as Parquet by `parquet-wasm` (arrow-rs in WebAssembly).
@@ -212,7 +213,7 @@ const encoderSection = async (): Promise<void> => {
   const bytes = await sizeOf(files);
   print({
     section: 'encoder',
-    candidate: 'ParquetEncoder (@duckdb/node-api appender + COPY TO)',
+    candidate: 'ParquetEncoder (@duckdb/node-api table function + COPY TO)',
     rows: total,
     rowsPerSecond: round(total / m.seconds),
     bytesPerRow: round(bytes / total, 1),
