@@ -340,7 +340,7 @@ describe('DuckDbWarehouse queries and locking', () => {
     await exited;
   });
 
-  it('keeps the file open for the next load only after a load that loaded files, and lets go after lingerMs', async () => {
+  it('keeps the file open for the next load while loads find files within lingerMs, and lets go after lingerMs', async () => {
     // Prepare: whether another process can open the file right now.
     const canOpen = async (file: string): Promise<boolean> => {
       const child = spawn(
@@ -366,6 +366,9 @@ describe('DuckDbWarehouse queries and locking', () => {
     await land(store, sampleRequestRows(10, { seed: 71 }));
     const loaded = await warehouse.loadNewFiles(store);
     const afterLoad = await canOpen(file);
+    // A load that finds nothing right after one that did (a timer tick between two landings).
+    const between = await warehouse.loadNewFiles(store);
+    const afterLoadBetween = await canOpen(file);
     await new Promise((resolve) => setTimeout(resolve, 1_800));
     const afterLinger = await canOpen(file);
     const nothing = await warehouse.loadNewFiles(store);
@@ -379,6 +382,8 @@ describe('DuckDbWarehouse queries and locking', () => {
     // Assess
     expect(loaded.files).toBe(1);
     expect(afterLoad).toBe(false);
+    expect(between.files).toBe(0);
+    expect(afterLoadBetween).toBe(false);
     expect(afterLinger).toBe(true);
     expect(nothing.files).toBe(0);
     expect(afterEmptyLoad).toBe(true);
