@@ -50,6 +50,17 @@ export interface WarehouseOpenOptions {
 /** Longest a lingering warehouse keeps the file open across calls before closing it once. */
 const MAX_HOLD_MS = 5_000;
 
+/** What a load that found nothing new loaded. */
+const nothingLoaded = (): LoadResult => ({
+  files: 0,
+  rows: 0,
+  duplicateRows: 0,
+  replacedRows: 0,
+  compactedFiles: 0,
+  failed: [],
+  groupFallbacks: [],
+});
+
 const LOADED_FILES = '_shardline_loaded_files';
 const INCOMING = '_shardline_incoming';
 const INCOMING_NEW = '_shardline_incoming_new';
@@ -140,6 +151,11 @@ export class DuckDbWarehouse {
   private lingerAfter = false;
   /** When a load last loaded files (`Date.now()`). */
   private lastFilesAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The Parquet keys a load of `within` listed and left none of pending (each loaded or recorded):
+   * while a listing of the same prefixes shows no other key, there is nothing to load.
+   */
+  private settled: { readonly within: string; readonly keys: ReadonlySet<string> } | undefined;
 
   private constructor(
     private readonly dbFile: string,
@@ -201,113 +217,147 @@ export class DuckDbWarehouse {
       );
     }
     const root = localRoot ?? (store instanceof LocalDirStore ? store.rootDir : undefined);
-    return this.withConnection(async (db) => {
-      const { within } = options;
+    const { within } = options;
+    const listing = async (): Promise<string[]> => {
       const prefixes = within ?? [`${REQUESTS_TABLE}/`, LAKE.replays];
       const keys: string[] = [];
       for (const prefix of prefixes) keys.push(...(await store.list(prefix)));
       // Prefixes may overlap (a caller's partitions): each key once.
-      const parquet = [...new Set(keys)].filter((k) => k.endsWith('.parquet'));
-      const loadedRows = (
-        await db.runAndReadAll(
-          within === undefined
-            ? `SELECT key FROM ${LOADED_FILES}`
-            : `SELECT key FROM ${LOADED_FILES} WHERE ${within.length === 0 ? 'false' : within.map((p) => `starts_with(key, ${sqlString(p)})`).join(' OR ')}`,
-        )
-      ).getRows();
-      const loaded = new Set(loadedRows.map((r) => r[0] as string));
-      const pending = parquet.filter((k) => !loaded.has(k));
-      let rows = 0;
-      let duplicateRows = 0;
-      let replacedRows = 0;
-      let compactedFiles = 0;
-      let files = 0;
-      const failed: { key: string; message: string }[] = [];
-      const groupFallbacks: { files: number; message: string }[] = [];
-      let tempDir: string | undefined;
-      // The output files of one compaction share a manifest: read it once per load.
-      const manifests = new Map<string, Promise<CompactionManifest | undefined>>();
-      // Plain files are loaded in groups, one transaction each (a few statements for the group,
-      // not per file); a group that fails is loaded again file by file, so one bad file is
-      // named and left for the next load while the others go in.
-      let group: { key: string; path: string }[] = [];
-      const loadGroup = async (): Promise<void> => {
-        const entries = group;
-        group = [];
-        if (entries.length === 0) return;
-        if (entries.length > 1) {
-          try {
-            const result = await this.loadFiles(db, entries);
-            rows += result.inserted - result.replaced;
-            replacedRows += result.replaced;
-            duplicateRows += result.total - result.inserted;
-            files += entries.length;
-            for (const { key } of entries) loaded.add(key);
-            return;
-          } catch (error) {
-            // Loaded again one by one below, where the file at fault is reported.
-            groupFallbacks.push({
-              files: entries.length,
-              message: error instanceof Error ? error.message : String(error),
-            });
-          }
-        }
-        for (const { key, path } of entries) {
-          try {
-            const result = await this.loadFile(db, key, path, store);
-            rows += result.inserted - result.replaced;
-            replacedRows += result.replaced;
-            duplicateRows += result.total - result.inserted;
-            files += 1;
-            loaded.add(key);
-          } catch (error) {
-            failed.push({ key, message: error instanceof Error ? error.message : String(error) });
-          }
-        }
-      };
-      try {
-        for (const key of pending) {
-          // One file that cannot be loaded (truncated, foreign schema) must not hold back the
-          // files after it: it is reported, left unrecorded, and tried again at the next load.
-          try {
-            if (compactionOf(key) !== undefined) {
-              // Whether it is covered depends on what is loaded so far, the group included.
-              await loadGroup();
-              if (await this.coveredByCompaction(db, store, key, loaded, manifests)) {
-                compactedFiles += 1;
-                continue;
-              }
-            }
-            let path: string;
-            if (root !== undefined) {
-              path = join(root, ...key.split('/'));
-            } else {
-              tempDir ??= await mkdtemp(join(tmpdir(), 'shardline-load-'));
-              path = join(tempDir, `${group.length}.parquet`);
-              await writeFile(path, await store.get(key));
-            }
-            group.push({ key, path });
-            if (group.length >= LOAD_GROUP_FILES) await loadGroup();
-          } catch (error) {
-            failed.push({ key, message: error instanceof Error ? error.message : String(error) });
-          }
-        }
-        await loadGroup();
-      } finally {
-        if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
+      return [...new Set(keys)].filter((k) => k.endsWith('.parquet'));
+    };
+    const withinKey = JSON.stringify(within ?? null);
+    if (this.closed)
+      return Promise.reject(new ShardlineError('warehouse: used after close(); open it again'));
+    return (async () => {
+      const parquet = await listing();
+      // Nothing landed since a load of the same partitions left none of their files pending: the
+      // file is not opened (a streaming loader's timer ticks every second on a quiet stream, and
+      // each open and close cost ~30-80 ms, the close on the calling thread). Only for partial
+      // listings (`within`), whose keys are few enough to keep between loads.
+      const settled = this.settled;
+      if (
+        settled !== undefined &&
+        settled.within === withinKey &&
+        parquet.every((k) => settled.keys.has(k))
+      ) {
+        return nothingLoaded();
       }
-      // Files are landing: the next load is likely soon (see `lingerMs`). An empty load between
-      // two landings keeps the file too: in a burst the loader's timer ticked between landings,
-      // and each such load closed the file (`npm start -- --demo-events 20000`: 9 closes during
-      // the burst, 5-77 ms each on the event loop, and as many opens).
-      const now = Date.now();
-      if (files > 0) this.lastFilesAt = now;
-      this.lingerAfter = now - this.lastFilesAt < this.lingerMs;
-      return { files, rows, duplicateRows, replacedRows, compactedFiles, failed, groupFallbacks };
-    });
+      return this.withConnection((db) => this.loadListed(db, store, root, within, withinKey, parquet));
+    })();
+  }
+
+  /** `loadNewFiles` once the keys are listed and some may be new. */
+  private async loadListed(
+    db: DuckDBConnection,
+    store: ObjectStore,
+    root: string | undefined,
+    within: readonly string[] | undefined,
+    withinKey: string,
+    parquet: readonly string[],
+  ): Promise<LoadResult> {
+    const loadedRows = (
+      await db.runAndReadAll(
+        within === undefined
+          ? `SELECT key FROM ${LOADED_FILES}`
+          : `SELECT key FROM ${LOADED_FILES} WHERE ${within.length === 0 ? 'false' : within.map((p) => `starts_with(key, ${sqlString(p)})`).join(' OR ')}`,
+      )
+    ).getRows();
+    const loaded = new Set(loadedRows.map((r) => r[0] as string));
+    const pending = parquet.filter((k) => !loaded.has(k));
+    let rows = 0;
+    let duplicateRows = 0;
+    let replacedRows = 0;
+    let compactedFiles = 0;
+    let files = 0;
+    const failed: { key: string; message: string }[] = [];
+    const groupFallbacks: { files: number; message: string }[] = [];
+    let tempDir: string | undefined;
+    // The output files of one compaction share a manifest: read it once per load.
+    const manifests = new Map<string, Promise<CompactionManifest | undefined>>();
+    // Plain files are loaded in groups, one transaction each (a few statements for the group,
+    // not per file); a group that fails is loaded again file by file, so one bad file is
+    // named and left for the next load while the others go in.
+    let group: { key: string; path: string }[] = [];
+    const loadGroup = async (): Promise<void> => {
+      const entries = group;
+      group = [];
+      if (entries.length === 0) return;
+      if (entries.length > 1) {
+        try {
+          const result = await this.loadFiles(db, entries);
+          rows += result.inserted - result.replaced;
+          replacedRows += result.replaced;
+          duplicateRows += result.total - result.inserted;
+          files += entries.length;
+          for (const { key } of entries) loaded.add(key);
+          return;
+        } catch (error) {
+          // Loaded again one by one below, where the file at fault is reported.
+          groupFallbacks.push({
+            files: entries.length,
+            message: error instanceof Error ? error.message : String(error),
+          });
+        }
+      }
+      for (const { key, path } of entries) {
+        try {
+          const result = await this.loadFile(db, key, path, store);
+          rows += result.inserted - result.replaced;
+          replacedRows += result.replaced;
+          duplicateRows += result.total - result.inserted;
+          files += 1;
+          loaded.add(key);
+        } catch (error) {
+          failed.push({ key, message: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    };
+    try {
+      for (const key of pending) {
+        // One file that cannot be loaded (truncated, foreign schema) must not hold back the
+        // files after it: it is reported, left unrecorded, and tried again at the next load.
+        try {
+          if (compactionOf(key) !== undefined) {
+            // Whether it is covered depends on what is loaded so far, the group included.
+            await loadGroup();
+            if (await this.coveredByCompaction(db, store, key, loaded, manifests)) {
+              compactedFiles += 1;
+              continue;
+            }
+          }
+          let path: string;
+          if (root !== undefined) {
+            path = join(root, ...key.split('/'));
+          } else {
+            tempDir ??= await mkdtemp(join(tmpdir(), 'shardline-load-'));
+            path = join(tempDir, `${group.length}.parquet`);
+            await writeFile(path, await store.get(key));
+          }
+          group.push({ key, path });
+          if (group.length >= LOAD_GROUP_FILES) await loadGroup();
+        } catch (error) {
+          failed.push({ key, message: error instanceof Error ? error.message : String(error) });
+        }
+      }
+      await loadGroup();
+    } finally {
+      if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
+    }
+    // Files are landing: the next load is likely soon (see `lingerMs`). An empty load between
+    // two landings keeps the file too: in a burst the loader's timer ticked between landings,
+    // and each such load closed the file (`npm start -- --demo-events 20000`: 9 closes during
+    // the burst, 5-77 ms each on the event loop, and as many opens).
+    const now = Date.now();
+    if (files > 0) this.lastFilesAt = now;
+    this.lingerAfter = now - this.lastFilesAt < this.lingerMs;
+    this.settled =
+      within !== undefined && failed.length === 0 ? { within: withinKey, keys: new Set(parquet) } : undefined;
+    return { files, rows, duplicateRows, replacedRows, compactedFiles, failed, groupFallbacks };
   }
 
   query(sql: string): Promise<Record<string, unknown>[]> {
+    // Any SQL may change what is loaded: the next load reads the file again.
+    this.settled = undefined;
     return this.withConnection(async (db) => {
       const reader = await db.runAndReadAll(sql);
       const names = reader.columnNames();
@@ -324,6 +374,7 @@ export class DuckDbWarehouse {
    * Unlike `query`, the SQL must be a single statement.
    */
   queryWithParams(sql: string, values: Readonly<Record<string, string>>): Promise<Record<string, unknown>[]> {
+    this.settled = undefined;
     return this.withConnection(async (db) => {
       const reader = await db.runAndReadAll(sql, { ...values });
       const names = reader.columnNames();

@@ -392,6 +392,50 @@ describe('DuckDbWarehouse queries and locking', () => {
     expect(afterClose).toBe(true);
   });
 
+  it('does not open the file for a load of partitions in which nothing landed since the last load', async () => {
+    // Prepare: a load of today's partition, then another process holding the file.
+    const store = new LocalDirStore(join(dir, 'landing-settled'));
+    const file = freshDb('settled');
+    const warehouse = await DuckDbWarehouse.open(file, { lockTimeoutMs: 300 });
+    const key = await land(store, sampleRequestRows(10, { seed: 81 }));
+    const within = [key.slice(0, key.lastIndexOf('/') + 1)];
+    const first = await warehouse.loadNewFiles(store, undefined, { within });
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const { DuckDBInstance } = require('@duckdb/node-api');
+         DuckDBInstance.create(process.argv[1]).then(async (i) => {
+           const c = await i.connect();
+           process.stdout.write('locked\\n');
+           process.stdin.on('data', () => { c.closeSync(); i.closeSync(); process.exit(0); });
+         });`,
+        file,
+      ],
+      { cwd: process.cwd(), stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const exited = once(holder, 'exit');
+    await once(holder.stdout, 'data');
+
+    // Act
+    const quiet = await warehouse.loadNewFiles(store, undefined, { within });
+    await land(store, sampleRequestRows(10, { seed: 82 }));
+    const landed = warehouse.loadNewFiles(store, undefined, { within });
+    await landed.catch(() => undefined);
+    holder.stdin?.write('done\n');
+    await exited;
+    const after = await warehouse.loadNewFiles(store, undefined, { within });
+    const rows = await warehouse.rowCount();
+    await warehouse.close();
+
+    // Assess: nothing new needed no file; a new file did, and waited for the holder.
+    expect(first.files).toBe(1);
+    expect(quiet).toMatchObject({ files: 0, rows: 0, failed: [] });
+    await expect(landed).rejects.toThrow(/locked by another process/);
+    expect(after.files).toBe(1);
+    expect(rows).toBe(20);
+  });
+
   it('opens the file with the DuckDB threads it is given, and one per core by default', async () => {
     // Prepare
     const single = await DuckDbWarehouse.open(freshDb('threads-one'), { threads: 1 });
