@@ -109,7 +109,7 @@ export class ColumnChunkFiller {
   /** Per row of a chunk's string column: its UTF-8 length, -1 for null. */
   private readonly lengths = new Int32Array(CHUNK_ROWS);
   /**
-   * Fills `chunk` (a DuckDB data chunk of `REQUEST_COLUMNS`) with rows `start … start + count` of
+   * Fills `chunk` (a DuckDB data chunk of `REQUEST_COLUMNS`) with rows `start … start + count - 1` of
    * `rows` (count ≤ `CHUNK_ROWS`); throws a TypeError on a value its column cannot hold.
    */
   fillRows(chunk: DuckDBDataChunk, rows: readonly RequestRow[], start: number, count: number): void {

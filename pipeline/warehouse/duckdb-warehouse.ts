@@ -122,7 +122,8 @@ export interface LoadResult {
  * read-only `shardline query` cannot open the file while a loader keeps it open. Therefore this
  * class opens the file for each call and closes it after (~15 ms), unless files are landing
  * (`lingerMs`: kept open for the next load, at most 5 s in a row), and waits (up to
- * `lockTimeoutMs`) when another process holds it. Calls within one process run one at a time.
+ * `lockTimeoutMs`) when another process holds it. A load of partitions where nothing landed since
+ * it last loaded them does not open it at all. Calls within one process run one at a time.
  * Readers use the snapshot the loader copies between loads (consumers/cli/warehouse-reader.ts).
  *
  * Deduplication: no primary key. Measured on 40 × 50k-row files, `INSERT OR IGNORE` with
@@ -231,9 +232,10 @@ export class DuckDbWarehouse {
     return (async () => {
       const parquet = await listing();
       // Nothing landed since a load of the same partitions left none of their files pending: the
-      // file is not opened (a streaming loader's timer ticks every second on a quiet stream, and
-      // each open and close cost ~30-80 ms, the close on the calling thread). Only for partial
-      // listings (`within`), whose keys are few enough to keep between loads.
+      // file is not opened. A streaming loader's timer ticks every `loadIntervalMs` on a quiet
+      // stream, and each tick opened the file, read its catalog and closed it again (the close
+      // synchronous on the calling thread: 5-77 ms in the demo). Only for partial listings
+      // (`within`), whose keys are few enough to keep between loads.
       const settled = this.settled;
       if (
         settled !== undefined &&
