@@ -92,12 +92,12 @@ if (only !== undefined && !SECTIONS.includes(only)) {
  * with a spread left every row ~2x slower to read (measured on the encoder: 45-53k rows/s
  * against 111-113k).
  */
-const withDefaults = (row: RequestRow): RequestRow => {
+const withGeneration = (row: RequestRow): RequestRow => {
   row.generation ??= 0;
   return row;
 };
 const rows =
-  only === undefined || only === 'packages' ? [] : sampleRequestRows(total, { seed: 7 }).map(withDefaults);
+  only === undefined || only === 'packages' ? [] : sampleRequestRows(total, { seed: 7 }).map(withGeneration);
 const print = (line: object): void => console.log(JSON.stringify(line));
 const MB = 1024 * 1024;
 const round = (n: number, digits = 0): number => Number(n.toFixed(digits));
@@ -201,7 +201,7 @@ const allChecksum = checksumOf(rows);
 
 /** A run over other rows before timing, so that JIT compilation and first-call setup are not timed. */
 const warmUpRows = (): RequestRow[] =>
-  sampleRequestRows(Math.min(total, 5_000), { seed: 99 }).map(withDefaults);
+  sampleRequestRows(Math.min(total, 5_000), { seed: 99 }).map(withGeneration);
 
 // ---------------------------------------------------------------------------------------------
 // (a) today's encoder

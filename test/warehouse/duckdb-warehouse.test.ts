@@ -73,6 +73,33 @@ const loadResult = (counts: Partial<LoadResult> & Pick<LoadResult, 'files' | 'ro
 
 const freshDb = (name: string): string => join(dir, `${name}.duckdb`);
 
+/**
+ * Another process holding `file` open read-write, once it holds it: until `release()`, or for
+ * `releaseAfterMs` when given. `exited` settles when it has let go.
+ */
+const holdFile = async (file: string, releaseAfterMs?: number) => {
+  const holder = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const { DuckDBInstance } = require('@duckdb/node-api');
+       DuckDBInstance.create(process.argv[1]).then(async (i) => {
+         const c = await i.connect();
+         const release = () => { c.closeSync(); i.closeSync(); process.exit(0); };
+         process.stdout.write('locked\\n');
+         process.stdin.on('data', release);
+         if (process.argv[2] !== '') setTimeout(release, Number(process.argv[2]));
+       });`,
+      file,
+      releaseAfterMs === undefined ? '' : String(releaseAfterMs),
+    ],
+    { cwd: process.cwd(), stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const exited = once(holder, 'exit');
+  await once(holder.stdout, 'data');
+  return { exited, release: () => holder.stdin.write('done\n') };
+};
+
 describe.each([
   ['a local directory', () => new LocalDirStore(join(dir, `landing-${files}`))],
   ['s3rver', newS3Store],
@@ -310,22 +337,7 @@ describe('DuckDbWarehouse queries and locking', () => {
     // Prepare
     const file = freshDb('locked');
     await (await DuckDbWarehouse.open(file)).close();
-    const holder = spawn(
-      process.execPath,
-      [
-        '-e',
-        `const { DuckDBInstance } = require('@duckdb/node-api');
-         DuckDBInstance.create(process.argv[1]).then(async (i) => {
-           const c = await i.connect();
-           process.stdout.write('locked\\n');
-           setTimeout(() => { c.closeSync(); i.closeSync(); process.exit(0); }, 1500);
-         });`,
-        file,
-      ],
-      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const exited = once(holder, 'exit');
-    await once(holder.stdout, 'data');
+    const { exited } = await holdFile(file, 1500);
 
     // Act
     const impatient = (await DuckDbWarehouse.open(file, { readOnly: true, lockTimeoutMs: 100 })).rowCount();
@@ -400,30 +412,15 @@ describe('DuckDbWarehouse queries and locking', () => {
     const key = await land(store, sampleRequestRows(10, { seed: 81 }));
     const within = [key.slice(0, key.lastIndexOf('/') + 1)];
     const first = await warehouse.loadNewFiles(store, undefined, { within });
-    const holder = spawn(
-      process.execPath,
-      [
-        '-e',
-        `const { DuckDBInstance } = require('@duckdb/node-api');
-         DuckDBInstance.create(process.argv[1]).then(async (i) => {
-           const c = await i.connect();
-           process.stdout.write('locked\\n');
-           process.stdin.on('data', () => { c.closeSync(); i.closeSync(); process.exit(0); });
-         });`,
-        file,
-      ],
-      { cwd: process.cwd(), stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    const exited = once(holder, 'exit');
-    await once(holder.stdout, 'data');
+    const holder = await holdFile(file);
 
     // Act
     const quiet = await warehouse.loadNewFiles(store, undefined, { within });
     await land(store, sampleRequestRows(10, { seed: 82 }));
     const landed = warehouse.loadNewFiles(store, undefined, { within });
     await landed.catch(() => undefined);
-    holder.stdin?.write('done\n');
-    await exited;
+    holder.release();
+    await holder.exited;
     const after = await warehouse.loadNewFiles(store, undefined, { within });
     const rows = await warehouse.rowCount();
     await warehouse.close();
