@@ -29,6 +29,10 @@ COPY schemas ${LAMBDA_TASK_ROOT}/schemas
 # The handler's and the stage threads' sources bundled while the files are writable
 # (pipeline/bundle/esm-bundle.mjs).
 RUN node ${LAMBDA_TASK_ROOT}/pipeline/bundle/prebuild.mjs lambda stage-thread
+# libuv's thread pool for the stage threads' Parquet writes: 2 a core and 4 more
+# (consumers/cli/thread-pool.cjs), for the 6 vCPUs Lambda gives a function at most. The runtime
+# starts Node, so the image sets it: the handler loads after the pool has started.
+ENV UV_THREADPOOL_SIZE=16
 CMD ["consumers/lambda/index.handler"]
 
 # `shardline consume` (the default target). tini is PID 1 and forwards SIGTERM to Node, which
@@ -62,6 +66,6 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9400/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # V8 flags of a worker: consumers/cli/node-flags.ts says why.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--single-threaded-gc", "--heap-growing-percent=20", "--max-semi-space-size=4", "consumers/cli/bin.mjs"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--single-threaded-gc", "--heap-growing-percent=20", "--max-semi-space-size=4", "consumers/cli/bin.cjs"]
 # The config: `--config <file>` or, without it, the JSON itself in $SHARDLINE_CONFIG.
 CMD ["consume", "--metrics-port", "9400"]

@@ -40,7 +40,7 @@ const child = spawn(
   process.execPath,
   [
     ...WORKER_NODE_FLAGS,
-    'consumers/cli/bin.mjs',
+    'consumers/cli/bin.cjs',
     'dev',
     '--no-demo',
     '--dir',

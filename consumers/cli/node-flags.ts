@@ -2,7 +2,7 @@
  * The V8 flags a worker's Node runs with. They must be given when Node starts, so the same list is
  * written where a worker is started: `package.json`'s `start`, `shardline` and `bench:pipeline`
  * scripts and the `Dockerfile`'s ENTRYPOINT (`test/deploy/node-flags.test.ts` checks that they
- * agree); spawned workers (`consumers/testing/worker-process.ts`) take it from here. `bin.mjs` keeps
+ * agree); spawned workers (`consumers/testing/worker-process.ts`) take it from here. `bin.cjs` keeps
  * a plain `#!/usr/bin/env node` (`env -S` is missing from BusyBox and older coreutils), so
  * `npx shardline` runs without it: `node --single-threaded-gc node_modules/.bin/shardline …` adds it.
  *

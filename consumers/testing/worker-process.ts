@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { WORKER_NODE_FLAGS } from '../cli/node-flags.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'consumers/cli/bin.mjs');
+const BIN = join(ROOT, 'consumers/cli/bin.cjs');
 
 /** A `shardline consume` worker running as its own process, for tests and the chaos run. */
 export interface WorkerProcess {

@@ -1,5 +1,5 @@
 // Shardline's TypeScript sources bundled into one ES module per entry point, for the processes and
-// threads that run them: the CLI (consumers/cli/bin.mjs), the Lambda handler
+// threads that run them: the CLI (consumers/cli/bin.cjs), the Lambda handler
 // (consumers/lambda/index.mjs) and the stage threads (pipeline/stages/stage-thread-script.ts).
 //
 // Why. tsx runs TypeScript through Node's module hooks, which Node 20 runs on a loader thread of

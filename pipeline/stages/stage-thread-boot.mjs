@@ -1,5 +1,5 @@
 // Starts a stage thread: a worker thread does not inherit the process's TypeScript loader, so it
-// registers tsx itself (as consumers/cli/bin.mjs does) before loading the stage's sources.
+// registers tsx itself (as consumers/cli/bin.cjs does) before loading the stage's sources.
 import { register } from 'tsx/esm/api';
 
 register();

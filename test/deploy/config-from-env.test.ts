@@ -24,7 +24,7 @@ describe('shardline consume with $SHARDLINE_CONFIG', () => {
     // Act
     const run = await runWorkerLifecycle({
       cwd: ROOT,
-      command: ['node', 'consumers/cli/bin.mjs', 'consume'],
+      command: ['node', 'consumers/cli/bin.cjs', 'consume'],
       dir,
     });
 

@@ -40,6 +40,33 @@ describe("a worker's Node flags (consumers/cli/node-flags.ts)", () => {
     expect(missing).toEqual([]);
   });
 
+  it("and size libuv's thread pool before it starts: the command (bin.cjs), or thread-pool.cjs given to Node", () => {
+    // Prepare
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+      bin: Record<string, string>;
+    };
+    const stages = parseDockerfile(join(ROOT, 'Dockerfile'));
+    const image = stages[stages.length - 1]!;
+    const scriptOf = (words: readonly string[]): string | undefined => {
+      const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+      return words.slice(node + 1).find((w) => !w.startsWith('-'));
+    };
+
+    // Assess: the worker's commands run bin.cjs, which requires thread-pool.cjs first thing; the
+    // benchmark of a worker gives it to Node.
+    expect(pkg.bin.shardline).toBe('consumers/cli/bin.cjs');
+    expect(scriptOf((pkg.scripts.start ?? '').split(/\s+/))).toBe('consumers/cli/bin.cjs');
+    expect(scriptOf((pkg.scripts.shardline ?? '').split(/\s+/))).toBe('consumers/cli/bin.cjs');
+    expect(scriptOf([...(image.entrypoint ?? [])])).toBe('consumers/cli/bin.cjs');
+    expect(nodeArgsOf((pkg.scripts['bench:pipeline'] ?? '').split(/\s+/))).toContain(
+      '--require=./consumers/cli/thread-pool.cjs',
+    );
+    expect(readFileSync(join(ROOT, 'consumers/cli/bin.cjs'), 'utf8')).toMatch(
+      /^'use strict';\nrequire\('\.\/thread-pool\.cjs'\);$/m,
+    );
+  });
+
   it('are accepted by this Node, in the main thread and in a worker thread', async () => {
     // Act: an unknown V8 flag makes Node exit with "bad option".
     const { stdout } = await exec(process.execPath, [

@@ -19,7 +19,7 @@ import { DuckDbWarehouse } from '../../pipeline/warehouse/duckdb-warehouse.ts';
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'consumers/cli/bin.mjs');
+const BIN = join(ROOT, 'consumers/cli/bin.cjs');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('shardline consume survives SIGKILL', () => {

@@ -15,7 +15,7 @@ import { type LandedTraffic, landGeneratedTraffic } from '../warehouse/landed-tr
  * cover, keep the header of an empty result and explain it; `--format json` is NDJSON.
  */
 
-const BIN = resolve(import.meta.dirname, '../../consumers/cli/bin.mjs');
+const BIN = resolve(import.meta.dirname, '../../consumers/cli/bin.cjs');
 const START = '2025-01-15T10:00:00.000Z';
 const NOW = new Date('2025-01-15T10:05:00.000Z');
 

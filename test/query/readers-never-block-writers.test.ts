@@ -22,7 +22,7 @@ import { landGeneratedTraffic } from '../warehouse/landed-traffic.ts';
  * the loader keeps loading new files at its usual pace, and the query still answers.
  */
 
-const BIN = resolve(import.meta.dirname, '../../consumers/cli/bin.mjs');
+const BIN = resolve(import.meta.dirname, '../../consumers/cli/bin.cjs');
 /** ~10 s of work on two cores over the requests table (7.5e8 hashes). */
 const SLOW_SQL = 'select sum(hash(r.request_id, a.range) % 1000) as n from requests r, range(250000) a';
 
