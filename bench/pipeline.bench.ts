@@ -9,8 +9,11 @@
  * `--threads`: stage threads (decode → enrich → encode), `auto` as a worker runs by default; 0 runs
  * every stage on the main thread, the figure to compare them with.
  *
- * The npm script runs it with the worker's V8 flags (`consumers/cli/node-flags.ts`), printed as
- * `nodeFlags`.
+ * The npm script runs it with the worker's V8 flags (`consumers/cli/node-flags.ts`, printed as
+ * `nodeFlags`) and libuv's thread pool sized as the `shardline` command sizes it
+ * (`consumers/cli/thread-pool.cjs`, printed as `threadPoolSize`). Not with the image's
+ * `MALLOC_ARENA_MAX=2` (printed as `mallocArenaMax` when given): the figure is a plain `npm`
+ * worker's.
  *
  * `cpuMicrosPerRecord` says where the CPU went (Linux): every thread (`total`), the event loop
  * (`main`), the stage threads (`stages`) and the rest (`other`: DuckDB's Parquet writing, the raw
@@ -322,8 +325,11 @@ const run = async (archive: boolean) => {
     cpuMicrosPerRecord: cpuPerRecord(cpu0, cpu1, c.records),
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     node: process.version,
-    // The worker's V8 flags (consumers/cli/node-flags.ts) when the npm script gave them.
+    // The worker's V8 flags (consumers/cli/node-flags.ts) when the npm script gave them, libuv's
+    // pool (consumers/cli/thread-pool.cjs), and glibc's arenas when set (the image sets 2).
     nodeFlags: process.execArgv.filter((a) => WORKER_NODE_FLAGS.includes(a)),
+    threadPoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+    mallocArenaMax: process.env.MALLOC_ARENA_MAX === undefined ? null : Number(process.env.MALLOC_ARENA_MAX),
   };
   process.stdout.write(`${JSON.stringify(figures)}\n`);
   return figures;

@@ -40,7 +40,7 @@ describe("a worker's Node flags (consumers/cli/node-flags.ts)", () => {
     expect(missing).toEqual([]);
   });
 
-  it("and size libuv's thread pool before it starts: the command (bin.cjs), or thread-pool.cjs given to Node", () => {
+  it("and size libuv's thread pool before it starts: the command (bin.cjs), or thread-pool.cjs given to the benchmark", () => {
     // Prepare
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
