@@ -91,9 +91,21 @@ describe('raw archive objects', () => {
   });
 
   it('writes headers in place whatever their characters, and records larger than a chunk, as encodeArchive does', async () => {
-    // Prepare: partition keys of 1- to 4-byte UTF-8 (a lone surrogate too), shard ids that change,
-    // and records of 300 KiB and 1 MiB (past a 256 KiB chunk) with 3-byte keys, between small ones.
-    const keys = ['ascii', 'é', '日本語のキー', '🔑🔑', 'x\ud800y', '"quoted"\\', ''];
+    // Prepare: partition keys of 1- to 4-byte UTF-8 (a lone surrogate too), JSON escapes and
+    // control characters, shard ids that change, arrival times shared by neighbours or not, resumes
+    // inside an aggregate, and records of 300 KiB and 1 MiB (past a 256 KiB chunk) with 3-byte
+    // keys, between small ones.
+    const keys = [
+      'ascii',
+      'é',
+      '日本語のキー',
+      '🔑🔑',
+      'x\ud800y',
+      '"quoted"\\',
+      '',
+      'tab\tnl\n\u0001',
+      '\u007f~ ',
+    ];
     const records = Array.from({ length: 60 }, (_, i) =>
       archivedRecordFactory(
         i === 23
@@ -105,6 +117,9 @@ describe('raw archive objects', () => {
         {
           partitionKey: keys[i % keys.length]!.repeat(1 + (i % 40)),
           shardId: i < 30 ? 'shardId-000000000002' : 'shardId-000000000003',
+          arrivedAt: new Date(Date.parse('2026-11-22T10:00:00.123Z') + Math.floor(i / 3) * 1_001),
+          ...(i % 7 === 3 ? { skipThroughSubSequence: i * 1_000 } : {}),
+          ...(i === 5 ? { skipThroughSubSequence: 0 } : {}),
         },
       ),
     );
@@ -117,8 +132,13 @@ describe('raw archive objects', () => {
     // Assess
     expect(Buffer.from(streamed).equals(Buffer.from(await encodeArchive(records, 1)))).toBe(true);
     const back = decodeArchive(streamed);
-    expect(back.map((r) => [r.shardId, r.partitionKey, r.data.byteLength])).toEqual(
-      records.map((r) => [r.shardId, JSON.parse(JSON.stringify(r.partitionKey)), r.data.byteLength]),
+    expect(back.map((r) => [r.shardId, r.partitionKey, r.data.byteLength, r.skipThroughSubSequence])).toEqual(
+      records.map((r) => [
+        r.shardId,
+        JSON.parse(JSON.stringify(r.partitionKey)),
+        r.data.byteLength,
+        (r as ArchivedRecord).skipThroughSubSequence,
+      ]),
     );
   });
 
