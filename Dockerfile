@@ -29,10 +29,10 @@ COPY schemas ${LAMBDA_TASK_ROOT}/schemas
 # The handler's and the stage threads' sources bundled while the files are writable
 # (pipeline/bundle/esm-bundle.mjs).
 RUN node ${LAMBDA_TASK_ROOT}/pipeline/bundle/prebuild.mjs lambda stage-thread
-# libuv's thread pool for the stage threads' Parquet writes: 2 a core and 4 more
+# libuv's thread pool for the stage threads' Parquet writes: 2 a core and 2 more
 # (consumers/cli/thread-pool.cjs), for the 6 vCPUs Lambda gives a function at most. The runtime
 # starts Node, so the image sets it: the handler loads after the pool has started.
-ENV UV_THREADPOOL_SIZE=16
+ENV UV_THREADPOOL_SIZE=14
 CMD ["consumers/lambda/index.handler"]
 
 # `shardline consume` (the default target). tini is PID 1 and forwards SIGTERM to Node, which

@@ -10,11 +10,11 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const exec = promisify(execFile);
 
 describe("libuv's thread pool of a Shardline process (thread-pool.cjs)", () => {
-  it('has two threads a core and 4 more, within libuv’s bound', () => {
-    expect(threadPoolSize(1)).toBe(6);
-    expect(threadPoolSize(2)).toBe(8);
-    expect(threadPoolSize(8)).toBe(20);
-    expect(threadPoolSize(0)).toBe(6);
+  it('has two threads a core and 2 more, within libuv’s bound', () => {
+    expect(threadPoolSize(1)).toBe(4);
+    expect(threadPoolSize(2)).toBe(6);
+    expect(threadPoolSize(8)).toBe(18);
+    expect(threadPoolSize(0)).toBe(4);
     expect(threadPoolSize(4096)).toBe(MAX_THREADS);
   });
 
@@ -23,12 +23,12 @@ describe("libuv's thread pool of a Shardline process (thread-pool.cjs)", () => {
     const empty: Record<string, string | undefined> = { UV_THREADPOOL_SIZE: ' ' };
     const chosen: Record<string, string | undefined> = { UV_THREADPOOL_SIZE: '4' };
 
-    expect(sizeThreadPool(unset, 3)).toBe(10);
-    expect(sizeThreadPool(empty, 3)).toBe(10);
+    expect(sizeThreadPool(unset, 3)).toBe(8);
+    expect(sizeThreadPool(empty, 3)).toBe(8);
     expect(sizeThreadPool(chosen, 3)).toBe(4);
 
-    expect(unset.UV_THREADPOOL_SIZE).toBe('10');
-    expect(empty.UV_THREADPOOL_SIZE).toBe('10');
+    expect(unset.UV_THREADPOOL_SIZE).toBe('8');
+    expect(empty.UV_THREADPOOL_SIZE).toBe('8');
     expect(chosen.UV_THREADPOOL_SIZE).toBe('4');
   });
 
