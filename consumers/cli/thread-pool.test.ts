@@ -32,41 +32,45 @@ describe("libuv's thread pool of a Shardline process (thread-pool.cjs)", () => {
     expect(chosen.UV_THREADPOOL_SIZE).toBe('4');
   });
 
-  describe.skipIf(platform() !== 'linux')('the `shardline` command (bin.cjs), on Linux', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'shardline-pool-'));
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
-    // Loaded before the command (`--require`): at exit, the process's threads, pool included
-    // (libuv starts all of a pool's threads at once, here when the CLI's modules are read).
-    const probe = join(dir, 'count-threads.cjs');
-    writeFileSync(
-      probe,
-      "process.on('exit', () => process.stderr.write('threads=' + require('node:fs').readdirSync('/proc/self/task').length + '\\n'));\n",
-    );
-    const threadsOf = async (pool: string | undefined): Promise<number> => {
-      const env: Record<string, string | undefined> = { ...process.env, UV_THREADPOOL_SIZE: pool };
-      if (pool === undefined) delete env.UV_THREADPOOL_SIZE;
-      const { stderr } = await exec(
-        process.execPath,
-        [`--require=${probe}`, 'consumers/cli/bin.cjs', '--version'],
-        {
-          cwd: ROOT,
-          env,
-        },
+  // Threads are counted in /proc, which only Linux has: elsewhere this part is skipped.
+  describe.skipIf(platform() !== 'linux')(
+    'the `shardline` command (bin.cjs) [Linux only: threads counted in /proc]',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'shardline-pool-'));
+      afterAll(() => rmSync(dir, { recursive: true, force: true }));
+      // Loaded before the command (`--require`): at exit, the process's threads, pool included
+      // (libuv starts all of a pool's threads at once, here when the CLI's modules are read).
+      const probe = join(dir, 'count-threads.cjs');
+      writeFileSync(
+        probe,
+        "process.on('exit', () => process.stderr.write('threads=' + require('node:fs').readdirSync('/proc/self/task').length + '\\n'));\n",
       );
-      const m = /threads=(\d+)/.exec(stderr);
-      if (!m) throw new Error(`no thread count in: ${stderr}`);
-      return Number(m[1]);
-    };
+      const threadsOf = async (pool: string | undefined): Promise<number> => {
+        const env: Record<string, string | undefined> = { ...process.env, UV_THREADPOOL_SIZE: pool };
+        if (pool === undefined) delete env.UV_THREADPOOL_SIZE;
+        const { stderr } = await exec(
+          process.execPath,
+          [`--require=${probe}`, 'consumers/cli/bin.cjs', '--version'],
+          {
+            cwd: ROOT,
+            env,
+          },
+        );
+        const m = /threads=(\d+)/.exec(stderr);
+        if (!m) throw new Error(`no thread count in: ${stderr}`);
+        return Number(m[1]);
+      };
 
-    it('starts the pool at that size, or at the size the operator set', async () => {
-      // Act: the same command with the pool left to it, at libuv's default, and at a size set.
-      const sized = await threadsOf(undefined);
-      const libuvDefault = await threadsOf('4');
-      const set = await threadsOf('13');
+      it('starts the pool at that size, or at the size the operator set', async () => {
+        // Act: the same command with the pool left to it, at libuv's default, and at a size set.
+        const sized = await threadsOf(undefined);
+        const libuvDefault = await threadsOf('4');
+        const set = await threadsOf('13');
 
-      // Assess: only the pool's threads differ.
-      expect(sized - libuvDefault).toBe(threadPoolSize(availableParallelism()) - 4);
-      expect(set - libuvDefault).toBe(13 - 4);
-    });
-  });
+        // Assess: only the pool's threads differ.
+        expect(sized - libuvDefault).toBe(threadPoolSize(availableParallelism()) - 4);
+        expect(set - libuvDefault).toBe(13 - 4);
+      });
+    },
+  );
 });

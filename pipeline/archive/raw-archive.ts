@@ -89,17 +89,13 @@ const ARRIVED_AT_PART = Buffer.from(',"arrivedAt":"');
 const BYTES_PART = Buffer.from('","bytes":');
 const SKIP_PART = Buffer.from(',"skipThroughSubSequence":');
 const END_PART = Buffer.from('}\n');
-/** The fixed parts' bytes, and room for two numbers and a timestamp. */
+/** The fixed parts' bytes, and room for two numbers (`String(n)` of any number is at most 24). */
 const HEADER_FIXED_BYTES =
-  SHARD_ID_PART.length +
-  SEQUENCE_PART.length +
-  PARTITION_KEY_PART.length +
-  ARRIVED_AT_PART.length +
-  BYTES_PART.length +
-  SKIP_PART.length +
-  END_PART.length +
-  2 * 22 +
-  32;
+  [SHARD_ID_PART, SEQUENCE_PART, PARTITION_KEY_PART, ARRIVED_AT_PART, BYTES_PART, SKIP_PART, END_PART].reduce(
+    (sum, part) => sum + part.length,
+    0,
+  ) +
+  2 * 24;
 
 /** Whether JSON.stringify would only quote `s`: printable ASCII without `"` or `\`. */
 const isPlainJsonText = (s: string): boolean => {
@@ -108,19 +104,6 @@ const isPlainJsonText = (s: string): boolean => {
     if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
   }
   return true;
-};
-
-/** Writes the decimal digits of `n` (a non-negative integer) at `at`; returns the end. */
-const writeWholeNumber = (buf: Buffer, at: number, n: number): number => {
-  if (!Number.isSafeInteger(n) || n < 0) return at + buf.write(String(n), at, 'latin1');
-  let digits = 1;
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  let rest = n;
-  for (let i = at + digits - 1; i >= at; i--) {
-    buf[i] = 48 + (rest % 10);
-    rest = Math.floor(rest / 10);
-  }
-  return at + digits;
 };
 
 /** One record as the archive holds it: its header line, its Data, a line break. */
@@ -200,7 +183,8 @@ export class ArchiveWriter {
       this.shardId = record.shardId;
       this.quotedShardId = JSON.stringify(record.shardId);
     }
-    // The header line `headerLine` gives, written in place part by part (no string built).
+    // The header line `headerLine` gives, written in place part by part (no line built: only the
+    // numbers' short texts, which V8 mostly finds in its number-string cache).
     const { sequenceNumber, partitionKey, skipThroughSubSequence } = record;
     const quotedKey = isPlainJsonText(partitionKey) ? undefined : JSON.stringify(partitionKey);
     const ms = record.arrivedAt.getTime();
@@ -246,11 +230,11 @@ export class ArchiveWriter {
     at += chunk.write(this.arrivedIso, at, 'latin1');
     chunk.set(BYTES_PART, at);
     at += BYTES_PART.length;
-    at = writeWholeNumber(chunk, at, data.byteLength);
+    at += chunk.write(String(data.byteLength), at, 'latin1');
     if (skipThroughSubSequence !== undefined) {
       chunk.set(SKIP_PART, at);
       at += SKIP_PART.length;
-      at = writeWholeNumber(chunk, at, skipThroughSubSequence);
+      at += chunk.write(String(skipThroughSubSequence), at, 'latin1');
     }
     chunk.set(END_PART, at);
     at += END_PART.length;
