@@ -3,10 +3,16 @@
  * sends each `run` it is asked for with a Kinesis client of its own, one at a time, and answers
  * with what was sent. `stop` ends the run under way after its current chunk, as Ctrl-C does.
  */
+import { getPriority, setPriority } from 'node:os';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createKinesisClient } from '../../consumers/kinesis-client.ts';
 import { runDemoProducer } from './demo-producer.ts';
-import type { ProducerReply, ProducerRequest, ProducerThreadOptions } from './producer-thread.ts';
+import {
+  type ProducerReply,
+  type ProducerRequest,
+  type ProducerThreadOptions,
+  producerNice,
+} from './producer-thread.ts';
 
 if (isMainThread || parentPort === null) throw new Error('producer-thread-worker.ts runs as a worker thread');
 const port = parentPort;
@@ -15,6 +21,15 @@ const { region, endpoint } = workerData as ProducerThreadOptions;
 // The client the dev stack's consumer uses: against the emulators, HTTP/1.1 keep-alive and their
 // dummy credentials when the environment has none.
 const client = createKinesisClient({ region, endpoint });
+
+// Below the pipeline's priority, on Linux only (why: PRODUCER_NICE_INCREMENT, producer-thread.ts).
+if (process.platform === 'linux') {
+  try {
+    setPriority(producerNice(getPriority()));
+  } catch {
+    // Lowering one's own priority needs no privilege; should a sandbox refuse it, the demo runs as before.
+  }
+}
 
 let stopping = false;
 let queue: Promise<void> = Promise.resolve();

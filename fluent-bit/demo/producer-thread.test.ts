@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -7,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureStream } from '../../consumers/local-stack/ensure-stream.ts';
 import { readStreamRecords } from '../../consumers/testing/stream-records.ts';
 import { ConfigError } from '../../pipeline/errors.ts';
-import { type DemoProducerThread, startDemoProducerThread } from './producer-thread.ts';
+import { type DemoProducerThread, producerNice, startDemoProducerThread } from './producer-thread.ts';
 
 describe('startDemoProducerThread → kinesalite', () => {
   const require = createRequire(import.meta.url);
@@ -127,4 +128,43 @@ describe('startDemoProducerThread → kinesalite', () => {
     expect(result.sent).toBeLessThan(200_000);
     expect(await linesIn('thread-close')).toHaveLength(result.sent);
   }, 120_000);
+
+  /** A thread's nice value from its `stat` (field 19; the name before it may hold spaces). */
+  const niceOf = (statPath: string): number => {
+    const stat = readFileSync(statPath, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  };
+  const threadsAt = (nice: number): number =>
+    readdirSync('/proc/self/task').filter((tid) => {
+      try {
+        return niceOf(`/proc/self/task/${tid}/stat`) === nice;
+      } catch {
+        return false; // a thread that ended meanwhile
+      }
+    }).length;
+
+  // Nice values are per thread only on Linux (and read from /proc): elsewhere this part is skipped.
+  it.skipIf(process.platform !== 'linux')(
+    'runs below the pipeline: its thread, and only it, lowers its priority [Linux only: per-thread nice values]',
+    async () => {
+      // Prepare
+      const own = niceOf('/proc/thread-self/stat');
+      const target = producerNice(own);
+      const before = threadsAt(target);
+
+      // Act
+      const thread = await startDemoProducerThread({
+        region: 'us-east-1',
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      });
+      const after = threadsAt(target);
+      await thread.close();
+
+      // Assess
+      expect(target).toBeGreaterThan(Math.min(own, 18));
+      expect(after - before).toBeGreaterThanOrEqual(1);
+      expect(niceOf('/proc/thread-self/stat')).toBe(own);
+    },
+    60_000,
+  );
 });
