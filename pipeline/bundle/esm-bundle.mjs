@@ -7,9 +7,10 @@
 // life, which also compiles every module again. Measured on a 2-core machine (README, "A worker in
 // 512 MB"): ~20 MB RSS per stage thread and ~33 MB for the process's own.
 //
-// How. esbuild bundles the entry's own modules; packages stay imports (`packages: 'external'`),
-// resolved from where the bundle lies, `node_modules/.cache/shardline/` of the installation, so
-// that they resolve as from the sources. Each module keeps its own `import.meta.url` (the source
+// How. esbuild bundles the entry's own modules; packages stay outside it (`packages: 'external'`):
+// ES module packages imported, CommonJS ones required (`commonJsPackagesRequired`), both resolved
+// from where the bundle lies, `node_modules/.cache/shardline/` of the installation, so that they
+// resolve as from the sources. Each module keeps its own `import.meta.url` (the source
 // file's), so what it finds beside itself it finds as under tsx. A bundle is kept in a folder named
 // by its content's hash, which processes of different versions never share, with the list of the
 // sources it was made from: it is made again when one of them changed, so it is never older than
@@ -18,8 +19,9 @@
 // holds the bundles its build made (`node pipeline/bundle/prebuild.mjs`); without them, callers run
 // the sources with tsx as before, and `fallbackReason` says why.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire, isBuiltin } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -53,6 +55,151 @@ const ownModuleUrls = {
         ),
       };
     });
+  },
+};
+
+/**
+ * The nearest package.json's `type` above a file: whether Node reads its `.js` files as CommonJS.
+ *
+ * @param {string} file
+ * @returns {boolean}
+ */
+const isCommonJsFile = (file) => {
+  if (file.endsWith('.cjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) return JSON.parse(readFileSync(manifest, 'utf8')).type !== 'module';
+    if (dirname(dir) === dir) return true;
+  }
+};
+
+const require = createRequire(import.meta.url);
+
+/** Conditions Node 20's ES module loader resolves a package's `exports` with. */
+const IMPORT_CONDITIONS = new Set(['node', 'import', 'node-addons', 'default']);
+
+/**
+ * The target an `exports` entry gives under `IMPORT_CONDITIONS` (the first matching key, in the
+ * entry's order; the first target of an array that gives one), or undefined.
+ *
+ * @param {unknown} target
+ * @returns {string | undefined}
+ */
+const exportTarget = (target) => {
+  if (typeof target === 'string') return target;
+  if (Array.isArray(target)) {
+    for (const t of target) {
+      const found = exportTarget(t);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (target === null || typeof target !== 'object') return undefined;
+  for (const [key, value] of Object.entries(target)) {
+    if (!IMPORT_CONDITIONS.has(key)) continue;
+    const found = exportTarget(value);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+};
+
+/**
+ * The file an `import` of the bare specifier `spec` loads, as Node's ES module loader resolves it
+ * from this installation (where the bundles lie): the package's `exports` under the import
+ * conditions, or its `main`. Undefined for what it does not follow (subpath patterns, a package
+ * not found): those stay imports.
+ *
+ * @param {string} spec
+ * @returns {string | undefined}
+ */
+const importedFile = (spec) => {
+  const parts = spec.split('/');
+  const nameLength = spec.startsWith('@') ? 2 : 1;
+  const name = parts.slice(0, nameLength).join('/');
+  const subpath = parts.length > nameLength ? `./${parts.slice(nameLength).join('/')}` : '.';
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const home = join(dir, 'node_modules', name);
+    const manifestFile = join(home, 'package.json');
+    if (existsSync(manifestFile)) {
+      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+      const exported = manifest.exports;
+      if (exported !== undefined && exported !== null) {
+        const bySubpath =
+          typeof exported === 'object' &&
+          !Array.isArray(exported) &&
+          Object.keys(exported).some((k) => k.startsWith('.'))
+            ? exported
+            : { '.': exported };
+        const target = exportTarget(bySubpath[subpath]);
+        return target === undefined ? undefined : join(home, target);
+      }
+      if (subpath !== '.') return join(home, subpath);
+      const main = join(home, typeof manifest.main === 'string' ? manifest.main : 'index.js');
+      return [main, `${main}.js`, join(main, 'index.js')].find((file) =>
+        statSync(file, { throwIfNoEntry: false })?.isFile(),
+      );
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+};
+
+/** @type {Map<string, boolean>} */
+const commonJsPackages = new Map();
+
+/**
+ * Whether Node's ES module loader would load the package `spec` as CommonJS, the ones it runs
+ * cjs-module-lexer on. (Not `import.meta.resolve`: where this file runs under vitest it has none.)
+ *
+ * @param {string} spec
+ * @returns {boolean}
+ */
+const loadsAsCommonJs = (spec) => {
+  let known = commonJsPackages.get(spec);
+  if (known === undefined) {
+    try {
+      const file = importedFile(spec);
+      known = file !== undefined && isCommonJsFile(file);
+    } catch {
+      known = false; // left to Node, which fails as it would have without the bundle
+    }
+    commonJsPackages.set(spec, known);
+  }
+  return known;
+};
+
+/**
+ * The bundle's own URL, in its banner. Spelled in parts: this file is bundled too, and
+ * `ownModuleUrls` would put its source's URL in place of the words.
+ */
+const BUNDLE_URL = ['import', 'meta', 'url'].join('.');
+
+/** The name a bundle's `require` goes by (see `commonJsPackagesRequired`). */
+const REQUIRE = '__shardlineRequire';
+
+/**
+ * CommonJS packages imported statically are loaded with `require` instead of `import`. Node
+ * reads the source of every CommonJS module an ES module imports with cjs-module-lexer, to find
+ * its export names, before it runs it: the AWS SDK's clients are a few hundred KB each, read by
+ * the event loop and each thread that imports them, and the lexer, once hot, is compiled again
+ * by V8's optimiser in each of them. `shardline --help`, 2026-12-02: the lexer ~75 ms of ~570 ms
+ * on the event loop; the compiler threads ~55 ms an isolate more (`--trace-opt`: `parseSource`
+ * compiled 12 times in one `npm start -- --demo-events 20000 --exit`).
+ * What an import gets is the same: the package's `module.exports` as its default export and its
+ * properties as the named ones (esbuild's interop in Node mode).
+ */
+const commonJsPackagesRequired = {
+  name: 'common-js-packages-required',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.kind !== 'import-statement' || args.path.startsWith('node:') || isBuiltin(args.path))
+        return undefined;
+      return loadsAsCommonJs(args.path) ? { path: args.path, namespace: 'common-js-package' } : undefined;
+    });
+    build.onLoad({ filter: /.*/, namespace: 'common-js-package' }, (args) => ({
+      contents: `module.exports = ${REQUIRE}(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
   },
 };
 
@@ -102,9 +249,12 @@ export async function bundleEntry(entry, { name, dir = DEFAULT_BUNDLE_DIR }) {
   const script = `${name}.mjs`;
   const manifestFile = join(dir, `${name}.inputs.json`);
   try {
-    const { build, version } = await import('esbuild');
+    // esbuild's version from its package.json: importing esbuild itself only to compare versions
+    // cost every start ~30 ms (Node reads a CommonJS package's source for its exports first).
+    const version = JSON.parse(await readFile(require.resolve('esbuild/package.json'), 'utf8')).version;
     const current = await currentBundle(manifestFile, entry, version);
     if (current !== undefined) return { url: pathToFileURL(current) };
+    const { build } = await import('esbuild');
     // As deep as the folder it is kept in (`<name>-<hash>/`): the maps' paths are relative.
     const outdir = join(dir, name);
     const result = await build({
@@ -125,7 +275,12 @@ export async function bundleEntry(entry, { name, dir = DEFAULT_BUNDLE_DIR }) {
       sourcemap: 'linked',
       sourcesContent: false,
       logLevel: 'silent',
-      plugins: [ownModuleUrls],
+      plugins: [ownModuleUrls, commonJsPackagesRequired],
+      // Every file of the bundle (chunks too) has the \`require\` its CommonJS packages are loaded
+      // with, resolving from where the bundle lies, as its imports do.
+      banner: {
+        js: `import { createRequire as __shardlineCreateRequire } from 'node:module';\nconst ${REQUIRE} = __shardlineCreateRequire(${BUNDLE_URL});`,
+      },
       metafile: true,
     });
     const files = result.outputFiles.map((f) => ({ name: relative(outdir, f.path), text: f.text }));
@@ -152,7 +307,10 @@ export async function bundleEntry(entry, { name, dir = DEFAULT_BUNDLE_DIR }) {
     // Inputs stated after the build: a file edited meanwhile makes the next start build again.
     const inputs = [];
     // This file too: a change to how bundles are made makes them again.
-    for (const input of [...Object.keys(result.metafile.inputs), fileURLToPath(import.meta.url)]) {
+    const sources = Object.keys(result.metafile.inputs).filter(
+      (input) => !input.startsWith('common-js-package:'),
+    );
+    for (const input of [...sources, fileURLToPath(import.meta.url)]) {
       const file = resolve(input);
       const s = await stat(file);
       inputs.push([file, s.size, s.mtimeMs]);

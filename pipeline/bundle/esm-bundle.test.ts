@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleEntry } from './esm-bundle.mjs';
 
@@ -88,5 +88,45 @@ describe('bundleEntry', () => {
     expect(writtenAgain).toBe(written);
     expect(changed.url!.href).not.toBe(first.url!.href);
     expect(mod.libUrl).toBe('changed');
+  });
+
+  it('loads CommonJS packages with require and ES module packages with import, giving each import what Node gives it', async () => {
+    // Arrange: bundles of this installation resolve its packages from where they lie, in it.
+    const cache = await mkdtemp(
+      fileURLToPath(new URL('../../node_modules/.cache/esm-bundle-test-', import.meta.url)),
+    );
+    const entry = join(dir, 'src', 'packages.ts');
+    await writeFile(
+      entry,
+      [
+        "import snappy, { compress } from 'snappyjs';",
+        "import duckdb from '@duckdb/node-bindings';",
+        "import { z } from 'zod';",
+        'export { snappy, compress, duckdb, z };',
+      ].join('\n'),
+    );
+    try {
+      // Act
+      const bundled = await bundleEntry(entry, { name: 'packages', dir: cache });
+      const mod = (await import(bundled.url!.href)) as Record<string, unknown>;
+      const text = await readFile(bundled.url!, 'utf8');
+
+      // Assess: the very objects Node's own imports give (one module cache), CommonJS packages
+      // required (snappyjs and DuckDB's bindings are CommonJS), zod (an ES module) imported.
+      expect(bundled.fallbackReason).toBeUndefined();
+      const snappy = await import('snappyjs');
+      expect(mod.snappy).toBe(snappy.default);
+      expect(mod.compress).toBe(snappy.compress);
+      expect(mod.duckdb).toBe((await import('@duckdb/node-bindings')).default);
+      expect(mod.z).toBe((await import('zod')).z);
+      expect(text).toContain('__shardlineRequire("snappyjs")');
+      expect(text).toContain('__shardlineRequire("@duckdb/node-bindings")');
+      expect(text).not.toMatch(/from\s*"(snappyjs|@duckdb\/node-bindings)"/);
+      expect(text).toMatch(/from\s*"zod"/);
+      // The manifest lists source files only: a start after this one uses the same bundle.
+      expect((await bundleEntry(entry, { name: 'packages', dir: cache })).url!.href).toBe(bundled.url!.href);
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
   });
 });

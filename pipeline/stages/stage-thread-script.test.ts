@@ -35,9 +35,11 @@ describe('the stage thread script', () => {
     const path = fileURLToPath(a.url);
     expect(path.startsWith(join(into, 'stage-thread-'))).toBe(true);
     const code = await readFile(path, 'utf8');
-    // Shardline's modules are inside; packages stay imports; nothing registers tsx.
+    // Shardline's modules are inside; packages stay outside (ES modules imported, CommonJS ones
+    // required, esm-bundle.mjs); nothing registers tsx.
     expect(code).toContain('// pipeline/stages/record-stage.ts');
-    expect(code).toContain('from "@duckdb/node-api"');
+    expect(code).toMatch(/from\s*"zod"/);
+    expect(code).toContain('__shardlineRequire("@duckdb/node-api")');
     expect(code).not.toMatch(/\btsx\b/);
     expect(code.trimEnd().endsWith('//# sourceMappingURL=stage-thread.mjs.map')).toBe(true);
     // One folder and the list of what it was made from; no half-written copy left by the race.
