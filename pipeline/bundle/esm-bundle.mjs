@@ -276,7 +276,7 @@ export async function bundleEntry(entry, { name, dir = DEFAULT_BUNDLE_DIR }) {
       sourcesContent: false,
       logLevel: 'silent',
       plugins: [ownModuleUrls, commonJsPackagesRequired],
-      // Every file of the bundle (chunks too) has the \`require\` its CommonJS packages are loaded
+      // Every file of the bundle (chunks too) has the `require` its CommonJS packages are loaded
       // with, resolving from where the bundle lies, as its imports do.
       banner: {
         js: `import { createRequire as __shardlineCreateRequire } from 'node:module';\nconst ${REQUIRE} = __shardlineCreateRequire(${BUNDLE_URL});`,

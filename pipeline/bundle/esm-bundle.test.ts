@@ -101,8 +101,9 @@ describe('bundleEntry', () => {
       [
         "import snappy, { compress } from 'snappyjs';",
         "import duckdb from '@duckdb/node-bindings';",
+        "import duckdbApi from '@duckdb/node-api';",
         "import { z } from 'zod';",
-        'export { snappy, compress, duckdb, z };',
+        'export { snappy, compress, duckdb, duckdbApi, z };',
       ].join('\n'),
     );
     try {
@@ -118,6 +119,11 @@ describe('bundleEntry', () => {
       expect(mod.snappy).toBe(snappy.default);
       expect(mod.compress).toBe(snappy.compress);
       expect(mod.duckdb).toBe((await import('@duckdb/node-bindings')).default);
+      // A CommonJS module marked `__esModule` (TypeScript's output): Node's default is still its
+      // whole module.exports, not its `default` property.
+      const duckdbApi = await import('@duckdb/node-api');
+      expect(mod.duckdbApi).toBe(duckdbApi.default);
+      expect((mod.duckdbApi as Record<string, unknown>).DuckDBInstance).toBe(duckdbApi.DuckDBInstance);
       expect(mod.z).toBe((await import('zod')).z);
       expect(text).toContain('__shardlineRequire("snappyjs")');
       expect(text).toContain('__shardlineRequire("@duckdb/node-bindings")');
